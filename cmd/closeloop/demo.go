@@ -1,0 +1,409 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/helpdesk"
+	"github.com/closeloop/closeloop/shared/localaws"
+)
+
+// demoCustomer is one customer of the demo: who they are and what they say.
+type demoCustomer struct {
+	source, ticket, email, name, locale, subject, comment string
+	rating                                                int
+}
+
+var demoCustomers = []demoCustomer{
+	{"zendesk", "4711", "ada@example.com", "Ada", "en", "CSV export times out", "Exporting my invoices to CSV takes forever and then fails.", 2},
+	{"generic", "A-1001", "grace@example.org", "Grace", "de", "Export hängt", "Der Export ist sehr langsam.", 3},
+	{"zendesk", "4712", "linus@example.net", "Linus", "en", "Password reset", "Quick and friendly, thanks!", 5},
+}
+
+// demo runs the whole loop against a local stack, as a helpdesk, a customer
+// and an operator would, printing each step.
+func demo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stay := fs.Bool("stay", false, "keep the local stack running after the demo, until Ctrl-C")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := closeloop.LoadConfig(func(k string) string {
+		if k == "CLOSELOOP_SURVEY_DELAY" || k == "CLOSELOOP_BASE_URL" || strings.HasPrefix(k, "CLOSELOOP_SECRET_") || k == "CLOSELOOP_ADMIN_TOKEN" {
+			return "" // the demo chooses these
+		}
+		return getenv(k)
+	})
+	if err != nil {
+		return err
+	}
+	cfg.SurveyDelay = 0
+	cfg.AdminToken = randomToken()
+	for _, s := range closeloop.Sources {
+		cfg.Secrets[s] = randomToken()
+	}
+	logs, err := demoLog()
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	lc, err := startLocal(ctx, func(k string) string {
+		if k == "CLOSELOOP_BASE_URL" {
+			return ""
+		}
+		return getenv(k)
+	}, "127.0.0.1:0", 500*time.Millisecond, cfg, logs)
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	d := &demoRun{api: lc.APIURL, mail: lc.MailURL(), token: cfg.AdminToken, secrets: cfg.Secrets, out: stdout}
+	fmt.Fprintf(stdout, "Closeloop demo: local stack up (api %s, mail %s; logs in %s)\n\n", d.api, d.mail, logs.Name())
+	if err := d.run(ctx); err != nil {
+		return fmt.Errorf("demo failed: %w (logs: %s)", err, logs.Name())
+	}
+	fmt.Fprintf(stdout, "\nmail: %s  (the local SES server's page of sent mail)\n", d.mail)
+	if dir, err := d.saveMail(); err == nil {
+		fmt.Fprintf(stdout, "The emails are also saved as HTML in %s\n", dir)
+	}
+	if *stay {
+		fmt.Fprintln(stdout, "Staying up: open the mail page above; Ctrl-C stops.")
+		<-ctx.Done()
+	} else {
+		fmt.Fprintln(stdout, "To browse the mail page, run `go run ./cmd/closeloop demo --stay` (or `closeloop dev`).")
+	}
+	return nil
+}
+
+func demoLog() (*os.File, error) {
+	root, err := localaws.FindRoot()
+	if err != nil {
+		return nil, err
+	}
+	os.MkdirAll(filepath.Join(root, "build"), 0o755)
+	return os.Create(filepath.Join(root, "build", "demo.log"))
+}
+
+type demoRun struct {
+	api, mail, token string
+	secrets          map[string]string
+	out              io.Writer
+	step             int
+}
+
+func (d *demoRun) say(format string, args ...any) {
+	d.step++
+	fmt.Fprintf(d.out, "%2d. %s\n", d.step, fmt.Sprintf(format, args...))
+}
+
+func (d *demoRun) detail(format string, args ...any) {
+	fmt.Fprintf(d.out, "    %s\n", fmt.Sprintf(format, args...))
+}
+
+func (d *demoRun) run(ctx context.Context) error {
+	// 1. The helpdesk says three tickets were solved.
+	surveys := map[string]string{} // email -> survey link
+	for _, c := range demoCustomers {
+		reply, err := d.solve(ctx, c, "solved")
+		if err != nil {
+			return err
+		}
+		d.say("ticket received: %s ticket %s solved (signed webhook) -> %s", c.source, c.ticket, reply)
+	}
+	reply, err := d.solve(ctx, demoCustomers[0], "solved")
+	if err != nil {
+		return err
+	}
+	d.say("same delivery again (a helpdesk retry) -> %s: still one survey", reply)
+
+	// 2. The sweep sends each customer one survey email.
+	for _, c := range demoCustomers {
+		m, err := d.waitMail(ctx, c.email, 1)
+		if err != nil {
+			return err
+		}
+		links := surveyLinks(m[0])
+		if len(links) == 0 {
+			return fmt.Errorf("survey email to %s has no rating links", c.email)
+		}
+		d.say("survey sent to %s: %q with %d one-click rating links", c.name, m[0].Subject, len(links))
+		surveys[c.email] = links[0]
+	}
+
+	// 3. A mail scanner, then the customer, open a rating link: nothing is recorded.
+	first := demoCustomers[0]
+	link := strings.Replace(surveys[first.email], "?r=1", fmt.Sprintf("?r=%d", first.rating), 1)
+	st, _, err := d.do(ctx, http.MethodGet, pathOf(link), nil, "")
+	if err != nil || st != 200 {
+		return fmt.Errorf("GET survey page: %d %v", st, err)
+	}
+	rs, err := d.responses(ctx)
+	if err != nil {
+		return err
+	}
+	d.say("link clicked: GET %s -> %d, page shows rating %d preselected; responses stored: %d", shorten(pathOf(link)), st, first.rating, len(rs))
+
+	// 4. Each customer submits a rating and a comment.
+	for _, c := range demoCustomers {
+		form := url.Values{"rating": {fmt.Sprint(c.rating)}, "comment": {c.comment}}.Encode()
+		st, _, err := d.do(ctx, http.MethodPost, strings.SplitN(pathOf(surveys[c.email]), "?", 2)[0], []byte(form), "application/x-www-form-urlencoded")
+		if err != nil || st != 200 {
+			return fmt.Errorf("POST survey answer: %d %v", st, err)
+		}
+		d.say("response stored: %s rated %d: %q", c.name, c.rating, c.comment)
+	}
+
+	// 5. The team groups feedback into a theme.
+	var theme map[string]any
+	if err := d.apiCall(ctx, http.MethodPost, "/api/themes", map[string]any{"name": "exports", "keywords": []string{"export"}}, &theme); err != nil {
+		return err
+	}
+	rs, err = d.responses(ctx)
+	if err != nil {
+		return err
+	}
+	tagged := 0
+	for _, r := range rs {
+		if strings.Contains(strings.ToLower(fmt.Sprint(r["comment"])), "export") {
+			if err := d.apiCall(ctx, http.MethodPut, fmt.Sprintf("/api/responses/%s/themes", r["id"]), map[string]any{"themes": []string{"exports"}}, nil); err != nil {
+				return err
+			}
+			tagged++
+		}
+	}
+	d.say("theme assigned: \"exports\" (keyword \"export\") on %d of %d responses", tagged, len(rs))
+
+	// 6. The team records what it changed.
+	var imp map[string]string
+	err = d.apiCall(ctx, http.MethodPost, "/api/improvements", map[string]any{
+		"theme": "exports", "summary": "Exports are now 10x faster",
+		"message": "We rebuilt CSV export: large exports now finish in seconds, and you get an email when a big one is ready.",
+	}, &imp)
+	if err != nil {
+		return err
+	}
+	d.say("improvement announced: %q -> 202, id %s", "Exports are now 10x faster", imp["id"])
+
+	// 7. Everyone who raised the theme hears back, once.
+	var prog map[string]any
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if err := d.apiCall(ctx, http.MethodGet, "/api/improvements/"+imp["id"], nil, &prog); err != nil {
+			return err
+		}
+		if prog["recipients"] == float64(tagged) && prog["sent"] == float64(tagged) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("closing emails not sent within 60 s: %v", prog)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	for _, c := range demoCustomers[:2] {
+		m, err := d.waitMail(ctx, c.email, 2)
+		if err != nil {
+			return err
+		}
+		d.say("closing email sent to %s: %q, quoting %q", c.name, m[1].Subject, c.comment)
+	}
+	d.detail("progress: recipients %v, sent %v, failed %v, suppressed %v", prog["recipients"], prog["sent"], prog["failed"], prog["suppressed"])
+
+	// 8. The numbers.
+	day := time.Now().UTC().Format(time.DateOnly)
+	var m map[string]any
+	if err := d.apiCall(ctx, http.MethodGet, "/api/metrics?from="+day+"&to="+day, nil, &m); err != nil {
+		return err
+	}
+	d.say("metrics for %s: surveys sent %v, responses %v, response rate %v, CSAT %v%%, loops closed %v",
+		day, m["surveys_sent"], m["responses"], m["response_rate"], m["csat"], m["closing_sent"])
+	return nil
+}
+
+func (d *demoRun) solve(ctx context.Context, c demoCustomer, status string) (string, error) {
+	var body []byte
+	switch c.source {
+	case "zendesk":
+		body, _ = json.Marshal(helpdesk.ZendeskPayload{
+			TicketID: c.ticket, Status: "Solved", Subject: c.subject, RequesterEmail: c.email, RequesterName: c.name,
+			AssigneeName: "Sam from Support", Locale: c.locale, UpdatedAt: "2026-11-24T10:00:00Z",
+		})
+	default:
+		body, _ = json.Marshal(helpdesk.GenericPayload{
+			EventID: "evt-" + c.ticket + "-" + status, TicketID: c.ticket, Status: status, Subject: c.subject,
+			Customer: closeloop.Person{Email: c.email, Name: c.name, Locale: c.locale}, Agent: closeloop.Person{Name: "Sam from Support"},
+		})
+	}
+	rc, _ := helpdesk.New(c.source, d.secrets[c.source])
+	h := rc.(helpdesk.Signer).Sign(body, time.Now())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.api+"/webhooks/"+c.source, bytes.NewReader(body))
+	req.Header = h
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var reply struct{ Action string }
+	json.NewDecoder(res.Body).Decode(&reply)
+	if res.StatusCode != 200 {
+		return "", fmt.Errorf("webhook %s answered %s", c.source, res.Status)
+	}
+	return reply.Action, nil
+}
+
+func (d *demoRun) do(ctx context.Context, method, path string, body []byte, ctype string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, d.api+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if strings.HasPrefix(path, "/api/") {
+		req.Header.Set("Authorization", "Bearer "+d.token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
+
+func (d *demoRun) apiCall(ctx context.Context, method, path string, in, out any) error {
+	var body []byte
+	if in != nil {
+		body, _ = json.Marshal(in)
+	}
+	st, b, err := d.do(ctx, method, path, body, "application/json")
+	if err != nil {
+		return err
+	}
+	if st/100 != 2 {
+		return fmt.Errorf("%s %s answered %d: %s", method, path, st, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func (d *demoRun) responses(ctx context.Context) ([]map[string]any, error) {
+	var r struct{ Responses []map[string]any }
+	err := d.apiCall(ctx, http.MethodGet, "/api/responses", nil, &r)
+	return r.Responses, err
+}
+
+// storedMail is one email in the local SES server's store.
+type storedMail struct {
+	MessageID   string `json:"messageId"`
+	Subject     string `json:"subject"`
+	Destination struct {
+		To []string `json:"to"`
+	} `json:"destination"`
+	Body struct {
+		HTML string `json:"html"`
+		Text string `json:"text"`
+	} `json:"body"`
+}
+
+func fetchMail(base string) ([]storedMail, error) {
+	res, err := http.Get(base + "/store")
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	var store struct{ Emails []storedMail }
+	err = json.NewDecoder(res.Body).Decode(&store)
+	return store.Emails, err
+}
+
+func (d *demoRun) waitMail(ctx context.Context, to string, n int) ([]storedMail, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		all, err := fetchMail(d.mail)
+		if err != nil {
+			return nil, err
+		}
+		var got []storedMail
+		for _, m := range all {
+			for _, t := range m.Destination.To {
+				if strings.EqualFold(t, to) {
+					got = append(got, m)
+				}
+			}
+		}
+		if len(got) >= n {
+			return got, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("want %d emails to %s within 60 s, got %d", n, to, len(got))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (d *demoRun) saveMail() (string, error) {
+	all, err := fetchMail(d.mail)
+	if err != nil {
+		return "", err
+	}
+	root, err := localaws.FindRoot()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(root, "build", "demo-mail")
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	var errs []error
+	for i, m := range all {
+		name := fmt.Sprintf("%02d-%s.html", i+1, strings.NewReplacer("@", "-at-", ".", "-").Replace(strings.Join(m.Destination.To, "_")))
+		errs = append(errs, os.WriteFile(filepath.Join(dir, name), []byte(m.Body.HTML), 0o644))
+	}
+	return dir, errors.Join(errs...)
+}
+
+var linkRE = regexp.MustCompile(`https?://[^\s"'<>]+/s/[A-Za-z0-9_\-]+\?r=\d+`)
+
+func surveyLinks(m storedMail) []string {
+	return linkRE.FindAllString(strings.ReplaceAll(m.Body.Text, "&amp;", "&"), -1)
+}
+
+func pathOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return p.RequestURI()
+}
+
+func shorten(p string) string {
+	if i := strings.Index(p, "/s/"); i >= 0 && len(p) > i+14 {
+		q := ""
+		if j := strings.Index(p, "?"); j >= 0 {
+			q = p[j:]
+		}
+		return p[:i+11] + "…" + q
+	}
+	return p
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/devstack"
+	"github.com/closeloop/closeloop/shared/localaws"
+)
+
+// local is a started local stack with its HTTP server.
+type local struct {
+	*devstack.Stack
+	APIURL string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startLocal starts the local servers, the stack and its HTTP server on
+// addr, and the scheduled jobs every tick. cfg.BaseURL is the server's own
+// address unless CLOSELOOP_BASE_URL was set.
+func startLocal(ctx context.Context, getenv func(string) string, addr string, tick time.Duration, cfg closeloop.Config, logs io.Writer) (*local, error) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(logs, nil)))
+	l, url, err := devstack.Listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	if getenv("CLOSELOOP_BASE_URL") == "" {
+		cfg.BaseURL = url
+	}
+	root, err := localaws.FindRoot()
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	os.MkdirAll(filepath.Join(root, "build"), 0o755)
+	logFile, err := os.Create(filepath.Join(root, "build", "local-servers.log"))
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	st, err := devstack.Start(ctx, devstack.Options{
+		Config: cfg, Root: root, Log: logFile,
+		DynamoDB: getenv("CLOSELOOP_DYNAMODB_ENDPOINT"), SES: getenv("CLOSELOOP_SES_ENDPOINT"),
+	})
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	lc := &local{Stack: st, APIURL: url, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(lc.done)
+		go st.RunJobs(ctx, tick)
+		if err := st.Serve(ctx, l); err != nil {
+			slog.Error("serve", "err", err)
+		}
+	}()
+	return lc, nil
+}
+
+func (lc *local) Close() {
+	lc.cancel()
+	<-lc.done
+	lc.Stop()
+}
+
+func dev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8787", "address to serve the HTTP API on")
+	tick := fs.Duration("tick", 2*time.Second, "how often the scheduled jobs run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *tick <= 0 {
+		return fmt.Errorf("--tick must be positive, got %s", *tick)
+	}
+	cfg, err := closeloop.LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	generated := false
+	if cfg.AdminToken == "" {
+		cfg.AdminToken, generated = randomToken(), true
+	}
+	lc, err := startLocal(ctx, getenv, *addr, *tick, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	fmt.Fprintf(stdout, "api: %s\n", lc.APIURL)
+	fmt.Fprintf(stdout, "mail: %s\n", lc.MailURL())
+	if generated {
+		fmt.Fprintf(stdout, "admin token (generated; set CLOSELOOP_ADMIN_TOKEN to choose one): %s\n", cfg.AdminToken)
+	}
+	var missing []string
+	for _, s := range closeloop.Sources {
+		if cfg.Secrets[s] == "" {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(stdout, "webhooks without a secret answer 401: %v (set CLOSELOOP_SECRET_<SOURCE>)\n", missing)
+	}
+	fmt.Fprintln(stdout, "ready; Ctrl-C stops")
+	<-ctx.Done()
+	return nil
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,57 @@
+// Command closeloop is the operators' tool: it runs Closeloop locally
+// (dev), shows the whole loop end to end (demo), and replays sample events
+// through one function's handler (invoke).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `closeloop: close the customer feedback loop.
+
+Usage:
+  closeloop dev [--addr 127.0.0.1:8787] [--tick 2s]   run the local stack until interrupted
+  closeloop demo [--stay]                             run the whole loop locally and print each step
+  closeloop invoke FUNCTION EVENT.json                run one function's handler on a sample event
+
+Functions: webhook, survey-sweep, response, api, closing, ses-events.
+Configuration comes from CLOSELOOP_* environment variables (see README.md).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "closeloop:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "dev":
+		return dev(ctx, args[1:], getenv, stdout, stderr)
+	case "demo":
+		return demo(ctx, args[1:], getenv, stdout, stderr)
+	case "invoke":
+		return invoke(ctx, args[1:], getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

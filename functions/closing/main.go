@@ -1,0 +1,45 @@
+// Command closing is the SQS-triggered Lambda that fans out improvements and
+// sends "you said, we did" emails.
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/closeloop/closeloop/shared/boot"
+	"github.com/closeloop/closeloop/shared/closing"
+	"github.com/closeloop/closeloop/shared/queue"
+)
+
+// sesRate is the sending rate per concurrent invocation; the stack caps the
+// function's concurrency so the total stays within the account's SES quota.
+const sesRate = 14
+
+func main() {
+	if err := run(context.Background(), os.Getenv); err != nil {
+		slog.Error("start", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	env, err := boot.Load(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	queueURL := env.Getenv("CLOSELOOP_CLOSING_QUEUE_URL")
+	if queueURL == "" {
+		return errors.New("CLOSELOOP_CLOSING_QUEUE_URL is not set")
+	}
+	h := &closing.Handler{
+		Store: env.Store(), Mailer: env.Sender(sesRate), BaseURL: env.Config.BaseURL,
+		Queue: queue.SQS{Client: sqs.NewFromConfig(env.AWS), URL: queueURL},
+	}
+	lambda.Start(h.Handle)
+	return nil
+}

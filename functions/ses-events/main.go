@@ -1,0 +1,31 @@
+// Command ses-events is the SQS-triggered Lambda that suppresses addresses
+// SES reports as bouncing or complaining.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/closeloop/closeloop/shared/boot"
+	"github.com/closeloop/closeloop/shared/sesevents"
+)
+
+func main() {
+	if err := run(context.Background(), os.Getenv); err != nil {
+		slog.Error("start", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	env, err := boot.Load(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	h := &sesevents.Handler{Store: env.Store()}
+	lambda.Start(h.Handle)
+	return nil
+}

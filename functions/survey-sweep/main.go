@@ -1,0 +1,37 @@
+// Command survey-sweep is the scheduled Lambda that sends due surveys.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/closeloop/closeloop/shared/boot"
+	"github.com/closeloop/closeloop/shared/sweep"
+)
+
+// sesRate is the sending rate the sweep keeps to: SES's default production
+// quota of 14 emails a second.
+const sesRate = 14
+
+func main() {
+	if err := run(context.Background(), os.Getenv); err != nil {
+		slog.Error("start", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	env, err := boot.Load(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	s := &sweep.Sweeper{
+		Store: env.Store(), Mailer: env.Sender(sesRate),
+		BaseURL: env.Config.BaseURL, FatigueWindow: env.Config.FatigueWindow,
+	}
+	lambda.Start(func(ctx context.Context) (sweep.Result, error) { return s.Run(ctx) })
+	return nil
+}

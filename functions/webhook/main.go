@@ -1,0 +1,39 @@
+// Command webhook is the Lambda behind POST /webhooks/{source}: it verifies
+// helpdesk deliveries and schedules surveys.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/closeloop/closeloop/shared/boot"
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/lambdahttp"
+	"github.com/closeloop/closeloop/shared/webhook"
+)
+
+func main() {
+	if err := run(context.Background(), os.Getenv); err != nil {
+		slog.Error("start", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	env, err := boot.Load(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/{source}", &webhook.Handler{
+		Store:   env.Store(),
+		Secrets: env.Config.Secrets,
+		Policy:  closeloop.Policy{Delay: env.Config.SurveyDelay, Kind: env.Config.SurveyKind},
+	})
+	lambda.Start(lambdahttp.Handler(mux))
+	return nil
+}

@@ -1,0 +1,402 @@
+// Package api is the operators' JSON API under /api: responses, themes,
+// improvements with their send progress, metrics, CSV export and contact
+// erasure. Every call needs the admin bearer token.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/closing"
+	"github.com/closeloop/closeloop/shared/dynamo"
+	"github.com/closeloop/closeloop/shared/queue"
+	"github.com/closeloop/closeloop/shared/web"
+)
+
+// Store is what the API needs of the store.
+type Store interface {
+	ListResponses(ctx context.Context, f dynamo.ResponseFilter) ([]closeloop.Survey, error)
+	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
+	PutTheme(ctx context.Context, t closeloop.Theme) (closeloop.Theme, error)
+	Themes(ctx context.Context) ([]closeloop.Theme, error)
+	SetThemes(ctx context.Context, id string, themes []string) (closeloop.Survey, error)
+	CreateImprovement(ctx context.Context, im closeloop.Improvement) error
+	GetImprovement(ctx context.Context, id string) (closeloop.Improvement, error)
+	CountersBetween(ctx context.Context, from, to time.Time) ([]dynamo.DayCounters, error)
+	Erase(ctx context.Context, email string) (int, error)
+}
+
+// Handler serves /api/.
+type Handler struct {
+	Store      Store
+	Queue      queue.Sender // the closing queue
+	AdminToken string
+	Now        func() time.Time
+	mux        *http.ServeMux
+}
+
+// MaxRange is the longest date range one call may ask for.
+const MaxRange = 366
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h.authorize(r); err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="closeloop"`)
+		web.Error(w, r, err)
+		return
+	}
+	if h.mux == nil {
+		m := http.NewServeMux()
+		m.HandleFunc("GET /api/responses", h.listResponses)
+		m.HandleFunc("GET /api/responses/{id}", h.getResponse)
+		m.HandleFunc("PUT /api/responses/{id}/themes", h.setThemes)
+		m.HandleFunc("GET /api/themes", h.listThemes)
+		m.HandleFunc("POST /api/themes", h.putTheme)
+		m.HandleFunc("POST /api/improvements", h.createImprovement)
+		m.HandleFunc("GET /api/improvements/{id}", h.getImprovement)
+		m.HandleFunc("GET /api/metrics", h.metrics)
+		m.HandleFunc("DELETE /api/contacts/{email}", h.erase)
+		m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+			web.Error(w, r, fmt.Errorf("%w: no route %s %s", closeloop.ErrNotFound, r.Method, r.URL.Path))
+		})
+		h.mux = m
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) authorize(r *http.Request) error {
+	if h.AdminToken == "" {
+		return fmt.Errorf("%w: the API is disabled until CLOSELOOP_ADMIN_TOKEN is set", web.ErrUnauthorized)
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(h.AdminToken)) != 1 {
+		return fmt.Errorf("%w: missing or wrong bearer token", web.ErrUnauthorized)
+	}
+	return nil
+}
+
+// Response is one response as the API shows it.
+type Response struct {
+	ID        string    `json:"id"`
+	SurveyID  string    `json:"survey_id"`
+	TicketID  string    `json:"ticket_id"`
+	Source    string    `json:"source"`
+	Kind      string    `json:"kind"`
+	Rating    int       `json:"rating"`
+	Comment   string    `json:"comment"`
+	Themes    []string  `json:"themes"`
+	CreatedAt time.Time `json:"created_at"`
+	RevisedAt time.Time `json:"revised_at"`
+	Flagged   bool      `json:"flagged"` // a detractor: the team should follow up
+}
+
+func responseOf(sv closeloop.Survey) Response {
+	r := Response{
+		ID: sv.ID, SurveyID: sv.ID, TicketID: sv.TicketID, Source: sv.Source, Kind: string(sv.Kind),
+		Comment: sv.Comment, Themes: sv.Themes, CreatedAt: sv.RespondedAt, RevisedAt: sv.RevisedAt,
+	}
+	if r.Themes == nil {
+		r.Themes = []string{}
+	}
+	if sv.Rating != nil {
+		r.Rating = *sv.Rating
+		r.Flagged = sv.Kind.Detractor(*sv.Rating)
+	}
+	return r
+}
+
+// dateRange reads from and to (YYYY-MM-DD, inclusive), defaulting to the
+// last 30 days.
+func (h *Handler) dateRange(r *http.Request) (from, to time.Time, err error) {
+	today := h.now().UTC().Truncate(24 * time.Hour)
+	from, to = today.AddDate(0, 0, -29), today
+	if v := r.URL.Query().Get("from"); v != "" {
+		if from, err = time.Parse(time.DateOnly, v); err != nil {
+			return from, to, fmt.Errorf("%w: from=%q is not a YYYY-MM-DD date", closeloop.ErrInvalid, v)
+		}
+	}
+	if v := r.URL.Query().Get("to"); v != "" {
+		if to, err = time.Parse(time.DateOnly, v); err != nil {
+			return from, to, fmt.Errorf("%w: to=%q is not a YYYY-MM-DD date", closeloop.ErrInvalid, v)
+		}
+	}
+	switch {
+	case to.Before(from):
+		return from, to, fmt.Errorf("%w: to is before from", closeloop.ErrInvalid)
+	case to.Sub(from) >= MaxRange*24*time.Hour:
+		return from, to, fmt.Errorf("%w: the range is longer than %d days", closeloop.ErrInvalid, MaxRange)
+	}
+	return from, to, nil
+}
+
+func (h *Handler) listResponses(w http.ResponseWriter, r *http.Request) {
+	from, to, err := h.dateRange(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := dynamo.ResponseFilter{From: from, To: to, Theme: q.Get("theme"), Source: q.Get("source")}
+	if f.Source != "" && !closeloop.KnownSource(f.Source) {
+		web.Error(w, r, fmt.Errorf("%w: unknown source %q", closeloop.ErrInvalid, f.Source))
+		return
+	}
+	if v := q.Get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 {
+			web.Error(w, r, fmt.Errorf("%w: limit must be a positive whole number", closeloop.ErrInvalid))
+			return
+		}
+	}
+	svs, err := h.Store.ListResponses(r.Context(), f)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	out := make([]Response, 0, len(svs))
+	for _, sv := range svs {
+		out = append(out, responseOf(sv))
+	}
+	if q.Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv") {
+		writeCSV(w, out)
+		return
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"responses": out})
+}
+
+func writeCSV(w http.ResponseWriter, rs []Response) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="closeloop-responses.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"id", "ticket_id", "source", "kind", "rating", "comment", "themes", "created_at", "flagged"})
+	for _, r := range rs {
+		cw.Write([]string{r.ID, r.TicketID, r.Source, r.Kind, strconv.Itoa(r.Rating), csvSafe(r.Comment),
+			strings.Join(r.Themes, " "), r.CreatedAt.Format(time.RFC3339), strconv.FormatBool(r.Flagged)})
+	}
+	cw.Flush()
+}
+
+// csvSafe defuses customer text that a spreadsheet would run as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func (h *Handler) getResponse(w http.ResponseWriter, r *http.Request) {
+	sv, err := h.Store.GetSurvey(r.Context(), r.PathValue("id"))
+	if err == nil && sv.Rating == nil {
+		err = fmt.Errorf("%w: survey %s has no response yet", closeloop.ErrNotFound, sv.ID)
+	}
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, responseOf(sv))
+}
+
+// decode reads a JSON body into v, refusing unknown fields, with a reason.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := web.ReadBody(w, r)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: body is not the expected JSON: %v", closeloop.ErrInvalid, err)
+	}
+	return nil
+}
+
+func (h *Handler) listThemes(w http.ResponseWriter, r *http.Request) {
+	ts, err := h.Store.Themes(r.Context())
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if ts == nil {
+		ts = []closeloop.Theme{}
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"themes": ts})
+}
+
+func (h *Handler) putTheme(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name     string   `json:"name"`
+		Keywords []string `json:"keywords"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	t, err := closeloop.NewTheme(in.Name, in.Keywords, h.now())
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	stored, err := h.Store.PutTheme(r.Context(), t)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	slog.InfoContext(r.Context(), "theme saved", "theme", t.Name)
+	web.JSON(w, http.StatusCreated, stored)
+}
+
+// knownThemes checks that every name is an existing theme.
+func (h *Handler) knownThemes(ctx context.Context, names []string) error {
+	all, err := h.Store.Themes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if !slices.ContainsFunc(all, func(t closeloop.Theme) bool { return t.Name == n }) {
+			return fmt.Errorf("%w: unknown theme %q (create it with POST /api/themes)", closeloop.ErrInvalid, n)
+		}
+	}
+	return nil
+}
+
+func (h *Handler) setThemes(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Themes []string `json:"themes"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if in.Themes == nil {
+		web.Error(w, r, fmt.Errorf("%w: themes is required (an empty list removes all)", closeloop.ErrInvalid))
+		return
+	}
+	slices.Sort(in.Themes)
+	in.Themes = slices.Compact(in.Themes)
+	if err := h.knownThemes(r.Context(), in.Themes); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	sv, err := h.Store.SetThemes(r.Context(), r.PathValue("id"), in.Themes)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	slog.InfoContext(r.Context(), "themes set", "survey", sv.ID, "themes", in.Themes)
+	web.JSON(w, http.StatusOK, responseOf(sv))
+}
+
+// ImprovementView is an improvement with its send progress.
+type ImprovementView struct {
+	closeloop.Improvement
+	Pending int64 `json:"pending"` // claimed, outcome not yet recorded
+}
+
+func (h *Handler) createImprovement(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Theme   string `json:"theme"`
+		Summary string `json:"summary"`
+		Message string `json:"message"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	im, err := closeloop.NewImprovement(in.Theme, in.Summary, in.Message, h.now())
+	if err == nil {
+		err = h.knownThemes(r.Context(), []string{im.Theme})
+	}
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if err := h.Store.CreateImprovement(r.Context(), im); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if err := h.Queue.Send(r.Context(), closing.Announce(im.ID)); err != nil {
+		web.Error(w, r, fmt.Errorf("queue improvement %s: %w", im.ID, err))
+		return
+	}
+	slog.InfoContext(r.Context(), "improvement announced", "improvement", im.ID, "theme", im.Theme)
+	w.Header().Set("Location", "/api/improvements/"+im.ID)
+	web.JSON(w, http.StatusAccepted, map[string]string{"id": im.ID, "status": "/api/improvements/" + im.ID})
+}
+
+func (h *Handler) getImprovement(w http.ResponseWriter, r *http.Request) {
+	im, err := h.Store.GetImprovement(r.Context(), r.PathValue("id"))
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, ImprovementView{Improvement: im, Pending: im.Recipients - im.Sent - im.Failed - im.Suppressed})
+}
+
+// Metrics is the answer of GET /api/metrics.
+type Metrics struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	closeloop.Scores
+	Series []Point `json:"series,omitempty"`
+}
+
+// Point is one day of a metrics series.
+type Point struct {
+	Day string `json:"day"`
+	closeloop.Scores
+}
+
+func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
+	from, to, err := h.dateRange(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	by := r.URL.Query().Get("by")
+	if by != "" && by != "day" {
+		web.Error(w, r, fmt.Errorf("%w: by=%q: only by=day is supported", closeloop.ErrInvalid, by))
+		return
+	}
+	days, err := h.Store.CountersBetween(r.Context(), from, to)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	var total closeloop.Counters
+	m := Metrics{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly)}
+	for _, d := range days {
+		total = total.Add(d.Counters)
+		if by == "day" {
+			m.Series = append(m.Series, Point{Day: d.Day, Scores: d.Counters.Score()})
+		}
+	}
+	m.Scores = total.Score()
+	web.JSON(w, http.StatusOK, m)
+}
+
+func (h *Handler) erase(w http.ResponseWriter, r *http.Request) {
+	n, err := h.Store.Erase(r.Context(), r.PathValue("email"))
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	slog.InfoContext(r.Context(), "contact erased", "items", n)
+	web.JSON(w, http.StatusOK, map[string]int{"erased": n})
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+

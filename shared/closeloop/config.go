@@ -1,0 +1,86 @@
+package closeloop
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is Closeloop's configuration, the same for every Lambda and the
+// local dev server. Load it once, at start.
+type Config struct {
+	SurveyDelay     time.Duration     // CLOSELOOP_SURVEY_DELAY, default 1h
+	SurveyKind      Kind              // CLOSELOOP_SURVEY_KIND, default csat
+	FatigueWindow   time.Duration     // CLOSELOOP_FATIGUE_WINDOW, default 168h (7 days)
+	Secrets         map[string]string // CLOSELOOP_SECRET_<SOURCE>; a source without one refuses every delivery
+	AdminToken      string            // CLOSELOOP_ADMIN_TOKEN; /api refuses every call without one
+	From            string            // CLOSELOOP_FROM, default "Closeloop <feedback@closeloop.localhost>"
+	BaseURL         string            // CLOSELOOP_BASE_URL, default http://127.0.0.1:8787; no trailing slash
+	AlertWebhookURL string            // CLOSELOOP_ALERT_WEBHOOK_URL; no alerts when empty
+	Table           string            // CLOSELOOP_TABLE, default "closeloop"
+}
+
+// Defaults for unset configuration.
+const (
+	DefaultSurveyDelay   = time.Hour
+	DefaultFatigueWindow = 7 * 24 * time.Hour
+	DefaultFrom          = "Closeloop <feedback@closeloop.localhost>"
+	DefaultBaseURL       = "http://127.0.0.1:8787"
+	DefaultTable         = "closeloop"
+)
+
+// LoadConfig reads the configuration through getenv (os.Getenv, or a map in
+// tests). An invalid value is an error naming the variable; an unset one gets
+// its default.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		SurveyDelay:     DefaultSurveyDelay,
+		SurveyKind:      CSAT,
+		FatigueWindow:   DefaultFatigueWindow,
+		Secrets:         map[string]string{},
+		AdminToken:      getenv("CLOSELOOP_ADMIN_TOKEN"),
+		From:            or(getenv("CLOSELOOP_FROM"), DefaultFrom),
+		BaseURL:         strings.TrimRight(or(getenv("CLOSELOOP_BASE_URL"), DefaultBaseURL), "/"),
+		AlertWebhookURL: getenv("CLOSELOOP_ALERT_WEBHOOK_URL"),
+		Table:           or(getenv("CLOSELOOP_TABLE"), DefaultTable),
+	}
+	var err error
+	if v := getenv("CLOSELOOP_SURVEY_DELAY"); v != "" {
+		if c.SurveyDelay, err = time.ParseDuration(v); err != nil || c.SurveyDelay < 0 {
+			return c, fmt.Errorf("CLOSELOOP_SURVEY_DELAY=%q: want a Go duration such as 1h or 30m", v)
+		}
+	}
+	if v := getenv("CLOSELOOP_FATIGUE_WINDOW"); v != "" {
+		if c.FatigueWindow, err = time.ParseDuration(v); err != nil || c.FatigueWindow < 0 {
+			return c, fmt.Errorf("CLOSELOOP_FATIGUE_WINDOW=%q: want a Go duration such as 168h", v)
+		}
+	}
+	if v := getenv("CLOSELOOP_SURVEY_KIND"); v != "" {
+		if c.SurveyKind, err = ParseKind(v); err != nil {
+			return c, fmt.Errorf("CLOSELOOP_SURVEY_KIND: %w", err)
+		}
+	}
+	for _, s := range Sources {
+		if v := getenv("CLOSELOOP_SECRET_" + strings.ToUpper(s)); v != "" {
+			c.Secrets[s] = v
+		}
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("CLOSELOOP_BASE_URL=%q: want an absolute http(s) URL", c.BaseURL)
+	}
+	if v := c.AlertWebhookURL; v != "" {
+		if u, err := url.Parse(v); err != nil || u.Scheme != "https" && u.Scheme != "http" {
+			return c, fmt.Errorf("CLOSELOOP_ALERT_WEBHOOK_URL: want an http(s) URL")
+		}
+	}
+	return c, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,108 @@
+package closeloop
+
+import "math"
+
+// Counters are the additive daily totals kept for one day. Every field is a
+// count or a sum, so two days add field by field and a range is the sum of
+// its days: a report costs one read per day, whatever the number of
+// responses. The dynamo store keeps them with atomic ADD.
+type Counters struct {
+	SurveysSent   int64 `json:"surveys_sent" dynamodbav:"surveys_sent"`
+	Responses     int64 `json:"responses" dynamodbav:"responses"`
+	CSATCount     int64 `json:"csat_count" dynamodbav:"csat_n"`
+	CSATSatisfied int64 `json:"csat_satisfied" dynamodbav:"csat_sat"` // ratings 4 and 5
+	CSATSum       int64 `json:"csat_sum" dynamodbav:"csat_sum"`
+	NPSCount      int64 `json:"nps_count" dynamodbav:"nps_n"`
+	NPSPromoters  int64 `json:"nps_promoters" dynamodbav:"nps_pro"`  // 9 and 10
+	NPSDetractors int64 `json:"nps_detractors" dynamodbav:"nps_det"` // 0 to 6
+	CESCount      int64 `json:"ces_count" dynamodbav:"ces_n"`
+	CESSum        int64 `json:"ces_sum" dynamodbav:"ces_sum"`
+	ClosingSent   int64 `json:"closing_sent" dynamodbav:"closing_sent"` // "you said, we did" emails
+}
+
+// Add returns c plus d, field by field.
+func (c Counters) Add(d Counters) Counters {
+	return Counters{
+		SurveysSent:   c.SurveysSent + d.SurveysSent,
+		Responses:     c.Responses + d.Responses,
+		CSATCount:     c.CSATCount + d.CSATCount,
+		CSATSatisfied: c.CSATSatisfied + d.CSATSatisfied,
+		CSATSum:       c.CSATSum + d.CSATSum,
+		NPSCount:      c.NPSCount + d.NPSCount,
+		NPSPromoters:  c.NPSPromoters + d.NPSPromoters,
+		NPSDetractors: c.NPSDetractors + d.NPSDetractors,
+		CESCount:      c.CESCount + d.CESCount,
+		CESSum:        c.CESSum + d.CESSum,
+		ClosingSent:   c.ClosingSent + d.ClosingSent,
+	}
+}
+
+// Sub returns c minus d, field by field.
+func (c Counters) Sub(d Counters) Counters {
+	return c.Add(Counters{
+		SurveysSent: -d.SurveysSent, Responses: -d.Responses,
+		CSATCount: -d.CSATCount, CSATSatisfied: -d.CSATSatisfied, CSATSum: -d.CSATSum,
+		NPSCount: -d.NPSCount, NPSPromoters: -d.NPSPromoters, NPSDetractors: -d.NPSDetractors,
+		CESCount: -d.CESCount, CESSum: -d.CESSum, ClosingSent: -d.ClosingSent,
+	})
+}
+
+// RatingCounters returns what one response with rating r to a survey of kind
+// k adds to a day. The difference of two of these revises a response.
+func RatingCounters(k Kind, r int) Counters {
+	c := Counters{Responses: 1}
+	switch k {
+	case CSAT:
+		c.CSATCount, c.CSATSum = 1, int64(r)
+		if r >= 4 {
+			c.CSATSatisfied = 1
+		}
+	case NPS:
+		c.NPSCount = 1
+		if r >= 9 {
+			c.NPSPromoters = 1
+		} else if r <= 6 {
+			c.NPSDetractors = 1
+		}
+	case CES:
+		c.CESCount, c.CESSum = 1, int64(r)
+	}
+	return c
+}
+
+// Scores are the headline figures derived from Counters. A score with no
+// answers behind it is nil, which JSON shows as null rather than a false 0.
+type Scores struct {
+	SurveysSent  int64    `json:"surveys_sent"`
+	Responses    int64    `json:"responses"`
+	ResponseRate *float64 `json:"response_rate"` // responses / surveys sent, 0 to 1
+	CSAT         *float64 `json:"csat"`          // percent of CSAT answers that are 4 or 5
+	CSATAverage  *float64 `json:"csat_average"`  // mean CSAT rating, 1 to 5
+	NPS          *float64 `json:"nps"`           // percent promoters minus percent detractors, -100 to 100
+	CES          *float64 `json:"ces"`           // mean CES rating, 1 to 7
+	ClosingSent  int64    `json:"closing_sent"`  // loops closed: "you said, we did" emails sent
+}
+
+// Score derives the headline figures from c.
+func (c Counters) Score() Scores {
+	s := Scores{SurveysSent: c.SurveysSent, Responses: c.Responses, ClosingSent: c.ClosingSent}
+	if c.SurveysSent > 0 {
+		s.ResponseRate = ratio(c.Responses, c.SurveysSent, 1)
+	}
+	if c.CSATCount > 0 {
+		s.CSAT = ratio(c.CSATSatisfied, c.CSATCount, 100)
+		s.CSATAverage = ratio(c.CSATSum, c.CSATCount, 1)
+	}
+	if c.NPSCount > 0 {
+		s.NPS = ratio(c.NPSPromoters-c.NPSDetractors, c.NPSCount, 100)
+	}
+	if c.CESCount > 0 {
+		s.CES = ratio(c.CESSum, c.CESCount, 1)
+	}
+	return s
+}
+
+func ratio(n, d int64, scale float64) *float64 {
+	v := math.Round(float64(n)/float64(d)*scale*1000) / 1000
+	return &v
+}

@@ -1,0 +1,68 @@
+package closeloop
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SurveyTTL is how long a survey link accepts answers.
+const SurveyTTL = 30 * 24 * time.Hour
+
+// Survey is one survey that went out, and the one response to it. The
+// response's id is the survey's id: one response per survey, revised in
+// place by a later answer.
+type Survey struct {
+	ID        string
+	Source    string
+	TicketID  string
+	ContactID string
+	Kind      Kind
+	Locale    string
+	Subject   string
+	AgentName string
+	SentAt    time.Time
+	ExpiresAt time.Time
+
+	// The response, once there is one.
+	Rating      *int
+	Comment     string
+	Themes      []string
+	RespondedAt time.Time // first answer
+	RevisedAt   time.Time // last answer
+}
+
+// Expired reports whether the survey's link no longer takes answers at now.
+func (s Survey) Expired(now time.Time) bool { return !s.ExpiresAt.IsZero() && now.After(s.ExpiresAt) }
+
+// MaxComment is the longest comment kept, in bytes.
+const MaxComment = 5000
+
+// CleanComment trims c and cuts it to MaxComment bytes on a rune boundary.
+func CleanComment(c string) string {
+	c = strings.TrimSpace(c)
+	if len(c) <= MaxComment {
+		return c
+	}
+	c = c[:MaxComment]
+	for !utf8.ValidString(c) {
+		c = c[:len(c)-1]
+	}
+	return c
+}
+
+// MatchThemes returns the names of the themes whose keywords occur in
+// comment, case-insensitively, in the order of themes.
+func MatchThemes(comment string, themes []Theme) []string {
+	c := strings.ToLower(comment)
+	var out []string
+	for _, t := range themes {
+		for _, k := range t.Keywords {
+			if k = strings.ToLower(strings.TrimSpace(k)); k != "" && strings.Contains(c, k) {
+				out = append(out, t.Name)
+				break
+			}
+		}
+	}
+	return out
+}

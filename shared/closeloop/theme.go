@@ -1,0 +1,83 @@
+package closeloop
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Theme is a named group of feedback, with keywords that tag new comments.
+type Theme struct {
+	Name      string    `json:"name"`
+	Keywords  []string  `json:"keywords"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+var themeName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// ValidateThemeName checks that name is a theme name: 1 to 64 lower-case
+// letters, digits, '-' or '_'. Its error wraps ErrInvalid.
+func ValidateThemeName(name string) error {
+	if !themeName.MatchString(name) {
+		return fmt.Errorf("%w: theme name %q must be 1 to 64 lower-case letters, digits, '-' or '_'", ErrInvalid, name)
+	}
+	return nil
+}
+
+// NewTheme validates and returns a theme.
+func NewTheme(name string, keywords []string, now time.Time) (Theme, error) {
+	if err := ValidateThemeName(name); err != nil {
+		return Theme{}, err
+	}
+	var kw []string
+	for _, k := range keywords {
+		if k = strings.TrimSpace(k); k != "" {
+			kw = append(kw, k)
+		}
+	}
+	if len(kw) > 50 {
+		return Theme{}, fmt.Errorf("%w: at most 50 keywords", ErrInvalid)
+	}
+	return Theme{Name: name, Keywords: kw, CreatedAt: now}, nil
+}
+
+// Improvement is what a team changed about a theme, announced to everyone who
+// raised it.
+type Improvement struct {
+	ID        string    `json:"id"`
+	Theme     string    `json:"theme"`
+	Summary   string    `json:"summary"`
+	Message   string    `json:"message"`
+	CreatedAt time.Time `json:"created_at"`
+	Progress
+}
+
+// Progress counts an improvement's "you said, we did" emails. Recipients are
+// distinct contacts; each ends up in exactly one of Sent, Failed and
+// Suppressed once the fan-out is done.
+type Progress struct {
+	Recipients int64 `json:"recipients"`
+	Sent       int64 `json:"sent"`
+	Failed     int64 `json:"failed"`
+	Suppressed int64 `json:"suppressed"`
+}
+
+// NewImprovement validates and returns an improvement with a new id.
+func NewImprovement(theme, summary, message string, now time.Time) (Improvement, error) {
+	summary, message = strings.TrimSpace(summary), strings.TrimSpace(message)
+	if err := ValidateThemeName(theme); err != nil {
+		return Improvement{}, err
+	}
+	switch {
+	case summary == "":
+		return Improvement{}, fmt.Errorf("%w: summary is required", ErrInvalid)
+	case len(summary) > 200:
+		return Improvement{}, fmt.Errorf("%w: summary is longer than 200 bytes", ErrInvalid)
+	case message == "":
+		return Improvement{}, fmt.Errorf("%w: message is required", ErrInvalid)
+	case len(message) > 5000:
+		return Improvement{}, fmt.Errorf("%w: message is longer than 5000 bytes", ErrInvalid)
+	}
+	return Improvement{ID: NewID(), Theme: theme, Summary: summary, Message: message, CreatedAt: now}, nil
+}

@@ -1,0 +1,132 @@
+package closeloop
+
+import (
+	"slices"
+	"time"
+)
+
+// SurveyState is where a ticket's survey is in its life.
+type SurveyState string
+
+// Survey states. A ticket has at most one survey; its state only moves
+// forward, except that a reopen cancels a scheduled survey and a later solve
+// schedules it again.
+const (
+	SurveyNone       SurveyState = ""           // never scheduled
+	SurveyScheduled  SurveyState = "scheduled"  // waiting for DueAt
+	SurveyCancelled  SurveyState = "cancelled"  // the ticket reopened before it went out
+	SurveySending    SurveyState = "sending"    // claimed by a sweep; the email may or may not be out
+	SurveySent       SurveyState = "sent"       // SES accepted the email
+	SurveyThrottled  SurveyState = "throttled"  // the contact was surveyed within the fatigue window
+	SurveySuppressed SurveyState = "suppressed" // the contact unsubscribed, bounced or complained
+	SurveyFailed     SurveyState = "failed"     // SES refused it, or a sweep died mid-send (never resent)
+)
+
+// Final reports whether s can no longer lead to an email.
+func (s SurveyState) Final() bool {
+	switch s {
+	case SurveySent, SurveyThrottled, SurveySuppressed, SurveyFailed:
+		return true
+	}
+	return false
+}
+
+// Ticket is what Closeloop remembers of one helpdesk ticket and its survey.
+// It holds no email address: the contact is named by ContactID.
+type Ticket struct {
+	Source     string      // helpdesk
+	TicketID   string      // the helpdesk's id
+	Status     Status      // last status applied
+	StatusAt   time.Time   // OccurredAt of the last event applied
+	Events     []string    // the most recent event ids seen, newest last
+	ContactID  string      // see ContactID
+	Subject    string      // ticket subject
+	AgentName  string      // who solved it
+	Kind       Kind        // survey kind
+	Locale     string      // the customer's language, if the helpdesk said
+	State      SurveyState // the survey's state
+	DueAt      time.Time   // when a scheduled survey goes out
+	SurveyID   string      // set when the survey is claimed for sending
+	Attempts   int         // send attempts that SES refused with a retryable error
+	Version    int64       // optimistic lock: each stored write adds one
+	ReceivedAt time.Time   // when the first event arrived
+}
+
+// Action is what a webhook delivery did, as reported to the helpdesk.
+type Action string
+
+// The actions a webhook answers with.
+const (
+	ActionScheduled Action = "scheduled" // a survey is now scheduled
+	ActionCancelled Action = "cancelled" // a scheduled survey was cancelled
+	ActionDuplicate Action = "duplicate" // this delivery, or this solve, was already handled
+	ActionIgnored   Action = "ignored"   // nothing to do (other status, stale event, already sent)
+)
+
+// keepEvents bounds Ticket.Events: enough to recognise a helpdesk's retries
+// of recent deliveries, small enough to keep the item small.
+const keepEvents = 8
+
+// Policy holds the knobs of scheduling.
+type Policy struct {
+	Delay time.Duration // from solve to survey
+	Kind  Kind          // default survey kind
+}
+
+// Apply decides what event ev does to ticket t (nil if Closeloop has never
+// seen the ticket) at time now. It returns the action and the ticket to
+// store; when the action is ActionDuplicate nothing needs storing and next is
+// nil. Apply is pure: the caller stores next with a condition on t.Version,
+// so concurrent deliveries for one ticket are decided one at a time.
+//
+// Rules: a delivery whose event id was seen is a duplicate. An event older
+// than the last one applied is stale (helpdesks deliver out of order) and
+// ignored. A solve schedules the ticket's one survey unless it is already
+// scheduled or out; a reopen cancels it if it has not gone out.
+func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time) (Action, *Ticket) {
+	if t != nil && slices.Contains(t.Events, ev.EventID) {
+		return ActionDuplicate, nil
+	}
+	var next Ticket
+	if t == nil {
+		next = Ticket{Source: ev.Source, TicketID: ev.TicketID, ReceivedAt: now}
+	} else {
+		next = *t
+		next.Events = slices.Clone(t.Events)
+	}
+	next.Events = append(next.Events, ev.EventID)
+	if len(next.Events) > keepEvents {
+		next.Events = next.Events[len(next.Events)-keepEvents:]
+	}
+	if t != nil && ev.OccurredAt.Before(t.StatusAt) {
+		return ActionIgnored, &next
+	}
+	next.Status, next.StatusAt = ev.Status, ev.OccurredAt
+	switch ev.Status {
+	case StatusSolved:
+		if next.State != SurveyNone && next.State != SurveyCancelled {
+			return ActionDuplicate, &next
+		}
+		next.State = SurveyScheduled
+		next.DueAt = ev.OccurredAt.Add(p.Delay)
+		if next.DueAt.Before(now) {
+			next.DueAt = now
+		}
+		next.ContactID = contactID
+		next.Subject = ev.Subject
+		next.AgentName = ev.Agent.Name
+		next.Locale = ev.Customer.Locale
+		next.Kind = ev.Kind
+		if next.Kind == "" {
+			next.Kind = p.Kind
+		}
+		return ActionScheduled, &next
+	case StatusReopened:
+		if next.State == SurveyScheduled {
+			next.State = SurveyCancelled
+			next.DueAt = time.Time{}
+			return ActionCancelled, &next
+		}
+	}
+	return ActionIgnored, &next
+}

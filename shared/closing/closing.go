@@ -1,0 +1,256 @@
+// Package closing sends "you said, we did" emails. An improvement is
+// announced once; the fan-out walks every response carrying its theme and
+// queues them in batches; each batch sends one email per person, claimed
+// with a conditional write first, so duplicated messages, retried batches and
+// two jobs at once send nobody the same email twice.
+package closing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/dynamo"
+	"github.com/closeloop/closeloop/shared/mail"
+	"github.com/closeloop/closeloop/shared/queue"
+)
+
+// Store is what closing needs of the store.
+type Store interface {
+	GetImprovement(ctx context.Context, id string) (closeloop.Improvement, error)
+	ThemeMembers(ctx context.Context, theme, after string, each func(dynamo.Member) error) error
+	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
+	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
+	ClaimClosing(ctx context.Context, impID, contactID, surveyID string, now time.Time) error
+	ReleaseClosing(ctx context.Context, impID, contactID string) error
+	FinishClosing(ctx context.Context, impID, contactID, state, messageID string) error
+	AddProgress(ctx context.Context, id string, d closeloop.Progress) error
+	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
+	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error
+}
+
+// Mailer sends one email.
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) (string, error)
+}
+
+// Message is a queue message for the closing function.
+type Message struct {
+	// Announce asks for the fan-out of improvement ImprovementID.
+	ImprovementID string `json:"improvement_id"`
+	// Recipients, when set, is one batch of the fan-out to send.
+	Recipients []Recipient `json:"recipients,omitempty"`
+}
+
+// Recipient is one response to quote.
+type Recipient struct {
+	SurveyID  string `json:"survey_id"`
+	ContactID string `json:"contact_id"`
+}
+
+// BatchSize is how many recipients one queue message carries: small enough
+// to send within a Lambda timeout at SES's default rate, large enough that
+// fan-out to thousands takes few messages.
+const BatchSize = 25
+
+// Announce returns the queue message that starts the fan-out of improvement id.
+func Announce(id string) string {
+	b, _ := json.Marshal(Message{ImprovementID: id})
+	return string(b)
+}
+
+// Handler is the closing function.
+type Handler struct {
+	Store   Store
+	Mailer  Mailer
+	Queue   queue.Sender // where fan-out batches go: the queue this handler consumes
+	BaseURL string
+	Now     func() time.Time
+}
+
+// Handle is the SQS handler. A message that fails for a reason a retry can
+// mend is reported in BatchItemFailures; one that can never succeed is
+// logged and dropped.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var res events.SQSEventResponse
+	for _, rec := range ev.Records {
+		var m Message
+		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.ImprovementID == "" {
+			slog.ErrorContext(ctx, "closing: unusable message dropped", "message", rec.MessageId)
+			continue
+		}
+		var err error
+		if m.Recipients == nil {
+			err = h.fanOut(ctx, m.ImprovementID)
+		} else {
+			err = h.send(ctx, m.ImprovementID, m.Recipients)
+		}
+		if err != nil {
+			slog.ErrorContext(ctx, "closing", "improvement", m.ImprovementID, "message", rec.MessageId, "err", err)
+			if !errors.Is(err, closeloop.ErrNotFound) {
+				res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			}
+		}
+	}
+	return res, nil
+}
+
+// fanOut queues every response carrying the improvement's theme, in batches.
+// Running it twice queues them twice; the per-person claim makes that safe.
+func (h *Handler) fanOut(ctx context.Context, id string) error {
+	im, err := h.Store.GetImprovement(ctx, id)
+	if err != nil {
+		return err
+	}
+	var batch []Recipient
+	var bodies []string
+	flush := func() {
+		if len(batch) > 0 {
+			b, _ := json.Marshal(Message{ImprovementID: id, Recipients: batch})
+			bodies = append(bodies, string(b))
+			batch = nil
+		}
+	}
+	n := 0
+	err = h.Store.ThemeMembers(ctx, im.Theme, "", func(m dynamo.Member) error {
+		batch = append(batch, Recipient{SurveyID: m.SurveyID, ContactID: m.ContactID})
+		n++
+		if len(batch) == BatchSize {
+			flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("fan out improvement %s: %w", id, err)
+	}
+	flush()
+	if err := h.Queue.Send(ctx, bodies...); err != nil {
+		return fmt.Errorf("fan out improvement %s: %w", id, err)
+	}
+	slog.InfoContext(ctx, "improvement fanned out", "improvement", id, "theme", im.Theme, "responses", n, "batches", len(bodies))
+	return nil
+}
+
+// send sends one batch. It returns an error (and the batch is retried) only
+// when SES or the store failed in a way a retry can mend; people already
+// claimed are skipped on the retry.
+func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
+	im, err := h.Store.GetImprovement(ctx, id)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range rs {
+		if err := h.one(ctx, im, r); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient) error {
+	now := h.now()
+	sv, err := h.Store.GetSurvey(ctx, r.SurveyID)
+	if errors.Is(err, closeloop.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if sv.ContactID == "" || !contains(sv.Themes, im.Theme) {
+		return nil // erased, or the theme was taken off this response
+	}
+	c, err := h.Store.GetContact(ctx, sv.ContactID)
+	if errors.Is(err, closeloop.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = h.Store.ClaimClosing(ctx, im.ID, c.ID, sv.ID, now)
+	if errors.Is(err, closeloop.ErrDuplicate) {
+		return nil // this person's email belongs to another attempt
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.Store.AddProgress(ctx, im.ID, closeloop.Progress{Recipients: 1}); err != nil {
+		return err
+	}
+	if c.Suppressed != "" {
+		return h.finish(ctx, im.ID, c.ID, sv.ID, dynamo.ClosingSuppressed, "", closeloop.Progress{Suppressed: 1})
+	}
+	token, linkID := closeloop.NewToken()
+	if err := h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, now); err != nil {
+		return h.release(ctx, im.ID, c.ID, err)
+	}
+	msg, err := mail.ClosingEmail(c.Email, mail.Closing{
+		Name: c.Name, Locale: firstNonEmpty(sv.Locale, c.Locale), Quote: sv.Comment,
+		Summary: im.Summary, Detail: im.Message, UnsubscribeURL: h.BaseURL + "/u/" + token,
+	})
+	if err != nil {
+		return h.finish(ctx, im.ID, c.ID, sv.ID, dynamo.ClosingFailed, "", closeloop.Progress{Failed: 1})
+	}
+	msg.Tags = map[string]string{"closeloop_kind": "closing", "improvement_id": im.ID}
+	messageID, err := h.Mailer.Send(ctx, msg)
+	if errors.Is(err, mail.ErrTemporary) {
+		return h.release(ctx, im.ID, c.ID, err)
+	}
+	if err != nil {
+		slog.ErrorContext(ctx, "closing email refused", "improvement", im.ID, "survey", sv.ID, "err", err)
+		return h.finish(ctx, im.ID, c.ID, sv.ID, dynamo.ClosingFailed, "", closeloop.Progress{Failed: 1})
+	}
+	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{ClosingSent: 1}); err != nil {
+		slog.ErrorContext(ctx, "count closing email", "improvement", im.ID, "err", err)
+	}
+	return h.finish(ctx, im.ID, c.ID, sv.ID, dynamo.ClosingSent, messageID, closeloop.Progress{Sent: 1})
+}
+
+func (h *Handler) finish(ctx context.Context, impID, contactID, surveyID, state, messageID string, d closeloop.Progress) error {
+	if err := h.Store.FinishClosing(ctx, impID, contactID, state, messageID); err != nil {
+		return err
+	}
+	slog.InfoContext(ctx, "closing email", "improvement", impID, "survey", surveyID, "state", state, "message", messageID)
+	return h.Store.AddProgress(ctx, impID, d)
+}
+
+// release gives a claim back after a failure that sent nothing, so the
+// retried batch can claim it again.
+func (h *Handler) release(ctx context.Context, impID, contactID string, cause error) error {
+	if err := h.Store.ReleaseClosing(ctx, impID, contactID); err != nil {
+		return errors.Join(cause, err)
+	}
+	if err := h.Store.AddProgress(ctx, impID, closeloop.Progress{Recipients: -1}); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,218 @@
+// Package devstack assembles the whole of Closeloop on one machine: the
+// local DynamoDB and SES servers, the table, every handler on one HTTP mux,
+// the scheduled jobs on a ticker, and an in-process queue in place of SQS.
+// `closeloop dev`, `closeloop demo` and the end-to-end tests run it; the
+// handlers are the very ones the Lambdas run.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/closeloop/closeloop/shared/alert"
+	"github.com/closeloop/closeloop/shared/api"
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/closing"
+	"github.com/closeloop/closeloop/shared/dynamo"
+	"github.com/closeloop/closeloop/shared/localaws"
+	"github.com/closeloop/closeloop/shared/mail"
+	"github.com/closeloop/closeloop/shared/queue"
+	"github.com/closeloop/closeloop/shared/surveypage"
+	"github.com/closeloop/closeloop/shared/sweep"
+	"github.com/closeloop/closeloop/shared/webhook"
+)
+
+// Options configure a Stack.
+type Options struct {
+	Config   closeloop.Config
+	DynamoDB string   // DynamoDB endpoint to use instead of starting dynalite
+	SES      string   // SES endpoint to use instead of starting aws-ses-v2-local
+	Root     string   // project root (node_modules); found from the working directory when empty
+	Log      *os.File // where the local servers' output goes; nil discards it
+	SESRate  float64  // emails a second; 0 for no limit
+}
+
+// Stack is a running local Closeloop.
+type Stack struct {
+	Config  closeloop.Config
+	Servers *localaws.Servers
+	DB      *dynamodb.Client
+	SES     *sesv2.Client
+	Store   *dynamo.Store
+	Sender  *mail.Sender
+	Queue   *queue.Local // the closing queue
+	Sweeper *sweep.Sweeper
+	Closing *closing.Handler
+	Handler http.Handler // every route of the HTTP surface
+}
+
+// Start starts the local servers (unless o names endpoints), creates the
+// table and assembles the handlers. Stop it when done.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	srv, err := localaws.Start(ctx, localaws.Options{Root: o.Root, DynamoDB: o.DynamoDB, SES: o.SES, Log: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	s, err := Assemble(ctx, o.Config, srv.DynamoDB, srv.SES, o.SESRate)
+	if err != nil {
+		srv.Stop()
+		return nil, err
+	}
+	s.Servers = srv
+	return s, nil
+}
+
+// Assemble builds a stack over running servers at the given endpoints and
+// creates the configured table there.
+func Assemble(ctx context.Context, cfg closeloop.Config, dynamoURL, sesURL string, sesRate float64) (*Stack, error) {
+	awsCfg := localaws.Config()
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(dynamoURL) })
+	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(sesURL) })
+	if err := dynamo.CreateTable(ctx, db, cfg.Table); err != nil {
+		return nil, err
+	}
+	s := &Stack{
+		Config: cfg, DB: db, SES: ses,
+		Store:  dynamo.NewStore(db, cfg.Table),
+		Sender: mail.NewSender(ses, cfg.From, "", sesRate),
+		Queue:  &queue.Local{Visibility: 5 * time.Second},
+	}
+	s.Sweeper = &sweep.Sweeper{Store: s.Store, Mailer: s.Sender, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow}
+	s.Closing = &closing.Handler{Store: s.Store, Mailer: s.Sender, Queue: s.Queue, BaseURL: cfg.BaseURL}
+	pages := &surveypage.Handler{Store: s.Store}
+	if cfg.AlertWebhookURL != "" {
+		pages.Alerter = alert.Slack{URL: cfg.AlertWebhookURL}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/{source}", &webhook.Handler{
+		Store: s.Store, Secrets: cfg.Secrets,
+		Policy: closeloop.Policy{Delay: cfg.SurveyDelay, Kind: cfg.SurveyKind},
+	})
+	mux.Handle("/s/", pages)
+	mux.Handle("/u/", pages)
+	mux.Handle("/api/", &api.Handler{Store: s.Store, Queue: s.Queue, AdminToken: cfg.AdminToken})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "Closeloop is running. Webhooks: POST /webhooks/{source}. Operators' API: /api/ (bearer token).")
+	})
+	s.Handler = mux
+	return s, nil
+}
+
+// Stop stops the local servers the stack started.
+func (s *Stack) Stop() {
+	if s.Servers != nil {
+		s.Servers.Stop()
+	}
+}
+
+// MailURL is the local SES server's web page of sent mail.
+func (s *Stack) MailURL() string {
+	if s.Servers == nil {
+		return ""
+	}
+	return s.Servers.SES
+}
+
+// Listen binds addr ("127.0.0.1:0" for any free port) and returns the
+// listener and its base URL.
+func Listen(addr string) (net.Listener, string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return l, "http://" + l.Addr().String(), nil
+}
+
+// Serve serves the HTTP surface on l until ctx ends.
+func (s *Stack) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+	}()
+	err := srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// RunJobs runs the scheduled jobs until ctx ends: the survey sweep every
+// tick, as the schedule does in AWS, and the closing queue's consumer, as
+// the SQS event source mapping does.
+func (s *Stack) RunJobs(ctx context.Context, tick time.Duration) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			s.Sweep(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			n, err := s.Queue.Poll(ctx, s.Closing.Handle)
+			if err != nil {
+				slog.ErrorContext(ctx, "closing queue", "err", err)
+			}
+			if n == 0 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}
+	}()
+	wg.Wait()
+}
+
+// Sweep runs the survey sweep once and logs what it did.
+func (s *Stack) Sweep(ctx context.Context) sweep.Result {
+	res, err := s.Sweeper.Run(ctx)
+	if err != nil && ctx.Err() == nil {
+		slog.ErrorContext(ctx, "sweep", "err", err)
+	}
+	if res != (sweep.Result{}) {
+		slog.InfoContext(ctx, "sweep", "sent", res.Sent, "throttled", res.Throttled, "suppressed", res.Suppressed, "failed", res.Failed, "retried", res.Retried)
+	}
+	return res
+}
+
+// DrainQueue polls the closing queue until it is empty or ctx ends.
+func (s *Stack) DrainQueue(ctx context.Context) error {
+	for s.Queue.Len() > 0 {
+		n, err := s.Queue.Poll(ctx, s.Closing.Handle)
+		if err != nil {
+			return err
+		}
+		if n == 0 { // only messages in flight: wait for their visibility
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,239 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+)
+
+type contactItem struct {
+	PK           string `dynamodbav:"pk"`
+	SK           string `dynamodbav:"sk"`
+	Email        string `dynamodbav:"email"`
+	Name         string `dynamodbav:"name,omitempty"`
+	Locale       string `dynamodbav:"locale,omitempty"`
+	Suppressed   string `dynamodbav:"suppressed,omitempty"`
+	LastSurveyAt string `dynamodbav:"last_survey_at,omitempty"`
+	LastSurveyID string `dynamodbav:"last_survey_id,omitempty"`
+}
+
+func contactPK(id string) string { return contactPrefix + id }
+
+// UpsertContact records the address, name and locale of c, keeping its
+// suppression and survey history. It is idempotent.
+func (s *Store) UpsertContact(ctx context.Context, c closeloop.Contact) error {
+	names := map[string]string{"#n": "name"}
+	vals := map[string]types.AttributeValue{":e": str(c.Email), ":n": str(c.Name)}
+	expr := "SET email = :e, #n = :n"
+	if c.Locale != "" {
+		expr += ", locale = :l"
+		vals[":l"] = str(c.Locale)
+	}
+	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key: key(contactPK(c.ID), "CONTACT"), UpdateExpression: &expr,
+		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
+	})
+	if err != nil {
+		return fmt.Errorf("upsert contact %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// GetContact returns contact id, or an error wrapping closeloop.ErrNotFound.
+func (s *Store) GetContact(ctx context.Context, id string) (closeloop.Contact, error) {
+	var it contactItem
+	if err := s.get(ctx, contactPK(id), "CONTACT", &it); err != nil {
+		return closeloop.Contact{}, fmt.Errorf("get contact %s: %w", id, err)
+	}
+	return closeloop.Contact{
+		ID: id, Email: it.Email, Name: it.Name, Locale: it.Locale, Suppressed: it.Suppressed,
+		LastSurveyAt: parseTS(it.LastSurveyAt), LastSurveyID: it.LastSurveyID,
+	}, nil
+}
+
+// TakeSurveySlot marks c as surveyed by surveyID at now, if c has not changed
+// since it was read (the fatigue rule is decided on what was read). Two
+// sweeps racing for one contact cannot both win: the loser gets an error
+// wrapping closeloop.ErrConflict.
+func (s *Store) TakeSurveySlot(ctx context.Context, c closeloop.Contact, surveyID string, now time.Time) error {
+	cond := "attribute_exists(pk) AND attribute_not_exists(suppressed) AND "
+	vals := map[string]types.AttributeValue{":now": str(ts(now)), ":sid": str(surveyID)}
+	if c.LastSurveyAt.IsZero() {
+		cond += "attribute_not_exists(last_survey_at)"
+	} else {
+		cond += "last_survey_at = :prev"
+		vals[":prev"] = str(ts(c.LastSurveyAt))
+	}
+	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(contactPK(c.ID), "CONTACT"),
+		UpdateExpression:          aws.String("SET last_survey_at = :now, last_survey_id = :sid"),
+		ConditionExpression:       &cond,
+		ExpressionAttributeValues: vals,
+	})
+	if conditionFailed(err) {
+		return fmt.Errorf("take survey slot of %s: %w", c.ID, closeloop.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("take survey slot of %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// Suppress stops all mail to the contact with address email, for reason
+// ("unsubscribed", "bounce", "complaint"). It is idempotent, and works for an
+// address Closeloop has not seen yet, so a bounce or complaint that arrives
+// first still counts.
+func (s *Store) Suppress(ctx context.Context, email, reason string) error {
+	addr, err := closeloop.NormalizeEmail(email)
+	if err != nil {
+		return fmt.Errorf("suppress: %w: %v", closeloop.ErrInvalid, err)
+	}
+	return s.SuppressContact(ctx, closeloop.ContactID(addr), addr, reason)
+}
+
+// SuppressContact is Suppress for a contact already known by id.
+func (s *Store) SuppressContact(ctx context.Context, id, email, reason string) error {
+	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(contactPK(id), "CONTACT"),
+		UpdateExpression:          aws.String("SET suppressed = :r, email = if_not_exists(email, :e)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":r": str(reason), ":e": str(email)},
+	})
+	if err != nil {
+		return fmt.Errorf("suppress contact %s: %w", id, err)
+	}
+	return nil
+}
+
+// Erase removes everything Closeloop holds about the person with address
+// email: the contact item (address, name), ticket subjects, and response
+// comments and theme links. Ratings stay, anonymous, in the daily counters
+// and on their surveys so that past metrics do not change. Scheduled surveys
+// are cancelled. It returns how many items it changed; erasing an unknown
+// address changes nothing and is not an error.
+func (s *Store) Erase(ctx context.Context, email string) (int, error) {
+	addr, err := closeloop.NormalizeEmail(email)
+	if err != nil {
+		return 0, fmt.Errorf("erase: %w: %v", closeloop.ErrInvalid, err)
+	}
+	cid := closeloop.ContactID(addr)
+	var pks []string
+	err = s.query(ctx, &dynamodb.QueryInput{
+		IndexName:                 aws.String("by_contact"),
+		KeyConditionExpression:    aws.String("contact_key = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(cid)},
+	}, 0, func(it map[string]types.AttributeValue) error {
+		if v, ok := it["pk"].(*types.AttributeValueMemberS); ok {
+			pks = append(pks, v.Value)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("erase %s: %w", cid, err)
+	}
+	n := 0
+	for _, pk := range pks {
+		switch {
+		case len(pk) > len(ticketPrefix) && pk[:len(ticketPrefix)] == ticketPrefix:
+			err = s.eraseTicket(ctx, pk)
+		case len(pk) > len(surveyPrefix) && pk[:len(surveyPrefix)] == surveyPrefix:
+			err = s.eraseSurvey(ctx, pk)
+		case len(pk) > len(linkPrefix) && pk[:len(linkPrefix)] == linkPrefix:
+			err = s.del(ctx, pk, "LINK")
+		}
+		if err != nil {
+			return n, fmt.Errorf("erase %s: %w", cid, err)
+		}
+		n++
+	}
+	if err := s.del(ctx, contactPK(cid), "CONTACT"); err != nil {
+		return n, fmt.Errorf("erase contact %s: %w", cid, err)
+	}
+	return n + 1, nil
+}
+
+func (s *Store) eraseTicket(ctx context.Context, pk string) error {
+	// Forget who and what the ticket was about; bump the version so a sweep
+	// holding an older read loses its conditional write.
+	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(pk, "TICKET"),
+		UpdateExpression:          aws.String("REMOVE contact_key, subject, agent_name SET version = version + :one"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+	})
+	if err != nil && !conditionFailed(err) {
+		return err
+	}
+	// A scheduled survey must not go out to an erased person.
+	_, err = s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(pk, "TICKET"),
+		UpdateExpression:          aws.String("SET #s = :c, version = version + :one REMOVE due_pk, due_sk"),
+		ConditionExpression:       aws.String("#s = :sch"),
+		ExpressionAttributeNames:  map[string]string{"#s": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(string(closeloop.SurveyCancelled)), ":sch": str(string(closeloop.SurveyScheduled)), ":one": num(1)},
+	})
+	if conditionFailed(err) {
+		return nil
+	}
+	return err
+}
+
+func (s *Store) eraseSurvey(ctx context.Context, pk string) error {
+	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                      key(pk, "SURVEY"),
+		UpdateExpression:         aws.String("REMOVE contact_key, #c, subject, agent_name, themes"),
+		ConditionExpression:      aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames: map[string]string{"#c": "comment"},
+		ReturnValues:             types.ReturnValueAllOld,
+	})
+	if conditionFailed(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var old surveyItem
+	if err := unmarshal(res.Attributes, &old); err != nil {
+		return err
+	}
+	for _, th := range old.Themes {
+		if err := s.del(ctx, themePrefix+th, pk); err != nil && !errors.Is(err, closeloop.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+type linkItem struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	ContactKey string `dynamodbav:"contact_key"`
+	ExpiresTTL int64  `dynamodbav:"expires_ttl"`
+}
+
+// CreateUnsubscribeLink stores link id (closeloop.SurveyIDOf of a fresh
+// token) as an unsubscribe link for contactID, for emails that are not
+// surveys. The link item is in the by_contact index, so erasure removes it.
+func (s *Store) CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error {
+	it := linkItem{PK: linkPrefix + id, SK: "LINK", ContactKey: contactID, ExpiresTTL: now.Add(400 * 24 * time.Hour).Unix()}
+	if err := s.put(ctx, it, "", nil, nil); err != nil {
+		return fmt.Errorf("create unsubscribe link: %w", err)
+	}
+	return nil
+}
+
+// UnsubscribeLink returns the contact of link id, or an error wrapping
+// closeloop.ErrNotFound.
+func (s *Store) UnsubscribeLink(ctx context.Context, id string) (string, error) {
+	var it linkItem
+	if err := s.get(ctx, linkPrefix+id, "LINK", &it); err != nil {
+		return "", fmt.Errorf("get unsubscribe link: %w", err)
+	}
+	return it.ContactKey, nil
+}

@@ -1,0 +1,151 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+)
+
+type improvementItem struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	ID         string `dynamodbav:"id"`
+	Theme      string `dynamodbav:"theme"`
+	Summary    string `dynamodbav:"summary"`
+	Message    string `dynamodbav:"message"`
+	CreatedAt  string `dynamodbav:"created_at"`
+	Recipients int64  `dynamodbav:"recipients"`
+	Sent       int64  `dynamodbav:"sent"`
+	Failed     int64  `dynamodbav:"failed"`
+	Suppressed int64  `dynamodbav:"suppressed"`
+}
+
+func improvementPK(id string) string { return improvementPrefix + id }
+
+// CreateImprovement stores a new improvement with zero progress.
+func (s *Store) CreateImprovement(ctx context.Context, im closeloop.Improvement) error {
+	it := improvementItem{
+		PK: improvementPK(im.ID), SK: "IMPROVEMENT", ID: im.ID, Theme: im.Theme,
+		Summary: im.Summary, Message: im.Message, CreatedAt: ts(im.CreatedAt),
+	}
+	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
+	if conditionFailed(err) {
+		return fmt.Errorf("create improvement %s: %w", im.ID, closeloop.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("create improvement %s: %w", im.ID, err)
+	}
+	return nil
+}
+
+// GetImprovement returns improvement id with its progress, or an error
+// wrapping closeloop.ErrNotFound.
+func (s *Store) GetImprovement(ctx context.Context, id string) (closeloop.Improvement, error) {
+	var it improvementItem
+	if err := s.get(ctx, improvementPK(id), "IMPROVEMENT", &it); err != nil {
+		return closeloop.Improvement{}, fmt.Errorf("get improvement %s: %w", id, err)
+	}
+	return closeloop.Improvement{
+		ID: it.ID, Theme: it.Theme, Summary: it.Summary, Message: it.Message, CreatedAt: parseTS(it.CreatedAt),
+		Progress: closeloop.Progress{Recipients: it.Recipients, Sent: it.Sent, Failed: it.Failed, Suppressed: it.Suppressed},
+	}, nil
+}
+
+// AddProgress adds d to improvement id's progress atomically.
+func (s *Store) AddProgress(ctx context.Context, id string, d closeloop.Progress) error {
+	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:              key(improvementPK(id), "IMPROVEMENT"),
+		UpdateExpression: aws.String("ADD recipients :r, sent :s, failed :f, suppressed :x"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":r": num(d.Recipients), ":s": num(d.Sent), ":f": num(d.Failed), ":x": num(d.Suppressed),
+		},
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+	})
+	if err != nil {
+		return fmt.Errorf("add progress to %s: %w", id, err)
+	}
+	return nil
+}
+
+// Closing delivery states, per improvement and contact.
+const (
+	ClosingClaimed    = "claimed"    // a closing job owns this person's email
+	ClosingSent       = "sent"       // SES accepted it
+	ClosingFailed     = "failed"     // SES refused it, or the job died after claiming
+	ClosingSuppressed = "suppressed" // the person may not be mailed
+)
+
+type closingItem struct {
+	PK        string `dynamodbav:"pk"` // IMPROVEMENT#<id>
+	SK        string `dynamodbav:"sk"` // TO#<contact id>
+	SurveyID  string `dynamodbav:"survey_id"`
+	State     string `dynamodbav:"state"`
+	ClaimedAt string `dynamodbav:"claimed_at"`
+	MessageID string `dynamodbav:"message_id,omitempty"`
+}
+
+// ClaimClosing claims the one "you said, we did" email of improvement
+// impID to contact contactID, quoting survey surveyID. A second claim, by a
+// duplicate message or a second job, is an error wrapping
+// closeloop.ErrDuplicate: the email is someone else's to send.
+func (s *Store) ClaimClosing(ctx context.Context, impID, contactID, surveyID string, now time.Time) error {
+	it := closingItem{PK: improvementPK(impID), SK: toPrefix + contactID, SurveyID: surveyID, State: ClosingClaimed, ClaimedAt: ts(now)}
+	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
+	if conditionFailed(err) {
+		return fmt.Errorf("claim closing %s/%s: %w", impID, contactID, closeloop.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("claim closing %s/%s: %w", impID, contactID, err)
+	}
+	return nil
+}
+
+// FinishClosing records the outcome of a claimed closing email.
+func (s *Store) FinishClosing(ctx context.Context, impID, contactID, state, messageID string) error {
+	expr := "SET #s = :s"
+	vals := map[string]types.AttributeValue{":s": str(state), ":c": str(ClosingClaimed)}
+	if messageID != "" {
+		expr += ", message_id = :m"
+		vals[":m"] = str(messageID)
+	}
+	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(improvementPK(impID), toPrefix+contactID),
+		UpdateExpression:          &expr,
+		ConditionExpression:       aws.String("#s = :c"),
+		ExpressionAttributeNames:  map[string]string{"#s": "state"},
+		ExpressionAttributeValues: vals,
+	})
+	if conditionFailed(err) {
+		return fmt.Errorf("finish closing %s/%s: %w", impID, contactID, closeloop.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("finish closing %s/%s: %w", impID, contactID, err)
+	}
+	return nil
+}
+
+// ReleaseClosing removes a claim whose email SES refused with a temporary
+// error, so that a retry can claim it again. It only removes a claim still
+// in the claimed state.
+func (s *Store) ReleaseClosing(ctx context.Context, impID, contactID string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &s.table,
+		Key:                       key(improvementPK(impID), toPrefix+contactID),
+		ConditionExpression:       aws.String("#s = :c"),
+		ExpressionAttributeNames:  map[string]string{"#s": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(ClosingClaimed)},
+	})
+	if conditionFailed(err) {
+		return fmt.Errorf("release closing %s/%s: %w", impID, contactID, closeloop.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("release closing %s/%s: %w", impID, contactID, err)
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+// Package dynamo is Closeloop's DynamoDB store: one table (see package
+// schema), concrete methods per access pattern, and conditional writes for
+// every step that may run twice. It turns ConditionalCheckFailed into the
+// domain's sentinel errors (closeloop.ErrConflict, closeloop.ErrDuplicate).
+// It uses no transactions, streams or TTL, so it runs unchanged on dynalite.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+)
+
+// Client is the part of the DynamoDB SDK client the store uses.
+type Client interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+}
+
+// Store reads and writes Closeloop's items in one table. It is safe for
+// concurrent use.
+type Store struct {
+	db    Client
+	table string
+	// Capacity, when set, receives the capacity units every call consumed
+	// (benchmarks use it; it is nil in production).
+	Capacity func(op string, read, write float64)
+}
+
+// NewStore returns a store over table.
+func NewStore(db Client, table string) *Store { return &Store{db: db, table: table} }
+
+// dueShards spreads the due index over a few partitions so the sweep's
+// queries do not all hit one.
+const dueShards = 4
+
+// Key prefixes. Every item has pk and sk; see docs/data-model.md.
+const (
+	ticketPrefix      = "TICKET#"
+	contactPrefix     = "CONTACT#"
+	surveyPrefix      = "SURVEY#"
+	themePrefix       = "THEME#"
+	improvementPrefix = "IMPROVEMENT#"
+	dayPrefix         = "DAY#"
+	duePrefix         = "DUE#"
+	respDayPrefix     = "RESP#"
+	toPrefix          = "TO#"
+	themesPK          = "THEMES"
+	linkPrefix        = "LINK#"
+)
+
+// timeLayout sorts lexically in time order (fixed width, UTC).
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTS(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(timeLayout, s)
+	return t
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": str(pk), "sk": str(sk)}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: fmt.Sprint(n)}
+}
+
+func shard(pk string) string {
+	h := fnv.New32a()
+	h.Write([]byte(pk))
+	return fmt.Sprintf("%s%d", duePrefix, h.Sum32()%dueShards)
+}
+
+// conditionFailed reports whether err is a failed condition of a write.
+func conditionFailed(err error) bool {
+	var cf *types.ConditionalCheckFailedException
+	return errors.As(err, &cf)
+}
+
+// consumed reports capacity to s.Capacity.
+func (s *Store) consumed(op string, cc ...*types.ConsumedCapacity) {
+	if s.Capacity == nil {
+		return
+	}
+	var r, w float64
+	for _, c := range cc {
+		if c == nil {
+			continue
+		}
+		r += aws.ToFloat64(c.ReadCapacityUnits)
+		w += aws.ToFloat64(c.WriteCapacityUnits)
+		if c.ReadCapacityUnits == nil && c.WriteCapacityUnits == nil {
+			// dynalite reports only the total; attribute it by operation.
+			if isRead(op) {
+				r += aws.ToFloat64(c.CapacityUnits)
+			} else {
+				w += aws.ToFloat64(c.CapacityUnits)
+			}
+		}
+	}
+	s.Capacity(op, r, w)
+}
+
+func isRead(op string) bool { return op == "GetItem" || op == "Query" || op == "BatchGetItem" }
+
+func (s *Store) rcc() types.ReturnConsumedCapacity {
+	if s.Capacity == nil {
+		return types.ReturnConsumedCapacityNone
+	}
+	return types.ReturnConsumedCapacityIndexes
+}
+
+func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true),
+		ReturnConsumedCapacity: s.rcc(),
+	})
+	if err != nil {
+		return err
+	}
+	s.consumed("GetItem", res.ConsumedCapacity)
+	if res.Item == nil {
+		return closeloop.ErrNotFound
+	}
+	return attributevalue.UnmarshalMap(res.Item, out)
+}
+
+func (s *Store) put(ctx context.Context, item any, cond string, names map[string]string, values map[string]types.AttributeValue) error {
+	av, err := attributevalue.MarshalMap(item)
+	if err != nil {
+		return err
+	}
+	in := &dynamodb.PutItemInput{TableName: &s.table, Item: av, ReturnConsumedCapacity: s.rcc()}
+	if cond != "" {
+		in.ConditionExpression = &cond
+	}
+	if len(names) > 0 {
+		in.ExpressionAttributeNames = names
+	}
+	if len(values) > 0 {
+		in.ExpressionAttributeValues = values
+	}
+	res, err := s.db.PutItem(ctx, in)
+	if err != nil {
+		return err
+	}
+	s.consumed("PutItem", res.ConsumedCapacity)
+	return nil
+}
+
+func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
+	in.TableName = &s.table
+	in.ReturnConsumedCapacity = s.rcc()
+	res, err := s.db.UpdateItem(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	s.consumed("UpdateItem", res.ConsumedCapacity)
+	return res, nil
+}
+
+func (s *Store) del(ctx context.Context, pk, sk string) error {
+	res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(pk, sk), ReturnConsumedCapacity: s.rcc()})
+	if err != nil {
+		return err
+	}
+	s.consumed("DeleteItem", res.ConsumedCapacity)
+	return nil
+}
+
+// query runs in to the end (or until limit items, if limit > 0), page by page.
+func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, limit int, each func(map[string]types.AttributeValue) error) error {
+	in.TableName = &s.table
+	in.ReturnConsumedCapacity = s.rcc()
+	n := 0
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return err
+		}
+		s.consumed("Query", res.ConsumedCapacity)
+		for _, it := range res.Items {
+			if err := each(it); err != nil {
+				return err
+			}
+			n++
+			if limit > 0 && n >= limit {
+				return nil
+			}
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}

@@ -1,0 +1,234 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+)
+
+// surveyItem is a sent survey and its one response.
+type surveyItem struct {
+	PK          string   `dynamodbav:"pk"`
+	SK          string   `dynamodbav:"sk"`
+	ID          string   `dynamodbav:"id"`
+	Source      string   `dynamodbav:"source"`
+	TicketID    string   `dynamodbav:"ticket_id"`
+	ContactKey  string   `dynamodbav:"contact_key,omitempty"` // by_contact index
+	Kind        string   `dynamodbav:"kind"`
+	Locale      string   `dynamodbav:"locale,omitempty"`
+	Subject     string   `dynamodbav:"subject,omitempty"`
+	AgentName   string   `dynamodbav:"agent_name,omitempty"`
+	SentAt      string   `dynamodbav:"sent_at"`
+	ExpiresAt   string   `dynamodbav:"expires_at"`
+	Rating      *int     `dynamodbav:"rating,omitempty"`
+	Comment     string   `dynamodbav:"comment,omitempty"`
+	Themes      []string `dynamodbav:"themes,omitempty,stringset"`
+	RespondedAt string   `dynamodbav:"responded_at,omitempty"`
+	RevisedAt   string   `dynamodbav:"revised_at,omitempty"`
+	DayPK       string   `dynamodbav:"day_pk,omitempty"` // by_day index, once answered
+	DaySK       string   `dynamodbav:"day_sk,omitempty"`
+	ExpiresTTL  int64    `dynamodbav:"expires_ttl,omitempty"`
+}
+
+func surveyPK(id string) string { return surveyPrefix + id }
+
+func unmarshal(m map[string]types.AttributeValue, out any) error {
+	return attributevalue.UnmarshalMap(m, out)
+}
+
+// surveyRetention is how long an unanswered survey is kept before the TTL
+// may remove it (housekeeping only).
+const surveyRetention = 400 * 24 * time.Hour
+
+// CreateSurvey stores a survey about to be sent. Creating the same survey
+// again is an error wrapping closeloop.ErrDuplicate.
+func (s *Store) CreateSurvey(ctx context.Context, sv closeloop.Survey) error {
+	it := surveyItem{
+		PK: surveyPK(sv.ID), SK: "SURVEY", ID: sv.ID, Source: sv.Source, TicketID: sv.TicketID,
+		ContactKey: sv.ContactID, Kind: string(sv.Kind), Locale: sv.Locale, Subject: sv.Subject,
+		AgentName: sv.AgentName, SentAt: ts(sv.SentAt), ExpiresAt: ts(sv.ExpiresAt),
+	}
+	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
+	if conditionFailed(err) {
+		return fmt.Errorf("create survey %s: %w", sv.ID, closeloop.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("create survey %s: %w", sv.ID, err)
+	}
+	return nil
+}
+
+// GetSurvey returns survey id with its response, or an error wrapping
+// closeloop.ErrNotFound.
+func (s *Store) GetSurvey(ctx context.Context, id string) (closeloop.Survey, error) {
+	var it surveyItem
+	if err := s.get(ctx, surveyPK(id), "SURVEY", &it); err != nil {
+		return closeloop.Survey{}, fmt.Errorf("get survey %s: %w", id, err)
+	}
+	return it.survey(), nil
+}
+
+func (it surveyItem) survey() closeloop.Survey {
+	return closeloop.Survey{
+		ID: it.ID, Source: it.Source, TicketID: it.TicketID, ContactID: it.ContactKey,
+		Kind: closeloop.Kind(it.Kind), Locale: it.Locale, Subject: it.Subject, AgentName: it.AgentName,
+		SentAt: parseTS(it.SentAt), ExpiresAt: parseTS(it.ExpiresAt),
+		Rating: it.Rating, Comment: it.Comment, Themes: it.Themes,
+		RespondedAt: parseTS(it.RespondedAt), RevisedAt: parseTS(it.RevisedAt),
+	}
+}
+
+// Answer records rating and comment as the response to survey sv at now,
+// replacing an earlier answer, and adds the difference to the daily counters
+// of the day the survey was first answered. It returns the survey as stored.
+//
+// Concurrent answers are each applied atomically, and each adds the
+// difference from the answer it replaced, so the counters match the last
+// answer whatever the interleaving. themes are added to the response's themes.
+func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, comment string, themes []string, now time.Time) (closeloop.Survey, error) {
+	expr := "SET rating = :r, revised_at = :now, responded_at = if_not_exists(responded_at, :now), " +
+		"day_pk = if_not_exists(day_pk, :dpk), day_sk = if_not_exists(day_sk, :dsk), expires_ttl = :ttl"
+	vals := map[string]types.AttributeValue{
+		":r": num(int64(rating)), ":now": str(ts(now)),
+		":dpk": str(respDayPrefix + day(now)), ":dsk": str(ts(now) + "#" + sv.ID),
+		":ttl": num(now.Add(surveyRetention).Unix()),
+	}
+	names := map[string]string{}
+	if comment != "" {
+		expr += ", #c = :c"
+		names["#c"] = "comment"
+		vals[":c"] = str(comment)
+	} else {
+		expr += " REMOVE #c"
+		names["#c"] = "comment"
+	}
+	if len(themes) > 0 {
+		expr += " ADD themes :th"
+		vals[":th"] = &types.AttributeValueMemberSS{Value: themes}
+	}
+	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key: key(surveyPK(sv.ID), "SURVEY"), UpdateExpression: &expr,
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+		ReturnValues:              types.ReturnValueAllOld,
+	})
+	if conditionFailed(err) {
+		return sv, fmt.Errorf("answer survey %s: %w", sv.ID, closeloop.ErrNotFound)
+	}
+	if err != nil {
+		return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
+	}
+	var old surveyItem
+	if err := unmarshal(res.Attributes, &old); err != nil {
+		return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
+	}
+	delta := closeloop.RatingCounters(sv.Kind, rating)
+	first := now
+	if old.Rating != nil {
+		delta = delta.Sub(closeloop.RatingCounters(sv.Kind, *old.Rating))
+		first = parseTS(old.RespondedAt)
+	}
+	if err := s.AddCounters(ctx, first, delta); err != nil {
+		return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
+	}
+	for _, th := range themes {
+		if err := s.putThemeLink(ctx, th, sv.ID, sv.ContactID); err != nil {
+			return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
+		}
+	}
+	out := old.survey()
+	out.Rating, out.Comment, out.RevisedAt, out.RespondedAt = &rating, comment, now, first
+	out.Themes = union(out.Themes, themes)
+	return out, nil
+}
+
+func union(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, x := range b {
+		found := false
+		for _, y := range out {
+			found = found || x == y
+		}
+		if !found {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// ResponseFilter narrows ListResponses.
+type ResponseFilter struct {
+	From, To time.Time // days, inclusive, UTC
+	Theme    string    // only responses with this theme
+	Source   string    // only responses from this helpdesk
+	Limit    int       // at most this many; 0 for no limit
+}
+
+// ListResponses returns answered surveys first answered in [From, To], by day
+// and then time. It reads one index partition per day.
+func (s *Store) ListResponses(ctx context.Context, f ResponseFilter) ([]closeloop.Survey, error) {
+	var out []closeloop.Survey
+	for d := f.From.UTC().Truncate(24 * time.Hour); !d.After(f.To); d = d.Add(24 * time.Hour) {
+		in := &dynamodb.QueryInput{
+			IndexName:                 aws.String("by_day"),
+			KeyConditionExpression:    aws.String("day_pk = :d"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":d": str(respDayPrefix + day(d))},
+		}
+		err := s.query(ctx, in, 0, func(m map[string]types.AttributeValue) error {
+			var it surveyItem
+			if err := unmarshal(m, &it); err != nil {
+				return err
+			}
+			sv := it.survey()
+			if f.Source != "" && sv.Source != f.Source {
+				return nil
+			}
+			if f.Theme != "" && !contains(sv.Themes, f.Theme) {
+				return nil
+			}
+			out = append(out, sv)
+			if f.Limit > 0 && len(out) >= f.Limit {
+				return errStop
+			}
+			return nil
+		})
+		if errors.Is(err, errStop) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list responses of %s: %w", day(d), err)
+		}
+	}
+	return out, nil
+}
+
+var errStop = errors.New("stop")
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteSurvey removes a survey whose email never went out. Deleting one that
+// does not exist is not an error.
+func (s *Store) DeleteSurvey(ctx context.Context, id string) error {
+	if err := s.del(ctx, surveyPK(id), "SURVEY"); err != nil {
+		return fmt.Errorf("delete survey %s: %w", id, err)
+	}
+	return nil
+}

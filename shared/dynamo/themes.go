@@ -1,0 +1,170 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+)
+
+type themeItem struct {
+	PK        string   `dynamodbav:"pk"`
+	SK        string   `dynamodbav:"sk"`
+	Name      string   `dynamodbav:"name"`
+	Keywords  []string `dynamodbav:"keywords"`
+	CreatedAt string   `dynamodbav:"created_at"`
+}
+
+// themeLink says that a survey's response carries a theme: the list the
+// closing fan-out reads. It holds ids only.
+type themeLink struct {
+	PK       string `dynamodbav:"pk"` // THEME#<name>
+	SK       string `dynamodbav:"sk"` // SURVEY#<id>
+	SurveyID string `dynamodbav:"survey_id"`
+	Contact  string `dynamodbav:"cid"`
+}
+
+// PutTheme creates theme t, or replaces the keywords of an existing theme of
+// the same name (keeping its creation time). It returns the stored theme.
+func (s *Store) PutTheme(ctx context.Context, t closeloop.Theme) (closeloop.Theme, error) {
+	kw := t.Keywords
+	if kw == nil {
+		kw = []string{}
+	}
+	kwv, err := marshalList(kw)
+	if err != nil {
+		return t, err
+	}
+	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(themesPK, themePrefix+t.Name),
+		UpdateExpression:          aws.String("SET #n = :n, keywords = :k, created_at = if_not_exists(created_at, :c)"),
+		ExpressionAttributeNames:  map[string]string{"#n": "name"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(t.Name), ":k": kwv, ":c": str(ts(t.CreatedAt))},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return t, fmt.Errorf("put theme %s: %w", t.Name, err)
+	}
+	var it themeItem
+	if err := unmarshal(res.Attributes, &it); err != nil {
+		return t, err
+	}
+	return it.theme(), nil
+}
+
+func (it themeItem) theme() closeloop.Theme {
+	return closeloop.Theme{Name: it.Name, Keywords: it.Keywords, CreatedAt: parseTS(it.CreatedAt)}
+}
+
+// Themes returns every theme, by name.
+func (s *Store) Themes(ctx context.Context) ([]closeloop.Theme, error) {
+	var out []closeloop.Theme
+	err := s.query(ctx, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("pk = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(themesPK)},
+		ConsistentRead:            aws.Bool(true),
+	}, 0, func(m map[string]types.AttributeValue) error {
+		var it themeItem
+		if err := unmarshal(m, &it); err != nil {
+			return err
+		}
+		out = append(out, it.theme())
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list themes: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) putThemeLink(ctx context.Context, theme, surveyID, contactID string) error {
+	err := s.put(ctx, themeLink{PK: themePrefix + theme, SK: surveyPK(surveyID), SurveyID: surveyID, Contact: contactID}, "", nil, nil)
+	if err != nil {
+		return fmt.Errorf("link theme %s to %s: %w", theme, surveyID, err)
+	}
+	return nil
+}
+
+// SetThemes replaces the themes of response id with themes, which must
+// exist (the caller checks). It returns the survey as stored, or an error
+// wrapping closeloop.ErrNotFound if the survey has no response.
+func (s *Store) SetThemes(ctx context.Context, id string, themes []string) (closeloop.Survey, error) {
+	in := &dynamodb.UpdateItemInput{
+		Key:                 key(surveyPK(id), "SURVEY"),
+		ConditionExpression: aws.String("attribute_exists(rating)"),
+		ReturnValues:        types.ReturnValueAllOld,
+	}
+	if len(themes) == 0 {
+		in.UpdateExpression = aws.String("REMOVE themes")
+	} else {
+		in.UpdateExpression = aws.String("SET themes = :t")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":t": &types.AttributeValueMemberSS{Value: themes}}
+	}
+	res, err := s.update(ctx, in)
+	if conditionFailed(err) {
+		return closeloop.Survey{}, fmt.Errorf("set themes of %s: %w", id, closeloop.ErrNotFound)
+	}
+	if err != nil {
+		return closeloop.Survey{}, fmt.Errorf("set themes of %s: %w", id, err)
+	}
+	var old surveyItem
+	if err := unmarshal(res.Attributes, &old); err != nil {
+		return closeloop.Survey{}, err
+	}
+	// Links follow the item: add the new ones first, so a crash in between
+	// leaves an extra link (harmless: the fan-out re-checks the survey) and
+	// never a missing one.
+	for _, th := range themes {
+		if err := s.putThemeLink(ctx, th, id, old.ContactKey); err != nil {
+			return closeloop.Survey{}, err
+		}
+	}
+	for _, th := range old.Themes {
+		if !contains(themes, th) {
+			if err := s.del(ctx, themePrefix+th, surveyPK(id)); err != nil {
+				return closeloop.Survey{}, fmt.Errorf("unlink theme %s from %s: %w", th, id, err)
+			}
+		}
+	}
+	sv := old.survey()
+	sv.Themes = themes
+	return sv, nil
+}
+
+// Member is one response carrying a theme.
+type Member struct {
+	SurveyID  string
+	ContactID string
+}
+
+// ThemeMembers calls each for every response linked to theme, page by page,
+// starting after the survey id after ("" for the start). Returning an error
+// from each stops the walk with that error.
+func (s *Store) ThemeMembers(ctx context.Context, theme, after string, each func(Member) error) error {
+	in := &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("pk = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(themePrefix + theme)},
+	}
+	if after != "" {
+		in.ExclusiveStartKey = key(themePrefix+theme, surveyPK(after))
+	}
+	return s.query(ctx, in, 0, func(m map[string]types.AttributeValue) error {
+		var l themeLink
+		if err := unmarshal(m, &l); err != nil {
+			return err
+		}
+		return each(Member{SurveyID: l.SurveyID, ContactID: l.Contact})
+	})
+}
+
+func marshalList(xs []string) (types.AttributeValue, error) {
+	l := make([]types.AttributeValue, len(xs))
+	for i, x := range xs {
+		l[i] = str(x)
+	}
+	return &types.AttributeValueMemberL{Value: l}, nil
+}

@@ -1,0 +1,216 @@
+// Package i18n holds the words customers read, in every language Closeloop
+// speaks, so that emails and pages reach people in their own language.
+package i18n
+
+import (
+	"strings"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+)
+
+// Texts is every customer-facing string in one language. Strings with %s
+// take the arguments their comment names, in order.
+type Texts struct {
+	Lang string // BCP 47 primary tag, e.g. "en"
+
+	SurveySubject   string // ticket subject
+	Greeting        string // customer name
+	GreetingPlain   string // no name known
+	SolvedBy        string // ticket subject, agent name
+	SolvedPlain     string // ticket subject
+	OneClick        string
+	Unsubscribe     string
+	UnsubscribeLink string
+
+	Question map[closeloop.Kind]string
+	Low      map[closeloop.Kind]string
+	High     map[closeloop.Kind]string
+
+	PageTitle    string
+	CommentLabel string
+	Submit       string
+	ThanksTitle  string
+	Thanks       string
+	ChangeUntil  string // expiry date
+	Expired      string
+	NotFound     string
+	BadRating    string
+	UnsubTitle   string
+	UnsubExplain string
+	UnsubButton  string
+	UnsubDone    string
+
+	ClosingSubject string // improvement summary
+	ClosingIntro   string
+	ClosingChanged string
+	ClosingThanks  string
+}
+
+// For returns the texts for locale (e.g. "de", "de-AT", "pt_BR"), falling
+// back to English for a language Closeloop does not speak yet.
+func For(locale string) *Texts {
+	l := strings.ToLower(locale)
+	if i := strings.IndexAny(l, "-_"); i >= 0 {
+		l = l[:i]
+	}
+	if t, ok := catalog[l]; ok {
+		return t
+	}
+	return catalog["en"]
+}
+
+// Languages lists the languages in the catalog.
+func Languages() []string {
+	return []string{"en", "de", "fr", "es"}
+}
+
+var catalog = map[string]*Texts{
+	"en": {
+		Lang:            "en",
+		SurveySubject:   "How did we do? (%s)",
+		Greeting:        "Hi %s,",
+		GreetingPlain:   "Hi,",
+		SolvedBy:        "Your request “%s” was solved by %s.",
+		SolvedPlain:     "Your request “%s” was solved.",
+		OneClick:        "One click records your rating; you can add a comment on the next page.",
+		Unsubscribe:     "Don't want feedback emails from us?",
+		UnsubscribeLink: "Unsubscribe",
+		Question: map[closeloop.Kind]string{
+			closeloop.CSAT: "How satisfied are you with the support you received?",
+			closeloop.NPS:  "How likely are you to recommend us to a friend or colleague?",
+			closeloop.CES:  "How easy was it to get your issue resolved?",
+		},
+		Low:  map[closeloop.Kind]string{closeloop.CSAT: "Very unsatisfied", closeloop.NPS: "Not at all likely", closeloop.CES: "Very difficult"},
+		High: map[closeloop.Kind]string{closeloop.CSAT: "Very satisfied", closeloop.NPS: "Extremely likely", closeloop.CES: "Very easy"},
+
+		PageTitle:    "Your feedback",
+		CommentLabel: "Anything you would like to add? (optional)",
+		Submit:       "Send feedback",
+		ThanksTitle:  "Thank you!",
+		Thanks:       "Your feedback was recorded. It goes straight to the team that helped you.",
+		ChangeUntil:  "You can change your answer from the link in the email until %s.",
+		Expired:      "This survey has closed. Thank you for your interest.",
+		NotFound:     "This survey link is not valid.",
+		BadRating:    "Please choose a rating.",
+		UnsubTitle:   "Unsubscribe",
+		UnsubExplain: "You will no longer receive surveys or follow-ups from us at this address.",
+		UnsubButton:  "Unsubscribe",
+		UnsubDone:    "You are unsubscribed. We will not send you feedback emails again.",
+
+		ClosingSubject: "You said, we did: %s",
+		ClosingIntro:   "Some time ago you told us:",
+		ClosingChanged: "We listened. Here is what we changed:",
+		ClosingThanks:  "Thank you for taking the time to tell us. It made a difference.",
+	},
+	"de": {
+		Lang:            "de",
+		SurveySubject:   "Wie waren wir? (%s)",
+		Greeting:        "Hallo %s,",
+		GreetingPlain:   "Hallo,",
+		SolvedBy:        "Ihre Anfrage „%s“ wurde von %s gelöst.",
+		SolvedPlain:     "Ihre Anfrage „%s“ wurde gelöst.",
+		OneClick:        "Ein Klick speichert Ihre Bewertung; auf der nächsten Seite können Sie einen Kommentar ergänzen.",
+		Unsubscribe:     "Sie möchten keine Feedback-E-Mails von uns?",
+		UnsubscribeLink: "Abmelden",
+		Question: map[closeloop.Kind]string{
+			closeloop.CSAT: "Wie zufrieden sind Sie mit dem erhaltenen Support?",
+			closeloop.NPS:  "Wie wahrscheinlich ist es, dass Sie uns Freunden oder Kollegen empfehlen?",
+			closeloop.CES:  "Wie einfach war es, Ihr Anliegen zu lösen?",
+		},
+		Low:  map[closeloop.Kind]string{closeloop.CSAT: "Sehr unzufrieden", closeloop.NPS: "Überhaupt nicht wahrscheinlich", closeloop.CES: "Sehr schwierig"},
+		High: map[closeloop.Kind]string{closeloop.CSAT: "Sehr zufrieden", closeloop.NPS: "Äußerst wahrscheinlich", closeloop.CES: "Sehr einfach"},
+
+		PageTitle:    "Ihr Feedback",
+		CommentLabel: "Möchten Sie noch etwas ergänzen? (optional)",
+		Submit:       "Feedback senden",
+		ThanksTitle:  "Vielen Dank!",
+		Thanks:       "Ihr Feedback wurde gespeichert. Es geht direkt an das Team, das Ihnen geholfen hat.",
+		ChangeUntil:  "Sie können Ihre Antwort über den Link in der E-Mail bis %s ändern.",
+		Expired:      "Diese Umfrage ist beendet. Danke für Ihr Interesse.",
+		NotFound:     "Dieser Umfragelink ist ungültig.",
+		BadRating:    "Bitte wählen Sie eine Bewertung.",
+		UnsubTitle:   "Abmelden",
+		UnsubExplain: "Sie erhalten an diese Adresse keine Umfragen oder Rückmeldungen mehr von uns.",
+		UnsubButton:  "Abmelden",
+		UnsubDone:    "Sie sind abgemeldet. Wir senden Ihnen keine Feedback-E-Mails mehr.",
+
+		ClosingSubject: "Sie haben es gesagt, wir haben gehandelt: %s",
+		ClosingIntro:   "Vor einiger Zeit haben Sie uns geschrieben:",
+		ClosingChanged: "Wir haben zugehört. Das haben wir geändert:",
+		ClosingThanks:  "Danke, dass Sie sich die Zeit genommen haben. Es hat etwas bewirkt.",
+	},
+	"fr": {
+		Lang:            "fr",
+		SurveySubject:   "Comment avons-nous fait ? (%s)",
+		Greeting:        "Bonjour %s,",
+		GreetingPlain:   "Bonjour,",
+		SolvedBy:        "Votre demande « %s » a été résolue par %s.",
+		SolvedPlain:     "Votre demande « %s » a été résolue.",
+		OneClick:        "Un clic enregistre votre note ; vous pourrez ajouter un commentaire sur la page suivante.",
+		Unsubscribe:     "Vous ne souhaitez plus recevoir nos e-mails d’avis ?",
+		UnsubscribeLink: "Se désabonner",
+		Question: map[closeloop.Kind]string{
+			closeloop.CSAT: "Êtes-vous satisfait de l’assistance que vous avez reçue ?",
+			closeloop.NPS:  "Quelle est la probabilité que vous nous recommandiez à un ami ou un collègue ?",
+			closeloop.CES:  "Dans quelle mesure a-t-il été facile de résoudre votre problème ?",
+		},
+		Low:  map[closeloop.Kind]string{closeloop.CSAT: "Très insatisfait", closeloop.NPS: "Pas du tout probable", closeloop.CES: "Très difficile"},
+		High: map[closeloop.Kind]string{closeloop.CSAT: "Très satisfait", closeloop.NPS: "Très probable", closeloop.CES: "Très facile"},
+
+		PageTitle:    "Votre avis",
+		CommentLabel: "Souhaitez-vous ajouter quelque chose ? (facultatif)",
+		Submit:       "Envoyer",
+		ThanksTitle:  "Merci !",
+		Thanks:       "Votre avis a été enregistré. Il est transmis directement à l’équipe qui vous a aidé.",
+		ChangeUntil:  "Vous pouvez modifier votre réponse depuis le lien de l’e-mail jusqu’au %s.",
+		Expired:      "Ce questionnaire est clos. Merci de votre intérêt.",
+		NotFound:     "Ce lien de questionnaire n’est pas valide.",
+		BadRating:    "Veuillez choisir une note.",
+		UnsubTitle:   "Se désabonner",
+		UnsubExplain: "Vous ne recevrez plus de questionnaires ni de suivis de notre part à cette adresse.",
+		UnsubButton:  "Se désabonner",
+		UnsubDone:    "Vous êtes désabonné. Nous ne vous enverrons plus d’e-mails d’avis.",
+
+		ClosingSubject: "Vous l’avez dit, nous l’avons fait : %s",
+		ClosingIntro:   "Il y a quelque temps, vous nous avez dit :",
+		ClosingChanged: "Nous vous avons écouté. Voici ce qui a changé :",
+		ClosingThanks:  "Merci d’avoir pris le temps de nous écrire. Cela a fait la différence.",
+	},
+	"es": {
+		Lang:            "es",
+		SurveySubject:   "¿Qué tal lo hicimos? (%s)",
+		Greeting:        "Hola, %s:",
+		GreetingPlain:   "Hola:",
+		SolvedBy:        "%[2]s resolvió tu solicitud «%[1]s».",
+		SolvedPlain:     "Tu solicitud «%s» se ha resuelto.",
+		OneClick:        "Un clic registra tu valoración; en la página siguiente puedes añadir un comentario.",
+		Unsubscribe:     "¿No quieres recibir nuestros correos de opinión?",
+		UnsubscribeLink: "Darse de baja",
+		Question: map[closeloop.Kind]string{
+			closeloop.CSAT: "¿Qué tan satisfecho estás con la atención que recibiste?",
+			closeloop.NPS:  "¿Qué probabilidad hay de que nos recomiendes a un amigo o colega?",
+			closeloop.CES:  "¿Qué tan fácil fue resolver tu problema?",
+		},
+		Low:  map[closeloop.Kind]string{closeloop.CSAT: "Muy insatisfecho", closeloop.NPS: "Nada probable", closeloop.CES: "Muy difícil"},
+		High: map[closeloop.Kind]string{closeloop.CSAT: "Muy satisfecho", closeloop.NPS: "Muy probable", closeloop.CES: "Muy fácil"},
+
+		PageTitle:    "Tu opinión",
+		CommentLabel: "¿Quieres añadir algo? (opcional)",
+		Submit:       "Enviar opinión",
+		ThanksTitle:  "¡Gracias!",
+		Thanks:       "Hemos registrado tu opinión. Llega directamente al equipo que te ayudó.",
+		ChangeUntil:  "Puedes cambiar tu respuesta desde el enlace del correo hasta el %s.",
+		Expired:      "Esta encuesta ha finalizado. Gracias por tu interés.",
+		NotFound:     "Este enlace de encuesta no es válido.",
+		BadRating:    "Elige una valoración.",
+		UnsubTitle:   "Darse de baja",
+		UnsubExplain: "Ya no recibirás encuestas ni seguimientos nuestros en esta dirección.",
+		UnsubButton:  "Darse de baja",
+		UnsubDone:    "Te has dado de baja. No volveremos a enviarte correos de opinión.",
+
+		ClosingSubject: "Nos lo dijiste y lo hicimos: %s",
+		ClosingIntro:   "Hace un tiempo nos dijiste:",
+		ClosingChanged: "Te escuchamos. Esto es lo que cambiamos:",
+		ClosingThanks:  "Gracias por dedicar tu tiempo a contárnoslo. Ha marcado la diferencia.",
+	},
+}

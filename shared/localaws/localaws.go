@@ -1,0 +1,172 @@
+// Package localaws starts the local servers that speak the AWS wire
+// protocols (dynalite for DynamoDB, aws-ses-v2-local for SES v2) from the
+// project's node_modules, and builds AWS SDK configuration that points at
+// them. The dev server, the demo and the integration tests use it, so all of
+// them exercise the real SDK clients against real servers.
+package localaws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Servers are running local servers. Stop them when done.
+type Servers struct {
+	DynamoDB string // endpoint URL of the DynamoDB server
+	SES      string // endpoint URL of the SES v2 server; its web page of sent mail is at "/"
+
+	procs []*exec.Cmd
+	once  sync.Once
+}
+
+// Options say which servers to start. An endpoint that is already set is
+// used as it is and nothing is started for it.
+type Options struct {
+	Root     string // project root holding node_modules; found from the working directory when empty
+	DynamoDB string // existing DynamoDB endpoint, e.g. from CLOSELOOP_DYNAMODB_ENDPOINT
+	SES      string // existing SES endpoint, e.g. from CLOSELOOP_SES_ENDPOINT
+	Log      *os.File
+}
+
+// Start starts the servers o does not already name, on free ports of
+// 127.0.0.1, and waits until they answer. It fails with a message naming the
+// fix when node_modules is missing.
+func Start(ctx context.Context, o Options) (*Servers, error) {
+	s := &Servers{DynamoDB: o.DynamoDB, SES: o.SES}
+	if s.DynamoDB != "" && s.SES != "" {
+		return s, nil
+	}
+	root := o.Root
+	if root == "" {
+		var err error
+		if root, err = FindRoot(); err != nil {
+			return nil, err
+		}
+	}
+	bin := filepath.Join(root, "node_modules", ".bin")
+	if _, err := os.Stat(filepath.Join(bin, "dynalite")); err != nil {
+		return nil, fmt.Errorf("local servers are not installed in %s: run `npm ci` (or `make deps`) in the project root", filepath.Join(root, "node_modules"))
+	}
+	if s.DynamoDB == "" {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.start(o.Log, filepath.Join(bin, "dynalite"), "--host", "127.0.0.1", "--port", port, "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"); err != nil {
+			return nil, err
+		}
+		s.DynamoDB = "http://127.0.0.1:" + port
+	}
+	if s.SES == "" {
+		port, err := freePort()
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		if err := s.start(o.Log, filepath.Join(bin, "aws-ses-v2-local"), "--host", "127.0.0.1", "--port", port); err != nil {
+			s.Stop()
+			return nil, err
+		}
+		s.SES = "http://127.0.0.1:" + port
+	}
+	for _, u := range []string{s.DynamoDB, s.SES + "/store"} {
+		if err := waitHTTP(ctx, u); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Servers) start(log *os.File, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	// Its own process group, so Stop ends node and anything it spawned.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", filepath.Base(name), err)
+	}
+	s.procs = append(s.procs, cmd)
+	return nil
+}
+
+// Stop ends the servers Start started. It is safe to call more than once.
+func (s *Servers) Stop() {
+	s.once.Do(func() {
+		for _, p := range s.procs {
+			syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
+			p.Wait()
+		}
+	})
+}
+
+// Config returns SDK configuration for local servers: a fixed region and
+// dummy static credentials (the local servers check neither).
+func Config() aws.Config {
+	return aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	}
+}
+
+// FindRoot returns the nearest directory at or above the working directory
+// that holds package.json and go.mod: the project root.
+func FindRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		_, e1 := os.Stat(filepath.Join(dir, "package.json"))
+		_, e2 := os.Stat(filepath.Join(dir, "go.mod"))
+		if e1 == nil && e2 == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no project root (a directory with go.mod and package.json) above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port, nil
+}
+
+func waitHTTP(ctx context.Context, u string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("local server at %s did not answer: %w", strings.TrimSuffix(u, "/store"), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

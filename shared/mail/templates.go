@@ -1,0 +1,108 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"slices"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/i18n"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+var (
+	htmlT = htmltemplate.Must(htmltemplate.New("").Funcs(htmltemplate.FuncMap{"printf": fmt.Sprintf}).ParseFS(templateFS, "templates/*.html"))
+	textT = texttemplate.Must(texttemplate.New("").Funcs(texttemplate.FuncMap{"printf": fmt.Sprintf, "dec": func(n int) int { return n - 1 }}).ParseFS(templateFS, "templates/*.txt"))
+)
+
+// RatingLink is one one-click rating in a survey email.
+type RatingLink struct {
+	Rating int
+	URL    string
+}
+
+// Survey is what a survey email says.
+type Survey struct {
+	Name           string // the customer's name, may be empty
+	TicketSubject  string
+	AgentName      string // may be empty
+	Kind           closeloop.Kind
+	Locale         string
+	BaseURL        string // public base URL, no trailing slash
+	Token          string // the survey's link token
+	UnsubscribeURL string // set by SurveyEmail
+}
+
+// SurveyEmail renders the survey email to to. Each rating is a link to the
+// survey page with that rating preselected; opening it records nothing, so a
+// mail scanner that follows every link cannot answer for the customer.
+func SurveyEmail(to string, s Survey) (Message, error) {
+	t := i18n.For(s.Locale)
+	s.UnsubscribeURL = s.BaseURL + "/u/" + s.Token
+	var links []RatingLink
+	for _, r := range s.Kind.Ratings() {
+		links = append(links, RatingLink{Rating: r, URL: fmt.Sprintf("%s/s/%s?r=%d", s.BaseURL, s.Token, r)})
+	}
+	data := map[string]any{"T": t, "S": s, "Links": links, "Question": t.Question[s.Kind], "Low": t.Low[s.Kind], "High": t.High[s.Kind]}
+	subject := fmt.Sprintf(t.SurveySubject, oneLine(s.TicketSubject, 80))
+	return render(to, subject, "survey", data, s.UnsubscribeURL)
+}
+
+// Closing is what a "you said, we did" email says.
+type Closing struct {
+	Name           string
+	Locale         string
+	Quote          string // the customer's own comment
+	Summary        string // what changed, in a line
+	Detail         string // what changed, in full
+	UnsubscribeURL string
+}
+
+// ClosingEmail renders the "you said, we did" email to to, quoting the
+// customer's own words.
+func ClosingEmail(to string, c Closing) (Message, error) {
+	t := i18n.For(c.Locale)
+	data := map[string]any{"T": t, "C": c, "Paragraphs": strings.Split(strings.ReplaceAll(c.Detail, "\r\n", "\n"), "\n\n")}
+	subject := fmt.Sprintf(t.ClosingSubject, oneLine(c.Summary, 100))
+	return render(to, subject, "closing", data, c.UnsubscribeURL)
+}
+
+func render(to, subject, name string, data map[string]any, unsubscribe string) (Message, error) {
+	var h, x bytes.Buffer
+	if err := htmlT.ExecuteTemplate(&h, name+".html", data); err != nil {
+		return Message{}, fmt.Errorf("render %s email: %w", name, err)
+	}
+	if err := textT.ExecuteTemplate(&x, name+".txt", data); err != nil {
+		return Message{}, fmt.Errorf("render %s email: %w", name, err)
+	}
+	m := Message{To: to, Subject: subject, HTML: h.String(), Text: x.String(), Headers: map[string]string{}}
+	if unsubscribe != "" {
+		m.Headers["List-Unsubscribe"] = "<" + unsubscribe + ">"
+		m.Headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+	}
+	return m, nil
+}
+
+// oneLine folds s to one line of at most n runes, for subjects.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

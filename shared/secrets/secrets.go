@@ -1,0 +1,60 @@
+// Package secrets reads Closeloop's secret configuration from AWS Secrets
+// Manager, so that no secret lives in code, environment variables or stack
+// outputs. The secret is one JSON object whose keys are the same names the
+// local environment uses (CLOSELOOP_ADMIN_TOKEN, CLOSELOOP_SECRET_ZENDESK, …).
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Client is the part of the Secrets Manager SDK client used here.
+type Client interface {
+	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// Overlay returns a getenv that answers CLOSELOOP_* names from secret id
+// first and from getenv otherwise. Call it once, at start. Keys outside
+// CLOSELOOP_* are refused so a secret cannot change unrelated settings.
+func Overlay(ctx context.Context, c Client, id string, getenv func(string) string) (func(string) string, error) {
+	out, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", id, err)
+	}
+	vals, err := Parse(deref(out.SecretString))
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", id, err)
+	}
+	return func(k string) string {
+		if v, ok := vals[k]; ok && v != "" {
+			return v
+		}
+		return getenv(k)
+	}, nil
+}
+
+// Parse reads a secret's JSON object of CLOSELOOP_* names to strings.
+func Parse(s string) (map[string]string, error) {
+	var vals map[string]string
+	if err := json.Unmarshal([]byte(s), &vals); err != nil {
+		return nil, fmt.Errorf("secret is not a JSON object of strings: %w", err)
+	}
+	for k := range vals {
+		if !strings.HasPrefix(k, "CLOSELOOP_") {
+			return nil, fmt.Errorf("secret key %q is not a CLOSELOOP_ name", k)
+		}
+	}
+	return vals, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

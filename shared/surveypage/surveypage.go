@@ -1,0 +1,272 @@
+// Package surveypage serves the pages customers reach from Closeloop's
+// emails: the survey page (GET shows it, POST records the answer) and the
+// unsubscribe page (GET shows it, POST unsubscribes, including RFC 8058
+// one-click POSTs from mail clients).
+//
+// GET never changes anything: mail scanners open every link in an email,
+// so a rating in a link only preselects the answer on the page.
+package surveypage
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/i18n"
+	"github.com/closeloop/closeloop/shared/web"
+)
+
+// Store is what the pages need of the store.
+type Store interface {
+	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
+	Answer(ctx context.Context, sv closeloop.Survey, rating int, comment string, themes []string, now time.Time) (closeloop.Survey, error)
+	Themes(ctx context.Context) ([]closeloop.Theme, error)
+	UnsubscribeLink(ctx context.Context, id string) (contactID string, err error)
+	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
+	SuppressContact(ctx context.Context, id, email, reason string) error
+}
+
+// Alerter tells the team about an unhappy answer.
+type Alerter interface {
+	Detractor(ctx context.Context, sv closeloop.Survey) error
+}
+
+// Handler serves /s/{token} and /u/{token}.
+type Handler struct {
+	Store   Store
+	Alerter Alerter          // nil for no alerts
+	Now     func() time.Time // nil for time.Now
+	mux     *http.ServeMux
+}
+
+//go:embed templates
+var templateFS embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{"printf": fmt.Sprintf}).ParseFS(templateFS, "templates/*.html"))
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.mux == nil {
+		m := http.NewServeMux()
+		m.HandleFunc("GET /s/{token}", h.showSurvey)
+		m.HandleFunc("POST /s/{token}", h.answer)
+		m.HandleFunc("GET /u/{token}", h.showUnsubscribe)
+		m.HandleFunc("POST /u/{token}", h.unsubscribe)
+		h.mux = m
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// page is what every template gets.
+type page struct {
+	T        *i18n.Texts
+	Survey   closeloop.Survey
+	Question string
+	Low      string
+	High     string
+	Ratings  []int
+	Selected int // -1 for none
+	Comment  string
+	Error    string
+	Message  string
+	Until    string
+	Action   string
+}
+
+func (h *Handler) load(w http.ResponseWriter, r *http.Request) (closeloop.Survey, bool) {
+	token := r.PathValue("token")
+	if err := closeloop.CheckToken(token); err != nil {
+		h.render(w, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
+		return closeloop.Survey{}, false
+	}
+	sv, err := h.Store.GetSurvey(r.Context(), closeloop.SurveyIDOf(token))
+	if errors.Is(err, closeloop.ErrNotFound) {
+		h.render(w, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
+		return sv, false
+	}
+	if err != nil {
+		web.Error(w, r, err)
+		return sv, false
+	}
+	return sv, true
+}
+
+func (h *Handler) surveyPage(sv closeloop.Survey, selected int, comment string) page {
+	t := i18n.For(sv.Locale)
+	return page{
+		T: t, Survey: sv, Question: t.Question[sv.Kind], Low: t.Low[sv.Kind], High: t.High[sv.Kind],
+		Ratings: sv.Kind.Ratings(), Selected: selected, Comment: comment,
+		Until: sv.ExpiresAt.Format("2006-01-02"),
+	}
+}
+
+func (h *Handler) showSurvey(w http.ResponseWriter, r *http.Request) {
+	sv, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	t := i18n.For(sv.Locale)
+	if sv.Expired(h.now()) {
+		h.render(w, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		return
+	}
+	selected := -1
+	if sv.Rating != nil {
+		selected = *sv.Rating
+	}
+	if n, err := sv.Kind.ParseRating(r.URL.Query().Get("r")); err == nil {
+		selected = n
+	}
+	h.render(w, http.StatusOK, "survey.html", h.surveyPage(sv, selected, sv.Comment))
+}
+
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
+	sv, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	t := i18n.For(sv.Locale)
+	now := h.now()
+	if sv.Expired(now) {
+		h.render(w, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		h.render(w, http.StatusBadRequest, "survey.html", withError(h.surveyPage(sv, -1, ""), "The form could not be read."))
+		return
+	}
+	comment := closeloop.CleanComment(r.PostForm.Get("comment"))
+	rating, err := sv.Kind.ParseRating(r.PostForm.Get("rating"))
+	if err != nil {
+		lo, hi := sv.Kind.Scale()
+		msg := fmt.Sprintf("%s (%d–%d)", t.BadRating, lo, hi)
+		h.render(w, http.StatusBadRequest, "survey.html", withError(h.surveyPage(sv, -1, comment), msg))
+		return
+	}
+	var themes []string
+	if comment != "" {
+		all, err := h.Store.Themes(r.Context())
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		themes = closeloop.MatchThemes(comment, all)
+	}
+	wasDetractor := sv.Rating != nil && sv.Kind.Detractor(*sv.Rating)
+	stored, err := h.Store.Answer(r.Context(), sv, rating, comment, themes, now)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	slog.InfoContext(r.Context(), "response recorded", "survey", sv.ID, "ticket", sv.TicketID, "kind", sv.Kind, "rating", rating, "revised", sv.Rating != nil)
+	if h.Alerter != nil && sv.Kind.Detractor(rating) && !wasDetractor {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		if err := h.Alerter.Detractor(ctx, stored); err != nil {
+			slog.WarnContext(r.Context(), "detractor alert", "survey", sv.ID, "err", err)
+		}
+		cancel()
+	}
+	p := h.surveyPage(stored, rating, comment)
+	p.Message = t.Thanks
+	h.render(w, http.StatusOK, "thanks.html", p)
+}
+
+func withError(p page, msg string) page { p.Error = msg; return p }
+
+// unsubscribeTarget finds the contact a /u/ token stands for: a survey's
+// token, or a link token of a "you said, we did" email.
+func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (contactID, locale string, ok bool) {
+	token := r.PathValue("token")
+	nf := func() (string, string, bool) {
+		h.render(w, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
+		return "", "", false
+	}
+	if closeloop.CheckToken(token) != nil {
+		return nf()
+	}
+	id := closeloop.SurveyIDOf(token)
+	sv, err := h.Store.GetSurvey(r.Context(), id)
+	if err == nil {
+		return sv.ContactID, sv.Locale, sv.ContactID != ""
+	}
+	if !errors.Is(err, closeloop.ErrNotFound) {
+		web.Error(w, r, err)
+		return "", "", false
+	}
+	cid, err := h.Store.UnsubscribeLink(r.Context(), id)
+	if errors.Is(err, closeloop.ErrNotFound) {
+		return nf()
+	}
+	if err != nil {
+		web.Error(w, r, err)
+		return "", "", false
+	}
+	return cid, "", true
+}
+
+func (h *Handler) showUnsubscribe(w http.ResponseWriter, r *http.Request) {
+	cid, locale, ok := h.unsubscribeTarget(w, r)
+	if !ok {
+		return
+	}
+	t := i18n.For(locale)
+	if c, err := h.Store.GetContact(r.Context(), cid); err == nil && c.Suppressed != "" {
+		h.render(w, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
+		return
+	}
+	h.render(w, http.StatusOK, "unsubscribe.html", page{T: t, Message: t.UnsubExplain})
+}
+
+// unsubscribe serves both the page's button and RFC 8058 one-click POSTs
+// (body "List-Unsubscribe=One-Click"); either unsubscribes. It is idempotent.
+func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	cid, locale, ok := h.unsubscribeTarget(w, r)
+	if !ok {
+		return
+	}
+	t := i18n.For(locale)
+	c, err := h.Store.GetContact(r.Context(), cid)
+	if errors.Is(err, closeloop.ErrNotFound) {
+		// Erased: there is nobody left to mail.
+		h.render(w, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
+		return
+	}
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if c.Suppressed == "" {
+		if err := h.Store.SuppressContact(r.Context(), cid, c.Email, "unsubscribed"); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		slog.InfoContext(r.Context(), "unsubscribed", "contact", cid)
+	}
+	h.render(w, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
+}
+
+func (h *Handler) render(w http.ResponseWriter, code int, name string, p page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'")
+	w.WriteHeader(code)
+	if err := pages.ExecuteTemplate(w, name, p); err != nil {
+		slog.Error("render page", "page", name, "err", err)
+	}
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,256 @@
+// Package sweep sends due surveys. It runs on a schedule (every minute in
+// AWS, every tick locally) and may run twice at once: each survey is claimed
+// with a conditional write before its email goes out, so it is sent at most
+// once.
+//
+// Delivery is at most once, by choice: a sweep that dies after claiming and
+// before recording the outcome leaves the ticket "sending" with a lease; the
+// next sweep after the lease marks it failed rather than risk a second email.
+// SES errors that say nothing was sent (throttling) put the survey back on
+// the schedule with a back-off.
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/dynamo"
+	"github.com/closeloop/closeloop/shared/mail"
+)
+
+// Store is what the sweep needs of the store.
+type Store interface {
+	DueTickets(ctx context.Context, now time.Time, limit int) ([]dynamo.TicketRef, error)
+	GetTicket(ctx context.Context, source, id string) (*closeloop.Ticket, error)
+	SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
+	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
+	TakeSurveySlot(ctx context.Context, c closeloop.Contact, slot string, now time.Time) error
+	CreateSurvey(ctx context.Context, s closeloop.Survey) error
+	DeleteSurvey(ctx context.Context, id string) error
+	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
+}
+
+// Mailer sends one email and returns its message id.
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) (string, error)
+}
+
+// Sweeper sends the surveys that are due.
+type Sweeper struct {
+	Store         Store
+	Mailer        Mailer
+	BaseURL       string
+	FatigueWindow time.Duration
+	Lease         time.Duration    // how long a claim may stay unresolved; 0 for DefaultLease
+	Batch         int              // surveys per run; 0 for DefaultBatch
+	Now           func() time.Time // nil for time.Now
+}
+
+// Defaults for a Sweeper's zero fields.
+const (
+	DefaultLease = 15 * time.Minute
+	DefaultBatch = 200
+	maxAttempts  = 5
+)
+
+// Result counts what one run did.
+type Result struct {
+	Sent, Throttled, Suppressed, Failed, Retried, Skipped int
+}
+
+// Run sends every survey due now, up to the batch size. It returns what it
+// did; an error means the due list could not be read. Errors with single
+// surveys are logged and counted, and do not stop the run.
+func (s *Sweeper) Run(ctx context.Context) (Result, error) {
+	var res Result
+	now := s.now()
+	batch := s.Batch
+	if batch == 0 {
+		batch = DefaultBatch
+	}
+	refs, err := s.Store.DueTickets(ctx, now, batch)
+	if err != nil {
+		return res, err
+	}
+	for _, ref := range refs {
+		outcome, err := s.one(ctx, ref, now)
+		if err != nil {
+			slog.ErrorContext(ctx, "sweep", "source", ref.Source, "ticket", ref.TicketID, "err", err)
+		}
+		switch outcome {
+		case closeloop.SurveySent:
+			res.Sent++
+		case closeloop.SurveyThrottled:
+			res.Throttled++
+		case closeloop.SurveySuppressed:
+			res.Suppressed++
+		case closeloop.SurveyFailed:
+			res.Failed++
+		case closeloop.SurveyScheduled:
+			res.Retried++
+		default:
+			res.Skipped++
+		}
+	}
+	return res, nil
+}
+
+// one handles one due ticket and returns the state it left the survey in
+// ("" when it left it to someone else).
+func (s *Sweeper) one(ctx context.Context, ref dynamo.TicketRef, now time.Time) (closeloop.SurveyState, error) {
+	t, err := s.Store.GetTicket(ctx, ref.Source, ref.TicketID)
+	if err != nil {
+		return "", err
+	}
+	if t.DueAt.After(now) {
+		return "", nil // the index lagged behind a reschedule
+	}
+	switch t.State {
+	case closeloop.SurveySending:
+		// A sweep claimed it and never said how it went: never resend.
+		return s.finish(ctx, t, t.Version, closeloop.SurveyFailed, "lease expired; outcome unknown, not resent")
+	case closeloop.SurveyScheduled:
+	default:
+		return "", nil
+	}
+
+	// Claim: from here on no other sweep touches this ticket.
+	token, surveyID := closeloop.NewToken()
+	claimed := *t
+	claimed.State, claimed.DueAt, claimed.SurveyID = closeloop.SurveySending, now.Add(s.lease()), surveyID
+	if err := s.Store.SaveTicket(ctx, &claimed, t.Version); err != nil {
+		if errors.Is(err, closeloop.ErrConflict) {
+			return "", nil // another sweep won, or the ticket reopened
+		}
+		return "", err
+	}
+	slog.InfoContext(ctx, "survey claimed", "source", t.Source, "ticket", t.TicketID, "survey", surveyID)
+
+	contact, state, why, err := s.eligible(ctx, &claimed, now)
+	if err != nil {
+		// Unknown whether the slot was taken: put it back on the schedule.
+		return s.retry(ctx, &claimed, err)
+	}
+	if state != "" {
+		return s.finish(ctx, &claimed, claimed.Version, state, why)
+	}
+
+	sv := closeloop.Survey{
+		ID: surveyID, Source: t.Source, TicketID: t.TicketID, ContactID: t.ContactID, Kind: t.Kind,
+		Locale: firstNonEmpty(t.Locale, contact.Locale), Subject: t.Subject, AgentName: t.AgentName,
+		SentAt: now, ExpiresAt: now.Add(closeloop.SurveyTTL),
+	}
+	if err := s.Store.CreateSurvey(ctx, sv); err != nil {
+		return s.retry(ctx, &claimed, err)
+	}
+	msg, err := mail.SurveyEmail(contact.Email, mail.Survey{
+		Name: contact.Name, TicketSubject: t.Subject, AgentName: t.AgentName, Kind: t.Kind,
+		Locale: sv.Locale, BaseURL: s.BaseURL, Token: token,
+	})
+	if err != nil {
+		return s.finish(ctx, &claimed, claimed.Version, closeloop.SurveyFailed, err.Error())
+	}
+	msg.Tags = map[string]string{"closeloop_kind": "survey", "survey_id": surveyID}
+	messageID, err := s.Mailer.Send(ctx, msg)
+	if errors.Is(err, mail.ErrTemporary) {
+		// SES did not take it: forget this survey and try again later with a
+		// new link.
+		if derr := s.Store.DeleteSurvey(ctx, surveyID); derr != nil {
+			slog.WarnContext(ctx, "delete unsent survey", "survey", surveyID, "err", derr)
+		}
+		return s.retry(ctx, &claimed, err)
+	}
+	if err != nil {
+		return s.finish(ctx, &claimed, claimed.Version, closeloop.SurveyFailed, err.Error())
+	}
+	slog.InfoContext(ctx, "survey sent", "source", t.Source, "ticket", t.TicketID, "survey", surveyID, "message", messageID, "kind", t.Kind)
+	if err := s.Store.AddCounters(ctx, now, closeloop.Counters{SurveysSent: 1}); err != nil {
+		slog.ErrorContext(ctx, "count survey", "survey", surveyID, "err", err)
+	}
+	return s.finish(ctx, &claimed, claimed.Version, closeloop.SurveySent, "")
+}
+
+// eligible decides whether the contact may get the claimed survey now and
+// takes their fatigue slot if so. A non-empty state says why not.
+func (s *Sweeper) eligible(ctx context.Context, t *closeloop.Ticket, now time.Time) (closeloop.Contact, closeloop.SurveyState, string, error) {
+	slot := t.Source + "#" + t.TicketID // a retried send of this ticket keeps its slot
+	for attempt := 0; attempt < 3; attempt++ {
+		c, err := s.Store.GetContact(ctx, t.ContactID)
+		if errors.Is(err, closeloop.ErrNotFound) {
+			return c, closeloop.SurveySuppressed, "contact erased", nil
+		}
+		if err != nil {
+			return c, "", "", err
+		}
+		switch {
+		case c.Suppressed != "":
+			return c, closeloop.SurveySuppressed, c.Suppressed, nil
+		case !c.FatigueOK(slot, s.FatigueWindow, now):
+			return c, closeloop.SurveyThrottled, "surveyed within the fatigue window", nil
+		}
+		err = s.Store.TakeSurveySlot(ctx, c, slot, now)
+		if errors.Is(err, closeloop.ErrConflict) {
+			continue // the contact changed under us: decide again
+		}
+		return c, "", "", err
+	}
+	return closeloop.Contact{}, closeloop.SurveyThrottled, "contact busy", nil
+}
+
+// finish records a final state for a claimed ticket.
+func (s *Sweeper) finish(ctx context.Context, t *closeloop.Ticket, prev int64, state closeloop.SurveyState, why string) (closeloop.SurveyState, error) {
+	next := *t
+	next.State, next.DueAt = state, time.Time{}
+	if state != closeloop.SurveySent && state != closeloop.SurveyFailed {
+		next.SurveyID = ""
+	}
+	if why != "" {
+		slog.InfoContext(ctx, "survey not sent", "source", t.Source, "ticket", t.TicketID, "state", state, "reason", why)
+	}
+	if err := s.Store.SaveTicket(ctx, &next, prev); err != nil {
+		return state, fmt.Errorf("record survey %s as %s: %w", t.SurveyID, state, err)
+	}
+	return state, nil
+}
+
+// retry puts a claimed ticket back on the schedule after a failure that sent
+// nothing, with a growing back-off, and fails it after maxAttempts.
+func (s *Sweeper) retry(ctx context.Context, t *closeloop.Ticket, cause error) (closeloop.SurveyState, error) {
+	next := *t
+	next.Attempts++
+	if next.Attempts >= maxAttempts {
+		_, err := s.finish(ctx, t, t.Version, closeloop.SurveyFailed, cause.Error())
+		return closeloop.SurveyFailed, errors.Join(cause, err)
+	}
+	next.State, next.SurveyID = closeloop.SurveyScheduled, ""
+	next.DueAt = s.now().Add(time.Duration(1<<next.Attempts) * time.Minute)
+	if err := s.Store.SaveTicket(ctx, &next, t.Version); err != nil {
+		return "", errors.Join(cause, err)
+	}
+	return closeloop.SurveyScheduled, cause
+}
+
+func (s *Sweeper) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
+}
+
+func (s *Sweeper) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

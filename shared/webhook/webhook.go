@@ -1,0 +1,146 @@
+// Package webhook is the POST /webhooks/{source} handler: it verifies a
+// helpdesk delivery, parses it, and applies each event to its ticket with a
+// conditional write, so duplicated, reordered and concurrent deliveries
+// schedule at most one survey per ticket. It answers fast and sends nothing;
+// the sweep sends.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/helpdesk"
+	"github.com/closeloop/closeloop/shared/web"
+)
+
+// Store is what the handler needs of the store.
+type Store interface {
+	GetTicket(ctx context.Context, source, id string) (*closeloop.Ticket, error)
+	SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
+	UpsertContact(ctx context.Context, c closeloop.Contact) error
+}
+
+// Handler serves POST /webhooks/{source}.
+type Handler struct {
+	Store   Store
+	Secrets map[string]string // per source
+	Policy  closeloop.Policy
+	Now     func() time.Time // nil for time.Now
+}
+
+// Reply is the JSON answer to a delivery. Action is the outcome of the last
+// event in it; Actions has one entry per event when a delivery carries
+// several (HubSpot batches).
+type Reply struct {
+	Action  closeloop.Action   `json:"action"`
+	Actions []closeloop.Action `json:"actions,omitempty"`
+}
+
+// maxAttempts bounds the read-decide-write loop under contention.
+const maxAttempts = 8
+
+// ServeHTTP implements http.Handler. It answers 404 for an unknown source,
+// 413 for a body over 1 MiB, 401 for a bad signature, 400 for a body it
+// cannot use, and 200 with a Reply otherwise. Nothing is stored unless the
+// delivery is verified and valid.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	source := r.PathValue("source")
+	if !closeloop.KnownSource(source) || !helpdesk.Supported(source) {
+		web.Error(w, r, fmt.Errorf("%w: unknown source %q", closeloop.ErrNotFound, source))
+		return
+	}
+	body, err := web.ReadBody(w, r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	now := h.now()
+	rc, _ := helpdesk.New(source, h.Secrets[source])
+	if err := rc.Verify(r.Header, body, now); err != nil {
+		slog.WarnContext(r.Context(), "webhook refused", "source", source, "reason", err.Error())
+		web.Error(w, r, fmt.Errorf("%w: %w", web.ErrUnauthorized, err))
+		return
+	}
+	if ch, ok := rc.(helpdesk.Challenger); ok {
+		if reply, ok := ch.Challenge(r.Header, body); ok {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Write(reply)
+			return
+		}
+	}
+	events, err := rc.Parse(r.Header, body, now)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	reply := Reply{Action: closeloop.ActionIgnored}
+	for _, ev := range events {
+		action, err := h.Apply(r.Context(), ev, now)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		slog.InfoContext(r.Context(), "webhook", "source", source, "ticket", ev.TicketID, "event", ev.EventID, "status", ev.Status, "action", action)
+		reply.Action = action
+		if len(events) > 1 {
+			reply.Actions = append(reply.Actions, action)
+		}
+	}
+	web.JSON(w, http.StatusOK, reply)
+}
+
+// Apply applies one verified event to its ticket: read, decide
+// (closeloop.Apply), write on the condition that nobody wrote in between,
+// and on a lost race read and decide again. It is safe to call any number
+// of times for the same event.
+func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.Time) (closeloop.Action, error) {
+	contactID := ""
+	if ev.Status == closeloop.StatusSolved {
+		addr, err := closeloop.NormalizeEmail(ev.Customer.Email)
+		if err != nil {
+			return "", fmt.Errorf("%w: customer email: %v", closeloop.ErrInvalid, err)
+		}
+		contactID = closeloop.ContactID(addr)
+		// Recording the contact first is idempotent, and a survey is never
+		// scheduled for a contact the store cannot name.
+		err = h.Store.UpsertContact(ctx, closeloop.Contact{ID: contactID, Email: addr, Name: ev.Customer.Name, Locale: ev.Customer.Locale})
+		if err != nil {
+			return "", err
+		}
+	}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		t, err := h.Store.GetTicket(ctx, ev.Source, ev.TicketID)
+		if err != nil && !errors.Is(err, closeloop.ErrNotFound) {
+			return "", err
+		}
+		var prev int64
+		if t != nil {
+			prev = t.Version
+		}
+		action, next := closeloop.Apply(t, ev, contactID, h.Policy, now)
+		if next == nil {
+			return action, nil
+		}
+		err = h.Store.SaveTicket(ctx, next, prev)
+		if errors.Is(err, closeloop.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return action, nil
+	}
+	return "", fmt.Errorf("apply event %s to ticket %s: %w", ev.EventID, ev.TicketID, closeloop.ErrConflict)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
