@@ -99,6 +99,11 @@ func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time)
 		next.Events = next.Events[len(next.Events)-keepEvents:]
 	}
 	if t != nil && ev.OccurredAt.Before(t.StatusAt) {
+		// Stale: a later event was applied already. A solve of a ticket whose
+		// survey exists is still a repeat of what was done.
+		if ev.Status == StatusSolved && next.State != SurveyNone && next.State != SurveyCancelled {
+			return ActionDuplicate, &next
+		}
 		return ActionIgnored, &next
 	}
 	next.Status, next.StatusAt = ev.Status, ev.OccurredAt

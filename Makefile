@@ -1,0 +1,77 @@
+# Closeloop: `make demo` runs the whole loop locally, `make test` runs every
+# test. Both install what they need first (npm packages, Go modules, and
+# Debian's chromium for the browser tests).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+GO        ?= go
+FUNCTIONS := $(notdir $(wildcard functions/*))
+BOOTSTRAPS := $(addsuffix /bootstrap,$(addprefix build/,$(FUNCTIONS)))
+CDK       := node_modules/.bin/cdk
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
+
+.PHONY: help deps demo dev test test-go test-infra contract build bench synth deploy lint clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.go-mod-downloaded: go.mod go.sum
+	$(GO) mod download
+	@touch $@
+
+/usr/bin/chromium:
+	@echo "installing Debian's chromium for the browser tests"
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+
+deps: node_modules/.installed .go-mod-downloaded ## install npm packages and Go modules
+
+demo: deps ## run the whole loop locally and print each step
+	$(GO) run ./cmd/closeloop demo
+
+dev: deps ## run the local stack until Ctrl-C (api on 127.0.0.1:8787)
+	$(GO) run ./cmd/closeloop dev
+
+test: deps /usr/bin/chromium lint-quick test-go test-infra contract ## run every test (unit, integration, browser, CDK, contract)
+
+lint-quick:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+test-go: deps
+	$(GO) test -count=1 ./...
+
+test-infra: deps
+	cd infra && $(GO) test -count=1 ./...
+
+contract: deps ## walk the local contract from outside (../shared/contract/smoke)
+	@if [ -x ../shared/contract/smoke ]; then ../shared/contract/smoke; else echo "no ../shared/contract/smoke beside the checkout; skipped"; fi
+
+build: $(BOOTSTRAPS) ## build every function to build/<fn>/bootstrap (linux/arm64)
+
+build/%/bootstrap: .go-mod-downloaded $(shell find functions shared -name '*.go' -o -name '*.html' -o -name '*.txt' 2>/dev/null) go.mod go.sum
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $@ ./functions/$*
+
+bench: deps build ## measure speed, size and cost (writes bench/results.md)
+	$(GO) run ./bench
+
+synth: deps build ## synthesize the CloudFormation template (no AWS credentials needed)
+	$(CDK) synth --quiet
+
+deploy: deps build ## deploy the stack to the account of your AWS credentials
+	$(CDK) deploy
+
+lint: deps ## gofmt, go vet and staticcheck
+	$(MAKE) lint-quick
+	$(GO) run $(STATICCHECK) ./...
+	cd infra && $(GO) vet ./...
+
+clean: ## remove build output
+	rm -rf build cdk.out infra/cdk.out .go-mod-downloaded

@@ -1,0 +1,192 @@
+package closing_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/closeloop/closeloop/shared/awstest"
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/closing"
+	"github.com/closeloop/closeloop/shared/devstack"
+	"github.com/closeloop/closeloop/shared/mail"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+// answered stores a sent survey to email with an answer carrying themes, as
+// the sweep and the survey page would.
+func answered(t *testing.T, st *devstack.Stack, email, comment string, themes ...string) closeloop.Survey {
+	t.Helper()
+	ctx := context.Background()
+	addr, _ := closeloop.NormalizeEmail(email)
+	c := closeloop.Contact{ID: closeloop.ContactID(addr), Email: addr, Name: "Ada"}
+	if err := st.Store.UpsertContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	_, id := closeloop.NewToken()
+	sv := closeloop.Survey{ID: id, Source: "generic", TicketID: id[:6], ContactID: c.ID, Kind: closeloop.CSAT, SentAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := st.Store.CreateSurvey(ctx, sv); err != nil {
+		t.Fatal(err)
+	}
+	sv, err := st.Store.Answer(ctx, sv, 2, comment, themes, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sv
+}
+
+func announce(t *testing.T, st *devstack.Stack, theme string) closeloop.Improvement {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := st.Store.PutTheme(ctx, closeloop.Theme{Name: theme}); err != nil {
+		t.Fatal(err)
+	}
+	im, err := closeloop.NewImprovement(theme, "Exports are fast now", "We rebuilt exports.", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Store.CreateImprovement(ctx, im); err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+func progress(t *testing.T, st *devstack.Stack, id string) closeloop.Progress {
+	t.Helper()
+	im, err := st.Store.GetImprovement(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im.Progress
+}
+
+// TestClosingTwiceSendsOnce runs the whole fan-out twice, concurrently, from
+// a duplicated announcement: every person gets one email, quoting them.
+func TestClosingTwiceSendsOnce(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	var people []string
+	for i := 0; i < 60; i++ {
+		e := awstest.Email()
+		people = append(people, e)
+		answered(t, st, e, fmt.Sprintf("Export number %d is slow", i), "exports")
+	}
+	twice := awstest.Email() // two responses on the theme: still one email
+	answered(t, st, twice, "Exports time out", "exports")
+	answered(t, st, twice, "Exports time out again", "exports")
+	other := awstest.Email()
+	answered(t, st, other, "Login is fine", "login")
+	im := announce(t, st, "exports")
+
+	st.Queue.Send(context.Background(), closing.Announce(im.ID), closing.Announce(im.ID))
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); st.DrainQueue(context.Background()) }()
+	}
+	wg.Wait()
+
+	for i, e := range people {
+		got := awstest.MailTo(t, e)
+		if len(got) != 1 {
+			t.Fatalf("%s got %d closing emails, want 1", e, len(got))
+		}
+		if want := fmt.Sprintf("Export number %d is slow", i); !strings.Contains(got[0].Body.Text, want) {
+			t.Errorf("closing email to %s does not quote %q", e, want)
+		}
+	}
+	if n := len(awstest.MailTo(t, twice)); n != 1 {
+		t.Errorf("person with two responses got %d emails, want 1", n)
+	}
+	if n := len(awstest.MailTo(t, other)); n != 0 {
+		t.Errorf("person on another theme got %d emails", n)
+	}
+	want := closeloop.Progress{Recipients: 61, Sent: 61}
+	if got := progress(t, st, im.ID); got != want {
+		t.Errorf("progress %+v, want %+v", got, want)
+	}
+	if d := st.Queue.Dead(); len(d) != 0 {
+		t.Errorf("dead letters: %v", d)
+	}
+}
+
+func TestSuppressedAreCountedNotMailed(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	e := awstest.Email()
+	answered(t, st, e, "Exports slow", "exports")
+	if err := st.Store.Suppress(context.Background(), e, "unsubscribed"); err != nil {
+		t.Fatal(err)
+	}
+	im := announce(t, st, "exports")
+	st.Queue.Send(context.Background(), closing.Announce(im.ID))
+	st.DrainQueue(context.Background())
+	if n := len(awstest.MailTo(t, e)); n != 0 {
+		t.Errorf("suppressed person got %d emails", n)
+	}
+	if got, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 1, Suppressed: 1}); got != want {
+		t.Errorf("progress %+v, want %+v", got, want)
+	}
+}
+
+// throttled fails every send with a temporary error until opened.
+type throttled struct {
+	open atomic.Bool
+	next *mail.Sender
+}
+
+func (f *throttled) Send(ctx context.Context, m mail.Message) (string, error) {
+	if !f.open.Load() {
+		return "", fmt.Errorf("injected throttling: %w", mail.ErrTemporary)
+	}
+	return f.next.Send(ctx, m)
+}
+
+// TestThrottledBatchIsRetried: SES throttling fails the batch item, the
+// claim is released, and the retry sends once.
+func TestThrottledBatchIsRetried(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	e := awstest.Email()
+	sv := answered(t, st, e, "Exports slow", "exports")
+	im := announce(t, st, "exports")
+	f := &throttled{next: st.Sender}
+	st.Closing.Mailer = f
+	batch := `{"improvement_id":"` + im.ID + `","recipients":[{"survey_id":"` + sv.ID + `","contact_id":"` + sv.ContactID + `"}]}`
+	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batch}}}
+	res, err := st.Closing.Handle(context.Background(), ev)
+	if err != nil || len(res.BatchItemFailures) != 1 {
+		t.Fatalf("throttled batch: %+v, %v; want one item failure", res, err)
+	}
+	if got := progress(t, st, im.ID); got != (closeloop.Progress{}) {
+		t.Errorf("progress after a released claim %+v, want zero", got)
+	}
+	f.open.Store(true)
+	for i := 0; i < 2; i++ { // the retry, and a duplicate of it
+		if res, err := st.Closing.Handle(context.Background(), ev); err != nil || len(res.BatchItemFailures) != 0 {
+			t.Fatalf("retry: %+v, %v", res, err)
+		}
+	}
+	if n := len(awstest.MailTo(t, e)); n != 1 {
+		t.Errorf("%d emails, want 1", n)
+	}
+	if got, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 1, Sent: 1}); got != want {
+		t.Errorf("progress %+v, want %+v", got, want)
+	}
+}
+
+func TestUnusableMessagesAreDropped(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "garbage", Body: "not json"},
+		{MessageId: "unknown", Body: closing.Announce("no-such-improvement")},
+	}}
+	res, err := st.Closing.Handle(context.Background(), ev)
+	if err != nil || len(res.BatchItemFailures) != 0 {
+		t.Errorf("got %+v, %v; want both dropped, not retried", res, err)
+	}
+}

@@ -1,0 +1,166 @@
+package surveypage_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/awstest"
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/devstack"
+	"github.com/closeloop/closeloop/shared/surveypage"
+	"github.com/closeloop/closeloop/shared/webhook"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+// sent solves a ticket for a fresh address and sweeps, returning the survey
+// email.
+func sent(t *testing.T, st *devstack.Stack, kind closeloop.Kind) awstest.Mail {
+	t.Helper()
+	email := awstest.Email()
+	h := &webhook.Handler{Store: st.Store, Policy: closeloop.Policy{Kind: kind}}
+	ev := closeloop.TicketEvent{Source: "generic", EventID: email, TicketID: email, Status: closeloop.StatusSolved,
+		OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, Name: "Ada"}, Subject: "Printer"}
+	if _, err := h.Apply(context.Background(), ev, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.Sweeper.Run(context.Background()); err != nil || res.Sent != 1 {
+		t.Fatalf("sweep %+v %v", res, err)
+	}
+	m := awstest.MailTo(t, email)
+	if len(m) != 1 {
+		t.Fatalf("%d emails", len(m))
+	}
+	return m[0]
+}
+
+func do(st *devstack.Stack, method, path string, form url.Values) *httptest.ResponseRecorder {
+	var r *http.Request
+	if form != nil {
+		r = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		r = httptest.NewRequest(method, path, nil)
+	}
+	w := httptest.NewRecorder()
+	st.Handler.ServeHTTP(w, r)
+	return w
+}
+
+// TestGETChangesNothing opens every link of a survey email, as a mail
+// scanner does: the table is byte-for-byte the same afterwards.
+func TestGETChangesNothing(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	for _, kind := range []closeloop.Kind{closeloop.CSAT, closeloop.NPS, closeloop.CES} {
+		m := sent(t, st, kind)
+		links := awstest.Links(m)
+		lo, hi := kind.Scale()
+		if want := hi - lo + 1 + 1; len(links) != want { // ratings + unsubscribe
+			t.Fatalf("%s: %d links %v, want %d", kind, len(links), links, want)
+		}
+		before := awstest.Snapshot(t, st.Config.Table)
+		for _, l := range links {
+			for _, method := range []string{http.MethodGet, http.MethodHead} {
+				if w := do(st, method, l, nil); w.Code != http.StatusOK {
+					t.Errorf("%s %s: %d", method, l, w.Code)
+				}
+			}
+		}
+		if after := awstest.Snapshot(t, st.Config.Table); after != before {
+			t.Errorf("%s: GETs changed the table", kind)
+		}
+	}
+}
+
+func TestAnswerAndRevise(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	m := sent(t, st, closeloop.CSAT)
+	path := "/s/" + awstest.Token(m)
+
+	w := do(st, http.MethodGet, path+"?r=4", nil)
+	if !strings.Contains(w.Body.String(), `value="4" checked`) {
+		t.Errorf("rating 4 not preselected")
+	}
+	before := awstest.Snapshot(t, st.Config.Table)
+	for _, bad := range []string{"0", "6", "x", ""} {
+		w := do(st, http.MethodPost, path, url.Values{"rating": {bad}, "comment": {"hello"}})
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "1–5") {
+			t.Errorf("rating %q: %d, want 400 naming the scale", bad, w.Code)
+		}
+	}
+	if after := awstest.Snapshot(t, st.Config.Table); after != before {
+		t.Errorf("refused answers changed the table")
+	}
+
+	w = do(st, http.MethodPost, path, url.Values{"rating": {"2"}, "comment": {"  Exports are slow  "}})
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Exports are slow") {
+		t.Fatalf("answer: %d %s", w.Code, w.Body)
+	}
+	w = do(st, http.MethodPost, path, url.Values{"rating": {"5"}, "comment": {"Fixed now, thanks"}})
+	if w.Code != http.StatusOK {
+		t.Fatalf("revise: %d", w.Code)
+	}
+	sv, err := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(awstest.Token(m)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sv.Rating == nil || *sv.Rating != 5 || sv.Comment != "Fixed now, thanks" {
+		t.Errorf("stored %v %q, want the revision", sv.Rating, sv.Comment)
+	}
+	days, _ := st.Store.CountersBetween(context.Background(), time.Now(), time.Now())
+	c := days[0].Counters
+	if c.Responses != 1 || c.CSATCount != 1 || c.CSATSum != 5 || c.CSATSatisfied != 1 {
+		t.Errorf("counters %+v, want one response of 5", c)
+	}
+}
+
+func TestUnknownAndExpired(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	m := sent(t, st, closeloop.CSAT)
+	token := awstest.Token(m)
+	unknown, _ := closeloop.NewToken()
+	for _, p := range []string{"/s/" + unknown, "/s/short", "/u/" + unknown} {
+		if w := do(st, http.MethodGet, p, nil); w.Code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, w.Code)
+		}
+	}
+	// The same store, read by pages whose clock is past the expiry.
+	later := time.Now().Add(closeloop.SurveyTTL + time.Hour)
+	exp := *st
+	exp.Handler = &surveypage.Handler{Store: st.Store, Now: func() time.Time { return later }}
+	if w := do(&exp, http.MethodGet, "/s/"+token, nil); w.Code != http.StatusGone {
+		t.Errorf("expired GET: %d, want 410", w.Code)
+	}
+	if w := do(&exp, http.MethodPost, "/s/"+token, url.Values{"rating": {"3"}}); w.Code != http.StatusGone {
+		t.Errorf("expired POST: %d, want 410", w.Code)
+	}
+}
+
+func TestOneClickUnsubscribe(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	m := sent(t, st, closeloop.CSAT)
+	u := strings.Trim(m.Header("List-Unsubscribe"), "<>")
+	p, _ := url.Parse(u)
+	// RFC 8058: the mail client POSTs List-Unsubscribe=One-Click.
+	r := httptest.NewRequest(http.MethodPost, p.Path, strings.NewReader("List-Unsubscribe=One-Click"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	st.Handler.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("one-click: %d", w.Code)
+	}
+	sv, _ := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(awstest.Token(m)))
+	c, err := st.Store.GetContact(context.Background(), sv.ContactID)
+	if err != nil || c.Suppressed != "unsubscribed" {
+		t.Errorf("contact %+v, %v; want unsubscribed", c, err)
+	}
+	// Idempotent.
+	if w := do(st, http.MethodPost, p.Path, url.Values{}); w.Code != http.StatusOK {
+		t.Errorf("second unsubscribe: %d", w.Code)
+	}
+}

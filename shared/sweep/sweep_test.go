@@ -1,0 +1,200 @@
+package sweep_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/awstest"
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/devstack"
+	"github.com/closeloop/closeloop/shared/mail"
+	"github.com/closeloop/closeloop/shared/webhook"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+// solve schedules a survey for ticket id of email, as a webhook would.
+func solve(t *testing.T, st *devstack.Stack, id, email string) {
+	t.Helper()
+	h := &webhook.Handler{Store: st.Store, Policy: closeloop.Policy{Kind: closeloop.CSAT}}
+	ev := closeloop.TicketEvent{
+		Source: "generic", EventID: "e-" + id, TicketID: id, Status: closeloop.StatusSolved,
+		OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, Name: "Ada"}, Subject: "Ticket " + id,
+	}
+	if a, err := h.Apply(context.Background(), ev, time.Now()); err != nil || a != closeloop.ActionScheduled {
+		t.Fatalf("solve %s: %s, %v", id, a, err)
+	}
+}
+
+func state(t *testing.T, st *devstack.Stack, id string) closeloop.SurveyState {
+	t.Helper()
+	tk, err := st.Store.GetTicket(context.Background(), "generic", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk.State
+}
+
+// TestConcurrentSweepsSendOnce runs four sweeps at once over 30 due surveys:
+// every customer gets exactly one email.
+func TestConcurrentSweepsSendOnce(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	var emails []string
+	for i := 0; i < 30; i++ {
+		e := awstest.Email()
+		emails = append(emails, e)
+		solve(t, st, fmt.Sprint("c", i), e)
+	}
+	var wg sync.WaitGroup
+	var sent atomic.Int64
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := st.Sweeper.Run(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			sent.Add(int64(res.Sent))
+		}()
+	}
+	wg.Wait()
+	if sent.Load() != 30 {
+		t.Errorf("sweeps reported %d sent, want 30", sent.Load())
+	}
+	for _, e := range emails {
+		if n := len(awstest.MailTo(t, e)); n != 1 {
+			t.Errorf("%s got %d emails, want 1", e, n)
+		}
+	}
+	// A later sweep finds nothing left to send.
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 0 {
+		t.Errorf("second round sent %d", res.Sent)
+	}
+}
+
+func TestSurveyEmail(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	e := awstest.Email()
+	solve(t, st, "m1", e)
+	st.Sweeper.Run(context.Background())
+	got := awstest.MailTo(t, e)
+	if len(got) != 1 {
+		t.Fatalf("%d emails", len(got))
+	}
+	m := got[0]
+	if !strings.Contains(m.Subject, "Ticket m1") {
+		t.Errorf("subject %q does not name the ticket", m.Subject)
+	}
+	for r := 1; r <= 5; r++ {
+		if !strings.Contains(m.Body.Text, fmt.Sprintf("?r=%d", r)) || !strings.Contains(m.Body.HTML, fmt.Sprintf("?r=%d", r)) {
+			t.Errorf("rating %d link missing from text or HTML", r)
+		}
+	}
+	if u := m.Header("List-Unsubscribe"); !strings.HasPrefix(u, "<http://closeloop.test/u/") {
+		t.Errorf("List-Unsubscribe %q", u)
+	}
+	if p := m.Header("List-Unsubscribe-Post"); p != "List-Unsubscribe=One-Click" {
+		t.Errorf("List-Unsubscribe-Post %q", p)
+	}
+	days, err := st.Store.CountersBetween(context.Background(), time.Now(), time.Now())
+	if err != nil || days[0].SurveysSent != 1 {
+		t.Errorf("surveys_sent counter %+v, %v; want 1", days, err)
+	}
+}
+
+func TestFatigueAndSuppression(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	st.Sweeper.FatigueWindow = 24 * time.Hour
+	busy, quiet := awstest.Email(), awstest.Email()
+	solve(t, st, "f1", busy)
+	solve(t, st, "f2", busy) // same person, second ticket: throttled
+	solve(t, st, "s1", quiet)
+	if err := st.Store.Suppress(context.Background(), quiet, "unsubscribed"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.Sweeper.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 1 || res.Throttled != 1 || res.Suppressed != 1 {
+		t.Errorf("result %+v, want 1 sent, 1 throttled, 1 suppressed", res)
+	}
+	if n := len(awstest.MailTo(t, busy)); n != 1 {
+		t.Errorf("busy contact got %d emails, want 1", n)
+	}
+	if n := len(awstest.MailTo(t, quiet)); n != 0 {
+		t.Errorf("suppressed contact got %d emails", n)
+	}
+	if s := state(t, st, "s1"); s != closeloop.SurveySuppressed {
+		t.Errorf("state %s", s)
+	}
+}
+
+// flakyMailer fails with a temporary error the first n times.
+type flakyMailer struct {
+	n    atomic.Int64
+	next *mail.Sender
+}
+
+func (f *flakyMailer) Send(ctx context.Context, m mail.Message) (string, error) {
+	if f.n.Add(-1) >= 0 {
+		return "", fmt.Errorf("injected: %w", mail.ErrTemporary)
+	}
+	return f.next.Send(ctx, m)
+}
+
+func TestTemporaryFailureRetries(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	e := awstest.Email()
+	solve(t, st, "r1", e)
+	fm := &flakyMailer{next: st.Sender}
+	fm.n.Store(1)
+	clock := time.Now()
+	st.Sweeper.Mailer = fm
+	st.Sweeper.Now = func() time.Time { return clock }
+	res, _ := st.Sweeper.Run(context.Background())
+	if res.Retried != 1 || state(t, st, "r1") != closeloop.SurveyScheduled {
+		t.Fatalf("after a throttled send: %+v, state %s; want it rescheduled", res, state(t, st, "r1"))
+	}
+	// Not due again until the back-off passes.
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 0 {
+		t.Errorf("resent before the back-off: %+v", res)
+	}
+	clock = clock.Add(5 * time.Minute)
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {
+		t.Errorf("after the back-off: %+v, want sent", res)
+	}
+	if n := len(awstest.MailTo(t, e)); n != 1 {
+		t.Errorf("%d emails, want 1", n)
+	}
+}
+
+// TestExpiredLeaseIsNotResent: a sweep that died after claiming leaves the
+// ticket "sending"; after the lease the next sweep fails it, never resends.
+func TestExpiredLeaseIsNotResent(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	e := awstest.Email()
+	solve(t, st, "d1", e)
+	tk, _ := st.Store.GetTicket(context.Background(), "generic", "d1")
+	crashed := *tk
+	crashed.State, crashed.SurveyID, crashed.DueAt = closeloop.SurveySending, "dead", time.Now().Add(-time.Second)
+	if err := st.Store.SaveTicket(context.Background(), &crashed, tk.Version); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := st.Sweeper.Run(context.Background())
+	if res.Failed != 1 || res.Sent != 0 {
+		t.Errorf("result %+v, want 1 failed", res)
+	}
+	if s := state(t, st, "d1"); s != closeloop.SurveyFailed {
+		t.Errorf("state %s, want failed", s)
+	}
+	if n := len(awstest.MailTo(t, e)); n != 0 {
+		t.Errorf("%d emails after a crashed send, want 0", n)
+	}
+}

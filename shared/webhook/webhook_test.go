@@ -1,0 +1,228 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/closeloop/closeloop/shared/awstest"
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/devstack"
+	"github.com/closeloop/closeloop/shared/helpdesk"
+	"github.com/closeloop/closeloop/shared/lambdahttp"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+// invoke runs ev through the HTTP surface the way the webhook Lambda does.
+func invoke(t *testing.T, st *devstack.Stack, ev events.APIGatewayV2HTTPRequest) (int, string) {
+	t.Helper()
+	res, err := lambdahttp.Handler(st.Handler)(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Body
+}
+
+func action(t *testing.T, body string) closeloop.Action {
+	t.Helper()
+	var r struct{ Action closeloop.Action }
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatalf("reply %q: %v", body, err)
+	}
+	return r.Action
+}
+
+func TestSampleEvents(t *testing.T) {
+	tests := []struct {
+		source, solved, reopened, ticket string
+	}{
+		{"generic", "generic-solved.json", "generic-reopened.json", "1001"},
+		{"zendesk", "zendesk-solved.json", "zendesk-reopened.json", "35436"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.source, func(t *testing.T) {
+			st := awstest.Stack(t, closeloop.Config{})
+			now := time.Now()
+			steps := []struct {
+				event string
+				want  closeloop.Action
+				state closeloop.SurveyState
+			}{
+				{tt.solved, closeloop.ActionScheduled, closeloop.SurveyScheduled},
+				{tt.solved, closeloop.ActionDuplicate, closeloop.SurveyScheduled},
+				{tt.reopened, closeloop.ActionCancelled, closeloop.SurveyCancelled},
+				{tt.reopened, closeloop.ActionDuplicate, closeloop.SurveyCancelled},
+			}
+			for _, s := range steps {
+				code, body := invoke(t, st, awstest.LoadEvent(t, s.event, now))
+				if code != http.StatusOK || action(t, body) != s.want {
+					t.Fatalf("%s: got %d %s, want 200 %s", s.event, code, body, s.want)
+				}
+				tk, err := st.Store.GetTicket(context.Background(), tt.source, tt.ticket)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tk.State != s.state {
+					t.Errorf("after %s: state %q, want %q", s.event, tk.State, s.state)
+				}
+			}
+		})
+	}
+}
+
+func TestRefusalsStoreNothing(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	now := time.Now()
+	good := awstest.LoadEvent(t, "generic-solved.json", now)
+	before := awstest.Snapshot(t, st.Config.Table)
+
+	tests := []struct {
+		name   string
+		mutate func(ev *events.APIGatewayV2HTTPRequest)
+		code   int
+		reason string
+	}{
+		{"bad signature", func(ev *events.APIGatewayV2HTTPRequest) {
+			ev.Headers["x-closeloop-signature"] = "sha256=" + strings.Repeat("ab", 32)
+		}, 401, "signature does not match"},
+		{"missing signature", func(ev *events.APIGatewayV2HTTPRequest) { delete(ev.Headers, "x-closeloop-signature") }, 401, "X-Closeloop-Signature"},
+		{"tampered body", func(ev *events.APIGatewayV2HTTPRequest) {
+			ev.Body = strings.Replace(ev.Body, "ada@example.com", "eve@example.com", 1)
+		}, 401, "signature does not match"},
+		{"stale timestamp", func(ev *events.APIGatewayV2HTTPRequest) {
+			ev.Headers, _ = helpdesk.Resign("generic", awstest.Config().Secrets["generic"], ev.Headers, []byte(ev.Body), now.Add(-10*time.Minute))
+		}, 401, "replay window"},
+		{"malformed JSON", func(ev *events.APIGatewayV2HTTPRequest) { resign(ev, `{"event_id": "x", "ticket_id": `, now) }, 400, "not the expected JSON"},
+		{"missing email", func(ev *events.APIGatewayV2HTTPRequest) {
+			resign(ev, `{"event_id":"e1","ticket_id":"9","status":"solved","customer":{"name":"No Mail"}}`, now)
+		}, 400, "customer email"},
+		{"unknown status", func(ev *events.APIGatewayV2HTTPRequest) {
+			resign(ev, `{"event_id":"e1","ticket_id":"9","status":"exploded","customer":{"email":"a@example.com"}}`, now)
+		}, 400, "status"},
+		{"unknown source", func(ev *events.APIGatewayV2HTTPRequest) {
+			ev.RawPath, ev.PathParameters["source"] = "/webhooks/salesforce", "salesforce"
+		}, 404, "unknown source"},
+		{"body over 1 MiB", func(ev *events.APIGatewayV2HTTPRequest) {
+			resign(ev, `{"subject":"`+strings.Repeat("x", 1<<20)+`"}`, now)
+		}, 413, "larger than 1 MiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := good
+			ev.Headers = clone(good.Headers)
+			ev.PathParameters = clone(good.PathParameters)
+			tt.mutate(&ev)
+			code, body := invoke(t, st, ev)
+			if code != tt.code || !strings.Contains(body, tt.reason) {
+				t.Errorf("got %d %s, want %d with %q", code, body, tt.code, tt.reason)
+			}
+			if after := awstest.Snapshot(t, st.Config.Table); after != before {
+				t.Errorf("a refused delivery changed the table:\nbefore %s\nafter %s", before, after)
+			}
+		})
+	}
+}
+
+func resign(ev *events.APIGatewayV2HTTPRequest, body string, now time.Time) {
+	ev.Body = body
+	ev.Headers, _ = helpdesk.Resign("generic", awstest.Config().Secrets["generic"], ev.Headers, []byte(body), now)
+}
+
+func clone(m map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// TestConcurrentDeliveries sends the same delivery many times at once, and
+// different deliveries solving the same ticket at once: one survey is
+// scheduled, and one email goes out.
+func TestConcurrentDeliveries(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	email := awstest.Email()
+	now := time.Now()
+	deliver := func(eventID string) closeloop.Action {
+		body := fmt.Sprintf(`{"event_id":%q,"ticket_id":"T-1","status":"solved","customer":{"email":%q,"name":"Ada"},"subject":"Printer"}`, eventID, email)
+		ev := awstest.LoadEvent(t, "generic-solved.json", now)
+		resign(&ev, body, now)
+		code, reply := invoke(t, st, ev)
+		if code != 200 {
+			t.Errorf("delivery %s: %d %s", eventID, code, reply)
+			return ""
+		}
+		return action(t, reply)
+	}
+	var mu sync.Mutex
+	got := map[closeloop.Action]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := "same-delivery"
+			if i%2 == 1 {
+				id = fmt.Sprintf("other-delivery-%d", i)
+			}
+			a := deliver(id)
+			mu.Lock()
+			got[a]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if got[closeloop.ActionScheduled] != 1 || got[closeloop.ActionDuplicate] != 15 {
+		t.Fatalf("actions %v, want 1 scheduled and 15 duplicate", got)
+	}
+	// Two sweeps at once send the one survey once.
+	var sweeps sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		sweeps.Add(1)
+		go func() { defer sweeps.Done(); st.Sweep(context.Background()) }()
+	}
+	sweeps.Wait()
+	st.Sweep(context.Background())
+	if n := len(awstest.MailTo(t, email)); n != 1 {
+		t.Errorf("%d survey emails, want 1", n)
+	}
+}
+
+// TestReorderedDeliveries: a reopen that arrives before the solve it
+// follows wins; the late solve is stale and schedules nothing.
+func TestReorderedDeliveries(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	now := time.Now()
+	send := func(id, status string, at time.Time) closeloop.Action {
+		body := fmt.Sprintf(`{"event_id":%q,"ticket_id":"R-1","status":%q,"customer":{"email":"r@example.com"},"solved_at":%q}`, id, status, at.UTC().Format(time.RFC3339))
+		ev := awstest.LoadEvent(t, "generic-solved.json", now)
+		resign(&ev, body, now)
+		_, reply := invoke(t, st, ev)
+		return action(t, reply)
+	}
+	if a := send("reopen", "reopened", now.Add(-time.Minute)); a != closeloop.ActionIgnored {
+		t.Errorf("reopen first: %s, want ignored", a)
+	}
+	if a := send("solve", "solved", now.Add(-2*time.Minute)); a != closeloop.ActionIgnored {
+		t.Errorf("older solve after it: %s, want ignored", a)
+	}
+	_, err := st.Store.GetTicket(context.Background(), "generic", "R-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := st.Store.DueTickets(context.Background(), now.Add(time.Hour), 10)
+	if err != nil || len(refs) != 0 {
+		t.Errorf("due tickets %v, %v; want none", refs, err)
+	}
+	if a := send("solve-2", "solved", now); a != closeloop.ActionScheduled {
+		t.Errorf("newer solve: %s, want scheduled", a)
+	}
+}
