@@ -72,7 +72,7 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "Hi,",
 		SolvedBy:        "Your request “%s” was solved by %s.",
 		SolvedPlain:     "Your request “%s” was solved.",
-		OneClick:        "One click records your rating; you can add a comment on the next page.",
+		OneClick:        "Pick a rating: a short page opens where you can confirm it and add a comment.",
 		Unsubscribe:     "Don't want feedback emails from us?",
 		UnsubscribeLink: "Unsubscribe",
 		Question: map[closeloop.Kind]string{
@@ -109,7 +109,7 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "Hallo,",
 		SolvedBy:        "Ihre Anfrage „%s“ wurde von %s gelöst.",
 		SolvedPlain:     "Ihre Anfrage „%s“ wurde gelöst.",
-		OneClick:        "Ein Klick speichert Ihre Bewertung; auf der nächsten Seite können Sie einen Kommentar ergänzen.",
+		OneClick:        "Wählen Sie eine Bewertung: Auf einer kurzen Seite bestätigen Sie sie und können einen Kommentar ergänzen.",
 		Unsubscribe:     "Sie möchten keine Feedback-E-Mails von uns?",
 		UnsubscribeLink: "Abmelden",
 		Question: map[closeloop.Kind]string{
@@ -146,7 +146,7 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "Bonjour,",
 		SolvedBy:        "Votre demande « %s » a été résolue par %s.",
 		SolvedPlain:     "Votre demande « %s » a été résolue.",
-		OneClick:        "Un clic enregistre votre note ; vous pourrez ajouter un commentaire sur la page suivante.",
+		OneClick:        "Choisissez une note : une courte page s’ouvre pour la confirmer et ajouter un commentaire.",
 		Unsubscribe:     "Vous ne souhaitez plus recevoir nos e-mails d’avis ?",
 		UnsubscribeLink: "Se désabonner",
 		Question: map[closeloop.Kind]string{
@@ -183,7 +183,7 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "Hola:",
 		SolvedBy:        "%[2]s resolvió tu solicitud «%[1]s».",
 		SolvedPlain:     "Tu solicitud «%s» se ha resuelto.",
-		OneClick:        "Un clic registra tu valoración; en la página siguiente puedes añadir un comentario.",
+		OneClick:        "Elige una valoración: se abrirá una página breve para confirmarla y añadir un comentario.",
 		Unsubscribe:     "¿No quieres recibir nuestros correos de opinión?",
 		UnsubscribeLink: "Darse de baja",
 		Question: map[closeloop.Kind]string{
