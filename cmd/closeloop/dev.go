@@ -100,6 +100,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer lc.Close()
 	fmt.Fprintf(stdout, "api: %s\n", lc.APIURL)
 	fmt.Fprintf(stdout, "mail: %s\n", lc.MailURL())
+	fmt.Fprintf(stdout, "dynamodb: %s (table %s; `closeloop invoke` uses it with CLOSELOOP_DYNAMODB_ENDPOINT and CLOSELOOP_SES_ENDPOINT=%s)\n", lc.Servers.DynamoDB, cfg.Table, lc.Servers.SES)
 	if generated {
 		fmt.Fprintf(stdout, "admin token (generated; set CLOSELOOP_ADMIN_TOKEN to choose one): %s\n", cfg.AdminToken)
 	}

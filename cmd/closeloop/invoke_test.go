@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/closeloop/closeloop/shared/awstest"
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/localaws"
+)
+
+// functionOf names the function a sample event is for, from its file name.
+func functionOf(name string) string {
+	for _, fn := range []string{"survey-sweep", "ses-events", "closing", "response", "api"} {
+		if strings.HasPrefix(name, fn+"-") {
+			return fn
+		}
+	}
+	if src, _, ok := strings.Cut(name, "-"); ok && closeloop.KnownSource(src) {
+		return "webhook"
+	}
+	return ""
+}
+
+// TestEverySampleEvent replays every file in events/ through its function's
+// handler, as `closeloop invoke` does: each is understood, and no handler
+// fails on it.
+func TestEverySampleEvent(t *testing.T) {
+	root, _ := localaws.FindRoot()
+	files, _ := filepath.Glob(filepath.Join(root, "events", "*.json"))
+	sort.Strings(files)
+	if len(files) < 10 {
+		t.Fatalf("only %d sample events", len(files))
+	}
+	st := awstest.Stack(t, closeloop.Config{})
+	seen := map[string]bool{}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			fn := functionOf(name)
+			if fn == "" {
+				t.Fatalf("cannot tell which function %s is for: name it <function>-<case>.json or <source>-<case>.json", name)
+			}
+			seen[fn] = true
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := invokeOn(context.Background(), st, fn, raw, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch r := out.(type) {
+			case events.APIGatewayV2HTTPResponse:
+				if r.StatusCode >= 500 || (fn == "webhook" && r.StatusCode != 200) {
+					t.Errorf("%s answered %d: %s", fn, r.StatusCode, r.Body)
+				}
+			case events.SQSEventResponse:
+				if len(r.BatchItemFailures) > 0 {
+					t.Errorf("%s failed items %v", fn, r.BatchItemFailures)
+				}
+			}
+		})
+	}
+	for _, fn := range []string{"webhook", "survey-sweep", "response", "api", "closing", "ses-events"} {
+		if !seen[fn] {
+			t.Errorf("no sample event for %s in events/", fn)
+		}
+	}
+	// Every function folder has samples.
+	dirs, _ := os.ReadDir(filepath.Join(root, "functions"))
+	for _, d := range dirs {
+		if !seen[d.Name()] {
+			t.Errorf("functions/%s has no sample event in events/", d.Name())
+		}
+	}
+}
+
+func TestInvokeRefusals(t *testing.T) {
+	var out, errs bytes.Buffer
+	tests := [][]string{
+		{"invoke"},
+		{"invoke", "nosuchfn", "events/generic-solved.json"},
+		{"invoke", "webhook", "events/nope.json"},
+		{"bogus"},
+	}
+	for _, args := range tests {
+		if err := run(context.Background(), args, func(string) string { return "" }, &out, &errs); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
+
+// TestDemo runs `closeloop demo` as `make demo` does: it exits cleanly and
+// prints every step of the loop and the mail page's address.
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"demo"}, func(k string) string { return "" }, &out, &out)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"ticket received", "survey sent", "link clicked", "response stored", "theme assigned",
+		"improvement announced", "closing email sent", "metrics", "mail: http://127.0.0.1:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
