@@ -1,0 +1,244 @@
+package dynamo_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/closeloop/closeloop/shared/awstest"
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/dynamo"
+	"github.com/closeloop/closeloop/shared/dynamo/schema"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+var ctx = context.Background()
+
+func TestCreateTableFollowsSchema(t *testing.T) {
+	db := awstest.DynamoDB()
+	name := awstest.Name("t")
+	for i := 0; i < 2; i++ { // creating it again is not an error
+		if err := dynamo.CreateTable(ctx, db, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []string
+	for _, ix := range out.Table.GlobalSecondaryIndexes {
+		got = append(got, *ix.IndexName+":"+*ix.KeySchema[0].AttributeName+"/"+*ix.KeySchema[1].AttributeName+":"+string(ix.Projection.ProjectionType))
+	}
+	for _, ix := range schema.Closeloop.Indexes {
+		want = append(want, ix.Name+":"+ix.PartitionKey+"/"+ix.SortKey+":"+string(ix.Projection))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("indexes (-schema +table):\n%s", d)
+	}
+}
+
+func TestSaveTicketIsConditional(t *testing.T) {
+	s := awstest.Store(t)
+	tk := &closeloop.Ticket{Source: "generic", TicketID: "a#b", State: closeloop.SurveyScheduled, DueAt: time.Now()}
+	if err := s.SaveTicket(ctx, tk, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveTicket(ctx, tk, 0); !errors.Is(err, closeloop.ErrConflict) {
+		t.Errorf("second create: %v, want conflict", err)
+	}
+	if err := s.SaveTicket(ctx, tk, 7); !errors.Is(err, closeloop.ErrConflict) {
+		t.Errorf("wrong version: %v, want conflict", err)
+	}
+	got, err := s.GetTicket(ctx, "generic", "a#b")
+	if err != nil || got.Version != 1 || got.TicketID != "a#b" {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	refs, err := s.DueTickets(ctx, time.Now().Add(time.Second), 10)
+	if err != nil || len(refs) != 1 || refs[0] != (dynamo.TicketRef{Source: "generic", TicketID: "a#b"}) {
+		t.Errorf("due %v, %v", refs, err)
+	}
+	got.State = closeloop.SurveyCancelled
+	if err := s.SaveTicket(ctx, got, got.Version); err != nil {
+		t.Fatal(err)
+	}
+	if refs, _ := s.DueTickets(ctx, time.Now().Add(time.Hour), 10); len(refs) != 0 {
+		t.Errorf("a cancelled ticket is still due: %v", refs)
+	}
+}
+
+func TestSurveySlotRace(t *testing.T) {
+	s := awstest.Store(t)
+	c := closeloop.Contact{ID: "c1", Email: "a@example.com"}
+	if err := s.UpsertContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	read, _ := s.GetContact(ctx, "c1")
+	var won atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.TakeSurveySlot(ctx, read, "slot", time.Now())
+			if err == nil {
+				won.Add(1)
+			} else if !errors.Is(err, closeloop.ErrConflict) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Errorf("%d sweeps took the slot, want 1", won.Load())
+	}
+}
+
+// TestConcurrentAnswersKeepCountersExact: many revisions of one response at
+// once leave the day's counters equal to one response with the final rating.
+func TestConcurrentAnswersKeepCountersExact(t *testing.T) {
+	s := awstest.Store(t)
+	for _, kind := range []closeloop.Kind{closeloop.CSAT, closeloop.NPS, closeloop.CES} {
+		_, id := closeloop.NewToken()
+		sv := closeloop.Survey{ID: id, Source: "generic", TicketID: "1", ContactID: "c", Kind: kind, SentAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+		if err := s.CreateSurvey(ctx, sv); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := s.CountersBetween(ctx, time.Now(), time.Now())
+		var wg sync.WaitGroup
+		lo, hi := kind.Scale()
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.Answer(ctx, sv, lo+rand.IntN(hi-lo+1), "", nil, time.Now()); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		final, _ := s.GetSurvey(ctx, id)
+		after, _ := s.CountersBetween(ctx, time.Now(), time.Now())
+		got := after[0].Counters.Sub(before[0].Counters)
+		if want := closeloop.RatingCounters(kind, *final.Rating); got != want {
+			t.Errorf("%s: counters moved by %+v, want %+v", kind, got, want)
+		}
+	}
+}
+
+func TestCountersBetweenManyDays(t *testing.T) {
+	s := awstest.Store(t)
+	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, d := range []int{0, 99, 100, 149} {
+		if err := s.AddCounters(ctx, start.AddDate(0, 0, d), closeloop.Counters{SurveysSent: int64(d + 1), Responses: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	days, err := s.CountersBetween(ctx, start, start.AddDate(0, 0, 149))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(days) != 150 || days[0].Day != "2026-01-01" || days[149].Day != "2026-05-30" {
+		t.Fatalf("%d days from %s to %s", len(days), days[0].Day, days[len(days)-1].Day)
+	}
+	var total closeloop.Counters
+	for _, d := range days {
+		total = total.Add(d.Counters)
+	}
+	if total.SurveysSent != 1+100+101+150 || total.Responses != 4 {
+		t.Errorf("total %+v", total)
+	}
+}
+
+func TestThemesAndErase(t *testing.T) {
+	s := awstest.Store(t)
+	email := "Erase.Me@Example.com"
+	addr, _ := closeloop.NormalizeEmail(email)
+	cid := closeloop.ContactID(addr)
+	s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr, Name: "Erase Me"})
+	for _, th := range []string{"exports", "billing"} {
+		s.PutTheme(ctx, closeloop.Theme{Name: th})
+	}
+	_, id := closeloop.NewToken()
+	sv := closeloop.Survey{ID: id, Source: "generic", TicketID: "9", ContactID: cid, Kind: closeloop.CSAT, Subject: "My invoice", SentAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	s.CreateSurvey(ctx, sv)
+	if _, err := s.Answer(ctx, sv, 1, "Secret complaint", []string{"exports"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetThemes(ctx, id, []string{"billing"}); err != nil {
+		t.Fatal(err)
+	}
+	members := func(th string) []string {
+		var out []string
+		s.ThemeMembers(ctx, th, "", func(m dynamo.Member) error { out = append(out, m.SurveyID); return nil })
+		return out
+	}
+	if got := members("exports"); len(got) != 0 {
+		t.Errorf("exports still links %v", got)
+	}
+	if got := members("billing"); !slices.Equal(got, []string{id}) {
+		t.Errorf("billing links %v", got)
+	}
+	scheduled := &closeloop.Ticket{Source: "generic", TicketID: "10", ContactID: cid, Subject: "Another", State: closeloop.SurveyScheduled, DueAt: time.Now()}
+	s.SaveTicket(ctx, scheduled, 0)
+	s.CreateUnsubscribeLink(ctx, "link1", cid, time.Now())
+	countersBefore, _ := s.CountersBetween(ctx, time.Now(), time.Now())
+
+	if _, err := s.Erase(ctx, email); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetContact(ctx, cid); !errors.Is(err, closeloop.ErrNotFound) {
+		t.Errorf("contact after erase: %v", err)
+	}
+	got, _ := s.GetSurvey(ctx, id)
+	if got.Comment != "" || got.ContactID != "" || got.Subject != "" || got.Rating == nil {
+		t.Errorf("survey after erase %+v: want no comment, contact or subject, rating kept", got)
+	}
+	if m := members("billing"); len(m) != 0 {
+		t.Errorf("theme links after erase %v", m)
+	}
+	tk, _ := s.GetTicket(ctx, "generic", "10")
+	if tk.State != closeloop.SurveyCancelled || tk.ContactID != "" || tk.Subject != "" {
+		t.Errorf("ticket after erase %+v", tk)
+	}
+	if _, err := s.UnsubscribeLink(ctx, "link1"); !errors.Is(err, closeloop.ErrNotFound) {
+		t.Errorf("unsubscribe link after erase: %v", err)
+	}
+	countersAfter, _ := s.CountersBetween(ctx, time.Now(), time.Now())
+	if countersAfter[0] != countersBefore[0] {
+		t.Errorf("erase changed the counters")
+	}
+	if _, err := s.Erase(ctx, "nobody@example.com"); err != nil {
+		t.Errorf("erasing an unknown address: %v", err)
+	}
+	if _, err := s.Erase(ctx, "not an address"); !errors.Is(err, closeloop.ErrInvalid) {
+		t.Errorf("erasing garbage: %v", err)
+	}
+}
+
+func TestClosingClaims(t *testing.T) {
+	s := awstest.Store(t)
+	if err := s.ClaimClosing(ctx, "imp", "c", "sv", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimClosing(ctx, "imp", "c", "sv2", time.Now()); !errors.Is(err, closeloop.ErrDuplicate) {
+		t.Errorf("second claim: %v", err)
+	}
+	if err := s.FinishClosing(ctx, "imp", "c", dynamo.ClosingSent, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseClosing(ctx, "imp", "c"); !errors.Is(err, closeloop.ErrConflict) {
+		t.Errorf("releasing a sent claim: %v, want conflict", err)
+	}
+}

@@ -1,0 +1,84 @@
+package mail_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+
+	"github.com/closeloop/closeloop/shared/awstest"
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/mail"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+// TestSendThroughSES sends a rendered survey through the SES v2 API to the
+// local SES server and reads it back as stored there.
+func TestSendThroughSES(t *testing.T) {
+	s := mail.NewSender(awstest.SES(), "Acme Support <support@acme.test>", "", 0)
+	to := awstest.Email()
+	m, err := mail.SurveyEmail(to, mail.Survey{Name: "Jürgen", TicketSubject: "Drucker brennt", Kind: closeloop.NPS, Locale: "de", BaseURL: "https://fb.acme.test", Token: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.Send(context.Background(), m)
+	if err != nil || id == "" {
+		t.Fatalf("send: %q, %v", id, err)
+	}
+	got := awstest.MailTo(t, to)
+	if len(got) != 1 {
+		t.Fatalf("%d stored emails, want 1", len(got))
+	}
+	g := got[0]
+	if g.Subject != "Wie waren wir? (Drucker brennt)" {
+		t.Errorf("subject %q", g.Subject)
+	}
+	if g.From != "Acme Support <support@acme.test>" {
+		t.Errorf("from %q", g.From)
+	}
+	if g.Body.HTML != m.HTML || g.Body.Text != m.Text {
+		t.Errorf("bodies changed on the way")
+	}
+	if h := g.Header("List-Unsubscribe"); h != "<https://fb.acme.test/u/tok>" {
+		t.Errorf("List-Unsubscribe %q", h)
+	}
+	if h := g.Header("List-Unsubscribe-Post"); h != "List-Unsubscribe=One-Click" {
+		t.Errorf("List-Unsubscribe-Post %q", h)
+	}
+}
+
+// failing is an SES client that fails every send with err: an injected fault.
+type failing struct{ err error }
+
+func (f failing) SendEmail(context.Context, *sesv2.SendEmailInput, ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	return nil, f.err
+}
+
+func TestTemporaryErrors(t *testing.T) {
+	tests := []struct {
+		err       error
+		temporary bool
+	}{
+		{&types.TooManyRequestsException{Message: new(string)}, true},
+		{&types.LimitExceededException{Message: new(string)}, true},
+		{fmt.Errorf("wrapped: %w", &types.TooManyRequestsException{}), true},
+		{&types.MessageRejected{Message: new(string)}, false},
+		{&types.AccountSuspendedException{}, false},
+		{context.DeadlineExceeded, true},
+		{errors.New("something odd"), false},
+	}
+	for _, tt := range tests {
+		s := mail.NewSender(failing{tt.err}, "a@b.test", "", 0)
+		_, err := s.Send(context.Background(), mail.Message{To: "x@example.com", Subject: "s", Text: "t"})
+		if err == nil {
+			t.Fatalf("%T: no error", tt.err)
+		}
+		if got := errors.Is(err, mail.ErrTemporary); got != tt.temporary {
+			t.Errorf("%v: temporary %v, want %v", tt.err, got, tt.temporary)
+		}
+	}
+}
