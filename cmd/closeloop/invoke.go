@@ -107,4 +107,3 @@ func invokeOn(ctx context.Context, st *devstack.Stack, fn string, raw []byte, st
 		return (&sesevents.Handler{Store: st.Store}).Handle(ctx, ev)
 	}
 }
-

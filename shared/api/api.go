@@ -399,4 +399,3 @@ func (h *Handler) now() time.Time {
 	}
 	return time.Now()
 }
-
