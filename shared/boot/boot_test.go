@@ -1,0 +1,97 @@
+package boot_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/closeloop/closeloop/shared/localaws"
+)
+
+// TestNoPackageLevelClientsOrPersonalLogs reads every non-test Go file of
+// the functions and shared code: no package-level variable builds an AWS
+// client or loads AWS configuration, no function has an init(), and no log
+// call carries an attribute named like personal data.
+func TestNoPackageLevelClientsOrPersonalLogs(t *testing.T) {
+	root, err := localaws.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	for _, dir := range []string{"functions", "shared", "cmd"} {
+		filepath.WalkDir(filepath.Join(root, dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			files++
+			fset := token.NewFileSet()
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel, _ := filepath.Rel(root, path)
+			for _, decl := range f.Decls {
+				switch d := decl.(type) {
+				case *ast.GenDecl:
+					if d.Tok != token.VAR {
+						continue
+					}
+					ast.Inspect(d, func(n ast.Node) bool {
+						if call, ok := n.(*ast.CallExpr); ok {
+							if name := callName(call); name == "NewFromConfig" || name == "LoadDefaultConfig" {
+								t.Errorf("%s: package-level %s", fset.Position(call.Pos()), name)
+							}
+						}
+						return true
+					})
+				case *ast.FuncDecl:
+					if d.Name.Name == "init" && d.Recv == nil && strings.HasPrefix(rel, "functions") {
+						t.Errorf("%s: init() in a function; configure in run", rel)
+					}
+				}
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok || !isLog(call) {
+					return true
+				}
+				for _, a := range call.Args {
+					if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						switch strings.Trim(lit.Value, `"`) {
+						case "email", "address", "to", "comment", "name", "customer":
+							t.Errorf("%s: log attribute %s carries personal data; log ids", fset.Position(lit.Pos()), lit.Value)
+						}
+					}
+				}
+				return true
+			})
+			return nil
+		})
+	}
+	if files < 30 {
+		t.Fatalf("read only %d files", files)
+	}
+}
+
+func callName(c *ast.CallExpr) string {
+	switch f := c.Fun.(type) {
+	case *ast.SelectorExpr:
+		return f.Sel.Name
+	case *ast.Ident:
+		return f.Name
+	}
+	return ""
+}
+
+func isLog(c *ast.CallExpr) bool {
+	sel, ok := c.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	pkg, ok := sel.X.(*ast.Ident)
+	return ok && pkg.Name == "slog"
+}
