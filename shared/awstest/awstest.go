@@ -252,3 +252,6 @@ func Token(m Mail) string {
 	}
 	return ""
 }
+
+// Endpoints returns the local DynamoDB and SES endpoint URLs.
+func Endpoints() (dynamoDB, ses string) { return servers.DynamoDB, servers.SES }

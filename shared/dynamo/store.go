@@ -219,3 +219,6 @@ func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, limit int, e
 		in.ExclusiveStartKey = res.LastEvaluatedKey
 	}
 }
+
+// Table returns the name of the store's table.
+func (s *Store) Table() string { return s.table }

@@ -1,0 +1,147 @@
+package lambdatest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/closeloop/closeloop/shared/awstest"
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/dynamo"
+	"github.com/closeloop/closeloop/shared/lambdatest"
+	"github.com/closeloop/closeloop/shared/localaws"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+// TestBootstraps builds every function's real bootstrap (for this machine,
+// with the tags the deployment uses), runs it against the Runtime API and
+// the local AWS servers, and invokes it with a sample event: the wiring in
+// each main.go works, configuration comes from the environment, and the
+// function reaches the real table.
+func TestBootstraps(t *testing.T) {
+	root, _ := localaws.FindRoot()
+	dirs, _ := os.ReadDir(filepath.Join(root, "functions"))
+	cfg := awstest.Config()
+	store := awstest.Store(t) // a fresh table, created from the schema
+	table := tableOf(t, store)
+	dynamoURL, sesURL := awstest.Endpoints()
+	env := []string{
+		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
+		"AWS_ENDPOINT_URL_DYNAMODB=" + dynamoURL, "AWS_ENDPOINT_URL_SESV2=" + sesURL,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"CLOSELOOP_TABLE=" + table, "CLOSELOOP_SURVEY_DELAY=0s", "CLOSELOOP_ADMIN_TOKEN=" + cfg.AdminToken,
+		"CLOSELOOP_SECRET_GENERIC=" + cfg.Secrets["generic"], "CLOSELOOP_FROM=feedback@closeloop.test",
+		"CLOSELOOP_CLOSING_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/123456789012/closing",
+	}
+	bin := t.TempDir()
+	samples := map[string]string{
+		"webhook": "generic-solved.json", "api": "api-create-theme.json", "response": "response-get.json",
+		"survey-sweep": "survey-sweep-tick.json", "closing": "closing-announce.json", "ses-events": "ses-events-bounce.json",
+	}
+	if len(dirs) != len(samples) {
+		t.Errorf("%d function folders, %d with a test here: add the new function", len(dirs), len(samples))
+	}
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin+"/", "./functions/...")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	for _, d := range dirs {
+		fn := d.Name()
+		t.Run(fn, func(t *testing.T) {
+			out := filepath.Join(bin, fn)
+			rt := lambdatest.New()
+			defer rt.Close()
+			var logs bytes.Buffer
+			cmd, err := rt.Start(out, env, &logs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+
+			payload := sample(t, root, samples[fn], cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			res, err := rt.Invoke(ctx, payload)
+			if err != nil {
+				t.Fatalf("%v; init error %s; logs:\n%s", err, rt.InitError(), logs.String())
+			}
+			if res.IsError {
+				t.Fatalf("function error %s; logs:\n%s", res.Payload, logs.String())
+			}
+			check(t, fn, res.Payload)
+			// JSON logs, one object a line, carrying no addresses.
+			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+				if line == "" {
+					continue
+				}
+				if !json.Valid([]byte(line)) {
+					t.Errorf("log line is not JSON: %s", line)
+				}
+				if strings.Contains(line, "@example.") {
+					t.Errorf("log line carries an address: %s", line)
+				}
+			}
+		})
+	}
+	// The webhook function reached the real table.
+	if tk, err := store.GetTicket(context.Background(), "generic", "1001"); err != nil || tk.State != closeloop.SurveyScheduled {
+		t.Errorf("ticket stored by the webhook bootstrap: %+v, %v", tk, err)
+	}
+}
+
+func sample(t *testing.T, root, name string, cfg closeloop.Config) []byte {
+	t.Helper()
+	if strings.HasPrefix(name, "generic-") || strings.HasPrefix(name, "api-") {
+		ev := awstest.LoadEvent(t, name, time.Now())
+		if strings.HasPrefix(name, "api-") {
+			ev.Headers["authorization"] = "Bearer " + cfg.AdminToken
+		}
+		b, _ := json.Marshal(ev)
+		return b
+	}
+	b, err := os.ReadFile(filepath.Join(root, "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func check(t *testing.T, fn string, payload []byte) {
+	t.Helper()
+	switch fn {
+	case "webhook", "api", "response":
+		var r events.APIGatewayV2HTTPResponse
+		json.Unmarshal(payload, &r)
+		want := map[string]int{"webhook": 200, "api": 201, "response": 404}[fn]
+		if r.StatusCode != want {
+			t.Errorf("status %d, want %d: %s", r.StatusCode, want, r.Body)
+		}
+	case "closing", "ses-events":
+		var r events.SQSEventResponse
+		if err := json.Unmarshal(payload, &r); err != nil || len(r.BatchItemFailures) != 0 {
+			t.Errorf("response %s", payload)
+		}
+	case "survey-sweep":
+		var r map[string]int
+		if err := json.Unmarshal(payload, &r); err != nil {
+			t.Errorf("response %s: %v", payload, err)
+		}
+	}
+}
+
+// tableOf reads the table name a store writes to, through a write.
+func tableOf(t *testing.T, s *dynamo.Store) string {
+	t.Helper()
+	return s.Table()
+}
