@@ -308,43 +308,17 @@ func (d *demoRun) responses(ctx context.Context) ([]map[string]any, error) {
 	return r.Responses, err
 }
 
-// storedMail is one email in the local SES server's store.
-type storedMail struct {
-	MessageID   string `json:"messageId"`
-	Subject     string `json:"subject"`
-	Destination struct {
-		To []string `json:"to"`
-	} `json:"destination"`
-	Body struct {
-		HTML string `json:"html"`
-		Text string `json:"text"`
-	} `json:"body"`
-}
-
-func fetchMail(base string) ([]storedMail, error) {
-	res, err := http.Get(base + "/store")
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	var store struct{ Emails []storedMail }
-	err = json.NewDecoder(res.Body).Decode(&store)
-	return store.Emails, err
-}
-
-func (d *demoRun) waitMail(ctx context.Context, to string, n int) ([]storedMail, error) {
+func (d *demoRun) waitMail(ctx context.Context, to string, n int) ([]localaws.Mail, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		all, err := fetchMail(d.mail)
+		all, err := localaws.SentMail(d.mail)
 		if err != nil {
 			return nil, err
 		}
-		var got []storedMail
+		var got []localaws.Mail
 		for _, m := range all {
-			for _, t := range m.Destination.To {
-				if strings.EqualFold(t, to) {
-					got = append(got, m)
-				}
+			if m.To(to) {
+				got = append(got, m)
 			}
 		}
 		if len(got) >= n {
@@ -362,7 +336,7 @@ func (d *demoRun) waitMail(ctx context.Context, to string, n int) ([]storedMail,
 }
 
 func (d *demoRun) saveMail() (string, error) {
-	all, err := fetchMail(d.mail)
+	all, err := localaws.SentMail(d.mail)
 	if err != nil {
 		return "", err
 	}
@@ -385,7 +359,7 @@ func (d *demoRun) saveMail() (string, error) {
 
 var linkRE = regexp.MustCompile(`https?://[^\s"'<>]+/s/[A-Za-z0-9_\-]+\?r=\d+`)
 
-func surveyLinks(m storedMail) []string {
+func surveyLinks(m localaws.Mail) []string {
 	return linkRE.FindAllString(strings.ReplaceAll(m.Body.Text, "&amp;", "&"), -1)
 }
 

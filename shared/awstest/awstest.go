@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -115,51 +114,19 @@ func Stack(t testing.TB, cfg closeloop.Config) *devstack.Stack {
 }
 
 // Mail is one email in the local SES server's store.
-type Mail struct {
-	MessageID   string `json:"messageId"`
-	From        string `json:"from"`
-	Subject     string `json:"subject"`
-	Destination struct {
-		To []string `json:"to"`
-	} `json:"destination"`
-	Body struct {
-		HTML string `json:"html"`
-		Text string `json:"text"`
-	} `json:"body"`
-	Headers []struct {
-		Name  string `json:"name"`
-		Value string `json:"value"`
-	} `json:"headers"`
-}
-
-// Header returns the value of header name, or "".
-func (m Mail) Header(name string) string {
-	for _, h := range m.Headers {
-		if strings.EqualFold(h.Name, name) {
-			return h.Value
-		}
-	}
-	return ""
-}
+type Mail = localaws.Mail
 
 // MailTo returns every email the local SES server holds for address to.
 func MailTo(t testing.TB, to string) []Mail {
 	t.Helper()
-	res, err := http.Get(servers.SES + "/store")
+	all, err := localaws.SentMail(servers.SES)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var store struct{ Emails []Mail }
-	if err := json.NewDecoder(res.Body).Decode(&store); err != nil {
-		t.Fatal(err)
-	}
 	var out []Mail
-	for _, m := range store.Emails {
-		for _, d := range m.Destination.To {
-			if strings.EqualFold(d, to) {
-				out = append(out, m)
-			}
+	for _, m := range all {
+		if m.To(to) {
+			out = append(out, m)
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -140,11 +141,11 @@ func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 	n := 0
 	for _, pk := range pks {
 		switch {
-		case len(pk) > len(ticketPrefix) && pk[:len(ticketPrefix)] == ticketPrefix:
+		case strings.HasPrefix(pk, ticketPrefix):
 			err = s.eraseTicket(ctx, pk)
-		case len(pk) > len(surveyPrefix) && pk[:len(surveyPrefix)] == surveyPrefix:
+		case strings.HasPrefix(pk, surveyPrefix):
 			err = s.eraseSurvey(ctx, pk)
-		case len(pk) > len(linkPrefix) && pk[:len(linkPrefix)] == linkPrefix:
+		case strings.HasPrefix(pk, linkPrefix):
 			err = s.del(ctx, pk, "LINK")
 		}
 		if err != nil {
