@@ -1,6 +1,6 @@
 // Package sesevents suppresses addresses that SES reports as bouncing
 // permanently or complaining, so Closeloop never mails them again. Events
-// arrive from the configuration set through SNS and SQS.
+// arrive from the configuration set through EventBridge (or SNS) and SQS.
 package sesevents
 
 import (
@@ -37,10 +37,14 @@ type recipient struct {
 	EmailAddress string `json:"emailAddress"`
 }
 
-// snsEnvelope is an SNS notification, when raw message delivery is off.
-type snsEnvelope struct {
-	Type    string `json:"Type"`
-	Message string `json:"Message"`
+// envelope is what may wrap an SES event: an SNS notification (when raw
+// message delivery is off) or an EventBridge event (SES's event bus
+// destination, which the stack uses).
+type envelope struct {
+	Type    string          `json:"Type"`    // SNS: "Notification"
+	Message string          `json:"Message"` // SNS: the SES event as a string
+	Source  string          `json:"source"`  // EventBridge: "aws.ses"
+	Detail  json.RawMessage `json:"detail"`  // EventBridge: the SES event
 }
 
 // Handler is the ses-events function.
@@ -67,11 +71,17 @@ func Suppressions(ev Event) map[string]string {
 	return out
 }
 
-// Parse reads one SQS body: an SES event, raw or inside an SNS envelope.
+// Parse reads one SQS body: an SES event, raw, inside an SNS notification,
+// or inside an EventBridge event.
 func Parse(body string) (Event, error) {
-	var env snsEnvelope
-	if err := json.Unmarshal([]byte(body), &env); err == nil && env.Type == "Notification" && env.Message != "" {
-		body = env.Message
+	var env envelope
+	if err := json.Unmarshal([]byte(body), &env); err == nil {
+		switch {
+		case env.Type == "Notification" && env.Message != "":
+			body = env.Message
+		case env.Source == "aws.ses" && len(env.Detail) > 0:
+			body = string(env.Detail)
+		}
 	}
 	var ev Event
 	err := json.Unmarshal([]byte(body), &ev)

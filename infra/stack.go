@@ -1,0 +1,471 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/dynamo/schema"
+)
+
+// Functions is every Lambda of the stack, by its folder in functions/. A
+// test fails when a folder has no entry here.
+var Functions = map[string]FunctionSpec{
+	// Answers helpdesks, which give up after 5 s (HubSpot) to 12 s
+	// (Zendesk); the work is two small reads and writes. 256 MB gives a Go
+	// function enough CPU for TLS and JSON without paying for idle memory.
+	"webhook": {MemoryMB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
+	// Renders a page or records an answer for a customer in a browser.
+	"response": {MemoryMB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
+	// Operators' API; metrics over a year read 366 items in 4 batches, and
+	// erasure walks one person's items. API Gateway stops waiting at 30 s.
+	"api": {MemoryMB: 512, Timeout: awscdk.Duration_Seconds(jsii.Number(29))},
+	// Sends up to 200 surveys a run at SES's 14/s: about 15 s; the rule
+	// fires every minute, and one run must end before the next matters.
+	"survey-sweep": {MemoryMB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(60))},
+	// Sends a batch of up to 5 messages × 25 recipients at 14/s: about 9 s.
+	// One instance at a time keeps the account within SES's sending rate;
+	// raise it with the SES quota.
+	"closing": {MemoryMB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(60)), ReservedConcurrency: 2},
+	// One conditional update per bounced or complaining address.
+	"ses-events": {MemoryMB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
+}
+
+// StackProps configure the stack. Everything else comes from context values
+// (cdk.json or `cdk deploy -c key=value`), documented in docs/deploy.md.
+type StackProps struct {
+	awscdk.StackProps
+	// AssetDir holds <function>/bootstrap for every function; the context
+	// value assetDir, or ../build (what `make build` writes) when empty.
+	AssetDir string
+}
+
+// settings are the context values, read once.
+type settings struct {
+	sender, identity, domain, certificateARN string
+	delay, kind, fatigue, alarmEmail         string
+}
+
+func readSettings(scope constructs.Construct) (settings, error) {
+	get := func(k, def string) string {
+		if v, ok := scope.Node().TryGetContext(jsii.String(k)).(string); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	s := settings{
+		sender:         get("sender", "feedback@example.com"),
+		domain:         get("domainName", ""),
+		certificateARN: get("certificateArn", ""),
+		delay:          get("surveyDelay", "1h"),
+		kind:           get("surveyKind", "csat"),
+		fatigue:        get("fatigueWindow", "168h"),
+		alarmEmail:     get("alarmEmail", ""),
+	}
+	addr, err := closeloop.NormalizeEmail(s.sender)
+	if err != nil {
+		return s, fmt.Errorf("context sender=%q: %v", s.sender, err)
+	}
+	_, senderDomain, _ := strings.Cut(addr, "@")
+	s.identity = get("sesIdentity", senderDomain)
+	// Check the values the functions would refuse at start, at synth time.
+	_, err = closeloop.LoadConfig(func(k string) string {
+		return map[string]string{"CLOSELOOP_SURVEY_DELAY": s.delay, "CLOSELOOP_SURVEY_KIND": s.kind, "CLOSELOOP_FATIGUE_WINDOW": s.fatigue}[k]
+	})
+	if err != nil {
+		return s, fmt.Errorf("context: %w", err)
+	}
+	if (s.domain == "") != (s.certificateARN == "") {
+		return s, fmt.Errorf("context: domainName and certificateArn go together")
+	}
+	return s, nil
+}
+
+// NewStack defines Closeloop in one stack.
+func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.Stack {
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	cfg, err := readSettings(stack)
+	if err != nil {
+		panic(err) // synth stops with the message; the CDK CLI shows it
+	}
+	assetDir := props.AssetDir
+	if assetDir == "" {
+		assetDir = "../build"
+		if v, ok := stack.Node().TryGetContext(jsii.String("assetDir")).(string); ok && v != "" {
+			assetDir = v
+		}
+	}
+
+	table := newTable(stack)
+	secret := newSecret(stack)
+
+	// Queues: the closing fan-out, and SES's bounce and complaint events.
+	closingDLQ := newQueue(stack, "ClosingDeadLetters", nil, 0)
+	closingQueue := newQueue(stack, "ClosingQueue", closingDLQ, 6*60)
+	sesDLQ := newQueue(stack, "SesEventsDeadLetters", nil, 0)
+	sesQueue := newQueue(stack, "SesEventsQueue", sesDLQ, 6*30)
+
+	// SES: a configuration set whose bounce and complaint events go to the
+	// default event bus, and from there to the ses-events queue.
+	configSet := awsses.NewConfigurationSet(stack, jsii.String("ConfigurationSet"), &awsses.ConfigurationSetProps{
+		ReputationMetrics: jsii.Bool(true),
+		SendingEnabled:    jsii.Bool(true),
+		TlsPolicy:         awsses.ConfigurationSetTlsPolicy_REQUIRE,
+	})
+	defaultBus := awsevents.EventBus_FromEventBusName(stack, jsii.String("DefaultBus"), jsii.String("default"))
+	configSet.AddEventDestination(jsii.String("BouncesAndComplaints"), &awsses.ConfigurationSetEventDestinationOptions{
+		Destination: awsses.EventDestination_EventBus(defaultBus),
+		Events:      &[]awsses.EmailSendingEvent{awsses.EmailSendingEvent_BOUNCE, awsses.EmailSendingEvent_COMPLAINT},
+	})
+	sesRule := awsevents.NewRule(stack, jsii.String("SesEventsRule"), &awsevents.RuleProps{
+		Description: jsii.String("Closeloop: SES bounces and complaints of this stack's configuration set"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.ses"),
+			DetailType: jsii.Strings("Email Bounced", "Email Complaint Received"),
+			Detail: &map[string]interface{}{
+				"mail": map[string]interface{}{"tags": map[string]interface{}{"ses:configuration-set": []interface{}{configSet.ConfigurationSetName()}}},
+			},
+		},
+	})
+	sesRule.AddTarget(awseventstargets.NewSqsQueue(sesQueue, &awseventstargets.SqsQueueProps{DeadLetterQueue: sesDLQ}))
+
+	// The HTTP API comes first: the functions that write links need its URL.
+	api, baseURL := newHTTPAPI(stack, cfg)
+
+	env := map[string]*string{
+		"CLOSELOOP_TABLE":          table.TableName(),
+		"CLOSELOOP_SURVEY_DELAY":   jsii.String(cfg.delay),
+		"CLOSELOOP_SURVEY_KIND":    jsii.String(cfg.kind),
+		"CLOSELOOP_FATIGUE_WINDOW": jsii.String(cfg.fatigue),
+		"CLOSELOOP_FROM":           jsii.String(cfg.sender),
+	}
+	fns := map[string]awslambda.Function{}
+	for _, name := range sortedNames() {
+		spec := Functions[name]
+		spec.Env = map[string]*string{}
+		switch name {
+		case "webhook", "response", "api":
+			// Secrets (webhook secrets, admin token, alert URL) are read
+			// from Secrets Manager at start; the environment holds only the ARN.
+			spec.Env["CLOSELOOP_SECRET_ID"] = secret.SecretArn()
+		case "survey-sweep", "closing":
+			spec.Env["CLOSELOOP_BASE_URL"] = baseURL
+			spec.Env["CLOSELOOP_SES_CONFIGURATION_SET"] = configSet.ConfigurationSetName()
+		}
+		if name == "api" || name == "closing" {
+			spec.Env["CLOSELOOP_CLOSING_QUEUE_URL"] = closingQueue.QueueUrl()
+		}
+		fns[name] = newFunction(stack, name, assetDir, spec, env)
+	}
+
+	// Least privilege, function by function.
+	for _, name := range []string{"webhook", "response", "api", "survey-sweep", "closing"} {
+		table.GrantReadWriteData(fns[name])
+	}
+	table.Grant(fns["ses-events"], jsii.String("dynamodb:UpdateItem")) // suppress an address: one update
+	for _, name := range []string{"webhook", "response", "api"} {
+		secret.GrantRead(fns[name], nil)
+	}
+	closingQueue.GrantSendMessages(fns["api"])
+	closingQueue.GrantSendMessages(fns["closing"])
+	sendEmail := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("ses:SendEmail"),
+		Resources: &[]*string{
+			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String(cfg.identity)}),
+			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: configSet.ConfigurationSetName()}),
+		},
+	})
+	fns["survey-sweep"].AddToRolePolicy(sendEmail)
+	fns["closing"].AddToRolePolicy(sendEmail)
+
+	// Triggers.
+	integrate(api, fns["webhook"], "/webhooks/{source}", awsapigatewayv2.HttpMethod_POST)
+	integrate(api, fns["response"], "/s/{token}", awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
+	integrate(api, fns["response"], "/u/{token}", awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
+	integrate(api, fns["api"], "/api/{proxy+}", awsapigatewayv2.HttpMethod_ANY)
+	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Closeloop: send due surveys every minute"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns["survey-sweep"], &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
+	})
+	fns["closing"].AddEventSource(awslambdaeventsources.NewSqsEventSource(closingQueue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize: jsii.Number(5), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(2),
+	}))
+	fns["ses-events"].AddEventSource(awslambdaeventsources.NewSqsEventSource(sesQueue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize: jsii.Number(10), ReportBatchItemFailures: jsii.Bool(true),
+	}))
+
+	newAlarms(stack, cfg, fns, []awssqs.Queue{closingDLQ, sesDLQ})
+
+	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: baseURL, Description: jsii.String("Base URL: webhooks at <ApiUrl>/webhooks/<source>, operators' API at <ApiUrl>/api/")})
+	awscdk.NewCfnOutput(stack, jsii.String("SecretArn"), &awscdk.CfnOutputProps{Value: secret.SecretArn(), Description: jsii.String("Secrets Manager secret holding the admin token and webhook secrets (the ARN, not the values)")})
+	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
+	awscdk.NewCfnOutput(stack, jsii.String("ConfigurationSetName"), &awscdk.CfnOutputProps{Value: configSet.ConfigurationSetName()})
+
+	suppress(stack, table, secret, api)
+	return stack
+}
+
+func sortedNames() []string {
+	var names []string
+	for n := range Functions {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// newTable builds the table from schema.Closeloop, the description the local
+// table creation uses too.
+func newTable(stack awscdk.Stack) awsdynamodb.Table {
+	t := schema.Closeloop
+	str := awsdynamodb.AttributeType_STRING
+	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(t.PartitionKey), Type: str},
+		SortKey:      &awsdynamodb.Attribute{Name: jsii.String(t.SortKey), Type: str},
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
+		TimeToLiveAttribute: jsii.String(t.TTLAttribute),
+		DeletionProtection:  jsii.Bool(true),
+		// Responses and contacts outlive any one deployment.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	for _, ix := range t.Indexes {
+		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(ix.Name),
+			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(ix.PartitionKey), Type: str},
+			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(ix.SortKey), Type: str},
+			ProjectionType: awsdynamodb.ProjectionType(ix.Projection),
+		})
+	}
+	return table
+}
+
+// newSecret is the one secret: a JSON object with the admin token
+// (generated) and an empty webhook secret per source, which the operator
+// fills in (docs/deploy.md). An empty secret refuses that source's webhooks.
+func newSecret(stack awscdk.Stack) awssecretsmanager.Secret {
+	template := map[string]string{"CLOSELOOP_ALERT_WEBHOOK_URL": ""}
+	for _, s := range closeloop.Sources {
+		template["CLOSELOOP_SECRET_"+strings.ToUpper(s)] = ""
+	}
+	b, _ := json.Marshal(template)
+	return awssecretsmanager.NewSecret(stack, jsii.String("Secrets"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Closeloop: CLOSELOOP_ADMIN_TOKEN, CLOSELOOP_SECRET_<SOURCE> webhook secrets, CLOSELOOP_ALERT_WEBHOOK_URL"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			SecretStringTemplate: jsii.String(string(b)),
+			GenerateStringKey:    jsii.String("CLOSELOOP_ADMIN_TOKEN"),
+			ExcludePunctuation:   jsii.Bool(true),
+			PasswordLength:       jsii.Number(48),
+		},
+	})
+}
+
+// newQueue is an encrypted queue that refuses plain HTTP. With dlq set,
+// messages move there after 5 receives; visibility is in seconds.
+func newQueue(stack awscdk.Stack, id string, dlq awssqs.Queue, visibility float64) awssqs.Queue {
+	props := &awssqs.QueueProps{
+		Encryption: awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL: jsii.Bool(true),
+	}
+	if dlq == nil {
+		props.RetentionPeriod = awscdk.Duration_Days(jsii.Number(14))
+	} else {
+		// Six times the consumer's timeout, as Lambda recommends.
+		props.VisibilityTimeout = awscdk.Duration_Seconds(jsii.Number(visibility))
+		props.DeadLetterQueue = &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(5)}
+	}
+	return awssqs.NewQueue(stack, jsii.String(id), props)
+}
+
+// newHTTPAPI makes the HTTP API with throttling and access logs, on a custom
+// domain when one is configured, and returns it with the public base URL.
+func newHTTPAPI(stack awscdk.Stack, cfg settings) (awsapigatewayv2.HttpApi, *string) {
+	props := &awsapigatewayv2.HttpApiProps{
+		Description:        jsii.String("Closeloop: helpdesk webhooks, survey pages, operators' API"),
+		CreateDefaultStage: jsii.Bool(true),
+	}
+	var baseURL *string
+	if cfg.domain != "" {
+		dn := awsapigatewayv2.NewDomainName(stack, jsii.String("Domain"), &awsapigatewayv2.DomainNameProps{
+			DomainName:  jsii.String(cfg.domain),
+			Certificate: awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Certificate"), jsii.String(cfg.certificateARN)),
+		})
+		props.DefaultDomainMapping = &awsapigatewayv2.DomainMappingOptions{DomainName: dn}
+		baseURL = jsii.String("https://" + cfg.domain)
+		awscdk.NewCfnOutput(stack, jsii.String("DomainTarget"), &awscdk.CfnOutputProps{
+			Value:       dn.RegionalDomainName(),
+			Description: jsii.String("Point a CNAME (or alias) for the custom domain here"),
+		})
+	}
+	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), props)
+	if baseURL == nil {
+		baseURL = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), api.ApiId(), jsii.String(".execute-api."), stack.Region(), jsii.String("."), stack.UrlSuffix()})
+	}
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention: logRetention, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	stage := api.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	// Enough for a busy helpdesk's bursts, low enough to cap the cost of abuse.
+	stage.SetDefaultRouteSettings(&awsapigatewayv2.CfnStage_RouteSettingsProperty{
+		ThrottlingBurstLimit: jsii.Number(200),
+		ThrottlingRateLimit:  jsii.Number(100),
+	})
+	// Access logs name the route and status, never the path (it holds link tokens).
+	format, _ := json.Marshal(map[string]string{
+		"requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "time": "$context.requestTime",
+		"routeKey": "$context.routeKey", "status": "$context.status", "latency": "$context.integrationLatency",
+		"error": "$context.integrationErrorMessage",
+	})
+	stage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(string(format)),
+	})
+	return api, baseURL
+}
+
+func integrate(api awsapigatewayv2.HttpApi, fn awslambda.Function, path string, methods ...awsapigatewayv2.HttpMethod) {
+	id := strings.Trim(strings.NewReplacer("/", "-", "{", "", "}", "", "+", "").Replace(path), "-")
+	api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		Path:        jsii.String(path),
+		Methods:     &methods,
+		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(id), fn, nil),
+	})
+}
+
+// newAlarms watches errors and throttles of every function, dead letters,
+// and SES reputation, and puts the main figures on a dashboard. With the
+// context value alarmEmail, alarms notify that address through an encrypted
+// SNS topic.
+func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Function, dlqs []awssqs.Queue) {
+	var action awscloudwatch.IAlarmAction
+	if cfg.alarmEmail != "" {
+		key := awskms.NewKey(stack, jsii.String("AlarmTopicKey"), &awskms.KeyProps{
+			EnableKeyRotation: jsii.Bool(true),
+			Description:       jsii.String("Closeloop: encrypts the alarm topic"),
+		})
+		key.GrantEncryptDecrypt(awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil))
+		topic := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{MasterKey: key, EnforceSSL: jsii.Bool(true)})
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.alarmEmail), nil))
+		action = awscloudwatchactions.NewSnsAction(topic)
+	}
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	alarm := func(id string, m awscloudwatch.IMetric, threshold float64, desc string) {
+		a := awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			Metric:             m,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			AlarmDescription:   jsii.String(desc),
+		})
+		if action != nil {
+			a.AddAlarmAction(action)
+		}
+	}
+	var invocations, errors []awscloudwatch.IMetric
+	for _, name := range sortedNames() {
+		fn := fns[name]
+		id := pascal(name)
+		alarm(id+"Errors", fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five}), 1, "Closeloop "+name+" failed; see its logs")
+		alarm(id+"Throttles", fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: five}), 1, "Closeloop "+name+" was throttled")
+		invocations = append(invocations, fn.MetricInvocations(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String(name)}))
+		errors = append(errors, fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String(name)}))
+	}
+	var depths []awscloudwatch.IMetric
+	for i, q := range dlqs {
+		m := q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five})
+		alarm(fmt.Sprintf("DeadLetters%d", i+1), m, 1, "Closeloop messages gave up after 5 tries; inspect and redrive the dead-letter queue")
+		depths = append(depths, m)
+	}
+	hour := awscdk.Duration_Hours(jsii.Number(1))
+	bounce := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/SES"), MetricName: jsii.String("Reputation.BounceRate"), Statistic: jsii.String("Maximum"), Period: hour})
+	complaint := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/SES"), MetricName: jsii.String("Reputation.ComplaintRate"), Statistic: jsii.String("Maximum"), Period: hour})
+	// SES reviews an account at a 5% bounce or 0.1% complaint rate; warn well before.
+	alarm("SesBounceRate", bounce, 0.04, "SES bounce rate at 4%: SES reviews the account at 5%")
+	alarm("SesComplaintRate", complaint, 0.0008, "SES complaint rate at 0.08%: SES reviews the account at 0.1%")
+
+	awscloudwatch.NewDashboard(stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		Widgets: &[]*[]awscloudwatch.IWidget{
+			{
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Invocations"), Left: &invocations, Width: jsii.Number(12)}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Errors"), Left: &errors, Width: jsii.Number(12)}),
+			},
+			{
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Dead letters"), Left: &depths, Width: jsii.Number(12)}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("SES reputation"), Left: &[]awscloudwatch.IMetric{bounce, complaint}, Width: jsii.Number(12)}),
+			},
+		},
+	})
+}
+
+// suppress records, with reasons, the cdk-nag findings this design accepts.
+func suppress(stack awscdk.Stack, table awsdynamodb.Table, secret awssecretsmanager.Secret, api awsapigatewayv2.HttpApi) {
+	s := func(id, reason string, appliesTo ...string) *cdknag.NagPackSuppression {
+		sup := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
+		if len(appliesTo) > 0 {
+			var a []interface{}
+			for _, x := range appliesTo {
+				a = append(a, jsii.String(x))
+			}
+			sup.AppliesTo = &a
+		}
+		return sup
+	}
+	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
+		s("AwsSolutions-IAM4", "AWSLambdaBasicExecutionRole only lets each function write its own CloudWatch Logs; it is AWS's minimal policy for that.",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
+		s("AwsSolutions-IAM5", "table.GrantReadWriteData covers the table's own global secondary indexes (<table>/index/*), which the store queries; no other table is reachable.",
+			"Resource::<"+resolveLogicalID(stack, table)+".Arn>/index/*"),
+	}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{
+		s("AwsSolutions-SMG4", "The secret holds webhook secrets issued by each helpdesk and an admin token; the operator rotates them together with the helpdesk (docs/deploy.md), which a rotation Lambda cannot do."),
+	}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(api, &[]*cdknag.NagPackSuppression{
+		s("AwsSolutions-APIG4", "Every route authenticates in its function: webhooks by the helpdesk's HMAC signature (or shared secret), survey and unsubscribe pages by unguessable 256-bit link tokens, and /api by a bearer token from Secrets Manager compared in constant time (docs/deploy.md)."),
+	}, jsii.Bool(true))
+}
+
+// resolveLogicalID is the logical id cdk-nag uses for a construct's resource.
+func resolveLogicalID(stack awscdk.Stack, table awsdynamodb.Table) string {
+	return *stack.GetLogicalId(table.Node().DefaultChild().(awsdynamodb.CfnTable))
+}
+
+// pascal turns "survey-sweep" into "SurveySweep", for construct ids.
+func pascal(name string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(name, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}

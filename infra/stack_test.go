@@ -1,0 +1,389 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/closeloop/closeloop/shared/dynamo/schema"
+)
+
+// synthesized is one app with two copies of the stack (as a team with
+// staging and production in one account would have), synthesized once for
+// all tests: a cold jsii start costs tens of seconds.
+var synthesized struct {
+	once      sync.Once
+	a, b      map[string]any // the two templates
+	errors    []string       // unsuppressed cdk-nag errors
+	warnings  []string
+	functions []string // folders in ../functions
+}
+
+func templates(t *testing.T) (a, b map[string]any) {
+	t.Helper()
+	s := &synthesized
+	s.once.Do(func() {
+		dirs, err := os.ReadDir("../functions")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assets := t.TempDir()
+		for _, d := range dirs {
+			s.functions = append(s.functions, d.Name())
+		}
+		for name := range Functions {
+			os.MkdirAll(filepath.Join(assets, name), 0o755)
+			os.WriteFile(filepath.Join(assets, name, "bootstrap"), []byte("test"), 0o755)
+		}
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{
+			"sender": "Acme Support <feedback@acme.example>", "alarmEmail": "ops@acme.example",
+		}})
+		sa := NewStack(app, "Production", &StackProps{AssetDir: assets})
+		sb := NewStack(app, "Staging", &StackProps{AssetDir: assets})
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+		app.Synth(nil)
+		s.a = *assertions.Template_FromStack(sa, nil).ToJSON()
+		s.b = *assertions.Template_FromStack(sb, nil).ToJSON()
+		ann := assertions.Annotations_FromStack(sa)
+		for _, m := range *ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
+			s.errors = append(s.errors, *m.Id+": "+firstLine(m.Entry.Data))
+		}
+		for _, m := range *ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
+			s.warnings = append(s.warnings, *m.Id+": "+firstLine(m.Entry.Data))
+		}
+	})
+	if s.a == nil {
+		t.Fatal("synthesis failed in an earlier test")
+	}
+	return s.a, s.b
+}
+
+// resources returns the template's resources of type typ, by logical id.
+func resources(tmpl map[string]any, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range tmpl["Resources"].(map[string]any) {
+		r := r.(map[string]any)
+		if r["Type"] == typ {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+func props(r map[string]any) map[string]any {
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestEveryFunctionFolderHasALambda(t *testing.T) {
+	a, _ := templates(t)
+	var want, got []string
+	want = append(want, synthesized.functions...)
+	for _, r := range resources(a, "AWS::Lambda::Function") {
+		got = append(got, strings.TrimPrefix(props(r)["Description"].(string), "Closeloop "))
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("function folders (-) vs Lambdas in the stack (+):\n%s", d)
+	}
+}
+
+func TestFunctionsAreMadeAlike(t *testing.T) {
+	a, _ := templates(t)
+	for id, r := range resources(a, "AWS::Lambda::Function") {
+		p := props(r)
+		checks := map[string]bool{
+			"runtime provided.al2023": p["Runtime"] == "provided.al2023",
+			"arm64":                   jsonOf(p["Architectures"]) == `["arm64"]`,
+			"handler bootstrap":       p["Handler"] == "bootstrap",
+			"JSON logs":               jsonOf(p["LoggingConfig"]) != "null" && p["LoggingConfig"].(map[string]any)["LogFormat"] == "JSON",
+			"own log group":           p["LoggingConfig"] != nil && p["LoggingConfig"].(map[string]any)["LogGroup"] != nil,
+			"timeout set":             p["Timeout"] != nil,
+			"memory set":              p["MemorySize"] != nil,
+			"table from env":          strings.Contains(jsonOf(p["Environment"]), "CLOSELOOP_TABLE"),
+		}
+		for what, ok := range checks {
+			if !ok {
+				t.Errorf("%s: not %s", id, what)
+			}
+		}
+	}
+	for id, r := range resources(a, "AWS::Logs::LogGroup") {
+		if props(r)["RetentionInDays"] != float64(30) {
+			t.Errorf("log group %s keeps logs %v days, want 30", id, props(r)["RetentionInDays"])
+		}
+	}
+}
+
+func TestTable(t *testing.T) {
+	a, _ := templates(t)
+	tables := resources(a, "AWS::DynamoDB::Table")
+	if len(tables) != 1 {
+		t.Fatalf("%d tables", len(tables))
+	}
+	for _, r := range tables {
+		p := props(r)
+		if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
+			t.Errorf("table is not retained: %v %v", r["DeletionPolicy"], r["UpdateReplacePolicy"])
+		}
+		if jsonOf(p["PointInTimeRecoverySpecification"]) != `{"PointInTimeRecoveryEnabled":true}` {
+			t.Errorf("PITR: %v", p["PointInTimeRecoverySpecification"])
+		}
+		if jsonOf(p["SSESpecification"]) != `{"SSEEnabled":true}` {
+			t.Errorf("encryption: %v", p["SSESpecification"])
+		}
+		if p["BillingMode"] != "PAY_PER_REQUEST" {
+			t.Errorf("billing %v", p["BillingMode"])
+		}
+		var got, want []string
+		for _, ix := range p["GlobalSecondaryIndexes"].([]any) {
+			ix := ix.(map[string]any)
+			ks := ix["KeySchema"].([]any)
+			got = append(got, ix["IndexName"].(string)+":"+ks[0].(map[string]any)["AttributeName"].(string)+"/"+ks[1].(map[string]any)["AttributeName"].(string)+":"+ix["Projection"].(map[string]any)["ProjectionType"].(string))
+		}
+		for _, ix := range schema.Closeloop.Indexes {
+			want = append(want, ix.Name+":"+ix.PartitionKey+"/"+ix.SortKey+":"+string(ix.Projection))
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("indexes (-schema +stack):\n%s", d)
+		}
+		if jsonOf(p["TimeToLiveSpecification"]) != `{"AttributeName":"`+schema.Closeloop.TTLAttribute+`","Enabled":true}` {
+			t.Errorf("TTL %v", p["TimeToLiveSpecification"])
+		}
+	}
+}
+
+func TestQueuesHaveDeadLettersAndEncryption(t *testing.T) {
+	a, _ := templates(t)
+	queues := resources(a, "AWS::SQS::Queue")
+	redriven := map[string]bool{}
+	for _, r := range queues {
+		if rp, ok := props(r)["RedrivePolicy"].(map[string]any); ok {
+			target := jsonOf(rp["deadLetterTargetArn"])
+			for id := range queues {
+				if strings.Contains(target, `"`+id+`"`) {
+					redriven[id] = true
+				}
+			}
+			if rp["maxReceiveCount"] != float64(5) {
+				t.Errorf("maxReceiveCount %v", rp["maxReceiveCount"])
+			}
+		}
+	}
+	for id, r := range queues {
+		p := props(r)
+		if p["SqsManagedSseEnabled"] != true && p["KmsMasterKeyId"] == nil {
+			t.Errorf("queue %s is not encrypted", id)
+		}
+		if p["RedrivePolicy"] == nil && !redriven[id] {
+			t.Errorf("queue %s neither has a dead-letter queue nor is one", id)
+		}
+	}
+	if len(redriven) != 2 {
+		t.Errorf("%d dead-letter queues, want 2 (closing, ses-events)", len(redriven))
+	}
+	for _, r := range resources(a, "AWS::SQS::QueuePolicy") {
+		if !strings.Contains(jsonOf(r), `"aws:SecureTransport":"false"`) {
+			t.Errorf("a queue policy does not refuse plain HTTP: %s", jsonOf(r))
+		}
+	}
+	for _, fn := range []string{"closing", "ses-events"} {
+		found := false
+		for _, r := range resources(a, "AWS::Lambda::EventSourceMapping") {
+			if strings.Contains(jsonOf(props(r)["FunctionName"]), pascal(fn)) || strings.Contains(jsonOf(props(r)["FunctionName"]), strings.ReplaceAll(fn, "-", "")) {
+				found = true
+				if jsonOf(props(r)["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` {
+					t.Errorf("%s: no partial batch responses", fn)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s has no queue trigger", fn)
+		}
+	}
+}
+
+func TestAlarms(t *testing.T) {
+	a, _ := templates(t)
+	alarms := resources(a, "AWS::CloudWatch::Alarm")
+	metrics := map[string]int{}
+	for id, r := range alarms {
+		p := props(r)
+		metrics[p["MetricName"].(string)]++
+		if len(p["AlarmActions"].([]any)) == 0 {
+			t.Errorf("alarm %s notifies nobody although alarmEmail is set", id)
+		}
+	}
+	want := map[string]int{"Errors": len(Functions), "Throttles": len(Functions), "ApproximateNumberOfMessagesVisible": 2,
+		"Reputation.BounceRate": 1, "Reputation.ComplaintRate": 1}
+	if d := cmp.Diff(want, metrics); d != "" {
+		t.Errorf("alarms by metric (-want +got):\n%s", d)
+	}
+	topics := resources(a, "AWS::SNS::Topic")
+	for id, r := range topics {
+		if props(r)["KmsMasterKeyId"] == nil {
+			t.Errorf("alarm topic %s is not encrypted", id)
+		}
+	}
+	if len(topics) != 1 || len(resources(a, "AWS::CloudWatch::Dashboard")) != 1 {
+		t.Errorf("%d topics, %d dashboards; want 1 and 1", len(topics), len(resources(a, "AWS::CloudWatch::Dashboard")))
+	}
+}
+
+// TestLeastPrivilege: no managed *FullAccess policy, no wildcard service
+// actions, SES sending only from the configured identity and configuration set.
+func TestLeastPrivilege(t *testing.T) {
+	a, _ := templates(t)
+	for id, r := range resources(a, "AWS::IAM::Role") {
+		if s := jsonOf(props(r)["ManagedPolicyArns"]); strings.Contains(s, "FullAccess") || strings.Contains(s, "AdministratorAccess") {
+			t.Errorf("role %s has %s", id, s)
+		}
+	}
+	sesStatements := 0
+	for id, r := range resources(a, "AWS::IAM::Policy") {
+		for _, st := range props(r)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := st.(map[string]any)
+			actions := st["Action"]
+			list, ok := actions.([]any)
+			if !ok {
+				list = []any{actions}
+			}
+			for _, act := range list {
+				s := act.(string)
+				if s == "*" || strings.HasSuffix(s, ":*") {
+					t.Errorf("policy %s allows %s", id, s)
+				}
+				if strings.HasPrefix(s, "ses:") {
+					sesStatements++
+					res := jsonOf(st["Resource"])
+					if !strings.Contains(res, "identity/acme.example") || !strings.Contains(res, "configuration-set/") || strings.Contains(res, `"*"`) {
+						t.Errorf("SES send is not scoped to the identity and configuration set: %s", res)
+					}
+				}
+			}
+		}
+	}
+	if sesStatements != 2 {
+		t.Errorf("%d SES statements, want 2 (survey-sweep and closing)", sesStatements)
+	}
+}
+
+// TestAPI: the routes of the HTTP surface, throttling and access logs; /api
+// requires the admin token, which only its function can read.
+func TestAPI(t *testing.T) {
+	a, _ := templates(t)
+	var routes []string
+	for _, r := range resources(a, "AWS::ApiGatewayV2::Route") {
+		routes = append(routes, props(r)["RouteKey"].(string))
+	}
+	sort.Strings(routes)
+	want := []string{"ANY /api/{proxy+}", "GET /s/{token}", "GET /u/{token}", "POST /s/{token}", "POST /u/{token}", "POST /webhooks/{source}"}
+	if d := cmp.Diff(want, routes); d != "" {
+		t.Errorf("routes (-want +got):\n%s", d)
+	}
+	for _, r := range resources(a, "AWS::ApiGatewayV2::Stage") {
+		p := props(r)
+		rs, _ := p["DefaultRouteSettings"].(map[string]any)
+		if rs["ThrottlingRateLimit"] == nil || rs["ThrottlingBurstLimit"] == nil {
+			t.Errorf("stage without throttling: %v", rs)
+		}
+		if p["AccessLogSettings"] == nil {
+			t.Errorf("stage without access logs")
+		}
+	}
+	readers := 0
+	for id, r := range resources(a, "AWS::IAM::Policy") {
+		if strings.Contains(jsonOf(r), "secretsmanager:GetSecretValue") {
+			readers++
+			for _, who := range []string{"surveysweep", "closing", "sesevents"} {
+				if strings.HasPrefix(strings.ToLower(id), who) {
+					t.Errorf("%s can read the secrets but needs none", id)
+				}
+			}
+		}
+	}
+	if readers != 3 {
+		t.Errorf("%d functions read the secrets, want 3 (webhook, response, api)", readers)
+	}
+	for id, r := range resources(a, "AWS::Lambda::Function") {
+		env := jsonOf(props(r)["Environment"])
+		if strings.HasSuffix(props(r)["Description"].(string), " api") && !strings.Contains(env, "CLOSELOOP_SECRET_ID") {
+			t.Errorf("api function %s cannot find the admin token's secret", id)
+		}
+	}
+}
+
+func TestNothingSecretInTheTemplate(t *testing.T) {
+	a, _ := templates(t)
+	s := jsonOf(a)
+	for _, bad := range []string{"resolve:secretsmanager", `"SecretString":`, `CLOSELOOP_ADMIN_TOKEN":"`} {
+		if strings.Contains(s, bad) {
+			t.Errorf("the template contains %q", bad)
+		}
+	}
+	for name, o := range a["Outputs"].(map[string]any) {
+		if strings.Contains(strings.ToLower(jsonOf(o)), "secretstring") {
+			t.Errorf("output %s exposes a secret value", name)
+		}
+	}
+}
+
+func TestNagHasNoUnsuppressedErrors(t *testing.T) {
+	templates(t)
+	for _, e := range synthesized.errors {
+		t.Errorf("cdk-nag: %s", e)
+	}
+	t.Logf("cdk-nag warnings: %d", len(synthesized.warnings))
+	for _, w := range synthesized.warnings {
+		t.Logf("  %s", w)
+	}
+}
+
+// TestTwoStacksInOneAccount: nothing has a fixed physical name, so a second
+// copy of the stack (another stage) deploys beside the first.
+func TestTwoStacksInOneAccount(t *testing.T) {
+	a, b := templates(t)
+	names := []string{"TableName", "QueueName", "FunctionName", "LogGroupName", "TopicName", "RoleName", "DashboardName", "Name", "AliasName", "ConfigurationSetName", "DomainName"}
+	literal := func(tmpl map[string]any) map[string]string {
+		out := map[string]string{}
+		for id, r := range tmpl["Resources"].(map[string]any) {
+			p := props(r.(map[string]any))
+			for _, n := range names {
+				if v, ok := p[n].(string); ok {
+					out[r.(map[string]any)["Type"].(string)+"."+n+"="+v] = id
+				}
+			}
+		}
+		return out
+	}
+	la, lb := literal(a), literal(b)
+	for k := range la {
+		if _, clash := lb[k]; clash && !strings.HasPrefix(k, "AWS::ApiGatewayV2::Api.Name=") {
+			t.Errorf("both stacks create %s", k)
+		}
+	}
+}
+
+func firstLine(v any) string {
+	s := fmt.Sprint(v)
+	if p, ok := v.(*string); ok && p != nil {
+		s = *p
+	}
+	return strings.SplitN(s, "\n", 2)[0]
+}
