@@ -9,6 +9,7 @@ GO        ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 BOOTSTRAPS := $(addsuffix /bootstrap,$(addprefix build/,$(FUNCTIONS)))
 CDK       := node_modules/.bin/cdk
+CDK_ARGS  ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
@@ -49,7 +50,7 @@ test-go: deps
 	$(GO) test -count=1 ./...
 
 test-infra: deps
-	cd infra && $(GO) test -count=1 ./...
+	cd infra && $(GO) mod download && $(GO) test -count=1 ./...
 
 contract: deps ## walk the local contract from outside (../shared/contract/smoke)
 	@if [ -x ../shared/contract/smoke ]; then ../shared/contract/smoke; else echo "no ../shared/contract/smoke beside the checkout; skipped"; fi
@@ -63,10 +64,10 @@ bench: deps build ## measure speed, size and cost (writes bench/results.md)
 	$(GO) run ./bench
 
 synth: deps build ## synthesize the CloudFormation template (no AWS credentials needed)
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet $(CDK_ARGS)
 
-deploy: deps build ## deploy the stack to the account of your AWS credentials
-	$(CDK) deploy
+deploy: deps build ## deploy the stack to the account of your AWS credentials (CDK_ARGS="-c sender=…")
+	$(CDK) deploy $(CDK_ARGS)
 
 lint: deps ## gofmt, go vet and staticcheck
 	$(MAKE) lint-quick
