@@ -79,7 +79,8 @@ func invokeOn(ctx context.Context, st *devstack.Stack, fn string, raw []byte, st
 			if src == "" {
 				src = strings.TrimPrefix(ev.RawPath, "/webhooks/")
 			}
-			h, err := helpdesk.Resign(src, st.Config.Secrets[src], ev.Headers, []byte(ev.Body), time.Now())
+			uri := "https://" + ev.RequestContext.DomainName + ev.RawPath
+			h, err := helpdesk.Resign(src, st.Config.Secrets[src], uri, ev.Headers, []byte(ev.Body), time.Now())
 			if err != nil {
 				return nil, err
 			}

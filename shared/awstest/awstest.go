@@ -178,7 +178,8 @@ func LoadEvent(t testing.TB, name string, now time.Time) events.APIGatewayV2HTTP
 		t.Fatalf("%s: %v", name, err)
 	}
 	if src := ev.PathParameters["source"]; src != "" && strings.HasPrefix(ev.RawPath, "/webhooks/") {
-		if ev.Headers, err = helpdesk.Resign(src, Config().Secrets[src], ev.Headers, []byte(ev.Body), now); err != nil {
+		uri := "https://" + ev.RequestContext.DomainName + ev.RawPath
+		if ev.Headers, err = helpdesk.Resign(src, Config().Secrets[src], uri, ev.Headers, []byte(ev.Body), now); err != nil {
 			t.Fatal(err)
 		}
 	}

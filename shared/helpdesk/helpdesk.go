@@ -69,8 +69,16 @@ func New(source, secret string) (r Receiver, ok bool) {
 
 // receivers maps each source to its constructor. Vendors register here.
 var receivers = map[string]func(secret string) Receiver{
-	"generic": func(s string) Receiver { return Generic{Secret: []byte(s)} },
-	"zendesk": func(s string) Receiver { return Zendesk{Secret: []byte(s)} },
+	"generic":   func(s string) Receiver { return Generic{Secret: []byte(s)} },
+	"zendesk":   func(s string) Receiver { return Zendesk{Secret: []byte(s)} },
+	"freshdesk": func(s string) Receiver { return Freshdesk{Secret: []byte(s)} },
+	"intercom":  func(s string) Receiver { return Intercom{Secret: []byte(s)} },
+	"hubspot":   func(s string) Receiver { return HubSpot{Secret: []byte(s)} },
+	"helpscout": func(s string) Receiver { return HelpScout{Secret: []byte(s)} },
+	"jira":      func(s string) Receiver { return Jira{Secret: []byte(s)} },
+	"front":     func(s string) Receiver { return Front{Secret: []byte(s)} },
+	"gorgias":   func(s string) Receiver { return Gorgias{Secret: []byte(s)} },
+	"zammad":    func(s string) Receiver { return Zammad{Secret: []byte(s)} },
 }
 
 // Supported reports whether source has a receiver.

@@ -2,15 +2,16 @@ package helpdesk
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
 
 // Resign returns headers with source's authentication headers replaced by
-// ones that sign body with secret at now, lower-cased as API Gateway passes
-// them. Sample events carry placeholder signatures; tests and `closeloop
-// invoke` resign them so the real verification accepts them.
-func Resign(source, secret string, headers map[string]string, body []byte, now time.Time) (map[string]string, error) {
+// ones that sign a POST of body to uri with secret at now, lower-cased as API
+// Gateway passes them. Sample events carry placeholder signatures; tests and
+// `closeloop invoke` resign them so the real verification accepts them.
+func Resign(source, secret, uri string, headers map[string]string, body []byte, now time.Time) (map[string]string, error) {
 	rc, ok := New(source, secret)
 	if !ok {
 		return nil, fmt.Errorf("unknown source %q", source)
@@ -23,7 +24,13 @@ func Resign(source, secret string, headers map[string]string, body []byte, now t
 	for k, v := range headers {
 		out[strings.ToLower(k)] = v
 	}
-	for k, v := range signer.Sign(body, now) {
+	signed := signer.Sign(body, now)
+	if us, ok := rc.(interface {
+		SignURI(method, uri string, body []byte, ts time.Time) http.Header
+	}); ok {
+		signed = us.SignURI(http.MethodPost, uri, body, now)
+	}
+	for k, v := range signed {
 		out[strings.ToLower(k)] = strings.Join(v, ",")
 	}
 	return out, nil

@@ -60,6 +60,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.now()
+	// HubSpot signs the URI it called; never trust a client's value for it.
+	r.Header.Set(helpdesk.RequestURIHeader, publicURI(r))
 	rc, _ := helpdesk.New(source, h.Secrets[source])
 	if err := rc.Verify(r.Header, body, now); err != nil {
 		slog.WarnContext(r.Context(), "webhook refused", "source", source, "reason", err.Error())
@@ -143,4 +145,13 @@ func (h *Handler) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
+}
+
+// publicURI is the absolute URI the client called.
+func publicURI(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || r.URL.Scheme == "https" || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.RequestURI()
 }

@@ -98,7 +98,7 @@ func TestRefusalsStoreNothing(t *testing.T) {
 			ev.Body = strings.Replace(ev.Body, "ada@example.com", "eve@example.com", 1)
 		}, 401, "signature does not match"},
 		{"stale timestamp", func(ev *events.APIGatewayV2HTTPRequest) {
-			ev.Headers, _ = helpdesk.Resign("generic", awstest.Config().Secrets["generic"], ev.Headers, []byte(ev.Body), now.Add(-10*time.Minute))
+			ev.Headers, _ = helpdesk.Resign("generic", awstest.Config().Secrets["generic"], "", ev.Headers, []byte(ev.Body), now.Add(-10*time.Minute))
 		}, 401, "replay window"},
 		{"malformed JSON", func(ev *events.APIGatewayV2HTTPRequest) { resign(ev, `{"event_id": "x", "ticket_id": `, now) }, 400, "not the expected JSON"},
 		{"missing email", func(ev *events.APIGatewayV2HTTPRequest) {
@@ -133,7 +133,7 @@ func TestRefusalsStoreNothing(t *testing.T) {
 
 func resign(ev *events.APIGatewayV2HTTPRequest, body string, now time.Time) {
 	ev.Body = body
-	ev.Headers, _ = helpdesk.Resign("generic", awstest.Config().Secrets["generic"], ev.Headers, []byte(body), now)
+	ev.Headers, _ = helpdesk.Resign("generic", awstest.Config().Secrets["generic"], "", ev.Headers, []byte(body), now)
 }
 
 func clone(m map[string]string) map[string]string {

@@ -1,0 +1,108 @@
+package helpdesk
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+)
+
+// RequestURIHeader is set by the webhook handler, overwriting anything a
+// client sent, to the full public URI of the request: HubSpot signs it.
+const RequestURIHeader = "X-Closeloop-Request-Uri"
+
+// HubSpot receives a HubSpot ticket workflow's "Send a webhook" action,
+// signed with HubSpot's v3 signature:
+//
+//	X-HubSpot-Signature-v3 = base64(HMAC-SHA256(app secret, "POST" + URI + body + X-HubSpot-Request-Timestamp))
+//
+// with the timestamp in milliseconds, refused outside ReplayWindow. The
+// workflow body carries the ticket's properties (README): HubSpot's plain
+// property-change subscriptions carry no email, so a JSON array of them is
+// acknowledged and ignored.
+type HubSpot struct {
+	Secret []byte
+}
+
+// HubSpotPayload is the workflow body, with the property names the README
+// asks for.
+type HubSpotPayload struct {
+	TicketID flexString `json:"ticket_id"`
+	ObjectID flexString `json:"objectId"`
+	Status   string     `json:"status"` // "closed" (or the pipeline stage label), "open"
+	Subject  string     `json:"subject"`
+	Email    string     `json:"email"`
+	Name     string     `json:"name"`
+	Owner    string     `json:"owner"`
+	Locale   string     `json:"locale"`
+	ClosedAt string     `json:"closed_date"`
+	Survey   string     `json:"survey"`
+}
+
+// Sign implements Signer for a POST to the URI in RequestURIHeader.
+func (s HubSpot) Sign(body []byte, ts time.Time) http.Header {
+	return s.SignURI(http.MethodPost, "http://127.0.0.1:8787/webhooks/hubspot", body, ts)
+}
+
+// SignURI returns HubSpot's v3 headers for method and uri.
+func (s HubSpot) SignURI(method, uri string, body []byte, ts time.Time) http.Header {
+	t := fmt.Sprint(ts.UnixMilli())
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-HubSpot-Request-Timestamp", t)
+	h.Set(RequestURIHeader, uri)
+	h.Set("X-HubSpot-Signature-v3", base64.StdEncoding.EncodeToString(mac(sha256.New, s.Secret, []byte(method+uri), body, []byte(t))))
+	return h
+}
+
+// Verify implements Receiver. HubSpot signs the public URI it called, which
+// the webhook handler puts in RequestURIHeader.
+func (s HubSpot) Verify(h http.Header, body []byte, now time.Time) error {
+	ts := h.Get("X-HubSpot-Request-Timestamp")
+	if err := checkMillis("X-HubSpot-Request-Timestamp", ts, now); err != nil {
+		return err
+	}
+	uri := h.Get(RequestURIHeader)
+	return checkBase64("X-HubSpot-Signature-v3", h.Get("X-HubSpot-Signature-v3"), sha256.New, s.Secret, []byte(http.MethodPost+uri), body, []byte(ts))
+}
+
+// Parse implements Receiver.
+func (s HubSpot) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.TicketEvent, error) {
+	if b := strings.TrimSpace(string(body)); strings.HasPrefix(b, "[") {
+		return nil, nil // property-change subscriptions: no email to survey
+	}
+	var p HubSpotPayload
+	if err := decodeStrict(body, &p); err != nil {
+		return nil, err
+	}
+	id := string(p.TicketID)
+	if id == "" {
+		id = string(p.ObjectID)
+	}
+	ev := closeloop.TicketEvent{
+		Source: "hubspot", TicketID: id, Subject: p.Subject,
+		Customer:   closeloop.Person{Email: p.Email, Name: p.Name, Locale: p.Locale},
+		Agent:      closeloop.Person{Name: p.Owner},
+		Kind:       closeloop.Kind(strings.ToLower(p.Survey)),
+		OccurredAt: orNow(parseTime(p.ClosedAt), now),
+	}
+	switch strings.ToLower(strings.TrimSpace(p.Status)) {
+	case "closed", "4":
+		ev.Status = closeloop.StatusSolved
+	case "open", "reopened", "1", "2", "3":
+		ev.Status = closeloop.StatusReopened
+	case "":
+		return nil, invalid("status is missing")
+	default:
+		ev.Status = closeloop.StatusOther
+	}
+	ev.EventID = "hubspot:" + id + ":" + strings.ToLower(p.Status) + ":" + p.ClosedAt
+	if p.ClosedAt == "" {
+		ev.EventID += h.Get("X-HubSpot-Request-Timestamp")
+	}
+	return done(ev)
+}
