@@ -244,4 +244,3 @@ func TestMalformed(t *testing.T) {
 		}
 	}
 }
-
