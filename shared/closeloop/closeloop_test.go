@@ -1,0 +1,209 @@
+package closeloop
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestNormalizeEmail(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Ada@Example.COM", "ada@example.com"},
+		{"  ada@example.com ", "ada@example.com"},
+		{"Ada Lovelace <ada@example.com>", "ada@example.com"},
+		{"", ""},
+		{"not an address", ""},
+		{"a@b@c", ""},
+	}
+	for _, tt := range tests {
+		got, err := NormalizeEmail(tt.in)
+		if got != tt.want || (err == nil) != (tt.want != "") {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestRatingsAndScales(t *testing.T) {
+	tests := []struct {
+		kind      Kind
+		ok, bad   []string
+		n         int
+		detractor []int
+		happy     []int
+	}{
+		{CSAT, []string{"1", "5"}, []string{"0", "6", "x", "", "2.5"}, 5, []int{1, 2}, []int{3, 5}},
+		{NPS, []string{"0", "10"}, []string{"-1", "11"}, 11, []int{0, 6}, []int{7, 10}},
+		{CES, []string{"1", "7"}, []string{"0", "8"}, 7, []int{1, 3}, []int{4, 7}},
+	}
+	for _, tt := range tests {
+		for _, s := range tt.ok {
+			if _, err := tt.kind.ParseRating(s); err != nil {
+				t.Errorf("%s %q: %v", tt.kind, s, err)
+			}
+		}
+		for _, s := range tt.bad {
+			if _, err := tt.kind.ParseRating(s); !errors.Is(err, ErrInvalid) {
+				t.Errorf("%s %q: %v, want invalid", tt.kind, s, err)
+			}
+		}
+		if n := len(tt.kind.Ratings()); n != tt.n {
+			t.Errorf("%s: %d ratings", tt.kind, n)
+		}
+		for _, r := range tt.detractor {
+			if !tt.kind.Detractor(r) {
+				t.Errorf("%s %d should be a detractor", tt.kind, r)
+			}
+		}
+		for _, r := range tt.happy {
+			if tt.kind.Detractor(r) {
+				t.Errorf("%s %d is not a detractor", tt.kind, r)
+			}
+		}
+	}
+	if _, err := ParseKind("stars"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ParseKind(stars): %v", err)
+	}
+}
+
+// TestScores checks the headline figures against hand-computed values.
+func TestScores(t *testing.T) {
+	var c Counters
+	for _, r := range []int{5, 4, 2, 1} { // CSAT: 2 of 4 satisfied = 50%, mean 3
+		c = c.Add(RatingCounters(CSAT, r))
+	}
+	for _, r := range []int{10, 9, 8, 3, 0} { // NPS: 2 promoters, 2 detractors of 5 = 0
+		c = c.Add(RatingCounters(NPS, r))
+	}
+	for _, r := range []int{7, 6} { // CES mean 6.5
+		c = c.Add(RatingCounters(CES, r))
+	}
+	c.SurveysSent = 22
+	s := c.Score()
+	check := func(name string, got *float64, want float64) {
+		if got == nil || *got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	check("csat", s.CSAT, 50)
+	check("csat_average", s.CSATAverage, 3)
+	check("nps", s.NPS, 0)
+	check("ces", s.CES, 6.5)
+	check("response_rate", s.ResponseRate, 0.5)
+	if s.Responses != 11 {
+		t.Errorf("responses %d", s.Responses)
+	}
+	empty := Counters{}.Score()
+	if empty.CSAT != nil || empty.NPS != nil || empty.ResponseRate != nil {
+		t.Errorf("scores without data must be nil: %+v", empty)
+	}
+	// A revision is the difference of two contributions.
+	for _, k := range []Kind{CSAT, NPS, CES} {
+		for _, a := range k.Ratings() {
+			for _, b := range k.Ratings() {
+				if got := RatingCounters(k, a).Add(RatingCounters(k, b).Sub(RatingCounters(k, a))); got != RatingCounters(k, b) {
+					t.Fatalf("%s %d→%d: %+v", k, a, b, got)
+				}
+			}
+		}
+	}
+}
+
+func TestTokens(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		tok, id := NewToken()
+		if len(tok) != 43 || strings.ContainsAny(tok, "+/=") || SurveyIDOf(tok) != id || len(id) != 32 {
+			t.Fatalf("token %q id %q", tok, id)
+		}
+		if err := CheckToken(tok); err != nil {
+			t.Fatal(err)
+		}
+		if seen[tok] {
+			t.Fatal("repeated token")
+		}
+		seen[tok] = true
+	}
+	for _, bad := range []string{"", "short", strings.Repeat("a", 42), strings.Repeat("*", 43)} {
+		if err := CheckToken(bad); !errors.Is(err, ErrNotFound) {
+			t.Errorf("CheckToken(%q): %v", bad, err)
+		}
+	}
+}
+
+func TestCleanComment(t *testing.T) {
+	if got := CleanComment("  hi  "); got != "hi" {
+		t.Errorf("%q", got)
+	}
+	long := strings.Repeat("é", MaxComment) // 2 bytes each
+	got := CleanComment(long)
+	if len(got) > MaxComment || !utf8.ValidString(got) || len(got) < MaxComment-1 {
+		t.Errorf("cut to %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+}
+
+func TestMatchThemes(t *testing.T) {
+	themes := []Theme{{Name: "exports", Keywords: []string{"export", "CSV"}}, {Name: "billing", Keywords: []string{"invoice", " "}}, {Name: "empty"}}
+	got := MatchThemes("My csv Export failed; invoice wrong", themes)
+	if strings.Join(got, ",") != "exports,billing" {
+		t.Errorf("%v", got)
+	}
+	if got := MatchThemes("all good", themes); len(got) != 0 {
+		t.Errorf("%v", got)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	if _, err := NewTheme("Bad Name", nil, t0); !errors.Is(err, ErrInvalid) {
+		t.Errorf("bad theme name: %v", err)
+	}
+	if th, err := NewTheme("exports", []string{" export ", ""}, t0); err != nil || len(th.Keywords) != 1 {
+		t.Errorf("%+v %v", th, err)
+	}
+	for _, tt := range [][3]string{{"nope!", "s", "m"}, {"ok", "", "m"}, {"ok", "s", ""}, {"ok", strings.Repeat("s", 201), "m"}} {
+		if _, err := NewImprovement(tt[0], tt[1], tt[2], t0); !errors.Is(err, ErrInvalid) {
+			t.Errorf("NewImprovement%v: %v", tt, err)
+		}
+	}
+	ev := solved("e", t0)
+	ev.Customer.Email = "nope"
+	if err := ev.Validate(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "customer email") {
+		t.Errorf("%v", err)
+	}
+	ev = reopened("e", t0)
+	ev.Customer.Email = ""
+	if err := ev.Validate(); err != nil {
+		t.Errorf("a reopen needs no email: %v", err)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	c, err := LoadConfig(env(nil))
+	if err != nil || c.SurveyDelay != time.Hour || c.SurveyKind != CSAT || c.FatigueWindow != 7*24*time.Hour || c.BaseURL != DefaultBaseURL || len(c.Secrets) != 0 {
+		t.Errorf("defaults %+v %v", c, err)
+	}
+	c, err = LoadConfig(env(map[string]string{"CLOSELOOP_SURVEY_DELAY": "0s", "CLOSELOOP_SURVEY_KIND": "nps", "CLOSELOOP_SECRET_ZENDESK": "z", "CLOSELOOP_BASE_URL": "https://fb.acme.example/"}))
+	if err != nil || c.SurveyDelay != 0 || c.SurveyKind != NPS || c.Secrets["zendesk"] != "z" || c.BaseURL != "https://fb.acme.example" {
+		t.Errorf("set %+v %v", c, err)
+	}
+	for k, v := range map[string]string{"CLOSELOOP_SURVEY_DELAY": "soon", "CLOSELOOP_FATIGUE_WINDOW": "-1h", "CLOSELOOP_SURVEY_KIND": "stars", "CLOSELOOP_BASE_URL": "ftp://x", "CLOSELOOP_ALERT_WEBHOOK_URL": "::"} {
+		if _, err := LoadConfig(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v, want an error naming it", k, v, err)
+		}
+	}
+}
+
+func TestFatigue(t *testing.T) {
+	c := Contact{LastSurveyAt: t0, LastSurveyID: "generic#1"}
+	if c.FatigueOK("generic#2", 24*time.Hour, t0.Add(time.Hour)) {
+		t.Error("second survey within the window allowed")
+	}
+	if !c.FatigueOK("generic#1", 24*time.Hour, t0.Add(time.Hour)) {
+		t.Error("a retry of the same survey was throttled")
+	}
+	if !c.FatigueOK("generic#2", 24*time.Hour, t0.Add(24*time.Hour)) {
+		t.Error("after the window, refused")
+	}
+}

@@ -1,0 +1,116 @@
+package closeloop
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+func solved(id string, at time.Time) TicketEvent {
+	return TicketEvent{Source: "generic", EventID: id, TicketID: "1", Status: StatusSolved, OccurredAt: at,
+		Customer: Person{Email: "a@example.com", Name: "Ada", Locale: "de"}, Agent: Person{Name: "Sam"}, Subject: "Printer"}
+}
+
+func reopened(id string, at time.Time) TicketEvent {
+	ev := solved(id, at)
+	ev.Status = StatusReopened
+	return ev
+}
+
+// TestApply walks one ticket through sequences of events and checks the
+// action and survey state after each.
+func TestApply(t *testing.T) {
+	p := Policy{Delay: time.Hour, Kind: CSAT}
+	type step struct {
+		ev     TicketEvent
+		action Action
+		state  SurveyState
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"solve schedules", []step{{solved("e1", t0), ActionScheduled, SurveyScheduled}}},
+		{"same delivery twice", []step{
+			{solved("e1", t0), ActionScheduled, SurveyScheduled},
+			{solved("e1", t0), ActionDuplicate, SurveyScheduled},
+		}},
+		{"second solve while scheduled", []step{
+			{solved("e1", t0), ActionScheduled, SurveyScheduled},
+			{solved("e2", t0.Add(time.Minute)), ActionDuplicate, SurveyScheduled},
+		}},
+		{"reopen cancels, solve again schedules", []step{
+			{solved("e1", t0), ActionScheduled, SurveyScheduled},
+			{reopened("e2", t0.Add(time.Minute)), ActionCancelled, SurveyCancelled},
+			{solved("e3", t0.Add(2*time.Minute)), ActionScheduled, SurveyScheduled},
+		}},
+		{"reopen of an unknown ticket", []step{{reopened("e1", t0), ActionIgnored, SurveyNone}}},
+		{"stale solve after a reopen", []step{
+			{reopened("e2", t0.Add(time.Minute)), ActionIgnored, SurveyNone},
+			{solved("e1", t0), ActionIgnored, SurveyNone},
+		}},
+		{"stale solve of a scheduled ticket is a duplicate", []step{
+			{solved("e2", t0.Add(time.Minute)), ActionScheduled, SurveyScheduled},
+			{solved("e1", t0), ActionDuplicate, SurveyScheduled},
+		}},
+		{"other statuses are ignored", []step{{TicketEvent{Source: "generic", EventID: "e1", TicketID: "1", Status: StatusOther, OccurredAt: t0}, ActionIgnored, SurveyNone}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tk *Ticket
+			for i, s := range tt.steps {
+				action, next := Apply(tk, s.ev, "cid", p, t0)
+				if action != s.action {
+					t.Fatalf("step %d: action %s, want %s", i, action, s.action)
+				}
+				if next != nil {
+					tk = next
+				}
+				state := SurveyNone
+				if tk != nil {
+					state = tk.State
+				}
+				if state != s.state {
+					t.Fatalf("step %d: state %q, want %q", i, state, s.state)
+				}
+			}
+		})
+	}
+}
+
+func TestApplyScheduling(t *testing.T) {
+	p := Policy{Delay: time.Hour, Kind: NPS}
+	_, tk := Apply(nil, solved("e1", t0), "cid", p, t0.Add(10*time.Minute))
+	want := Ticket{Source: "generic", TicketID: "1", Status: StatusSolved, StatusAt: t0, Events: []string{"e1"},
+		ContactID: "cid", Subject: "Printer", AgentName: "Sam", Kind: NPS, Locale: "de", State: SurveyScheduled,
+		DueAt: t0.Add(time.Hour), ReceivedAt: t0.Add(10 * time.Minute)}
+	if d := cmp.Diff(want, *tk); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	// A late delivery is due now, not in the past; the event's kind wins.
+	ev := solved("e2", t0)
+	ev.Kind = CES
+	_, late := Apply(nil, ev, "cid", p, t0.Add(3*time.Hour))
+	if !late.DueAt.Equal(t0.Add(3*time.Hour)) || late.Kind != CES {
+		t.Errorf("late: due %v kind %s", late.DueAt, late.Kind)
+	}
+}
+
+func TestApplyDoesNotMutateAndBoundsEvents(t *testing.T) {
+	p := Policy{Kind: CSAT}
+	_, tk := Apply(nil, solved("e0", t0), "cid", p, t0)
+	for i := 1; i < 20; i++ {
+		before := append([]string(nil), tk.Events...)
+		_, next := Apply(tk, solved(string(rune('a'+i)), t0.Add(time.Duration(i)*time.Second)), "cid", p, t0)
+		if d := cmp.Diff(before, tk.Events); d != "" {
+			t.Fatalf("Apply changed its input's events:\n%s", d)
+		}
+		tk = next
+	}
+	if len(tk.Events) != 8 || tk.Events[7] != string(rune('a'+19)) {
+		t.Errorf("events %v, want the last 8", tk.Events)
+	}
+}

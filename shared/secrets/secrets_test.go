@@ -1,0 +1,41 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+type fake struct {
+	value string
+	err   error
+}
+
+func (f fake) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(f.value)}, f.err
+}
+
+func TestOverlay(t *testing.T) {
+	env := map[string]string{"CLOSELOOP_FROM": "env@example.com", "CLOSELOOP_SECRET_ZENDESK": "from-env", "CLOSELOOP_ADMIN_TOKEN": "env-token"}
+	getenv := func(k string) string { return env[k] }
+	got, err := Overlay(context.Background(), fake{value: `{"CLOSELOOP_ADMIN_TOKEN":"secret-token","CLOSELOOP_SECRET_ZENDESK":""}`}, "arn", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"CLOSELOOP_ADMIN_TOKEN": "secret-token", "CLOSELOOP_SECRET_ZENDESK": "from-env", "CLOSELOOP_FROM": "env@example.com", "CLOSELOOP_X": ""} {
+		if got(k) != want {
+			t.Errorf("%s = %q, want %q", k, got(k), want)
+		}
+	}
+	if _, err := Overlay(context.Background(), fake{err: errors.New("denied")}, "arn", getenv); err == nil {
+		t.Error("a read error must be returned")
+	}
+	for _, bad := range []string{`[]`, `{"PATH":"/evil"}`, `{"CLOSELOOP_X": 1}`, ``} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%s) accepted", bad)
+		}
+	}
+}
