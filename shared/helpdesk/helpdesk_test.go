@@ -109,7 +109,9 @@ func TestUnconfiguredSourceRefusesAll(t *testing.T) {
 }
 
 // sample loads events/<name> and returns its headers and body.
-func sample(t *testing.T, name string) (http.Header, []byte) {
+func sample(t *testing.T, name string) (http.Header, []byte) { return sampleB(t, name) }
+
+func sampleB(t testing.TB, name string) (http.Header, []byte) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
 	if err != nil {

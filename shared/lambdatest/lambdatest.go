@@ -27,7 +27,7 @@ type Runtime struct {
 	mu        sync.Mutex
 	waiting   map[string]chan Result
 	seq       int
-	FirstNext time.Time // when the function first asked for work: the end of its init
+	firstNext time.Time
 	initErr   []byte
 }
 
@@ -66,6 +66,14 @@ func (r *Runtime) Addr() string { return r.srv.Listener.Addr().String() }
 // Close stops the server.
 func (r *Runtime) Close() { r.srv.Close() }
 
+// FirstNext returns when the function first asked for work, the end of its
+// init, or the zero time if it has not yet.
+func (r *Runtime) FirstNext() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.firstNext
+}
+
 // InitError returns what the function reported when it failed to start.
 func (r *Runtime) InitError() []byte {
 	r.mu.Lock()
@@ -75,8 +83,8 @@ func (r *Runtime) InitError() []byte {
 
 func (r *Runtime) next(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
-	if r.FirstNext.IsZero() {
-		r.FirstNext = time.Now()
+	if r.firstNext.IsZero() {
+		r.firstNext = time.Now()
 	}
 	r.mu.Unlock()
 	select {

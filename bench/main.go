@@ -1,0 +1,216 @@
+// Command bench measures Closeloop's speed, size and cost, side by side in
+// one run, and writes bench/results.md and bench/results.json. Every figure
+// is a count or a ratio against a baseline measured in the same run; no test
+// asserts a time. Run it with `make bench`.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/localaws"
+)
+
+// Figure is one measured value and, when the issue sets one, its target.
+type Figure struct {
+	Section string `json:"section"`
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Target  string `json:"target,omitempty"`
+	Holds   *bool  `json:"holds,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
+// Report is the whole run.
+type Report struct {
+	Date      string   `json:"date"`
+	Machine   string   `json:"machine"`
+	GoVersion string   `json:"go_version"`
+	Seconds   float64  `json:"seconds"`
+	Prices    []string `json:"prices"`
+	Figures   []Figure `json:"figures"`
+}
+
+func (r *Report) add(f Figure) {
+	r.Figures = append(r.Figures, f)
+	mark := ""
+	if f.Holds != nil {
+		mark = map[bool]string{true: "  [holds]", false: "  [does not hold]"}[*f.Holds]
+	}
+	fmt.Printf("%-12s %-55s %s%s\n", f.Section, f.Name, f.Value, mark)
+}
+
+func holds(b bool) *bool { return &b }
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	start := time.Now()
+	root, err := localaws.FindRoot()
+	if err != nil {
+		return err
+	}
+	rep := &Report{Date: time.Now().UTC().Format(time.DateOnly), Machine: machine(), GoVersion: runtime.Version(), Prices: priceNotes()}
+	ctx := context.Background()
+
+	bins, err := build(root)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(bins)
+	sizes(rep, bins)
+
+	logs, _ := os.CreateTemp("", "closeloop-bench-servers-*.log")
+	srv, err := localaws.Start(ctx, localaws.Options{Root: root, Log: logs})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+
+	if err := coldStarts(ctx, rep, root, bins, srv); err != nil {
+		return fmt.Errorf("cold starts: %w", err)
+	}
+	if err := hotPath(rep, root); err != nil {
+		return fmt.Errorf("hot path: %w", err)
+	}
+	if err := capacity(ctx, rep, srv); err != nil {
+		return fmt.Errorf("capacity: %w", err)
+	}
+	if err := metricsScale(ctx, rep, srv); err != nil {
+		return fmt.Errorf("metrics scale: %w", err)
+	}
+	if err := fanOut(ctx, rep, srv); err != nil {
+		return fmt.Errorf("fan-out: %w", err)
+	}
+	rep.Seconds = time.Since(start).Round(time.Second).Seconds()
+	return write(root, rep)
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.+)$`).FindSubmatch(b); m != nil {
+			model = string(m[1])
+		}
+	}
+	return fmt.Sprintf("%d cores, %s, %s/%s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH)
+}
+
+// build compiles every function and the hello-world baseline with the
+// deployment's flags, for this machine (to run) and for arm64 (to weigh).
+func build(root string) (string, error) {
+	dir, err := os.MkdirTemp("", "closeloop-bench-bin-")
+	if err != nil {
+		return "", err
+	}
+	for _, arch := range []string{runtime.GOARCH, "arm64"} {
+		out := filepath.Join(dir, arch) + "/"
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/...", "./bench/hello")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return dir, fmt.Errorf("build %s: %v\n%s", arch, err, b)
+		}
+	}
+	return dir, nil
+}
+
+// functionNames lists the built functions, without the baseline.
+func functionNames(bins string) []string {
+	entries, _ := os.ReadDir(filepath.Join(bins, "arm64"))
+	var out []string
+	for _, e := range entries {
+		if e.Name() != "hello" {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sizes(rep *Report, bins string) {
+	size := func(name string) int64 {
+		fi, err := os.Stat(filepath.Join(bins, "arm64", name))
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	hello := size("hello")
+	rep.add(Figure{Section: "size", Name: "hello-world bootstrap (arm64)", Value: mb(hello)})
+	for _, fn := range functionNames(bins) {
+		s := size(fn)
+		rep.add(Figure{Section: "size", Name: fn + " bootstrap (arm64)", Value: fmt.Sprintf("%s, %.2f× hello", mb(s), float64(s)/float64(hello)),
+			Target: "≤ 10 MB", Holds: holds(s <= 10<<20)})
+	}
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.2f MB (%d bytes)", float64(n)/(1<<20), n) }
+
+func median(xs []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+func write(root string, rep *Report) error {
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	if err := os.WriteFile(filepath.Join(root, "bench", "results.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	fmt.Fprintf(&md, "# Closeloop benchmark results\n\n")
+	fmt.Fprintf(&md, "Measured %s on %s with %s; the run took %.0f s. `make bench` writes this file and `results.json`.\n", rep.Date, rep.Machine, rep.GoVersion, rep.Seconds)
+	fmt.Fprintf(&md, "Every figure is a count, or a ratio against a baseline measured in the same run: absolute times on a shared machine are noise.\n\n")
+	section := ""
+	for _, f := range rep.Figures {
+		if f.Section != section {
+			section = f.Section
+			fmt.Fprintf(&md, "\n## %s\n\n| Figure | Value | Target | Holds |\n|---|---|---|---|\n", titles[section])
+		}
+		h := ""
+		if f.Holds != nil {
+			h = map[bool]string{true: "yes", false: "**no**"}[*f.Holds]
+		}
+		v := f.Value
+		if f.Note != "" {
+			v += " (" + f.Note + ")"
+		}
+		fmt.Fprintf(&md, "| %s | %s | %s | %s |\n", f.Name, strings.ReplaceAll(v, "|", "/"), f.Target, h)
+	}
+	fmt.Fprintf(&md, "\n## Prices used\n\n")
+	for _, p := range rep.Prices {
+		fmt.Fprintf(&md, "- %s\n", p)
+	}
+	return os.WriteFile(filepath.Join(root, "bench", "results.md"), md.Bytes(), 0o644)
+}
+
+var titles = map[string]string{
+	"size":     "Size of each bootstrap",
+	"cold":     "Cold start, against a hello-world built the same way",
+	"hot":      "Hot path (go test -bench, allocations per operation)",
+	"capacity": "DynamoDB capacity per step of one full loop, and cost",
+	"scale":    "Reports as data grows",
+	"fanout":   "Fan-out of \"you said, we did\" to many recipients",
+}

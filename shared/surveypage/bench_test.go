@@ -1,0 +1,62 @@
+package surveypage
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+)
+
+// memStore is a benchmark fixture: it measures the handler's own cost
+// (routing, token checks, templates, form parsing), not storage, which the
+// integration tests exercise against the local DynamoDB server.
+type memStore struct{ sv closeloop.Survey }
+
+func (m *memStore) GetSurvey(context.Context, string) (closeloop.Survey, error) { return m.sv, nil }
+func (m *memStore) Answer(_ context.Context, sv closeloop.Survey, r int, c string, _ []string, now time.Time) (closeloop.Survey, error) {
+	sv.Rating, sv.Comment, sv.RevisedAt = &r, c, now
+	return sv, nil
+}
+func (m *memStore) Themes(context.Context) ([]closeloop.Theme, error) {
+	return []closeloop.Theme{{Name: "exports", Keywords: []string{"export"}}}, nil
+}
+func (m *memStore) UnsubscribeLink(context.Context, string) (string, error) {
+	return "", closeloop.ErrNotFound
+}
+func (m *memStore) GetContact(context.Context, string) (closeloop.Contact, error) {
+	return closeloop.Contact{}, nil
+}
+func (m *memStore) SuppressContact(context.Context, string, string, string) error { return nil }
+
+func BenchmarkSurveyPage(b *testing.B) {
+	tok, id := closeloop.NewToken()
+	h := &Handler{Store: &memStore{sv: closeloop.Survey{ID: id, Kind: closeloop.CSAT, ExpiresAt: time.Now().Add(time.Hour)}}}
+	form := url.Values{"rating": {"2"}, "comment": {"The export is slow"}}.Encode()
+	b.Run("GET", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/s/"+tok+"?r=4", nil))
+			if w.Code != 200 {
+				b.Fatal(w.Code)
+			}
+		}
+	})
+	b.Run("POST", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r := httptest.NewRequest(http.MethodPost, "/s/"+tok, strings.NewReader(form))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != 200 {
+				b.Fatal(w.Code)
+			}
+		}
+	})
+}
