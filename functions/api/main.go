@@ -36,7 +36,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", &api.Handler{
 		Store:      env.Store(),
-		Queue:      queue.SQS{Client: sqs.NewFromConfig(env.AWS), URL: queueURL},
+		Queue:      queue.SQS{Client: sqs.NewFromConfig(env.AWS, func(o *sqs.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SQS") }), URL: queueURL},
 		AdminToken: env.Config.AdminToken,
 	})
 	lambda.Start(lambdahttp.Handler(mux))

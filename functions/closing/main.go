@@ -9,10 +9,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/closeloop/closeloop/shared/boot"
 	"github.com/closeloop/closeloop/shared/closing"
+	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/queue"
 )
 
@@ -37,8 +39,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return errors.New("CLOSELOOP_CLOSING_QUEUE_URL is not set")
 	}
 	h := &closing.Handler{
-		Store: env.Store(), Mailer: env.Sender(sesRate), BaseURL: env.Config.BaseURL,
-		Queue: queue.SQS{Client: sqs.NewFromConfig(env.AWS), URL: queueURL},
+		Store: env.Store(), Mailer: mail.NewSender(sesv2.NewFromConfig(env.AWS, func(o *sesv2.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SESV2") }),
+			env.Config.From, env.Getenv("CLOSELOOP_SES_CONFIGURATION_SET"), sesRate), BaseURL: env.Config.BaseURL,
+		Queue: queue.SQS{Client: sqs.NewFromConfig(env.AWS, func(o *sqs.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SQS") }), URL: queueURL},
 	}
 	lambda.Start(h.Handle)
 	return nil

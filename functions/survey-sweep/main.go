@@ -7,8 +7,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/closeloop/closeloop/shared/boot"
+	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/sweep"
 )
 
@@ -29,7 +31,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	s := &sweep.Sweeper{
-		Store: env.Store(), Mailer: env.Sender(sesRate),
+		Store: env.Store(), Mailer: mail.NewSender(sesv2.NewFromConfig(env.AWS, func(o *sesv2.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SESV2") }),
+			env.Config.From, env.Getenv("CLOSELOOP_SES_CONFIGURATION_SET"), sesRate),
 		BaseURL: env.Config.BaseURL, FatigueWindow: env.Config.FatigueWindow,
 	}
 	lambda.Start(func(ctx context.Context) (sweep.Result, error) { return s.Run(ctx) })

@@ -1,4 +1,4 @@
-// Package boot is what every Lambda does first: load the AWS configuration
+// Package boot is what every Lambda does first: build the AWS configuration
 // once, read the secrets named by CLOSELOOP_SECRET_ID, and parse Closeloop's
 // configuration, so a function's main.go is only its own wiring.
 package boot
@@ -10,14 +10,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
-	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/secrets"
 )
 
@@ -28,17 +26,18 @@ type Env struct {
 	Getenv func(string) string // with secrets overlaid
 }
 
-// Load sets JSON logging, loads the AWS configuration, overlays the secret
+// Load sets JSON logging, builds the AWS configuration, overlays the secret
 // named by CLOSELOOP_SECRET_ID (if set) on getenv, and parses the
 // configuration.
 func Load(ctx context.Context, getenv func(string) string) (Env, error) {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := AWSConfig(getenv)
 	if err != nil {
-		return Env{}, fmt.Errorf("load AWS config: %w", err)
+		return Env{}, err
 	}
 	if id := getenv("CLOSELOOP_SECRET_ID"); id != "" {
-		if getenv, err = secrets.Overlay(ctx, secretsmanager.NewFromConfig(awsCfg), id, getenv); err != nil {
+		sm := secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) { o.BaseEndpoint = Endpoint(getenv, "SECRETS_MANAGER") })
+		if getenv, err = secrets.Overlay(ctx, sm, id, getenv); err != nil {
 			return Env{}, err
 		}
 	}
@@ -49,14 +48,42 @@ func Load(ctx context.Context, getenv func(string) string) (Env, error) {
 	return Env{Config: cfg, AWS: awsCfg, Getenv: getenv}, nil
 }
 
-// Store returns the DynamoDB store of the configured table.
-func (e Env) Store() *dynamo.Store {
-	return dynamo.NewStore(dynamodb.NewFromConfig(e.AWS), e.Config.Table)
+// AWSConfig builds the SDK configuration from what Lambda puts in the
+// environment: AWS_REGION and the execution role's credentials
+// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), which stay
+// valid for the life of the execution environment. It deliberately avoids
+// config.LoadDefaultConfig, whose shared-file, SSO and STS machinery a
+// Lambda never uses and which makes every bootstrap larger and slower to
+// start (bench/results.md).
+func AWSConfig(getenv func(string) string) (aws.Config, error) {
+	region := getenv("AWS_REGION")
+	if region == "" {
+		return aws.Config{}, fmt.Errorf("AWS_REGION is not set")
+	}
+	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if id == "" || secret == "" {
+		return aws.Config{}, fmt.Errorf("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
+	}
+	return aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))),
+	}, nil
 }
 
-// Sender returns the SES sender from the configured address, in the
-// configuration set named by CLOSELOOP_SES_CONFIGURATION_SET, at most
-// perSecond emails a second.
-func (e Env) Sender(perSecond float64) *mail.Sender {
-	return mail.NewSender(sesv2.NewFromConfig(e.AWS), e.Config.From, e.Getenv("CLOSELOOP_SES_CONFIGURATION_SET"), perSecond)
+// Endpoint returns the endpoint override for service from
+// AWS_ENDPOINT_URL_<SERVICE> or AWS_ENDPOINT_URL, as the SDK's shared
+// configuration would, or nil for the service's own endpoint. Tests point
+// the functions at local servers with it.
+func Endpoint(getenv func(string) string, service string) *string {
+	for _, k := range []string{"AWS_ENDPOINT_URL_" + service, "AWS_ENDPOINT_URL"} {
+		if v := getenv(k); v != "" {
+			return &v
+		}
+	}
+	return nil
+}
+
+// Store returns the DynamoDB store of the configured table.
+func (e Env) Store() *dynamo.Store {
+	return dynamo.NewStore(dynamodb.NewFromConfig(e.AWS, func(o *dynamodb.Options) { o.BaseEndpoint = Endpoint(e.Getenv, "DYNAMODB") }), e.Config.Table)
 }

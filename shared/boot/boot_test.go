@@ -1,6 +1,7 @@
 package boot_test
 
 import (
+	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/closeloop/closeloop/shared/boot"
 	"github.com/closeloop/closeloop/shared/localaws"
 )
 
@@ -94,4 +96,30 @@ func isLog(c *ast.CallExpr) bool {
 	}
 	pkg, ok := sel.X.(*ast.Ident)
 	return ok && pkg.Name == "slog"
+}
+
+func TestAWSConfigFromTheLambdaEnvironment(t *testing.T) {
+	env := map[string]string{"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "tok",
+		"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9"}
+	getenv := func(k string) string { return env[k] }
+	cfg, err := boot.AWSConfig(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil || cfg.Region != "eu-west-1" || creds.AccessKeyID != "AKIA" || creds.SessionToken != "tok" {
+		t.Errorf("config %v, creds %+v, %v", cfg.Region, creds, err)
+	}
+	if e := boot.Endpoint(getenv, "DYNAMODB"); e == nil || *e != "http://127.0.0.1:9" {
+		t.Errorf("dynamodb endpoint %v", e)
+	}
+	if e := boot.Endpoint(getenv, "SESV2"); e != nil {
+		t.Errorf("sesv2 endpoint %v, want none", *e)
+	}
+	for _, missing := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID"} {
+		delete(env, missing)
+		if _, err := boot.AWSConfig(getenv); err == nil || !strings.Contains(err.Error(), missing) {
+			t.Errorf("without %s: %v", missing, err)
+		}
+	}
 }
