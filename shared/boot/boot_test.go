@@ -117,9 +117,11 @@ func TestAWSConfigFromTheLambdaEnvironment(t *testing.T) {
 		t.Errorf("sesv2 endpoint %v, want none", *e)
 	}
 	for _, missing := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID"} {
+		was := env[missing]
 		delete(env, missing)
 		if _, err := boot.AWSConfig(getenv); err == nil || !strings.Contains(err.Error(), missing) {
 			t.Errorf("without %s: %v", missing, err)
 		}
+		env[missing] = was
 	}
 }
