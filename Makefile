@@ -13,7 +13,7 @@ CDK_ARGS  ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
-.PHONY: help deps demo dev test test-go test-infra contract build bench synth deploy lint clean
+.PHONY: help deps demo demo-stop dev test test-go test-infra contract build bench synth deploy lint clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,8 +33,11 @@ node_modules/.installed: package.json package-lock.json
 
 deps: node_modules/.installed .go-mod-downloaded ## install npm packages and Go modules
 
-demo: deps ## run the whole loop locally and print each step
-	$(GO) run ./cmd/closeloop demo
+demo: deps ## run the whole loop locally and print each step (the mail page stays up)
+	$(GO) run ./cmd/closeloop demo --keep-mail
+
+demo-stop: ## stop the mail page a demo left running
+	@if [ -f build/demo-mail.pid ]; then kill -- -$$(cat build/demo-mail.pid) 2>/dev/null || true; rm -f build/demo-mail.pid; echo stopped; fi
 
 dev: deps ## run the local stack until Ctrl-C (api on 127.0.0.1:8787)
 	$(GO) run ./cmd/closeloop dev

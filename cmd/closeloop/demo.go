@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -38,7 +39,8 @@ var demoCustomers = []demoCustomer{
 func demo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stay := fs.Bool("stay", false, "keep the local stack running after the demo, until Ctrl-C")
+	stay := fs.Bool("stay", false, "keep the whole local stack running after the demo, until Ctrl-C")
+	keepMail := fs.Bool("keep-mail", false, "leave the local SES server and its page of sent mail running after the demo exits (make demo does)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,12 +63,15 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	defer logs.Close()
+	if *keepMail {
+		stopKeptMail() // the previous demo's
+	}
 	lc, err := startLocal(ctx, func(k string) string {
 		if k == "CLOSELOOP_BASE_URL" {
 			return ""
 		}
 		return getenv(k)
-	}, "127.0.0.1:0", 500*time.Millisecond, cfg, logs)
+	}, "127.0.0.1:0", 500*time.Millisecond, cfg, logs, *keepMail && !*stay)
 	if err != nil {
 		return err
 	}
@@ -80,13 +85,37 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	if dir, err := d.saveMail(); err == nil {
 		fmt.Fprintf(stdout, "The emails are also saved as HTML in %s\n", dir)
 	}
-	if *stay {
+	switch {
+	case *stay:
 		fmt.Fprintln(stdout, "Staying up: open the mail page above; Ctrl-C stops.")
 		<-ctx.Done()
-	} else {
+	case lc.Servers.SESPID != 0:
+		if err := os.WriteFile(keptMailPIDFile(), []byte(fmt.Sprint(lc.Servers.SESPID)), 0o644); err == nil {
+			fmt.Fprintln(stdout, "The mail page stays up after the demo; `make demo-stop` (or the next demo) stops it.")
+		}
+	default:
 		fmt.Fprintln(stdout, "To browse the mail page, run `go run ./cmd/closeloop demo --stay` (or `closeloop dev`).")
 	}
 	return nil
+}
+
+// keptMailPIDFile records the SES server a demo left running.
+func keptMailPIDFile() string {
+	root, _ := localaws.FindRoot()
+	return filepath.Join(root, "build", "demo-mail.pid")
+}
+
+// stopKeptMail stops the SES server an earlier demo left running, if any.
+func stopKeptMail() {
+	b, err := os.ReadFile(keptMailPIDFile())
+	if err != nil {
+		return
+	}
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 1 {
+		syscall.Kill(-pid, syscall.SIGTERM) // its own session and process group
+	}
+	os.Remove(keptMailPIDFile())
 }
 
 func demoLog() (*os.File, error) {

@@ -28,7 +28,7 @@ type local struct {
 // startLocal starts the local servers, the stack and its HTTP server on
 // addr, and the scheduled jobs every tick. cfg.BaseURL is the server's own
 // address unless CLOSELOOP_BASE_URL was set.
-func startLocal(ctx context.Context, getenv func(string) string, addr string, tick time.Duration, cfg closeloop.Config, logs io.Writer) (*local, error) {
+func startLocal(ctx context.Context, getenv func(string) string, addr string, tick time.Duration, cfg closeloop.Config, logs io.Writer, keepSES bool) (*local, error) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(logs, nil)))
 	l, url, err := devstack.Listen(addr)
 	if err != nil {
@@ -49,7 +49,7 @@ func startLocal(ctx context.Context, getenv func(string) string, addr string, ti
 		return nil, err
 	}
 	st, err := devstack.Start(ctx, devstack.Options{
-		Config: cfg, Root: root, Log: logFile,
+		Config: cfg, Root: root, Log: logFile, KeepSES: keepSES,
 		DynamoDB: getenv("CLOSELOOP_DYNAMODB_ENDPOINT"), SES: getenv("CLOSELOOP_SES_ENDPOINT"),
 	})
 	if err != nil {
@@ -93,7 +93,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.AdminToken == "" {
 		cfg.AdminToken, generated = randomToken(), true
 	}
-	lc, err := startLocal(ctx, getenv, *addr, *tick, cfg, stderr)
+	lc, err := startLocal(ctx, getenv, *addr, *tick, cfg, stderr, false)
 	if err != nil {
 		return err
 	}

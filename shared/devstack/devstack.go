@@ -41,6 +41,7 @@ type Options struct {
 	Root     string   // project root (node_modules); found from the working directory when empty
 	Log      *os.File // where the local servers' output goes; nil discards it
 	SESRate  float64  // emails a second; 0 for no limit
+	KeepSES  bool     // leave the SES server (and its mail page) running after Stop
 }
 
 // Stack is a running local Closeloop.
@@ -60,7 +61,7 @@ type Stack struct {
 // Start starts the local servers (unless o names endpoints), creates the
 // table and assembles the handlers. Stop it when done.
 func Start(ctx context.Context, o Options) (*Stack, error) {
-	srv, err := localaws.Start(ctx, localaws.Options{Root: o.Root, DynamoDB: o.DynamoDB, SES: o.SES, Log: o.Log})
+	srv, err := localaws.Start(ctx, localaws.Options{Root: o.Root, DynamoDB: o.DynamoDB, SES: o.SES, Log: o.Log, KeepSES: o.KeepSES})
 	if err != nil {
 		return nil, err
 	}

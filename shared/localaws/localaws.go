@@ -27,6 +27,8 @@ import (
 type Servers struct {
 	DynamoDB string // endpoint URL of the DynamoDB server
 	SES      string // endpoint URL of the SES v2 server; its web page of sent mail is at "/"
+	// SESPID is the process id of a kept SES server (Options.KeepSES).
+	SESPID int
 
 	procs []*exec.Cmd
 	once  sync.Once
@@ -39,6 +41,9 @@ type Options struct {
 	DynamoDB string // existing DynamoDB endpoint, e.g. from CLOSELOOP_DYNAMODB_ENDPOINT
 	SES      string // existing SES endpoint, e.g. from CLOSELOOP_SES_ENDPOINT
 	Log      *os.File
+	// KeepSES leaves the SES server running after Stop and after this
+	// process exits, so its page of sent mail stays readable (the demo).
+	KeepSES bool
 }
 
 // Start starts the servers o does not already name, on free ports of
@@ -76,7 +81,16 @@ func Start(ctx context.Context, o Options) (*Servers, error) {
 			s.Stop()
 			return nil, err
 		}
-		if err := s.start(o.Log, filepath.Join(bin, "aws-ses-v2-local"), "--host", "127.0.0.1", "--port", port); err != nil {
+		if o.KeepSES {
+			cmd := exec.Command(filepath.Join(bin, "aws-ses-v2-local"), "--host", "127.0.0.1", "--port", port)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives us, by request
+			if err := cmd.Start(); err != nil {
+				s.Stop()
+				return nil, fmt.Errorf("start aws-ses-v2-local: %w", err)
+			}
+			s.SESPID = cmd.Process.Pid
+			go cmd.Wait()
+		} else if err := s.start(o.Log, filepath.Join(bin, "aws-ses-v2-local"), "--host", "127.0.0.1", "--port", port); err != nil {
 			s.Stop()
 			return nil, err
 		}
