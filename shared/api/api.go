@@ -49,6 +49,13 @@ type Handler struct {
 // MaxRange is the longest date range one call may ask for.
 const MaxRange = 366
 
+// DefaultLimit is how many responses one listing returns unless limit says
+// otherwise (at most MaxLimit), oldest day first.
+const (
+	DefaultLimit = 1000
+	MaxLimit     = 10000
+)
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.authorize(r); err != nil {
@@ -147,14 +154,14 @@ func (h *Handler) listResponses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := dynamo.ResponseFilter{From: from, To: to, Theme: q.Get("theme"), Source: q.Get("source")}
+	f := dynamo.ResponseFilter{From: from, To: to, Theme: q.Get("theme"), Source: q.Get("source"), Limit: DefaultLimit}
 	if f.Source != "" && !closeloop.KnownSource(f.Source) {
 		web.Error(w, r, fmt.Errorf("%w: unknown source %q", closeloop.ErrInvalid, f.Source))
 		return
 	}
 	if v := q.Get("limit"); v != "" {
-		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 {
-			web.Error(w, r, fmt.Errorf("%w: limit must be a positive whole number", closeloop.ErrInvalid))
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > MaxLimit {
+			web.Error(w, r, fmt.Errorf("%w: limit must be a whole number from 1 to %d", closeloop.ErrInvalid, MaxLimit))
 			return
 		}
 	}

@@ -198,3 +198,22 @@ func TestExpiredLeaseIsNotResent(t *testing.T) {
 		t.Errorf("%d emails after a crashed send, want 0", n)
 	}
 }
+
+// TestStopsBeforeTheDeadline: a run near its invocation's deadline claims
+// nothing, and the surveys wait for the next run.
+func TestStopsBeforeTheDeadline(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	e := awstest.Email()
+	solve(t, st, "late", e)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if res, err := st.Sweeper.Run(ctx); err != nil || res.Sent != 0 {
+		t.Fatalf("near the deadline: %+v %v, want nothing sent", res, err)
+	}
+	if s := state(t, st, "late"); s != closeloop.SurveyScheduled {
+		t.Errorf("state %s, want still scheduled", s)
+	}
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {
+		t.Errorf("next run: %+v", res)
+	}
+}
