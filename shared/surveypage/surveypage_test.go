@@ -2,13 +2,16 @@ package surveypage_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/closeloop/closeloop/shared/alert"
 	"github.com/closeloop/closeloop/shared/awstest"
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/devstack"
@@ -24,7 +27,7 @@ func sent(t *testing.T, st *devstack.Stack, kind closeloop.Kind) awstest.Mail {
 	t.Helper()
 	email := awstest.Email()
 	h := &webhook.Handler{Store: st.Store, Policy: closeloop.Policy{Kind: kind}}
-	ev := closeloop.TicketEvent{Source: "generic", EventID: email, TicketID: email, Status: closeloop.StatusSolved,
+	ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: awstest.Name("T-"), Status: closeloop.StatusSolved,
 		OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, Name: "Ada"}, Subject: "Printer"}
 	if _, err := h.Apply(context.Background(), ev, time.Now()); err != nil {
 		t.Fatal(err)
@@ -162,5 +165,65 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	// Idempotent.
 	if w := do(st, http.MethodPost, p.Path, url.Values{}); w.Code != http.StatusOK {
 		t.Errorf("second unsubscribe: %d", w.Code)
+	}
+}
+
+// TestClosingEmailUnsubscribe: the link token of a "you said, we did" email
+// unsubscribes its person too.
+func TestClosingEmailUnsubscribe(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	m := sent(t, st, closeloop.CSAT)
+	sv, _ := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(awstest.Token(m)))
+	token, linkID := closeloop.NewToken()
+	if err := st.Store.CreateUnsubscribeLink(context.Background(), linkID, sv.ContactID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if w := do(st, http.MethodGet, "/u/"+token, nil); w.Code != 200 || !strings.Contains(w.Body.String(), "<form") {
+		t.Fatalf("unsubscribe page: %d", w.Code)
+	}
+	if w := do(st, http.MethodPost, "/u/"+token, url.Values{}); w.Code != 200 {
+		t.Fatalf("unsubscribe: %d", w.Code)
+	}
+	c, _ := st.Store.GetContact(context.Background(), sv.ContactID)
+	if c.Suppressed != "unsubscribed" {
+		t.Errorf("contact %+v", c)
+	}
+}
+
+// TestDetractorAlert: an unhappy answer posts one alert to the team's
+// webhook, naming the ticket and quoting the comment, never the address;
+// revising it to another unhappy rating does not alert again.
+func TestDetractorAlert(t *testing.T) {
+	var mu sync.Mutex
+	var alerts []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		alerts = append(alerts, string(b))
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	st := awstest.Stack(t, closeloop.Config{})
+	m := sent(t, st, closeloop.CSAT)
+	pages := &surveypage.Handler{Store: st.Store, Alerter: alert.Slack{URL: hook.URL}}
+	post := func(rating string) {
+		r := httptest.NewRequest(http.MethodPost, "/s/"+awstest.Token(m), strings.NewReader(url.Values{"rating": {rating}, "comment": {"Nobody answered for a week"}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		pages.ServeHTTP(w, r)
+		if w.Code != 200 {
+			t.Fatalf("answer %s: %d", rating, w.Code)
+		}
+	}
+	post("5")
+	post("1")
+	post("2")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(alerts) != 1 {
+		t.Fatalf("%d alerts, want 1: %v", len(alerts), alerts)
+	}
+	if !strings.Contains(alerts[0], "Nobody answered for a week") || !strings.Contains(alerts[0], "1 on 1") || strings.Contains(alerts[0], "@example.com") {
+		t.Errorf("alert %s", alerts[0])
 	}
 }
