@@ -45,12 +45,13 @@ var Functions = map[string]FunctionSpec{
 	// Operators' API; metrics over a year read 366 items in 4 batches, and
 	// erasure walks one person's items. API Gateway stops waiting at 30 s.
 	"api": {MemoryMB: 512, Timeout: awscdk.Duration_Seconds(jsii.Number(29))},
-	// Sends up to 500 surveys a run at SES's 14/s (about 36 s) and stops
-	// claiming 5 s before its deadline; the rule fires every minute.
+	// Sends at 7/s (half of SES's default 14/s quota) and stops claiming 5 s
+	// before its deadline, so up to about 385 surveys a run; the rule fires
+	// every minute and the rest wait for the next run.
 	"survey-sweep": {MemoryMB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(60))},
-	// Sends a batch of up to 5 messages × 25 recipients at 14/s: about 9 s.
-	// One instance at a time keeps the account within SES's sending rate;
-	// raise it with the SES quota.
+	// Sends a batch of up to 5 messages × 25 recipients at 3.5/s: about 36 s.
+	// Two instances at 3.5/s plus the sweep's 7/s stay within SES's default
+	// 14/s quota; raise them together with the quota.
 	"closing": {MemoryMB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(60)), ReservedConcurrency: 2},
 	// One conditional update per bounced or complaining address.
 	"ses-events": {MemoryMB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},

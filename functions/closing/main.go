@@ -18,9 +18,10 @@ import (
 	"github.com/closeloop/closeloop/shared/queue"
 )
 
-// sesRate is the sending rate per concurrent invocation; the stack caps the
-// function's concurrency so the total stays within the account's SES quota.
-const sesRate = 14
+// sesRate is the sending rate of one instance. The stack runs at most two,
+// and the sweep sends at 7/s: together they stay within SES's default
+// production quota of 14 emails a second. Raise all three with the quota.
+const sesRate = 3.5
 
 func main() {
 	if err := run(context.Background(), os.Getenv); err != nil {

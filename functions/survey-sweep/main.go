@@ -14,9 +14,9 @@ import (
 	"github.com/closeloop/closeloop/shared/sweep"
 )
 
-// sesRate is the sending rate the sweep keeps to: SES's default production
-// quota of 14 emails a second.
-const sesRate = 14
+// sesRate is the sending rate the sweep keeps to: half of SES's default
+// production quota of 14 emails a second; closing emails use the other half.
+const sesRate = 7
 
 func main() {
 	if err := run(context.Background(), os.Getenv); err != nil {

@@ -55,8 +55,8 @@ type Recipient struct {
 }
 
 // BatchSize is how many recipients one queue message carries: small enough
-// to send within a Lambda timeout at SES's default rate, large enough that
-// fan-out to thousands takes few messages.
+// to send within a Lambda timeout at the function's share of SES's rate,
+// large enough that fan-out to thousands takes few messages.
 const BatchSize = 25
 
 // Announce returns the queue message that starts the fan-out of improvement id.
