@@ -22,6 +22,9 @@ var (
 	// ErrInvalid wraps every validation failure of outside input; its message
 	// is safe to show to the caller.
 	ErrInvalid = errors.New("invalid")
+	// ErrUnauthorized means a caller's signature, secret or token is missing
+	// or wrong; its message says which, never the expected value.
+	ErrUnauthorized = errors.New("unauthorized")
 )
 
 // Sources lists every helpdesk a webhook may come from, as it appears in

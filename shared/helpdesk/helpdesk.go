@@ -9,7 +9,6 @@ package helpdesk
 
 import (
 	"crypto/hmac"
-	"errors"
 	"fmt"
 	"hash"
 	"net/http"
@@ -23,7 +22,7 @@ import (
 // ErrUnauthorized means a delivery's signature or shared secret is missing or
 // wrong, or its timestamp is outside the replay window. The webhook answers
 // 401 and stores nothing.
-var ErrUnauthorized = errors.New("unauthorized")
+var ErrUnauthorized = closeloop.ErrUnauthorized
 
 // ReplayWindow is how far a signed timestamp may be from now, either way.
 const ReplayWindow = 5 * time.Minute

@@ -16,7 +16,7 @@ import (
 const MaxBody = 1 << 20
 
 // ErrUnauthorized is answered with 401.
-var ErrUnauthorized = errors.New("unauthorized")
+var ErrUnauthorized = closeloop.ErrUnauthorized
 
 // ErrTooLarge is answered with 413.
 var ErrTooLarge = errors.New("request body is larger than 1 MiB")

@@ -65,7 +65,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc, _ := helpdesk.New(source, h.Secrets[source])
 	if err := rc.Verify(r.Header, body, now); err != nil {
 		slog.WarnContext(r.Context(), "webhook refused", "source", source, "reason", err.Error())
-		web.Error(w, r, fmt.Errorf("%w: %w", web.ErrUnauthorized, err))
+		web.Error(w, r, err)
 		return
 	}
 	if ch, ok := rc.(helpdesk.Challenger); ok {
