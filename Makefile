@@ -5,6 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
 GO        ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 BOOTSTRAPS := $(addsuffix /bootstrap,$(addprefix build/,$(FUNCTIONS)))
@@ -42,7 +43,7 @@ demo-stop: ## stop the mail page a demo left running
 dev: deps ## run the local stack until Ctrl-C (api on 127.0.0.1:8787)
 	$(GO) run ./cmd/closeloop dev
 
-test: deps /usr/bin/chromium lint-quick test-go test-infra contract ## run every test (unit, integration, browser, CDK, contract)
+test: deps /usr/bin/chromium lint-quick test-go test-infra synth contract ## run every test (unit, integration, browser, CDK, synth, contract)
 
 lint-quick:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
@@ -67,10 +68,10 @@ bench: deps build ## measure speed, size and cost (writes bench/results.md)
 	$(GO) run ./bench
 
 synth: deps build ## synthesize the CloudFormation template (no AWS credentials needed)
-	$(CDK) synth --quiet $(CDK_ARGS)
+	$(CDK) synth --quiet --no-notices $(CDK_ARGS)
 
 deploy: deps build ## deploy the stack to the account of your AWS credentials (CDK_ARGS="-c sender=…")
-	$(CDK) deploy $(CDK_ARGS)
+	$(CDK) deploy --no-notices $(CDK_ARGS)
 
 lint: deps ## gofmt, go vet and staticcheck
 	$(MAKE) lint-quick
