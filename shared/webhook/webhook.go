@@ -101,19 +101,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and on a lost race read and decide again. It is safe to call any number
 // of times for the same event.
 func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.Time) (closeloop.Action, error) {
-	contactID := ""
+	var contact closeloop.Contact
 	if ev.Status == closeloop.StatusSolved {
 		addr, err := closeloop.NormalizeEmail(ev.Customer.Email)
 		if err != nil {
 			return "", fmt.Errorf("%w: customer email: %v", closeloop.ErrInvalid, err)
 		}
-		contactID = closeloop.ContactID(addr)
-		// Recording the contact first is idempotent, and a survey is never
-		// scheduled for a contact the store cannot name.
-		err = h.Store.UpsertContact(ctx, closeloop.Contact{ID: contactID, Email: addr, Name: ev.Customer.Name, Locale: ev.Customer.Locale})
-		if err != nil {
-			return "", err
-		}
+		contact = closeloop.Contact{ID: closeloop.ContactID(addr), Email: addr, Name: ev.Customer.Name, Locale: ev.Customer.Locale}
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		t, err := h.Store.GetTicket(ctx, ev.Source, ev.TicketID)
@@ -124,9 +118,17 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 		if t != nil {
 			prev = t.Version
 		}
-		action, next := closeloop.Apply(t, ev, contactID, h.Policy, now)
+		action, next := closeloop.Apply(t, ev, contact.ID, h.Policy, now)
 		if next == nil {
 			return action, nil
+		}
+		if action == closeloop.ActionScheduled {
+			// The contact is stored before the survey that needs it, so a
+			// survey is never scheduled for a contact the store cannot name.
+			// Duplicates and reopens write no contact.
+			if err := h.Store.UpsertContact(ctx, contact); err != nil {
+				return "", err
+			}
 		}
 		err = h.Store.SaveTicket(ctx, next, prev)
 		if errors.Is(err, closeloop.ErrConflict) {
