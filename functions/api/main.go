@@ -15,6 +15,7 @@ import (
 	"github.com/closeloop/closeloop/shared/boot"
 	"github.com/closeloop/closeloop/shared/lambdahttp"
 	"github.com/closeloop/closeloop/shared/queue"
+	"github.com/closeloop/closeloop/shared/secrets"
 )
 
 func main() {
@@ -25,7 +26,7 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string) error {
-	env, err := boot.Load(ctx, getenv)
+	env, err := boot.Load(ctx, getenv, secrets.FromAWS)
 	if err != nil {
 		return err
 	}

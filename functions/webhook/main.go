@@ -13,6 +13,7 @@ import (
 	"github.com/closeloop/closeloop/shared/boot"
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/lambdahttp"
+	"github.com/closeloop/closeloop/shared/secrets"
 	"github.com/closeloop/closeloop/shared/webhook"
 )
 
@@ -24,7 +25,7 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string) error {
-	env, err := boot.Load(ctx, getenv)
+	env, err := boot.Load(ctx, getenv, secrets.FromAWS)
 	if err != nil {
 		return err
 	}

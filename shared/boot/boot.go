@@ -1,6 +1,6 @@
 // Package boot is what every Lambda does first: build the AWS configuration
-// once, read the secrets named by CLOSELOOP_SECRET_ID, and parse Closeloop's
-// configuration, so a function's main.go is only its own wiring.
+// once, read the secrets named by CLOSELOOP_SECRET_ID where the function
+// needs them, and parse Closeloop's configuration, so a function's main.go is only its own wiring.
 package boot
 
 import (
@@ -12,11 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
-	"github.com/closeloop/closeloop/shared/secrets"
 )
 
 // Env is a started function's configuration and AWS clients' configuration.
@@ -26,18 +24,21 @@ type Env struct {
 	Getenv func(string) string // with secrets overlaid
 }
 
-// Load sets JSON logging, builds the AWS configuration, overlays the secret
-// named by CLOSELOOP_SECRET_ID (if set) on getenv, and parses the
-// configuration.
-func Load(ctx context.Context, getenv func(string) string) (Env, error) {
+// Overlay changes where configuration comes from, e.g. secrets.FromAWS,
+// which reads Secrets Manager. Only the functions that need secrets pass one,
+// so the others do not link (or start) the Secrets Manager client.
+type Overlay func(ctx context.Context, cfg aws.Config, getenv func(string) string) (func(string) string, error)
+
+// Load sets JSON logging, builds the AWS configuration, applies overlays to
+// getenv in order, and parses the configuration.
+func Load(ctx context.Context, getenv func(string) string, overlays ...Overlay) (Env, error) {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
 	awsCfg, err := AWSConfig(getenv)
 	if err != nil {
 		return Env{}, err
 	}
-	if id := getenv("CLOSELOOP_SECRET_ID"); id != "" {
-		sm := secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) { o.BaseEndpoint = Endpoint(getenv, "SECRETS_MANAGER") })
-		if getenv, err = secrets.Overlay(ctx, sm, id, getenv); err != nil {
+	for _, o := range overlays {
+		if getenv, err = o(ctx, awsCfg, getenv); err != nil {
 			return Env{}, err
 		}
 	}

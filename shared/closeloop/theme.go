@@ -2,7 +2,6 @@ package closeloop
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -14,12 +13,16 @@ type Theme struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-var themeName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
 // ValidateThemeName checks that name is a theme name: 1 to 64 lower-case
-// letters, digits, '-' or '_'. Its error wraps ErrInvalid.
+// letters, digits, '-' or '_', starting with a letter or digit. Its error
+// wraps ErrInvalid.
 func ValidateThemeName(name string) error {
-	if !themeName.MatchString(name) {
+	ok := len(name) >= 1 && len(name) <= 64 && name[0] != '-' && name[0] != '_'
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+	}
+	if !ok {
 		return fmt.Errorf("%w: theme name %q must be 1 to 64 lower-case letters, digits, '-' or '_'", ErrInvalid, name)
 	}
 	return nil

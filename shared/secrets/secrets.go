@@ -10,12 +10,32 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // Client is the part of the Secrets Manager SDK client used here.
 type Client interface {
 	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// FromAWS is a boot.Overlay: when CLOSELOOP_SECRET_ID is set, it reads that
+// secret from Secrets Manager (endpoint override AWS_ENDPOINT_URL_SECRETS_MANAGER)
+// and answers CLOSELOOP_* names from it first.
+func FromAWS(ctx context.Context, cfg aws.Config, getenv func(string) string) (func(string) string, error) {
+	id := getenv("CLOSELOOP_SECRET_ID")
+	if id == "" {
+		return getenv, nil
+	}
+	c := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		for _, k := range []string{"AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"} {
+			if v := getenv(k); v != "" {
+				o.BaseEndpoint = &v
+				return
+			}
+		}
+	})
+	return Overlay(ctx, c, id, getenv)
 }
 
 // Overlay returns a getenv that answers CLOSELOOP_* names from secret id
