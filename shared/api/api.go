@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -44,6 +45,7 @@ type Handler struct {
 	AdminToken string
 	Now        func() time.Time
 	mux        *http.ServeMux
+	once       sync.Once
 }
 
 // MaxRange is the longest date range one call may ask for.
@@ -63,7 +65,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, err)
 		return
 	}
-	if h.mux == nil {
+	h.once.Do(func() {
 		m := http.NewServeMux()
 		m.HandleFunc("GET /api/responses", h.listResponses)
 		m.HandleFunc("GET /api/responses/{id}", h.getResponse)
@@ -78,7 +80,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			web.Error(w, r, fmt.Errorf("%w: no route %s %s", closeloop.ErrNotFound, r.Method, r.URL.Path))
 		})
 		h.mux = m
-	}
+	})
 	h.mux.ServeHTTP(w, r)
 }
 

@@ -15,6 +15,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -43,6 +44,7 @@ type Handler struct {
 	Alerter Alerter          // nil for no alerts
 	Now     func() time.Time // nil for time.Now
 	mux     *http.ServeMux
+	once    sync.Once
 }
 
 //go:embed templates
@@ -52,14 +54,14 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{"printf": fmt.
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.mux == nil {
+	h.once.Do(func() {
 		m := http.NewServeMux()
 		m.HandleFunc("GET /s/{token}", h.showSurvey)
 		m.HandleFunc("POST /s/{token}", h.answer)
 		m.HandleFunc("GET /u/{token}", h.showUnsubscribe)
 		m.HandleFunc("POST /u/{token}", h.unsubscribe)
 		h.mux = m
-	}
+	})
 	h.mux.ServeHTTP(w, r)
 }
 
