@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,19 +68,24 @@ func TestBootstraps(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer cmd.Process.Kill()
+			var once sync.Once
+			stop := func() { once.Do(func() { cmd.Process.Kill(); cmd.Wait() }) } // output is complete only after Wait
+			defer stop()
 
 			payload := sample(t, root, samples[fn], cfg)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			res, err := rt.Invoke(ctx, payload)
 			if err != nil {
+				stop()
 				t.Fatalf("%v; init error %s; logs:\n%s", err, rt.InitError(), logs.String())
 			}
 			if res.IsError {
+				stop()
 				t.Fatalf("function error %s; logs:\n%s", res.Payload, logs.String())
 			}
 			check(t, fn, res.Payload)
+			stop()
 			// JSON logs, one object a line, carrying no addresses.
 			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 				if line == "" {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -41,8 +42,10 @@ type Reply struct {
 	Actions []closeloop.Action `json:"actions,omitempty"`
 }
 
-// maxAttempts bounds the read-decide-write loop under contention.
-const maxAttempts = 8
+// maxAttempts bounds the read-decide-write loop under contention; between
+// attempts the loop backs off a little, with jitter, so concurrent
+// deliveries for one ticket take turns instead of colliding again.
+const maxAttempts = 20
 
 // ServeHTTP implements http.Handler. It answers 404 for an unknown source,
 // 413 for a body over 1 MiB, 401 for a bad signature, 400 for a body it
@@ -132,6 +135,11 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 		}
 		err = h.Store.SaveTicket(ctx, next, prev)
 		if errors.Is(err, closeloop.ErrConflict) {
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(time.Duration(1+rand.IntN(5*(attempt+1))) * time.Millisecond):
+			}
 			continue
 		}
 		if err != nil {
