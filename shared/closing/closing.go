@@ -6,11 +6,13 @@
 package closing
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -163,7 +165,7 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 	if err != nil {
 		return err
 	}
-	if sv.ContactID == "" || !contains(sv.Themes, im.Theme) {
+	if sv.ContactID == "" || !slices.Contains(sv.Themes, im.Theme) {
 		return nil // erased, or the theme was taken off this response
 	}
 	c, err := h.Store.GetContact(ctx, sv.ContactID)
@@ -191,7 +193,7 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 		return h.release(ctx, im.ID, c.ID, err)
 	}
 	msg, err := mail.ClosingEmail(c.Email, mail.Closing{
-		Name: c.Name, Locale: firstNonEmpty(sv.Locale, c.Locale), Quote: sv.Comment,
+		Name: c.Name, Locale: cmp.Or(sv.Locale, c.Locale), Quote: sv.Comment,
 		Summary: im.Summary, Detail: im.Message, UnsubscribeURL: h.BaseURL + "/u/" + token,
 	})
 	if err != nil {
@@ -237,20 +239,4 @@ func (h *Handler) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -147,22 +148,12 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 	}
 	out := old.survey()
 	out.Rating, out.Comment, out.RevisedAt, out.RespondedAt = &rating, comment, now, first
-	out.Themes = union(out.Themes, themes)
-	return out, nil
-}
-
-func union(a, b []string) []string {
-	out := append([]string(nil), a...)
-	for _, x := range b {
-		found := false
-		for _, y := range out {
-			found = found || x == y
-		}
-		if !found {
-			out = append(out, x)
+	for _, th := range themes {
+		if !slices.Contains(out.Themes, th) {
+			out.Themes = append(out.Themes, th)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
@@ -194,7 +185,7 @@ func (s *Store) ListResponses(ctx context.Context, f ResponseFilter) ([]closeloo
 			if f.Source != "" && sv.Source != f.Source {
 				return nil
 			}
-			if f.Theme != "" && !contains(sv.Themes, f.Theme) {
+			if f.Theme != "" && !slices.Contains(sv.Themes, f.Theme) {
 				return nil
 			}
 			out = append(out, sv)
@@ -214,15 +205,6 @@ func (s *Store) ListResponses(ctx context.Context, f ResponseFilter) ([]closeloo
 }
 
 var errStop = errors.New("stop")
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
 
 // DeleteSurvey removes a survey whose email never went out. Deleting one that
 // does not exist is not an error.

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -124,7 +125,7 @@ func (s *Store) SetThemes(ctx context.Context, id string, themes []string) (clos
 		}
 	}
 	for _, th := range old.Themes {
-		if !contains(themes, th) {
+		if !slices.Contains(themes, th) {
 			if err := s.del(ctx, themePrefix+th, surveyPK(id)); err != nil {
 				return closeloop.Survey{}, fmt.Errorf("unlink theme %s from %s: %w", th, id, err)
 			}

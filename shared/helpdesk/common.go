@@ -48,9 +48,8 @@ func checkToken(h http.Header, secret []byte) error {
 	var got string
 	if t := h.Get("X-Closeloop-Token"); t != "" {
 		got = t
-	} else if u, p, ok := (&http.Request{Header: h}).BasicAuth(); ok {
-		_ = u
-		got = p
+	} else if _, p, ok := (&http.Request{Header: h}).BasicAuth(); ok {
+		got = p // any user name: Freshdesk requires one
 	}
 	if got == "" {
 		return fmt.Errorf("%w: send the secret as the Basic-auth password or in X-Closeloop-Token", ErrUnauthorized)

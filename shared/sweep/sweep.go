@@ -11,6 +11,7 @@
 package sweep
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -147,7 +148,7 @@ func (s *Sweeper) one(ctx context.Context, ref dynamo.TicketRef, now time.Time) 
 
 	sv := closeloop.Survey{
 		ID: surveyID, Source: t.Source, TicketID: t.TicketID, ContactID: t.ContactID, Kind: t.Kind,
-		Locale: firstNonEmpty(t.Locale, contact.Locale), Subject: t.Subject, AgentName: t.AgentName,
+		Locale: cmp.Or(t.Locale, contact.Locale), Subject: t.Subject, AgentName: t.AgentName,
 		SentAt: now, ExpiresAt: now.Add(closeloop.SurveyTTL),
 	}
 	if err := s.Store.CreateSurvey(ctx, sv); err != nil {
@@ -252,11 +253,4 @@ func (s *Sweeper) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
