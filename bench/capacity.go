@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/devstack"
 	"github.com/closeloop/closeloop/shared/helpdesk"
-	"github.com/closeloop/closeloop/shared/localaws"
+	"github.com/closeloop/closeloop/shared/local/devstack"
+	"github.com/closeloop/closeloop/shared/local/localaws"
 )
 
 // Prices (us-east-1, on demand), as AWS publishes them; see priceNotes.

@@ -17,8 +17,8 @@ import (
 
 	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/helpdesk"
-	"github.com/closeloop/closeloop/shared/lambdatest"
-	"github.com/closeloop/closeloop/shared/localaws"
+	"github.com/closeloop/closeloop/shared/local/lambdatest"
+	"github.com/closeloop/closeloop/shared/local/localaws"
 )
 
 // coldRuns is how many times each binary starts; runs of the functions and

@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/closing"
 	"github.com/closeloop/closeloop/shared/dynamo"
-	"github.com/closeloop/closeloop/shared/localaws"
+	"github.com/closeloop/closeloop/shared/fn/closing"
+	"github.com/closeloop/closeloop/shared/local/localaws"
+	"github.com/closeloop/closeloop/shared/local/localqueue"
 	"github.com/closeloop/closeloop/shared/mail"
-	"github.com/closeloop/closeloop/shared/queue"
 )
 
 const (
@@ -158,7 +158,7 @@ func runFanOut(ctx context.Context, s *dynamo.Store, ses *countingSES, perSecond
 	if err := s.CreateImprovement(ctx, im); err != nil {
 		return 0, closeloop.Progress{}, 0, err
 	}
-	q := &queue.Local{Visibility: 2 * time.Second}
+	q := &localqueue.Queue{Visibility: 2 * time.Second}
 	h := &closing.Handler{Store: s, Mailer: mail.NewSender(ses, "bench@example.com", "", perSecond), Queue: q, BaseURL: "https://fb.bench.example"}
 	q.Send(ctx, closing.Announce(im.ID))
 	start := time.Now()

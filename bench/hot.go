@@ -13,7 +13,7 @@ var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) n
 // figure to compare) with bytes and time per operation for information.
 func hotPath(rep *Report, root string) error {
 	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "2000x",
-		"./shared/helpdesk", "./shared/closeloop", "./shared/mail", "./shared/surveypage")
+		"./shared/helpdesk", "./shared/closeloop", "./shared/mail", "./shared/fn/response")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {

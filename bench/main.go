@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/closeloop/closeloop/shared/localaws"
+	"github.com/closeloop/closeloop/shared/local/localaws"
 )
 
 // Figure is one measured value and, when the issue sets one, its target.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
-	"github.com/closeloop/closeloop/shared/localaws"
+	"github.com/closeloop/closeloop/shared/local/localaws"
 )
 
 // newStore is a store over a fresh table on the local server.

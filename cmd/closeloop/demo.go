@@ -19,7 +19,7 @@ import (
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/helpdesk"
-	"github.com/closeloop/closeloop/shared/localaws"
+	"github.com/closeloop/closeloop/shared/local/localaws"
 )
 
 // demoCustomer is one customer of the demo: who they are and what they say.

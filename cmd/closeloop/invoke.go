@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/devstack"
+	"github.com/closeloop/closeloop/shared/fn/sesevents"
 	"github.com/closeloop/closeloop/shared/helpdesk"
-	"github.com/closeloop/closeloop/shared/lambdahttp"
-	"github.com/closeloop/closeloop/shared/sesevents"
+	"github.com/closeloop/closeloop/shared/local/devstack"
+	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
 )
 
 // httpFunctions are the functions behind API Gateway routes.

@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/closeloop/closeloop/shared/awstest"
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/devstack"
 	"github.com/closeloop/closeloop/shared/helpdesk"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/local/devstack"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }

@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/closeloop/closeloop/shared/api"
-	"github.com/closeloop/closeloop/shared/boot"
-	"github.com/closeloop/closeloop/shared/lambdahttp"
+	"github.com/closeloop/closeloop/shared/fn/api"
+	"github.com/closeloop/closeloop/shared/platform/boot"
+	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
 	"github.com/closeloop/closeloop/shared/queue"
 	"github.com/closeloop/closeloop/shared/secrets"
 )

@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/closeloop/closeloop/shared/boot"
-	"github.com/closeloop/closeloop/shared/closing"
+	"github.com/closeloop/closeloop/shared/fn/closing"
 	"github.com/closeloop/closeloop/shared/mail"
+	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/queue"
 )
 

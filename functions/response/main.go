@@ -10,11 +10,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/closeloop/closeloop/shared/alert"
-	"github.com/closeloop/closeloop/shared/boot"
-	"github.com/closeloop/closeloop/shared/lambdahttp"
+	"github.com/closeloop/closeloop/shared/fn/response"
+	"github.com/closeloop/closeloop/shared/platform/boot"
+	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
 	"github.com/closeloop/closeloop/shared/secrets"
-	"github.com/closeloop/closeloop/shared/surveypage"
+	"github.com/closeloop/closeloop/shared/slack"
 )
 
 func main() {
@@ -29,9 +29,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	h := &surveypage.Handler{Store: env.Store()}
+	h := &response.Handler{Store: env.Store()}
 	if u := env.Config.AlertWebhookURL; u != "" {
-		h.Alerter = alert.Slack{URL: u}
+		h.Alerter = slack.Slack{URL: u}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/s/", h)

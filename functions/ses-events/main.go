@@ -9,8 +9,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/closeloop/closeloop/shared/boot"
-	"github.com/closeloop/closeloop/shared/sesevents"
+	"github.com/closeloop/closeloop/shared/fn/sesevents"
+	"github.com/closeloop/closeloop/shared/platform/boot"
 )
 
 func main() {

@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/closeloop/closeloop/shared/boot"
+	"github.com/closeloop/closeloop/shared/fn/surveysweep"
 	"github.com/closeloop/closeloop/shared/mail"
-	"github.com/closeloop/closeloop/shared/sweep"
+	"github.com/closeloop/closeloop/shared/platform/boot"
 )
 
 // sesRate is the sending rate the sweep keeps to: half of SES's default
@@ -30,11 +30,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	s := &sweep.Sweeper{
+	s := &surveysweep.Sweeper{
 		Store: env.Store(), Mailer: mail.NewSender(sesv2.NewFromConfig(env.AWS, func(o *sesv2.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SESV2") }),
 			env.Config.From, env.Getenv("CLOSELOOP_SES_CONFIGURATION_SET"), sesRate),
 		BaseURL: env.Config.BaseURL, FatigueWindow: env.Config.FatigueWindow,
 	}
-	lambda.Start(func(ctx context.Context) (sweep.Result, error) { return s.Run(ctx) })
+	lambda.Start(func(ctx context.Context) (surveysweep.Result, error) { return s.Run(ctx) })
 	return nil
 }

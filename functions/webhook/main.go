@@ -10,11 +10,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/closeloop/closeloop/shared/boot"
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/lambdahttp"
+	"github.com/closeloop/closeloop/shared/fn/webhook"
+	"github.com/closeloop/closeloop/shared/platform/boot"
+	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
 	"github.com/closeloop/closeloop/shared/secrets"
-	"github.com/closeloop/closeloop/shared/webhook"
 )
 
 func main() {

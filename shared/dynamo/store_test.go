@@ -13,10 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/closeloop/closeloop/shared/awstest"
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/dynamo/schema"
+	"github.com/closeloop/closeloop/shared/local/awstest"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }

@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
-	"github.com/closeloop/closeloop/shared/awstest"
 	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/mail"
 )
 

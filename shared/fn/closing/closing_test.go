@@ -11,10 +11,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/closeloop/closeloop/shared/awstest"
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/closing"
-	"github.com/closeloop/closeloop/shared/devstack"
+	"github.com/closeloop/closeloop/shared/fn/closing"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/local/devstack"
 	"github.com/closeloop/closeloop/shared/mail"
 )
 

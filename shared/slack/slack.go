@@ -1,7 +1,7 @@
 // Package alert posts detractor alerts to a Slack-compatible incoming
 // webhook, so the team can follow up with an unhappy customer while it still
 // matters.
-package alert
+package slack
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package surveypage
+package response
 
 import (
 	"context"

@@ -14,11 +14,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/closeloop/closeloop/shared/awstest"
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
-	"github.com/closeloop/closeloop/shared/lambdatest"
-	"github.com/closeloop/closeloop/shared/localaws"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/local/lambdatest"
+	"github.com/closeloop/closeloop/shared/local/localaws"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }

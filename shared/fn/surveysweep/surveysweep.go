@@ -8,7 +8,7 @@
 // next sweep after the lease marks it failed rather than risk a second email.
 // SES errors that say nothing was sent (throttling) put the survey back on
 // the schedule with a back-off.
-package sweep
+package surveysweep
 
 import (
 	"cmp"

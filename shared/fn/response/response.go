@@ -5,7 +5,7 @@
 //
 // GET never changes anything: mail scanners open every link in an email,
 // so a rating in a link only preselects the answer on the page.
-package surveypage
+package response
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/i18n"
-	"github.com/closeloop/closeloop/shared/web"
+	"github.com/closeloop/closeloop/shared/platform/web"
 )
 
 // Store is what the pages need of the store.

@@ -1,4 +1,4 @@
-package sweep_test
+package surveysweep_test
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/closeloop/closeloop/shared/awstest"
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/devstack"
+	"github.com/closeloop/closeloop/shared/fn/webhook"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/local/devstack"
 	"github.com/closeloop/closeloop/shared/mail"
-	"github.com/closeloop/closeloop/shared/webhook"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }

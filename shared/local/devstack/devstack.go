@@ -20,17 +20,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/closeloop/closeloop/shared/alert"
-	"github.com/closeloop/closeloop/shared/api"
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/closing"
 	"github.com/closeloop/closeloop/shared/dynamo"
-	"github.com/closeloop/closeloop/shared/localaws"
+	"github.com/closeloop/closeloop/shared/fn/api"
+	"github.com/closeloop/closeloop/shared/fn/closing"
+	"github.com/closeloop/closeloop/shared/fn/response"
+	"github.com/closeloop/closeloop/shared/fn/surveysweep"
+	"github.com/closeloop/closeloop/shared/fn/webhook"
+	"github.com/closeloop/closeloop/shared/local/localaws"
+	"github.com/closeloop/closeloop/shared/local/localqueue"
 	"github.com/closeloop/closeloop/shared/mail"
-	"github.com/closeloop/closeloop/shared/queue"
-	"github.com/closeloop/closeloop/shared/surveypage"
-	"github.com/closeloop/closeloop/shared/sweep"
-	"github.com/closeloop/closeloop/shared/webhook"
+	"github.com/closeloop/closeloop/shared/slack"
 )
 
 // Options configure a Stack.
@@ -52,8 +52,8 @@ type Stack struct {
 	SES     *sesv2.Client
 	Store   *dynamo.Store
 	Sender  *mail.Sender
-	Queue   *queue.Local // the closing queue
-	Sweeper *sweep.Sweeper
+	Queue   *localqueue.Queue // the closing queue
+	Sweeper *surveysweep.Sweeper
 	Closing *closing.Handler
 	Handler http.Handler // every route of the HTTP surface
 }
@@ -87,13 +87,13 @@ func Assemble(ctx context.Context, cfg closeloop.Config, dynamoURL, sesURL strin
 		Config: cfg, DB: db, SES: ses,
 		Store:  dynamo.NewStore(db, cfg.Table),
 		Sender: mail.NewSender(ses, cfg.From, "", sesRate),
-		Queue:  &queue.Local{Visibility: 5 * time.Second},
+		Queue:  &localqueue.Queue{Visibility: 5 * time.Second},
 	}
-	s.Sweeper = &sweep.Sweeper{Store: s.Store, Mailer: s.Sender, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow}
+	s.Sweeper = &surveysweep.Sweeper{Store: s.Store, Mailer: s.Sender, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow}
 	s.Closing = &closing.Handler{Store: s.Store, Mailer: s.Sender, Queue: s.Queue, BaseURL: cfg.BaseURL}
-	pages := &surveypage.Handler{Store: s.Store}
+	pages := &response.Handler{Store: s.Store}
 	if cfg.AlertWebhookURL != "" {
-		pages.Alerter = alert.Slack{URL: cfg.AlertWebhookURL}
+		pages.Alerter = slack.Slack{URL: cfg.AlertWebhookURL}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/{source}", &webhook.Handler{
@@ -189,12 +189,12 @@ func (s *Stack) RunJobs(ctx context.Context, tick time.Duration) {
 }
 
 // Sweep runs the survey sweep once and logs what it did.
-func (s *Stack) Sweep(ctx context.Context) sweep.Result {
+func (s *Stack) Sweep(ctx context.Context) surveysweep.Result {
 	res, err := s.Sweeper.Run(ctx)
 	if err != nil && ctx.Err() == nil {
 		slog.ErrorContext(ctx, "sweep", "err", err)
 	}
-	if res != (sweep.Result{}) {
+	if res != (surveysweep.Result{}) {
 		slog.InfoContext(ctx, "sweep", "sent", res.Sent, "throttled", res.Throttled, "suppressed", res.Suppressed, "failed", res.Failed, "retried", res.Retried)
 	}
 	return res

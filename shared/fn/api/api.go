@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/closing"
 	"github.com/closeloop/closeloop/shared/dynamo"
+	"github.com/closeloop/closeloop/shared/fn/closing"
+	"github.com/closeloop/closeloop/shared/platform/web"
 	"github.com/closeloop/closeloop/shared/queue"
-	"github.com/closeloop/closeloop/shared/web"
 )
 
 // Store is what the API needs of the store.

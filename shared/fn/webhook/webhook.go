@@ -16,7 +16,7 @@ import (
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/helpdesk"
-	"github.com/closeloop/closeloop/shared/web"
+	"github.com/closeloop/closeloop/shared/platform/web"
 )
 
 // Store is what the handler needs of the store.

@@ -26,10 +26,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/devstack"
 	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/helpdesk"
-	"github.com/closeloop/closeloop/shared/localaws"
+	"github.com/closeloop/closeloop/shared/local/devstack"
+	"github.com/closeloop/closeloop/shared/local/localaws"
 )
 
 var servers *localaws.Servers

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/closeloop/closeloop/shared/boot"
-	"github.com/closeloop/closeloop/shared/localaws"
+	"github.com/closeloop/closeloop/shared/local/localaws"
+	"github.com/closeloop/closeloop/shared/platform/boot"
 )
 
 // TestNoPackageLevelClientsOrPersonalLogs reads every non-test Go file of

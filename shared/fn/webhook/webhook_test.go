@@ -12,11 +12,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/closeloop/closeloop/shared/awstest"
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/devstack"
 	"github.com/closeloop/closeloop/shared/helpdesk"
-	"github.com/closeloop/closeloop/shared/lambdahttp"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/local/devstack"
+	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }

@@ -1,4 +1,4 @@
-package surveypage_test
+package response_test
 
 import (
 	"context"
@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/closeloop/closeloop/shared/alert"
-	"github.com/closeloop/closeloop/shared/awstest"
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/devstack"
-	"github.com/closeloop/closeloop/shared/surveypage"
-	"github.com/closeloop/closeloop/shared/webhook"
+	"github.com/closeloop/closeloop/shared/fn/response"
+	"github.com/closeloop/closeloop/shared/fn/webhook"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/local/devstack"
+	"github.com/closeloop/closeloop/shared/slack"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }
@@ -135,7 +135,7 @@ func TestUnknownAndExpired(t *testing.T) {
 	// The same store, read by pages whose clock is past the expiry.
 	later := time.Now().Add(closeloop.SurveyTTL + time.Hour)
 	exp := *st
-	exp.Handler = &surveypage.Handler{Store: st.Store, Now: func() time.Time { return later }}
+	exp.Handler = &response.Handler{Store: st.Store, Now: func() time.Time { return later }}
 	if w := do(&exp, http.MethodGet, "/s/"+token, nil); w.Code != http.StatusGone {
 		t.Errorf("expired GET: %d, want 410", w.Code)
 	}
@@ -205,7 +205,7 @@ func TestDetractorAlert(t *testing.T) {
 	defer hook.Close()
 	st := awstest.Stack(t, closeloop.Config{})
 	m := sent(t, st, closeloop.CSAT)
-	pages := &surveypage.Handler{Store: st.Store, Alerter: alert.Slack{URL: hook.URL}}
+	pages := &response.Handler{Store: st.Store, Alerter: slack.Slack{URL: hook.URL}}
 	post := func(rating string) {
 		r := httptest.NewRequest(http.MethodPost, "/s/"+awstest.Token(m), strings.NewReader(url.Values{"rating": {rating}, "comment": {"Nobody answered for a week"}}.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
