@@ -6,7 +6,11 @@
 // write, so that every step that may run twice is safe to run twice.
 package closeloop
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
 
 // Sentinel errors shared by the adapters. Compare with errors.Is.
 var (
@@ -32,11 +36,20 @@ var (
 var Sources = []string{"zendesk", "freshdesk", "intercom", "hubspot", "helpscout", "jira", "front", "gorgias", "zammad", "generic"}
 
 // KnownSource reports whether name is one of Sources.
-func KnownSource(name string) bool {
-	for _, s := range Sources {
-		if s == name {
-			return true
-		}
-	}
-	return false
+func KnownSource(name string) bool { return slices.Contains(Sources, name) }
+
+// Errorf returns an error whose message is the formatted reason alone and
+// which matches kind, one of the sentinel errors above, with errors.Is:
+//
+//	Errorf(ErrInvalid, "rating must be a whole number from %d to %d", lo, hi)
+//
+// A %w in format wraps that error too. HTTP handlers show the reason of a
+// 4xx as it is, so it names the problem without the sentinel's word.
+func Errorf(kind error, format string, args ...any) error {
+	return &reasonError{kind: kind, reason: fmt.Errorf(format, args...)}
 }
+
+type reasonError struct{ kind, reason error }
+
+func (e *reasonError) Error() string   { return e.reason.Error() }
+func (e *reasonError) Unwrap() []error { return []error{e.kind, e.reason} }

@@ -1,6 +1,7 @@
 package closeloop
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
@@ -40,10 +41,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		FatigueWindow:   DefaultFatigueWindow,
 		Secrets:         map[string]string{},
 		AdminToken:      getenv("CLOSELOOP_ADMIN_TOKEN"),
-		From:            or(getenv("CLOSELOOP_FROM"), DefaultFrom),
-		BaseURL:         strings.TrimRight(or(getenv("CLOSELOOP_BASE_URL"), DefaultBaseURL), "/"),
+		From:            cmp.Or(getenv("CLOSELOOP_FROM"), DefaultFrom),
+		BaseURL:         strings.TrimRight(cmp.Or(getenv("CLOSELOOP_BASE_URL"), DefaultBaseURL), "/"),
 		AlertWebhookURL: getenv("CLOSELOOP_ALERT_WEBHOOK_URL"),
-		Table:           or(getenv("CLOSELOOP_TABLE"), DefaultTable),
+		Table:           cmp.Or(getenv("CLOSELOOP_TABLE"), DefaultTable),
 	}
 	var err error
 	if v := getenv("CLOSELOOP_SURVEY_DELAY"); v != "" {
@@ -76,11 +77,4 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, nil
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

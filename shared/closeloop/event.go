@@ -45,21 +45,21 @@ type TicketEvent struct {
 func (e TicketEvent) Validate() error {
 	switch {
 	case e.TicketID == "":
-		return fmt.Errorf("%w: ticket id is missing", ErrInvalid)
+		return Errorf(ErrInvalid, "ticket id is missing")
 	case e.EventID == "":
-		return fmt.Errorf("%w: event id is missing", ErrInvalid)
+		return Errorf(ErrInvalid, "event id is missing")
 	case len(e.TicketID) > 128 || len(e.EventID) > 256:
-		return fmt.Errorf("%w: ticket or event id is too long", ErrInvalid)
+		return Errorf(ErrInvalid, "ticket or event id is too long")
 	case e.OccurredAt.IsZero():
-		return fmt.Errorf("%w: event time is missing", ErrInvalid)
+		return Errorf(ErrInvalid, "event time is missing")
 	}
 	if e.Status == StatusSolved {
 		if _, err := NormalizeEmail(e.Customer.Email); err != nil {
-			return fmt.Errorf("%w: customer email: %v", ErrInvalid, err)
+			return Errorf(ErrInvalid, "customer email: %v", err)
 		}
 	}
 	if e.Kind != "" && !e.Kind.Valid() {
-		return fmt.Errorf("%w: unknown survey kind %q", ErrInvalid, e.Kind)
+		return Errorf(ErrInvalid, "unknown survey kind %q", e.Kind)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package closeloop
 
 import (
-	"fmt"
 	"strconv"
 )
 
@@ -19,7 +18,7 @@ const (
 func ParseKind(s string) (Kind, error) {
 	k := Kind(s)
 	if !k.Valid() {
-		return "", fmt.Errorf("%w: survey kind %q is not csat, nps or ces", ErrInvalid, s)
+		return "", Errorf(ErrInvalid, "survey kind %q is not csat, nps or ces", s)
 	}
 	return k, nil
 }
@@ -55,7 +54,7 @@ func (k Kind) ParseRating(s string) (int, error) {
 	lo, hi := k.Scale()
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		return 0, fmt.Errorf("%w: rating must be a whole number from %d to %d", ErrInvalid, lo, hi)
+		return 0, Errorf(ErrInvalid, "rating must be a whole number from %d to %d", lo, hi)
 	}
 	return n, nil
 }

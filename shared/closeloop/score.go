@@ -7,17 +7,23 @@ import "math"
 // its days: a report costs one read per day, whatever the number of
 // responses. The dynamo store keeps them with atomic ADD.
 type Counters struct {
-	SurveysSent   int64 `json:"surveys_sent" dynamodbav:"surveys_sent"`
-	Responses     int64 `json:"responses" dynamodbav:"responses"`
-	CSATCount     int64 `json:"csat_count" dynamodbav:"csat_n"`
-	CSATSatisfied int64 `json:"csat_satisfied" dynamodbav:"csat_sat"` // ratings 4 and 5
-	CSATSum       int64 `json:"csat_sum" dynamodbav:"csat_sum"`
-	NPSCount      int64 `json:"nps_count" dynamodbav:"nps_n"`
-	NPSPromoters  int64 `json:"nps_promoters" dynamodbav:"nps_pro"`  // 9 and 10
-	NPSDetractors int64 `json:"nps_detractors" dynamodbav:"nps_det"` // 0 to 6
-	CESCount      int64 `json:"ces_count" dynamodbav:"ces_n"`
-	CESSum        int64 `json:"ces_sum" dynamodbav:"ces_sum"`
-	ClosingSent   int64 `json:"closing_sent" dynamodbav:"closing_sent"` // "you said, we did" emails
+	SurveysSent   int64 `json:"surveys_sent"`
+	Responses     int64 `json:"responses"`
+	CSATCount     int64 `json:"csat_count"`
+	CSATSatisfied int64 `json:"csat_satisfied"` // ratings 4 and 5
+	CSATSum       int64 `json:"csat_sum"`
+	NPSCount      int64 `json:"nps_count"`
+	NPSPromoters  int64 `json:"nps_promoters"`  // 9 and 10
+	NPSDetractors int64 `json:"nps_detractors"` // 0 to 6
+	CESCount      int64 `json:"ces_count"`
+	CESSum        int64 `json:"ces_sum"`
+	ClosingSent   int64 `json:"closing_sent"` // "you said, we did" emails
+}
+
+// DayCounters is one day's counters.
+type DayCounters struct {
+	Day string // YYYY-MM-DD, in UTC
+	Counters
 }
 
 // Add returns c plus d, field by field.

@@ -66,3 +66,11 @@ func MatchThemes(comment string, themes []Theme) []string {
 	}
 	return out
 }
+
+// ResponseFilter narrows a listing of responses.
+type ResponseFilter struct {
+	From, To time.Time // days, inclusive, UTC
+	Theme    string    // only responses with this theme
+	Source   string    // only responses from this helpdesk
+	Limit    int       // at most this many; 0 for no limit
+}

@@ -1,7 +1,6 @@
 package closeloop
 
 import (
-	"fmt"
 	"strings"
 	"time"
 )
@@ -23,7 +22,7 @@ func ValidateThemeName(name string) error {
 		ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 	}
 	if !ok {
-		return fmt.Errorf("%w: theme name %q must be 1 to 64 lower-case letters, digits, '-' or '_'", ErrInvalid, name)
+		return Errorf(ErrInvalid, "theme name %q must be 1 to 64 lower-case letters, digits, '-' or '_'", name)
 	}
 	return nil
 }
@@ -40,7 +39,7 @@ func NewTheme(name string, keywords []string, now time.Time) (Theme, error) {
 		}
 	}
 	if len(kw) > 50 {
-		return Theme{}, fmt.Errorf("%w: at most 50 keywords", ErrInvalid)
+		return Theme{}, Errorf(ErrInvalid, "at most 50 keywords")
 	}
 	return Theme{Name: name, Keywords: kw, CreatedAt: now}, nil
 }
@@ -74,13 +73,32 @@ func NewImprovement(theme, summary, message string, now time.Time) (Improvement,
 	}
 	switch {
 	case summary == "":
-		return Improvement{}, fmt.Errorf("%w: summary is required", ErrInvalid)
+		return Improvement{}, Errorf(ErrInvalid, "summary is required")
 	case len(summary) > 200:
-		return Improvement{}, fmt.Errorf("%w: summary is longer than 200 bytes", ErrInvalid)
+		return Improvement{}, Errorf(ErrInvalid, "summary is longer than 200 bytes")
 	case message == "":
-		return Improvement{}, fmt.Errorf("%w: message is required", ErrInvalid)
+		return Improvement{}, Errorf(ErrInvalid, "message is required")
 	case len(message) > 5000:
-		return Improvement{}, fmt.Errorf("%w: message is longer than 5000 bytes", ErrInvalid)
+		return Improvement{}, Errorf(ErrInvalid, "message is longer than 5000 bytes")
 	}
 	return Improvement{ID: NewID(), Theme: theme, Summary: summary, Message: message, CreatedAt: now}, nil
 }
+
+// ThemeMember is one response carrying a theme: the survey to quote and the
+// contact to tell.
+type ThemeMember struct {
+	SurveyID  string
+	ContactID string
+}
+
+// ClosingState is where one person's "you said, we did" email of one
+// improvement is.
+type ClosingState string
+
+// Closing delivery states, per improvement and contact.
+const (
+	ClosingClaimed    ClosingState = "claimed"    // a closing job owns this person's email
+	ClosingSent       ClosingState = "sent"       // SES accepted it
+	ClosingFailed     ClosingState = "failed"     // SES refused it, or the job died after claiming
+	ClosingSuppressed ClosingState = "suppressed" // the person may not be mailed
+)

@@ -52,6 +52,9 @@ type Ticket struct {
 	ReceivedAt time.Time   // when the first event arrived
 }
 
+// TicketRef names a ticket.
+type TicketRef struct{ Source, TicketID string }
+
 // Action is what a webhook delivery did, as reported to the helpdesk.
 type Action string
 

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 )
 
 // tokenBytes is the entropy of a link token: 256 bits, well above the 128
@@ -33,10 +32,10 @@ func SurveyIDOf(token string) string {
 // that malformed links are refused before any read.
 func CheckToken(s string) error {
 	if len(s) != base64.RawURLEncoding.EncodedLen(tokenBytes) {
-		return fmt.Errorf("%w: malformed token", ErrNotFound)
+		return Errorf(ErrNotFound, "malformed token")
 	}
 	if _, err := base64.RawURLEncoding.DecodeString(s); err != nil {
-		return fmt.Errorf("%w: malformed token", ErrNotFound)
+		return Errorf(ErrNotFound, "malformed token")
 	}
 	return nil
 }

@@ -3,7 +3,8 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"reflect"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,20 +14,35 @@ import (
 	"github.com/closeloop/closeloop/shared/closeloop"
 )
 
+// counterAttrs maps each field of closeloop.Counters to its attribute on a
+// DAY#<date>/COUNTERS item, in one place for writing and reading.
+func counterAttrs(c *closeloop.Counters) []struct {
+	name string
+	v    *int64
+} {
+	return []struct {
+		name string
+		v    *int64
+	}{
+		{"surveys_sent", &c.SurveysSent}, {"responses", &c.Responses},
+		{"csat_n", &c.CSATCount}, {"csat_sat", &c.CSATSatisfied}, {"csat_sum", &c.CSATSum},
+		{"nps_n", &c.NPSCount}, {"nps_pro", &c.NPSPromoters}, {"nps_det", &c.NPSDetractors},
+		{"ces_n", &c.CESCount}, {"ces_sum", &c.CESSum},
+		{"closing_sent", &c.ClosingSent},
+	}
+}
+
 // AddCounters adds c to the counters of the day of t with one atomic ADD.
 // Zero fields are left out; an all-zero c writes nothing.
 func (s *Store) AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error {
 	var parts []string
 	vals := map[string]types.AttributeValue{}
-	v, ty := reflect.ValueOf(c), reflect.TypeOf(c)
-	for i := 0; i < ty.NumField(); i++ {
-		n := v.Field(i).Int()
-		if n == 0 {
+	for i, a := range counterAttrs(&c) {
+		if *a.v == 0 {
 			continue
 		}
-		attr := strings.Split(ty.Field(i).Tag.Get("dynamodbav"), ",")[0]
-		parts = append(parts, fmt.Sprintf("%s :v%d", attr, i))
-		vals[fmt.Sprintf(":v%d", i)] = num(n)
+		parts = append(parts, fmt.Sprintf("%s :v%d", a.name, i))
+		vals[fmt.Sprintf(":v%d", i)] = num(*a.v)
 	}
 	if len(parts) == 0 {
 		return nil
@@ -41,16 +57,29 @@ func (s *Store) AddCounters(ctx context.Context, t time.Time, c closeloop.Counte
 	return nil
 }
 
-// DayCounters is one day's counters.
-type DayCounters struct {
-	Day string // YYYY-MM-DD
-	closeloop.Counters
+// countersOf reads a counters item; attributes it lacks are zero.
+func countersOf(m map[string]types.AttributeValue) (closeloop.Counters, error) {
+	var c closeloop.Counters
+	for _, a := range counterAttrs(&c) {
+		n, ok := m[a.name].(*types.AttributeValueMemberN)
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseInt(n.Value, 10, 64)
+		if err != nil {
+			return c, fmt.Errorf("counter %s: %w", a.name, err)
+		}
+		*a.v = v
+	}
+	return c, nil
 }
 
 // CountersBetween returns the counters of every day from from to to
 // (inclusive, UTC), in order, with zero counters for days with none. It
-// reads one item per day, in batches of 100, whatever the number of responses.
-func (s *Store) CountersBetween(ctx context.Context, from, to time.Time) ([]DayCounters, error) {
+// reads one item per day, in batches of 100, whatever the number of
+// responses. Keys DynamoDB leaves unprocessed (throttling) are asked for
+// again with a growing back-off.
+func (s *Store) CountersBetween(ctx context.Context, from, to time.Time) ([]closeloop.DayCounters, error) {
 	var days []string
 	for d := from.UTC().Truncate(24 * time.Hour); !d.After(to); d = d.Add(24 * time.Hour) {
 		days = append(days, day(d))
@@ -62,7 +91,12 @@ func (s *Store) CountersBetween(ctx context.Context, from, to time.Time) ([]DayC
 			keys = append(keys, key(dayPrefix+d, "COUNTERS"))
 		}
 		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
-		for len(req) > 0 {
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if err := backOff(ctx, attempt); err != nil {
+					return nil, fmt.Errorf("read counters: %w", err)
+				}
+			}
 			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: s.rcc()})
 			if err != nil {
 				return nil, fmt.Errorf("read counters: %w", err)
@@ -71,21 +105,39 @@ func (s *Store) CountersBetween(ctx context.Context, from, to time.Time) ([]DayC
 				s.consumed("BatchGetItem", &res.ConsumedCapacity[i])
 			}
 			for _, m := range res.Responses[s.table] {
-				var it struct {
-					PK string `dynamodbav:"pk"`
-					closeloop.Counters
+				pk, _ := m["pk"].(*types.AttributeValueMemberS)
+				if pk == nil {
+					continue
 				}
-				if err := unmarshal(m, &it); err != nil {
-					return nil, err
+				c, err := countersOf(m)
+				if err != nil {
+					return nil, fmt.Errorf("read counters of %s: %w", pk.Value, err)
 				}
-				got[strings.TrimPrefix(it.PK, dayPrefix)] = it.Counters
+				got[strings.TrimPrefix(pk.Value, dayPrefix)] = c
 			}
 			req = res.UnprocessedKeys
 		}
 	}
-	out := make([]DayCounters, len(days))
+	out := make([]closeloop.DayCounters, len(days))
 	for i, d := range days {
-		out[i] = DayCounters{Day: d, Counters: got[d]}
+		out[i] = closeloop.DayCounters{Day: d, Counters: got[d]}
 	}
 	return out, nil
+}
+
+// maxBackOff caps the wait between retries of unprocessed keys.
+const maxBackOff = 2 * time.Second
+
+// backOff waits before retry attempt (1, 2, …): 50 ms doubling up to
+// maxBackOff, with full jitter, as AWS advises for unprocessed items.
+func backOff(ctx context.Context, attempt int) error {
+	d := min(maxBackOff, 50*time.Millisecond<<min(attempt-1, 10))
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(d)) + 1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

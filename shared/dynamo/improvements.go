@@ -73,14 +73,6 @@ func (s *Store) AddProgress(ctx context.Context, id string, d closeloop.Progress
 	return nil
 }
 
-// Closing delivery states, per improvement and contact.
-const (
-	ClosingClaimed    = "claimed"    // a closing job owns this person's email
-	ClosingSent       = "sent"       // SES accepted it
-	ClosingFailed     = "failed"     // SES refused it, or the job died after claiming
-	ClosingSuppressed = "suppressed" // the person may not be mailed
-)
-
 type closingItem struct {
 	PK        string `dynamodbav:"pk"` // IMPROVEMENT#<id>
 	SK        string `dynamodbav:"sk"` // TO#<contact id>
@@ -95,7 +87,7 @@ type closingItem struct {
 // duplicate message or a second job, is an error wrapping
 // closeloop.ErrDuplicate: the email is someone else's to send.
 func (s *Store) ClaimClosing(ctx context.Context, impID, contactID, surveyID string, now time.Time) error {
-	it := closingItem{PK: improvementPK(impID), SK: toPrefix + contactID, SurveyID: surveyID, State: ClosingClaimed, ClaimedAt: ts(now)}
+	it := closingItem{PK: improvementPK(impID), SK: toPrefix + contactID, SurveyID: surveyID, State: string(closeloop.ClosingClaimed), ClaimedAt: ts(now)}
 	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	if conditionFailed(err) {
 		return fmt.Errorf("claim closing %s/%s: %w", impID, contactID, closeloop.ErrDuplicate)
@@ -107,9 +99,9 @@ func (s *Store) ClaimClosing(ctx context.Context, impID, contactID, surveyID str
 }
 
 // FinishClosing records the outcome of a claimed closing email.
-func (s *Store) FinishClosing(ctx context.Context, impID, contactID, state, messageID string) error {
+func (s *Store) FinishClosing(ctx context.Context, impID, contactID string, state closeloop.ClosingState, messageID string) error {
 	expr := "SET #s = :s"
-	vals := map[string]types.AttributeValue{":s": str(state), ":c": str(ClosingClaimed)}
+	vals := map[string]types.AttributeValue{":s": str(string(state)), ":c": str(string(closeloop.ClosingClaimed))}
 	if messageID != "" {
 		expr += ", message_id = :m"
 		vals[":m"] = str(messageID)
@@ -139,7 +131,7 @@ func (s *Store) ReleaseClosing(ctx context.Context, impID, contactID string) err
 		Key:                       key(improvementPK(impID), toPrefix+contactID),
 		ConditionExpression:       aws.String("#s = :c"),
 		ExpressionAttributeNames:  map[string]string{"#s": "state"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(ClosingClaimed)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(string(closeloop.ClosingClaimed))},
 	})
 	if conditionFailed(err) {
 		return fmt.Errorf("release closing %s/%s: %w", impID, contactID, closeloop.ErrConflict)

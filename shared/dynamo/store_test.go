@@ -66,7 +66,7 @@ func TestSaveTicketIsConditional(t *testing.T) {
 		t.Fatalf("got %+v, %v", got, err)
 	}
 	refs, err := s.DueTickets(ctx, time.Now().Add(time.Second), 10)
-	if err != nil || len(refs) != 1 || refs[0] != (dynamo.TicketRef{Source: "generic", TicketID: "a#b"}) {
+	if err != nil || len(refs) != 1 || refs[0] != (closeloop.TicketRef{Source: "generic", TicketID: "a#b"}) {
 		t.Errorf("due %v, %v", refs, err)
 	}
 	got.State = closeloop.SurveyCancelled
@@ -181,7 +181,7 @@ func TestThemesAndErase(t *testing.T) {
 	}
 	members := func(th string) []string {
 		var out []string
-		s.ThemeMembers(ctx, th, "", func(m dynamo.Member) error { out = append(out, m.SurveyID); return nil })
+		s.ThemeMembers(ctx, th, "", func(m closeloop.ThemeMember) error { out = append(out, m.SurveyID); return nil })
 		return out
 	}
 	if got := members("exports"); len(got) != 0 {
@@ -235,7 +235,7 @@ func TestClosingClaims(t *testing.T) {
 	if err := s.ClaimClosing(ctx, "imp", "c", "sv2", time.Now()); !errors.Is(err, closeloop.ErrDuplicate) {
 		t.Errorf("second claim: %v", err)
 	}
-	if err := s.FinishClosing(ctx, "imp", "c", dynamo.ClosingSent, "m1"); err != nil {
+	if err := s.FinishClosing(ctx, "imp", "c", closeloop.ClosingSent, "m1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.ReleaseClosing(ctx, "imp", "c"); !errors.Is(err, closeloop.ErrConflict) {

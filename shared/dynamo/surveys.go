@@ -158,17 +158,9 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
-// ResponseFilter narrows ListResponses.
-type ResponseFilter struct {
-	From, To time.Time // days, inclusive, UTC
-	Theme    string    // only responses with this theme
-	Source   string    // only responses from this helpdesk
-	Limit    int       // at most this many; 0 for no limit
-}
-
 // ListResponses returns answered surveys first answered in [From, To], by day
 // and then time. It reads one index partition per day.
-func (s *Store) ListResponses(ctx context.Context, f ResponseFilter) ([]closeloop.Survey, error) {
+func (s *Store) ListResponses(ctx context.Context, f closeloop.ResponseFilter) ([]closeloop.Survey, error) {
 	var out []closeloop.Survey
 	for d := f.From.UTC().Truncate(24 * time.Hour); !d.After(f.To); d = d.Add(24 * time.Hour) {
 		in := &dynamodb.QueryInput{

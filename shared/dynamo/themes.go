@@ -136,16 +136,10 @@ func (s *Store) SetThemes(ctx context.Context, id string, themes []string) (clos
 	return sv, nil
 }
 
-// Member is one response carrying a theme.
-type Member struct {
-	SurveyID  string
-	ContactID string
-}
-
 // ThemeMembers calls each for every response linked to theme, page by page,
 // starting after the survey id after ("" for the start). Returning an error
 // from each stops the walk with that error.
-func (s *Store) ThemeMembers(ctx context.Context, theme, after string, each func(Member) error) error {
+func (s *Store) ThemeMembers(ctx context.Context, theme, after string, each func(closeloop.ThemeMember) error) error {
 	in := &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("pk = :p"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(themePrefix + theme)},
@@ -158,7 +152,7 @@ func (s *Store) ThemeMembers(ctx context.Context, theme, after string, each func
 		if err := unmarshal(m, &l); err != nil {
 			return err
 		}
-		return each(Member{SurveyID: l.SurveyID, ContactID: l.Contact})
+		return each(closeloop.ThemeMember{SurveyID: l.SurveyID, ContactID: l.Contact})
 	})
 }
 

@@ -81,14 +81,11 @@ func (s *Store) SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64)
 	return nil
 }
 
-// TicketRef names a ticket.
-type TicketRef struct{ Source, TicketID string }
-
 // DueTickets returns up to limit tickets whose DueAt is at or before now and
 // that are scheduled or being sent, oldest first within each shard. The index
 // is eventually consistent: read each ticket again before acting on it.
-func (s *Store) DueTickets(ctx context.Context, now time.Time, limit int) ([]TicketRef, error) {
-	var out []TicketRef
+func (s *Store) DueTickets(ctx context.Context, now time.Time, limit int) ([]closeloop.TicketRef, error) {
+	var out []closeloop.TicketRef
 	for i := 0; i < dueShards && len(out) < limit; i++ {
 		in := &dynamodb.QueryInput{
 			IndexName:              aws.String("due"),
@@ -106,7 +103,7 @@ func (s *Store) DueTickets(ctx context.Context, now time.Time, limit int) ([]Tic
 				return err
 			}
 			src, id := splitTicketPK(k.PK)
-			out = append(out, TicketRef{Source: src, TicketID: id})
+			out = append(out, closeloop.TicketRef{Source: src, TicketID: id})
 			return nil
 		})
 		if err != nil {

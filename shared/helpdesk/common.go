@@ -21,11 +21,11 @@ import (
 func checkHex(name, got, prefix string, newHash func() hash.Hash, key []byte, parts ...[]byte) error {
 	v, ok := strings.CutPrefix(got, prefix)
 	if !ok || v == "" {
-		return fmt.Errorf("%w: %s is missing or not %s<hex>", ErrUnauthorized, name, prefix)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "%s is missing or not %s<hex>", name, prefix)
 	}
 	b, err := hex.DecodeString(v)
 	if err != nil || !hmac.Equal(b, mac(newHash, key, parts...)) {
-		return fmt.Errorf("%w: %s does not match", ErrUnauthorized, name)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "%s does not match", name)
 	}
 	return nil
 }
@@ -33,11 +33,11 @@ func checkHex(name, got, prefix string, newHash func() hash.Hash, key []byte, pa
 // checkBase64 checks header value got against the base64 HMAC of parts.
 func checkBase64(name, got string, newHash func() hash.Hash, key []byte, parts ...[]byte) error {
 	if got == "" {
-		return fmt.Errorf("%w: %s is missing", ErrUnauthorized, name)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "%s is missing", name)
 	}
 	b, err := base64.StdEncoding.DecodeString(got)
 	if err != nil || !hmac.Equal(b, mac(newHash, key, parts...)) {
-		return fmt.Errorf("%w: %s does not match", ErrUnauthorized, name)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "%s does not match", name)
 	}
 	return nil
 }
@@ -52,10 +52,10 @@ func checkToken(h http.Header, secret []byte) error {
 		got = p // any user name: Freshdesk requires one
 	}
 	if got == "" {
-		return fmt.Errorf("%w: send the secret as the Basic-auth password or in X-Closeloop-Token", ErrUnauthorized)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "send the secret as the Basic-auth password or in X-Closeloop-Token")
 	}
 	if subtle.ConstantTimeCompare([]byte(got), secret) != 1 {
-		return fmt.Errorf("%w: the shared secret does not match", ErrUnauthorized)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "the shared secret does not match")
 	}
 	return nil
 }
@@ -72,7 +72,7 @@ func tokenHeaders(secret []byte) http.Header {
 func checkMillis(name, v string, now time.Time) error {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: %s is missing or not unix milliseconds", ErrUnauthorized, name)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "%s is missing or not unix milliseconds", name)
 	}
 	return checkTime(time.UnixMilli(n), now)
 }

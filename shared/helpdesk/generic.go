@@ -57,11 +57,11 @@ func (g Generic) Verify(h http.Header, body []byte, now time.Time) error {
 	}
 	sig, ok := strings.CutPrefix(h.Get("X-Closeloop-Signature"), "sha256=")
 	if !ok {
-		return fmt.Errorf("%w: X-Closeloop-Signature is missing or not sha256=<hex>", ErrUnauthorized)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "X-Closeloop-Signature is missing or not sha256=<hex>")
 	}
 	got, err := hex.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, mac(sha256.New, g.Secret, []byte(ts), []byte("."), body)) {
-		return fmt.Errorf("%w: signature does not match", ErrUnauthorized)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "signature does not match")
 	}
 	return nil
 }

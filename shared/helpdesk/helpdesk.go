@@ -9,7 +9,6 @@ package helpdesk
 
 import (
 	"crypto/hmac"
-	"fmt"
 	"hash"
 	"net/http"
 	"strconv"
@@ -19,18 +18,13 @@ import (
 	"github.com/closeloop/closeloop/shared/closeloop"
 )
 
-// ErrUnauthorized means a delivery's signature or shared secret is missing or
-// wrong, or its timestamp is outside the replay window. The webhook answers
-// 401 and stores nothing.
-var ErrUnauthorized = closeloop.ErrUnauthorized
-
 // ReplayWindow is how far a signed timestamp may be from now, either way.
 const ReplayWindow = 5 * time.Minute
 
 // Receiver verifies and parses one source's deliveries.
 type Receiver interface {
 	// Verify checks the delivery's authentication over the raw body at now.
-	// Its error wraps ErrUnauthorized.
+	// Its error wraps closeloop.ErrUnauthorized.
 	Verify(h http.Header, body []byte, now time.Time) error
 	// Parse turns a verified body into the events it carries (usually one;
 	// none for a delivery that is not about a ticket, such as a ping). Its
@@ -55,42 +49,50 @@ type Signer interface {
 // New returns the Receiver for source, keyed with secret. ok is false for an
 // unknown source. A known source with an empty secret gets a receiver that
 // refuses every delivery: Closeloop never accepts unsigned webhooks.
+//
+// The sources are closeloop.Sources; each has a receiver here (a test holds
+// the two together).
 func New(source, secret string) (r Receiver, ok bool) {
-	mk, ok := receivers[source]
-	if !ok {
+	if !closeloop.KnownSource(source) {
 		return nil, false
 	}
 	if secret == "" {
 		return unconfigured(source), true
 	}
-	return mk(secret), true
+	s := []byte(secret)
+	switch source {
+	case "generic":
+		return Generic{Secret: s}, true
+	case "zendesk":
+		return Zendesk{Secret: s}, true
+	case "freshdesk":
+		return Freshdesk{Secret: s}, true
+	case "intercom":
+		return Intercom{Secret: s}, true
+	case "hubspot":
+		return HubSpot{Secret: s}, true
+	case "helpscout":
+		return HelpScout{Secret: s}, true
+	case "jira":
+		return Jira{Secret: s}, true
+	case "front":
+		return Front{Secret: s}, true
+	case "gorgias":
+		return Gorgias{Secret: s}, true
+	case "zammad":
+		return Zammad{Secret: s}, true
+	}
+	panic("helpdesk: no receiver for source " + source) // a test keeps this unreachable
 }
-
-// receivers maps each source to its constructor. Vendors register here.
-var receivers = map[string]func(secret string) Receiver{
-	"generic":   func(s string) Receiver { return Generic{Secret: []byte(s)} },
-	"zendesk":   func(s string) Receiver { return Zendesk{Secret: []byte(s)} },
-	"freshdesk": func(s string) Receiver { return Freshdesk{Secret: []byte(s)} },
-	"intercom":  func(s string) Receiver { return Intercom{Secret: []byte(s)} },
-	"hubspot":   func(s string) Receiver { return HubSpot{Secret: []byte(s)} },
-	"helpscout": func(s string) Receiver { return HelpScout{Secret: []byte(s)} },
-	"jira":      func(s string) Receiver { return Jira{Secret: []byte(s)} },
-	"front":     func(s string) Receiver { return Front{Secret: []byte(s)} },
-	"gorgias":   func(s string) Receiver { return Gorgias{Secret: []byte(s)} },
-	"zammad":    func(s string) Receiver { return Zammad{Secret: []byte(s)} },
-}
-
-// Supported reports whether source has a receiver.
-func Supported(source string) bool { _, ok := receivers[source]; return ok }
 
 type unconfigured string
 
 func (u unconfigured) Verify(http.Header, []byte, time.Time) error {
-	return fmt.Errorf("%w: no secret is configured for %s (set CLOSELOOP_SECRET_%s)", ErrUnauthorized, string(u), strings.ToUpper(string(u)))
+	return closeloop.Errorf(closeloop.ErrUnauthorized, "no secret is configured for %s (set CLOSELOOP_SECRET_%s)", string(u), strings.ToUpper(string(u)))
 }
 
 func (u unconfigured) Parse(http.Header, []byte, time.Time) ([]closeloop.TicketEvent, error) {
-	return nil, fmt.Errorf("%w: %s is not configured", closeloop.ErrInvalid, string(u))
+	return nil, closeloop.Errorf(closeloop.ErrInvalid, "%s is not configured", string(u))
 }
 
 // mac returns HMAC(newHash, key, parts...).
@@ -106,22 +108,22 @@ func mac(newHash func() hash.Hash, key []byte, parts ...[]byte) []byte {
 // ReplayWindow of now.
 func checkUnix(v string, now time.Time) error {
 	if v == "" {
-		return fmt.Errorf("%w: timestamp header is missing", ErrUnauthorized)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "timestamp header is missing")
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: timestamp is not unix seconds", ErrUnauthorized)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "timestamp is not unix seconds")
 	}
 	return checkTime(time.Unix(n, 0), now)
 }
 
 func checkTime(t, now time.Time) error {
 	if d := now.Sub(t); d > ReplayWindow || d < -ReplayWindow {
-		return fmt.Errorf("%w: timestamp is outside the %s replay window", ErrUnauthorized, ReplayWindow)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "timestamp is outside the %s replay window", ReplayWindow)
 	}
 	return nil
 }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{closeloop.ErrInvalid}, args...)...)
+	return closeloop.Errorf(closeloop.ErrInvalid, format, args...)
 }

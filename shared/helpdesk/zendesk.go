@@ -54,14 +54,14 @@ func (z Zendesk) Verify(h http.Header, body []byte, now time.Time) error {
 	ts := h.Get("X-Zendesk-Webhook-Signature-Timestamp")
 	t, err := time.Parse(time.RFC3339, ts)
 	if err != nil {
-		return fmt.Errorf("%w: X-Zendesk-Webhook-Signature-Timestamp is missing or not RFC 3339", ErrUnauthorized)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "X-Zendesk-Webhook-Signature-Timestamp is missing or not RFC 3339")
 	}
 	if err := checkTime(t, now); err != nil {
 		return err
 	}
 	got, err := base64.StdEncoding.DecodeString(h.Get("X-Zendesk-Webhook-Signature"))
 	if err != nil || len(got) == 0 || !hmac.Equal(got, mac(sha256.New, z.Secret, []byte(ts), body)) {
-		return fmt.Errorf("%w: X-Zendesk-Webhook-Signature does not match", ErrUnauthorized)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "X-Zendesk-Webhook-Signature does not match")
 	}
 	return nil
 }

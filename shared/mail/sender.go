@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -72,7 +74,7 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	if m.Text != "" {
 		msg.Body.Text = &types.Content{Data: aws.String(m.Text), Charset: aws.String("UTF-8")}
 	}
-	for _, k := range sortedKeys(m.Headers) {
+	for _, k := range slices.Sorted(maps.Keys(m.Headers)) {
 		msg.Headers = append(msg.Headers, types.MessageHeader{Name: aws.String(k), Value: aws.String(m.Headers[k])})
 	}
 	in := &sesv2.SendEmailInput{
@@ -83,7 +85,7 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	if s.configurationSet != "" {
 		in.ConfigurationSetName = aws.String(s.configurationSet)
 	}
-	for _, k := range sortedKeys(m.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(m.Tags)) {
 		in.EmailTags = append(in.EmailTags, types.MessageTag{Name: aws.String(k), Value: aws.String(m.Tags[k])})
 	}
 	out, err := s.ses.SendEmail(ctx, in)

@@ -46,7 +46,7 @@ func Overlay(ctx context.Context, c Client, id string, getenv func(string) strin
 	if err != nil {
 		return nil, fmt.Errorf("read secret %s: %w", id, err)
 	}
-	vals, err := Parse(deref(out.SecretString))
+	vals, err := Parse(aws.ToString(out.SecretString))
 	if err != nil {
 		return nil, fmt.Errorf("read secret %s: %w", id, err)
 	}
@@ -70,11 +70,4 @@ func Parse(s string) (map[string]string, error) {
 		}
 	}
 	return vals, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/fn/closing"
 	"github.com/closeloop/closeloop/shared/platform/web"
 	"github.com/closeloop/closeloop/shared/queue"
@@ -27,14 +26,14 @@ import (
 
 // Store is what the API needs of the store.
 type Store interface {
-	ListResponses(ctx context.Context, f dynamo.ResponseFilter) ([]closeloop.Survey, error)
+	ListResponses(ctx context.Context, f closeloop.ResponseFilter) ([]closeloop.Survey, error)
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
 	PutTheme(ctx context.Context, t closeloop.Theme) (closeloop.Theme, error)
 	Themes(ctx context.Context) ([]closeloop.Theme, error)
 	SetThemes(ctx context.Context, id string, themes []string) (closeloop.Survey, error)
 	CreateImprovement(ctx context.Context, im closeloop.Improvement) error
 	GetImprovement(ctx context.Context, id string) (closeloop.Improvement, error)
-	CountersBetween(ctx context.Context, from, to time.Time) ([]dynamo.DayCounters, error)
+	CountersBetween(ctx context.Context, from, to time.Time) ([]closeloop.DayCounters, error)
 	Erase(ctx context.Context, email string) (int, error)
 }
 
@@ -77,7 +76,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.HandleFunc("GET /api/metrics", h.metrics)
 		m.HandleFunc("DELETE /api/contacts/{email}", h.erase)
 		m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-			web.Error(w, r, fmt.Errorf("%w: no route %s %s", closeloop.ErrNotFound, r.Method, r.URL.Path))
+			web.Error(w, r, closeloop.Errorf(closeloop.ErrNotFound, "no route %s %s", r.Method, r.URL.Path))
 		})
 		h.mux = m
 	})
@@ -86,11 +85,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) authorize(r *http.Request) error {
 	if h.AdminToken == "" {
-		return fmt.Errorf("%w: the API is disabled until CLOSELOOP_ADMIN_TOKEN is set", web.ErrUnauthorized)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "the API is disabled until CLOSELOOP_ADMIN_TOKEN is set")
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(h.AdminToken)) != 1 {
-		return fmt.Errorf("%w: missing or wrong bearer token", web.ErrUnauthorized)
+		return closeloop.Errorf(closeloop.ErrUnauthorized, "missing or wrong bearer token")
 	}
 	return nil
 }
@@ -132,19 +131,19 @@ func (h *Handler) dateRange(r *http.Request) (from, to time.Time, err error) {
 	from, to = today.AddDate(0, 0, -29), today
 	if v := r.URL.Query().Get("from"); v != "" {
 		if from, err = time.Parse(time.DateOnly, v); err != nil {
-			return from, to, fmt.Errorf("%w: from=%q is not a YYYY-MM-DD date", closeloop.ErrInvalid, v)
+			return from, to, closeloop.Errorf(closeloop.ErrInvalid, "from=%q is not a YYYY-MM-DD date", v)
 		}
 	}
 	if v := r.URL.Query().Get("to"); v != "" {
 		if to, err = time.Parse(time.DateOnly, v); err != nil {
-			return from, to, fmt.Errorf("%w: to=%q is not a YYYY-MM-DD date", closeloop.ErrInvalid, v)
+			return from, to, closeloop.Errorf(closeloop.ErrInvalid, "to=%q is not a YYYY-MM-DD date", v)
 		}
 	}
 	switch {
 	case to.Before(from):
-		return from, to, fmt.Errorf("%w: to is before from", closeloop.ErrInvalid)
+		return from, to, closeloop.Errorf(closeloop.ErrInvalid, "to is before from")
 	case to.Sub(from) >= MaxRange*24*time.Hour:
-		return from, to, fmt.Errorf("%w: the range is longer than %d days", closeloop.ErrInvalid, MaxRange)
+		return from, to, closeloop.Errorf(closeloop.ErrInvalid, "the range is longer than %d days", MaxRange)
 	}
 	return from, to, nil
 }
@@ -156,14 +155,14 @@ func (h *Handler) listResponses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := dynamo.ResponseFilter{From: from, To: to, Theme: q.Get("theme"), Source: q.Get("source"), Limit: DefaultLimit}
+	f := closeloop.ResponseFilter{From: from, To: to, Theme: q.Get("theme"), Source: q.Get("source"), Limit: DefaultLimit}
 	if f.Source != "" && !closeloop.KnownSource(f.Source) {
-		web.Error(w, r, fmt.Errorf("%w: unknown source %q", closeloop.ErrInvalid, f.Source))
+		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "unknown source %q", f.Source))
 		return
 	}
 	if v := q.Get("limit"); v != "" {
 		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > MaxLimit {
-			web.Error(w, r, fmt.Errorf("%w: limit must be a whole number from 1 to %d", closeloop.ErrInvalid, MaxLimit))
+			web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "limit must be a whole number from 1 to %d", MaxLimit))
 			return
 		}
 	}
@@ -206,7 +205,7 @@ func csvSafe(s string) string {
 func (h *Handler) getResponse(w http.ResponseWriter, r *http.Request) {
 	sv, err := h.Store.GetSurvey(r.Context(), r.PathValue("id"))
 	if err == nil && sv.Rating == nil {
-		err = fmt.Errorf("%w: survey %s has no response yet", closeloop.ErrNotFound, sv.ID)
+		err = closeloop.Errorf(closeloop.ErrNotFound, "survey %s has no response yet", sv.ID)
 	}
 	if err != nil {
 		web.Error(w, r, err)
@@ -224,7 +223,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: body is not the expected JSON: %v", closeloop.ErrInvalid, err)
+		return closeloop.Errorf(closeloop.ErrInvalid, "body is not the expected JSON: %v", err)
 	}
 	return nil
 }
@@ -272,7 +271,7 @@ func (h *Handler) knownThemes(ctx context.Context, names []string) error {
 	}
 	for _, n := range names {
 		if !slices.ContainsFunc(all, func(t closeloop.Theme) bool { return t.Name == n }) {
-			return fmt.Errorf("%w: unknown theme %q (create it with POST /api/themes)", closeloop.ErrInvalid, n)
+			return closeloop.Errorf(closeloop.ErrInvalid, "unknown theme %q (create it with POST /api/themes)", n)
 		}
 	}
 	return nil
@@ -287,7 +286,7 @@ func (h *Handler) setThemes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Themes == nil {
-		web.Error(w, r, fmt.Errorf("%w: themes is required (an empty list removes all)", closeloop.ErrInvalid))
+		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "themes is required (an empty list removes all)"))
 		return
 	}
 	slices.Sort(in.Themes)
@@ -373,7 +372,7 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 	}
 	by := r.URL.Query().Get("by")
 	if by != "" && by != "day" {
-		web.Error(w, r, fmt.Errorf("%w: by=%q: only by=day is supported", closeloop.ErrInvalid, by))
+		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "by=%q: only by=day is supported", by))
 		return
 	}
 	days, err := h.Store.CountersBetween(r.Context(), from, to)

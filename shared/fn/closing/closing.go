@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/queue"
 )
@@ -26,12 +25,12 @@ import (
 // Store is what closing needs of the store.
 type Store interface {
 	GetImprovement(ctx context.Context, id string) (closeloop.Improvement, error)
-	ThemeMembers(ctx context.Context, theme, after string, each func(dynamo.Member) error) error
+	ThemeMembers(ctx context.Context, theme, after string, each func(closeloop.ThemeMember) error) error
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	ClaimClosing(ctx context.Context, impID, contactID, surveyID string, now time.Time) error
 	ReleaseClosing(ctx context.Context, impID, contactID string) error
-	FinishClosing(ctx context.Context, impID, contactID, state, messageID string) error
+	FinishClosing(ctx context.Context, impID, contactID string, state closeloop.ClosingState, messageID string) error
 	AddProgress(ctx context.Context, id string, d closeloop.Progress) error
 	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
 	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error
@@ -120,7 +119,7 @@ func (h *Handler) fanOut(ctx context.Context, id string) error {
 		}
 	}
 	n := 0
-	err = h.Store.ThemeMembers(ctx, im.Theme, "", func(m dynamo.Member) error {
+	err = h.Store.ThemeMembers(ctx, im.Theme, "", func(m closeloop.ThemeMember) error {
 		batch = append(batch, Recipient{SurveyID: m.SurveyID, ContactID: m.ContactID})
 		n++
 		if len(batch) == BatchSize {
@@ -186,7 +185,7 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 		return err
 	}
 	if c.Suppressed != "" {
-		return h.finish(ctx, im.ID, c.ID, sv.ID, dynamo.ClosingSuppressed, "", closeloop.Progress{Suppressed: 1})
+		return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingSuppressed, "", closeloop.Progress{Suppressed: 1})
 	}
 	token, linkID := closeloop.NewToken()
 	if err := h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, now); err != nil {
@@ -197,7 +196,7 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 		Summary: im.Summary, Detail: im.Message, UnsubscribeURL: h.BaseURL + "/u/" + token,
 	})
 	if err != nil {
-		return h.finish(ctx, im.ID, c.ID, sv.ID, dynamo.ClosingFailed, "", closeloop.Progress{Failed: 1})
+		return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingFailed, "", closeloop.Progress{Failed: 1})
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "closing", "improvement_id": im.ID}
 	messageID, err := h.Mailer.Send(ctx, msg)
@@ -206,15 +205,15 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 	}
 	if err != nil {
 		slog.ErrorContext(ctx, "closing email refused", "improvement", im.ID, "survey", sv.ID, "err", err)
-		return h.finish(ctx, im.ID, c.ID, sv.ID, dynamo.ClosingFailed, "", closeloop.Progress{Failed: 1})
+		return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingFailed, "", closeloop.Progress{Failed: 1})
 	}
 	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{ClosingSent: 1}); err != nil {
 		slog.ErrorContext(ctx, "count closing email", "improvement", im.ID, "err", err)
 	}
-	return h.finish(ctx, im.ID, c.ID, sv.ID, dynamo.ClosingSent, messageID, closeloop.Progress{Sent: 1})
+	return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingSent, messageID, closeloop.Progress{Sent: 1})
 }
 
-func (h *Handler) finish(ctx context.Context, impID, contactID, surveyID, state, messageID string, d closeloop.Progress) error {
+func (h *Handler) finish(ctx context.Context, impID, contactID, surveyID string, state closeloop.ClosingState, messageID string, d closeloop.Progress) error {
 	if err := h.Store.FinishClosing(ctx, impID, contactID, state, messageID); err != nil {
 		return err
 	}

@@ -19,13 +19,12 @@ import (
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/mail"
 )
 
 // Store is what the sweep needs of the store.
 type Store interface {
-	DueTickets(ctx context.Context, now time.Time, limit int) ([]dynamo.TicketRef, error)
+	DueTickets(ctx context.Context, now time.Time, limit int) ([]closeloop.TicketRef, error)
 	GetTicket(ctx context.Context, source, id string) (*closeloop.Ticket, error)
 	SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
@@ -108,7 +107,7 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 
 // one handles one due ticket and returns the state it left the survey in
 // ("" when it left it to someone else).
-func (s *Sweeper) one(ctx context.Context, ref dynamo.TicketRef, now time.Time) (closeloop.SurveyState, error) {
+func (s *Sweeper) one(ctx context.Context, ref closeloop.TicketRef, now time.Time) (closeloop.SurveyState, error) {
 	t, err := s.Store.GetTicket(ctx, ref.Source, ref.TicketID)
 	if err != nil {
 		return "", err

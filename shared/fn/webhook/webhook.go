@@ -53,8 +53,9 @@ const maxAttempts = 20
 // delivery is verified and valid.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	source := r.PathValue("source")
-	if !closeloop.KnownSource(source) || !helpdesk.Supported(source) {
-		web.Error(w, r, fmt.Errorf("%w: unknown source %q", closeloop.ErrNotFound, source))
+	rc, ok := helpdesk.New(source, h.Secrets[source])
+	if !ok {
+		web.Error(w, r, closeloop.Errorf(closeloop.ErrNotFound, "unknown source %q", source))
 		return
 	}
 	body, err := web.ReadBody(w, r)
@@ -65,7 +66,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := h.now()
 	// HubSpot signs the URI it called; never trust a client's value for it.
 	r.Header.Set(helpdesk.RequestURIHeader, publicURI(r))
-	rc, _ := helpdesk.New(source, h.Secrets[source])
 	if err := rc.Verify(r.Header, body, now); err != nil {
 		slog.WarnContext(r.Context(), "webhook refused", "source", source, "reason", err.Error())
 		web.Error(w, r, err)
@@ -108,7 +108,7 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 	if ev.Status == closeloop.StatusSolved {
 		addr, err := closeloop.NormalizeEmail(ev.Customer.Email)
 		if err != nil {
-			return "", fmt.Errorf("%w: customer email: %v", closeloop.ErrInvalid, err)
+			return "", closeloop.Errorf(closeloop.ErrInvalid, "customer email: %v", err)
 		}
 		contact = closeloop.Contact{ID: closeloop.ContactID(addr), Email: addr, Name: ev.Customer.Name, Locale: ev.Customer.Locale}
 	}

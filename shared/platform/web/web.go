@@ -15,9 +15,6 @@ import (
 // MaxBody is the largest request body accepted: 1 MiB.
 const MaxBody = 1 << 20
 
-// ErrUnauthorized is answered with 401.
-var ErrUnauthorized = closeloop.ErrUnauthorized
-
 // ErrTooLarge is answered with 413.
 var ErrTooLarge = errors.New("request body is larger than 1 MiB")
 
@@ -29,7 +26,7 @@ func Status(err error) int {
 	switch {
 	case errors.Is(err, closeloop.ErrInvalid):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrUnauthorized):
+	case errors.Is(err, closeloop.ErrUnauthorized):
 		return http.StatusUnauthorized
 	case errors.Is(err, closeloop.ErrNotFound):
 		return http.StatusNotFound

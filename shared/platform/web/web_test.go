@@ -17,7 +17,7 @@ func TestStatus(t *testing.T) {
 		want int
 	}{
 		{fmt.Errorf("x: %w", closeloop.ErrInvalid), 400},
-		{fmt.Errorf("x: %w", ErrUnauthorized), 401},
+		{fmt.Errorf("x: %w", closeloop.ErrUnauthorized), 401},
 		{fmt.Errorf("x: %w", closeloop.ErrNotFound), 404},
 		{closeloop.ErrConflict, 409},
 		{closeloop.ErrExpired, 410},
