@@ -15,6 +15,7 @@ import (
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/local/devstack"
 	"github.com/closeloop/closeloop/shared/local/localaws"
+	"github.com/closeloop/closeloop/shared/platform/logging"
 )
 
 // local is a started local stack with its HTTP server.
@@ -29,7 +30,7 @@ type local struct {
 // addr, and the scheduled jobs every tick. cfg.BaseURL is the server's own
 // address unless CLOSELOOP_BASE_URL was set.
 func startLocal(ctx context.Context, getenv func(string) string, addr string, tick time.Duration, cfg closeloop.Config, logs io.Writer, keepSES bool) (*local, error) {
-	slog.SetDefault(slog.New(slog.NewTextHandler(logs, nil)))
+	slog.SetDefault(slog.New(logging.Wrap(slog.NewTextHandler(logs, nil))))
 	l, url, err := devstack.Listen(addr)
 	if err != nil {
 		return nil, err

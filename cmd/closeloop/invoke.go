@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
-	"github.com/closeloop/closeloop/shared/fn/sesevents"
 	"github.com/closeloop/closeloop/shared/helpdesk"
 	"github.com/closeloop/closeloop/shared/local/devstack"
 	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
@@ -105,6 +104,6 @@ func invokeOn(ctx context.Context, st *devstack.Stack, fn string, raw []byte, st
 		if fn == "closing" {
 			return st.Closing.Handle(ctx, ev)
 		}
-		return (&sesevents.Handler{Store: st.Store}).Handle(ctx, ev)
+		return st.SESEvents.Handle(ctx, ev)
 	}
 }

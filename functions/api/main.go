@@ -3,18 +3,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/closeloop/closeloop/shared/fn/api"
 	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
-	"github.com/closeloop/closeloop/shared/queue"
+	"github.com/closeloop/closeloop/shared/platform/logging"
 	"github.com/closeloop/closeloop/shared/secrets"
 )
 
@@ -26,20 +23,15 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string) error {
+	slog.SetDefault(logging.New(os.Stdout, getenv))
 	env, err := boot.Load(ctx, getenv, secrets.FromAWS)
 	if err != nil {
 		return err
 	}
-	queueURL := env.Getenv("CLOSELOOP_CLOSING_QUEUE_URL")
-	if queueURL == "" {
-		return errors.New("CLOSELOOP_CLOSING_QUEUE_URL is not set")
+	closingQueue, err := env.ClosingQueue()
+	if err != nil {
+		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/api/", &api.Handler{
-		Store:      env.Store(),
-		Queue:      queue.SQS{Client: sqs.NewFromConfig(env.AWS, func(o *sqs.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SQS") }), URL: queueURL},
-		AdminToken: env.Config.AdminToken,
-	})
-	lambda.Start(lambdahttp.Handler(mux))
+	lambda.Start(lambdahttp.Handler(api.New(env.Config, env.Store(), closingQueue)))
 	return nil
 }

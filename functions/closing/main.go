@@ -4,24 +4,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/closeloop/closeloop/shared/fn/closing"
-	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/platform/boot"
-	"github.com/closeloop/closeloop/shared/queue"
+	"github.com/closeloop/closeloop/shared/platform/logging"
 )
-
-// sesRate is the sending rate of one instance. The stack runs at most two,
-// and the sweep sends at 7/s: together they stay within SES's default
-// production quota of 14 emails a second. Raise all three with the quota.
-const sesRate = 3.5
 
 func main() {
 	if err := run(context.Background(), os.Getenv); err != nil {
@@ -31,19 +22,15 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string) error {
+	slog.SetDefault(logging.New(os.Stdout, getenv))
 	env, err := boot.Load(ctx, getenv)
 	if err != nil {
 		return err
 	}
-	queueURL := env.Getenv("CLOSELOOP_CLOSING_QUEUE_URL")
-	if queueURL == "" {
-		return errors.New("CLOSELOOP_CLOSING_QUEUE_URL is not set")
+	closingQueue, err := env.ClosingQueue()
+	if err != nil {
+		return err
 	}
-	h := &closing.Handler{
-		Store: env.Store(), Mailer: mail.NewSender(sesv2.NewFromConfig(env.AWS, func(o *sesv2.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SESV2") }),
-			env.Config.From, env.Getenv("CLOSELOOP_SES_CONFIGURATION_SET"), sesRate), BaseURL: env.Config.BaseURL,
-		Queue: queue.SQS{Client: sqs.NewFromConfig(env.AWS, func(o *sqs.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SQS") }), URL: queueURL},
-	}
-	lambda.Start(h.Handle)
+	lambda.Start(closing.New(env.Config, env.Store(), env.Mailer(closing.SESRate), closingQueue).Handle)
 	return nil
 }

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -13,8 +12,8 @@ import (
 	"github.com/closeloop/closeloop/shared/fn/response"
 	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
+	"github.com/closeloop/closeloop/shared/platform/logging"
 	"github.com/closeloop/closeloop/shared/secrets"
-	"github.com/closeloop/closeloop/shared/slack"
 )
 
 func main() {
@@ -25,17 +24,11 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string) error {
+	slog.SetDefault(logging.New(os.Stdout, getenv))
 	env, err := boot.Load(ctx, getenv, secrets.FromAWS)
 	if err != nil {
 		return err
 	}
-	h := &response.Handler{Store: env.Store()}
-	if u := env.Config.AlertWebhookURL; u != "" {
-		h.Alerter = slack.Slack{URL: u}
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/s/", h)
-	mux.Handle("/u/", h)
-	lambda.Start(lambdahttp.Handler(mux))
+	lambda.Start(lambdahttp.Handler(response.New(env.Config, env.Store())))
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/closeloop/closeloop/shared/fn/sesevents"
 	"github.com/closeloop/closeloop/shared/platform/boot"
+	"github.com/closeloop/closeloop/shared/platform/logging"
 )
 
 func main() {
@@ -21,11 +22,11 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string) error {
+	slog.SetDefault(logging.New(os.Stdout, getenv))
 	env, err := boot.Load(ctx, getenv)
 	if err != nil {
 		return err
 	}
-	h := &sesevents.Handler{Store: env.Store()}
-	lambda.Start(h.Handle)
+	lambda.Start(sesevents.New(env.Store()).Handle)
 	return nil
 }

@@ -5,15 +5,14 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/fn/webhook"
 	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
+	"github.com/closeloop/closeloop/shared/platform/logging"
 	"github.com/closeloop/closeloop/shared/secrets"
 )
 
@@ -25,16 +24,11 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string) error {
+	slog.SetDefault(logging.New(os.Stdout, getenv))
 	env, err := boot.Load(ctx, getenv, secrets.FromAWS)
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("POST /webhooks/{source}", &webhook.Handler{
-		Store:   env.Store(),
-		Secrets: env.Config.Secrets,
-		Policy:  closeloop.Policy{Delay: env.Config.SurveyDelay, Kind: env.Config.SurveyKind},
-	})
-	lambda.Start(lambdahttp.Handler(mux))
+	lambda.Start(lambdahttp.Handler(webhook.New(env.Config, env.Store())))
 	return nil
 }

@@ -20,6 +20,10 @@ type Config struct {
 	BaseURL         string            // CLOSELOOP_BASE_URL, default http://127.0.0.1:8787; no trailing slash
 	AlertWebhookURL string            // CLOSELOOP_ALERT_WEBHOOK_URL; no alerts when empty
 	Table           string            // CLOSELOOP_TABLE, default "closeloop"
+
+	// Set by the stack in AWS only.
+	ClosingQueueURL     string // CLOSELOOP_CLOSING_QUEUE_URL: the closing function's SQS queue
+	SESConfigurationSet string // CLOSELOOP_SES_CONFIGURATION_SET: where SES sends bounce and complaint events
 }
 
 // Defaults for unset configuration.
@@ -45,6 +49,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		BaseURL:         strings.TrimRight(cmp.Or(getenv("CLOSELOOP_BASE_URL"), DefaultBaseURL), "/"),
 		AlertWebhookURL: getenv("CLOSELOOP_ALERT_WEBHOOK_URL"),
 		Table:           cmp.Or(getenv("CLOSELOOP_TABLE"), DefaultTable),
+
+		ClosingQueueURL:     getenv("CLOSELOOP_CLOSING_QUEUE_URL"),
+		SESConfigurationSet: getenv("CLOSELOOP_SES_CONFIGURATION_SET"),
 	}
 	var err error
 	if v := getenv("CLOSELOOP_SURVEY_DELAY"); v != "" {

@@ -47,7 +47,7 @@ func NewStore(db Client, table string) *Store { return &Store{db: db, table: tab
 // queries do not all hit one.
 const dueShards = 4
 
-// Key prefixes. Every item has pk and sk; see docs/data-model.md.
+// Key prefixes. Every item has pk and sk; docs/data-model.md describes each.
 const (
 	ticketPrefix      = "TICKET#"
 	contactPrefix     = "CONTACT#"

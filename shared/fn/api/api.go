@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -44,7 +43,31 @@ type Handler struct {
 	AdminToken string
 	Now        func() time.Time
 	mux        *http.ServeMux
-	once       sync.Once
+}
+
+// Paths are the path prefixes the handler serves, for a server that mounts
+// several handlers on one mux (API Gateway routes the same paths to it).
+var Paths = []string{"/api/"}
+
+// New returns the operators' API over store, queueing improvements on
+// closingQueue, with cfg's admin token. The Lambda, the local dev server
+// and `closeloop invoke` all build it here.
+func New(cfg closeloop.Config, store Store, closingQueue queue.Sender) *Handler {
+	h := &Handler{Store: store, Queue: closingQueue, AdminToken: cfg.AdminToken, mux: http.NewServeMux()}
+	m := h.mux
+	m.HandleFunc("GET /api/responses", h.listResponses)
+	m.HandleFunc("GET /api/responses/{id}", h.getResponse)
+	m.HandleFunc("PUT /api/responses/{id}/themes", h.setThemes)
+	m.HandleFunc("GET /api/themes", h.listThemes)
+	m.HandleFunc("POST /api/themes", h.putTheme)
+	m.HandleFunc("POST /api/improvements", h.createImprovement)
+	m.HandleFunc("GET /api/improvements/{id}", h.getImprovement)
+	m.HandleFunc("GET /api/metrics", h.metrics)
+	m.HandleFunc("DELETE /api/contacts/{email}", h.erase)
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		web.Error(w, r, closeloop.Errorf(closeloop.ErrNotFound, "no route %s %s", r.Method, r.URL.Path))
+	})
+	return h
 }
 
 // MaxRange is the longest date range one call may ask for.
@@ -64,22 +87,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, err)
 		return
 	}
-	h.once.Do(func() {
-		m := http.NewServeMux()
-		m.HandleFunc("GET /api/responses", h.listResponses)
-		m.HandleFunc("GET /api/responses/{id}", h.getResponse)
-		m.HandleFunc("PUT /api/responses/{id}/themes", h.setThemes)
-		m.HandleFunc("GET /api/themes", h.listThemes)
-		m.HandleFunc("POST /api/themes", h.putTheme)
-		m.HandleFunc("POST /api/improvements", h.createImprovement)
-		m.HandleFunc("GET /api/improvements/{id}", h.getImprovement)
-		m.HandleFunc("GET /api/metrics", h.metrics)
-		m.HandleFunc("DELETE /api/contacts/{email}", h.erase)
-		m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-			web.Error(w, r, closeloop.Errorf(closeloop.ErrNotFound, "no route %s %s", r.Method, r.URL.Path))
-		})
-		h.mux = m
-	})
 	h.mux.ServeHTTP(w, r)
 }
 

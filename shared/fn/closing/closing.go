@@ -75,6 +75,20 @@ type Handler struct {
 	Now     func() time.Time
 }
 
+// SESRate is the sending rate of one closing instance. The stack runs at
+// most two, and the sweep sends at surveysweep.SESRate: together they stay
+// within SES's default production quota of 14 emails a second. Raise all
+// three with the quota.
+const SESRate = 3.5
+
+// New returns the closing function over store, sending with mailer and
+// queueing fan-out batches on closingQueue (the queue it consumes), with
+// links to cfg's base URL. The Lambda, the local dev server and
+// `closeloop invoke` all build it here.
+func New(cfg closeloop.Config, store Store, mailer Mailer, closingQueue queue.Sender) *Handler {
+	return &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL}
+}
+
 // Handle is the SQS handler. A message that fails for a reason a retry can
 // mend is reported in BatchItemFailures; one that can never succeed is
 // logged and dropped.

@@ -15,12 +15,12 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/i18n"
 	"github.com/closeloop/closeloop/shared/platform/web"
+	"github.com/closeloop/closeloop/shared/slack"
 )
 
 // Store is what the pages need of the store.
@@ -44,7 +44,25 @@ type Handler struct {
 	Alerter Alerter          // nil for no alerts
 	Now     func() time.Time // nil for time.Now
 	mux     *http.ServeMux
-	once    sync.Once
+}
+
+// Paths are the path prefixes the handler serves, for a server that mounts
+// several handlers on one mux (API Gateway routes the same paths to it).
+var Paths = []string{"/s/", "/u/"}
+
+// New returns the customer pages' handler over store, with detractor alerts
+// to cfg's alert webhook when one is configured. The Lambda, the local dev
+// server and `closeloop invoke` all build it here.
+func New(cfg closeloop.Config, store Store) *Handler {
+	h := &Handler{Store: store, mux: http.NewServeMux()}
+	if cfg.AlertWebhookURL != "" {
+		h.Alerter = slack.Slack{URL: cfg.AlertWebhookURL}
+	}
+	h.mux.HandleFunc("GET /s/{token}", h.showSurvey)
+	h.mux.HandleFunc("POST /s/{token}", h.answer)
+	h.mux.HandleFunc("GET /u/{token}", h.showUnsubscribe)
+	h.mux.HandleFunc("POST /u/{token}", h.unsubscribe)
+	return h
 }
 
 //go:embed templates
@@ -53,17 +71,7 @@ var templateFS embed.FS
 var pages = template.Must(template.New("").Funcs(template.FuncMap{"printf": fmt.Sprintf}).ParseFS(templateFS, "templates/*.html"))
 
 // ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.once.Do(func() {
-		m := http.NewServeMux()
-		m.HandleFunc("GET /s/{token}", h.showSurvey)
-		m.HandleFunc("POST /s/{token}", h.answer)
-		m.HandleFunc("GET /u/{token}", h.showUnsubscribe)
-		m.HandleFunc("POST /u/{token}", h.unsubscribe)
-		h.mux = m
-	})
-	h.mux.ServeHTTP(w, r)
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // page is what every template gets.
 type page struct {
@@ -84,12 +92,12 @@ type page struct {
 func (h *Handler) load(w http.ResponseWriter, r *http.Request) (closeloop.Survey, bool) {
 	token := r.PathValue("token")
 	if err := closeloop.CheckToken(token); err != nil {
-		h.render(w, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
+		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
 		return closeloop.Survey{}, false
 	}
 	sv, err := h.Store.GetSurvey(r.Context(), closeloop.SurveyIDOf(token))
 	if errors.Is(err, closeloop.ErrNotFound) {
-		h.render(w, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
+		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
 		return sv, false
 	}
 	if err != nil {
@@ -115,7 +123,7 @@ func (h *Handler) showSurvey(w http.ResponseWriter, r *http.Request) {
 	}
 	t := i18n.For(sv.Locale)
 	if sv.Expired(h.now()) {
-		h.render(w, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
 		return
 	}
 	selected := -1
@@ -125,7 +133,7 @@ func (h *Handler) showSurvey(w http.ResponseWriter, r *http.Request) {
 	if n, err := sv.Kind.ParseRating(r.URL.Query().Get("r")); err == nil {
 		selected = n
 	}
-	h.render(w, http.StatusOK, "survey.html", h.surveyPage(sv, selected, sv.Comment))
+	h.render(w, r, http.StatusOK, "survey.html", h.surveyPage(sv, selected, sv.Comment))
 }
 
 func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
@@ -136,12 +144,12 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	t := i18n.For(sv.Locale)
 	now := h.now()
 	if sv.Expired(now) {
-		h.render(w, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		h.render(w, http.StatusBadRequest, "survey.html", withError(h.surveyPage(sv, -1, ""), "The form could not be read."))
+		h.render(w, r, http.StatusBadRequest, "survey.html", withError(h.surveyPage(sv, -1, ""), "The form could not be read."))
 		return
 	}
 	comment := closeloop.CleanComment(r.PostForm.Get("comment"))
@@ -149,7 +157,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		lo, hi := sv.Kind.Scale()
 		msg := fmt.Sprintf("%s (%d–%d)", t.BadRating, lo, hi)
-		h.render(w, http.StatusBadRequest, "survey.html", withError(h.surveyPage(sv, -1, comment), msg))
+		h.render(w, r, http.StatusBadRequest, "survey.html", withError(h.surveyPage(sv, -1, comment), msg))
 		return
 	}
 	var themes []string
@@ -177,7 +185,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	p := h.surveyPage(stored, rating, comment)
 	p.Message = t.Thanks
-	h.render(w, http.StatusOK, "thanks.html", p)
+	h.render(w, r, http.StatusOK, "thanks.html", p)
 }
 
 func withError(p page, msg string) page { p.Error = msg; return p }
@@ -187,7 +195,7 @@ func withError(p page, msg string) page { p.Error = msg; return p }
 func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (contactID, locale string, ok bool) {
 	token := r.PathValue("token")
 	nf := func() (string, string, bool) {
-		h.render(w, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
+		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
 		return "", "", false
 	}
 	if closeloop.CheckToken(token) != nil {
@@ -220,10 +228,10 @@ func (h *Handler) showUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	t := i18n.For(locale)
 	if c, err := h.Store.GetContact(r.Context(), cid); err == nil && c.Suppressed != "" {
-		h.render(w, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
+		h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
 		return
 	}
-	h.render(w, http.StatusOK, "unsubscribe.html", page{T: t, Message: t.UnsubExplain})
+	h.render(w, r, http.StatusOK, "unsubscribe.html", page{T: t, Message: t.UnsubExplain})
 }
 
 // unsubscribe serves both the page's button and RFC 8058 one-click POSTs
@@ -237,7 +245,7 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	c, err := h.Store.GetContact(r.Context(), cid)
 	if errors.Is(err, closeloop.ErrNotFound) {
 		// Erased: there is nobody left to mail.
-		h.render(w, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
+		h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
 		return
 	}
 	if err != nil {
@@ -251,10 +259,10 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		}
 		slog.InfoContext(r.Context(), "unsubscribed", "contact", cid)
 	}
-	h.render(w, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
+	h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
 }
 
-func (h *Handler) render(w http.ResponseWriter, code int, name string, p page) {
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
@@ -262,7 +270,7 @@ func (h *Handler) render(w http.ResponseWriter, code int, name string, p page) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'")
 	w.WriteHeader(code)
 	if err := pages.ExecuteTemplate(w, name, p); err != nil {
-		slog.Error("render page", "page", name, "err", err)
+		slog.ErrorContext(r.Context(), "render page", "page", name, "err", err)
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/closeloop/closeloop/shared/fn/webhook"
 	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/local/devstack"
-	"github.com/closeloop/closeloop/shared/slack"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }
@@ -26,7 +25,7 @@ func TestMain(m *testing.M) { awstest.Main(m) }
 func sent(t *testing.T, st *devstack.Stack, kind closeloop.Kind) awstest.Mail {
 	t.Helper()
 	email := awstest.Email()
-	h := &webhook.Handler{Store: st.Store, Policy: closeloop.Policy{Kind: kind}}
+	h := webhook.New(closeloop.Config{SurveyKind: kind}, st.Store)
 	ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: awstest.Name("T-"), Status: closeloop.StatusSolved,
 		OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, Name: "Ada"}, Subject: "Printer"}
 	if _, err := h.Apply(context.Background(), ev, time.Now()); err != nil {
@@ -135,7 +134,9 @@ func TestUnknownAndExpired(t *testing.T) {
 	// The same store, read by pages whose clock is past the expiry.
 	later := time.Now().Add(closeloop.SurveyTTL + time.Hour)
 	exp := *st
-	exp.Handler = &response.Handler{Store: st.Store, Now: func() time.Time { return later }}
+	expired := response.New(st.Config, st.Store)
+	expired.Now = func() time.Time { return later }
+	exp.Handler = expired
 	if w := do(&exp, http.MethodGet, "/s/"+token, nil); w.Code != http.StatusGone {
 		t.Errorf("expired GET: %d, want 410", w.Code)
 	}
@@ -205,7 +206,7 @@ func TestDetractorAlert(t *testing.T) {
 	defer hook.Close()
 	st := awstest.Stack(t, closeloop.Config{})
 	m := sent(t, st, closeloop.CSAT)
-	pages := &response.Handler{Store: st.Store, Alerter: slack.Slack{URL: hook.URL}}
+	pages := response.New(closeloop.Config{AlertWebhookURL: hook.URL}, st.Store)
 	post := func(rating string) {
 		r := httptest.NewRequest(http.MethodPost, "/s/"+awstest.Token(m), strings.NewReader(url.Values{"rating": {rating}, "comment": {"Nobody answered for a week"}}.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")

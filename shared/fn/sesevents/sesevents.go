@@ -52,6 +52,10 @@ type Handler struct {
 	Store Store
 }
 
+// New returns the ses-events function over store. The Lambda and
+// `closeloop invoke` build it here.
+func New(store Store) *Handler { return &Handler{Store: store} }
+
 // Suppressions returns the addresses ev asks to suppress, with the reason:
 // every recipient of a permanent bounce or a complaint. Transient bounces
 // suppress nobody.

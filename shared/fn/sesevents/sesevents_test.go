@@ -12,7 +12,7 @@ import (
 )
 
 func TestParseAndSuppressions(t *testing.T) {
-	b, err := os.ReadFile("../../events/ses-events-bounce.json")
+	b, err := os.ReadFile("../../../events/ses-events-bounce.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,8 +39,19 @@ type Mailer interface {
 	Send(ctx context.Context, m mail.Message) (string, error)
 }
 
-// Sweeper sends the surveys that are due.
-type Sweeper struct {
+// SESRate is the sending rate the sweep keeps to: half of SES's default
+// production quota of 14 emails a second; closing emails use the other half.
+const SESRate = 7
+
+// New returns the sweep over store, sending with mailer, with cfg's links
+// and fatigue window. The Lambda, the local dev server and
+// `closeloop invoke` all build it here.
+func New(cfg closeloop.Config, store Store, mailer Mailer) *Handler {
+	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow}
+}
+
+// Handler sends the surveys that are due.
+type Handler struct {
 	Store         Store
 	Mailer        Mailer
 	BaseURL       string
@@ -50,7 +61,7 @@ type Sweeper struct {
 	Now           func() time.Time // nil for time.Now
 }
 
-// Defaults for a Sweeper's zero fields.
+// Defaults for a Handler's zero fields.
 const (
 	DefaultLease = 15 * time.Minute
 	DefaultBatch = 500 // about 36 s of sending at SES's default 14/s
@@ -68,14 +79,14 @@ type Result struct {
 // Run sends every survey due now, up to the batch size. It returns what it
 // did; an error means the due list could not be read. Errors with single
 // surveys are logged and counted, and do not stop the run.
-func (s *Sweeper) Run(ctx context.Context) (Result, error) {
+func (h *Handler) Run(ctx context.Context) (Result, error) {
 	var res Result
-	now := s.now()
-	batch := s.Batch
+	now := h.now()
+	batch := h.Batch
 	if batch == 0 {
 		batch = DefaultBatch
 	}
-	refs, err := s.Store.DueTickets(ctx, now, batch)
+	refs, err := h.Store.DueTickets(ctx, now, batch)
 	if err != nil {
 		return res, err
 	}
@@ -83,7 +94,7 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < deadlineMargin {
 			break // the rest stay scheduled for the next run
 		}
-		outcome, err := s.one(ctx, ref, now)
+		outcome, err := h.one(ctx, ref, now)
 		if err != nil {
 			slog.ErrorContext(ctx, "sweep", "source", ref.Source, "ticket", ref.TicketID, "err", err)
 		}
@@ -107,8 +118,8 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 
 // one handles one due ticket and returns the state it left the survey in
 // ("" when it left it to someone else).
-func (s *Sweeper) one(ctx context.Context, ref closeloop.TicketRef, now time.Time) (closeloop.SurveyState, error) {
-	t, err := s.Store.GetTicket(ctx, ref.Source, ref.TicketID)
+func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Time) (closeloop.SurveyState, error) {
+	t, err := h.Store.GetTicket(ctx, ref.Source, ref.TicketID)
 	if err != nil {
 		return "", err
 	}
@@ -118,7 +129,7 @@ func (s *Sweeper) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	switch t.State {
 	case closeloop.SurveySending:
 		// A sweep claimed it and never said how it went: never resend.
-		return s.finish(ctx, t, t.Version, closeloop.SurveyFailed, "lease expired; outcome unknown, not resent")
+		return h.finish(ctx, t, t.Version, closeloop.SurveyFailed, "lease expired; outcome unknown, not resent")
 	case closeloop.SurveyScheduled:
 	default:
 		return "", nil
@@ -127,8 +138,8 @@ func (s *Sweeper) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	// Claim: from here on no other sweep touches this ticket.
 	token, surveyID := closeloop.NewToken()
 	claimed := *t
-	claimed.State, claimed.DueAt, claimed.SurveyID = closeloop.SurveySending, now.Add(s.lease()), surveyID
-	if err := s.Store.SaveTicket(ctx, &claimed, t.Version); err != nil {
+	claimed.State, claimed.DueAt, claimed.SurveyID = closeloop.SurveySending, now.Add(h.lease()), surveyID
+	if err := h.Store.SaveTicket(ctx, &claimed, t.Version); err != nil {
 		if errors.Is(err, closeloop.ErrConflict) {
 			return "", nil // another sweep won, or the ticket reopened
 		}
@@ -136,13 +147,13 @@ func (s *Sweeper) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	}
 	slog.InfoContext(ctx, "survey claimed", "source", t.Source, "ticket", t.TicketID, "survey", surveyID)
 
-	contact, state, why, err := s.eligible(ctx, &claimed, now)
+	contact, state, why, err := h.eligible(ctx, &claimed, now)
 	if err != nil {
 		// Unknown whether the slot was taken: put it back on the schedule.
-		return s.retry(ctx, &claimed, err)
+		return h.retry(ctx, &claimed, err)
 	}
 	if state != "" {
-		return s.finish(ctx, &claimed, claimed.Version, state, why)
+		return h.finish(ctx, &claimed, claimed.Version, state, why)
 	}
 
 	sv := closeloop.Survey{
@@ -150,42 +161,42 @@ func (s *Sweeper) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 		Locale: cmp.Or(t.Locale, contact.Locale), Subject: t.Subject, AgentName: t.AgentName,
 		SentAt: now, ExpiresAt: now.Add(closeloop.SurveyTTL),
 	}
-	if err := s.Store.CreateSurvey(ctx, sv); err != nil {
-		return s.retry(ctx, &claimed, err)
+	if err := h.Store.CreateSurvey(ctx, sv); err != nil {
+		return h.retry(ctx, &claimed, err)
 	}
 	msg, err := mail.SurveyEmail(contact.Email, mail.Survey{
 		Name: contact.Name, TicketSubject: t.Subject, AgentName: t.AgentName, Kind: t.Kind,
-		Locale: sv.Locale, BaseURL: s.BaseURL, Token: token,
+		Locale: sv.Locale, BaseURL: h.BaseURL, Token: token,
 	})
 	if err != nil {
-		return s.finish(ctx, &claimed, claimed.Version, closeloop.SurveyFailed, err.Error())
+		return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveyFailed, err.Error())
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "survey", "survey_id": surveyID}
-	messageID, err := s.Mailer.Send(ctx, msg)
+	messageID, err := h.Mailer.Send(ctx, msg)
 	if errors.Is(err, mail.ErrTemporary) {
 		// SES did not take it: forget this survey and try again later with a
 		// new link.
-		if derr := s.Store.DeleteSurvey(ctx, surveyID); derr != nil {
+		if derr := h.Store.DeleteSurvey(ctx, surveyID); derr != nil {
 			slog.WarnContext(ctx, "delete unsent survey", "survey", surveyID, "err", derr)
 		}
-		return s.retry(ctx, &claimed, err)
+		return h.retry(ctx, &claimed, err)
 	}
 	if err != nil {
-		return s.finish(ctx, &claimed, claimed.Version, closeloop.SurveyFailed, err.Error())
+		return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveyFailed, err.Error())
 	}
 	slog.InfoContext(ctx, "survey sent", "source", t.Source, "ticket", t.TicketID, "survey", surveyID, "message", messageID, "kind", t.Kind)
-	if err := s.Store.AddCounters(ctx, now, closeloop.Counters{SurveysSent: 1}); err != nil {
+	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{SurveysSent: 1}); err != nil {
 		slog.ErrorContext(ctx, "count survey", "survey", surveyID, "err", err)
 	}
-	return s.finish(ctx, &claimed, claimed.Version, closeloop.SurveySent, "")
+	return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySent, "")
 }
 
 // eligible decides whether the contact may get the claimed survey now and
 // takes their fatigue slot if so. A non-empty state says why not.
-func (s *Sweeper) eligible(ctx context.Context, t *closeloop.Ticket, now time.Time) (closeloop.Contact, closeloop.SurveyState, string, error) {
+func (h *Handler) eligible(ctx context.Context, t *closeloop.Ticket, now time.Time) (closeloop.Contact, closeloop.SurveyState, string, error) {
 	slot := t.Source + "#" + t.TicketID // a retried send of this ticket keeps its slot
 	for attempt := 0; attempt < 3; attempt++ {
-		c, err := s.Store.GetContact(ctx, t.ContactID)
+		c, err := h.Store.GetContact(ctx, t.ContactID)
 		if errors.Is(err, closeloop.ErrNotFound) {
 			return c, closeloop.SurveySuppressed, "contact erased", nil
 		}
@@ -195,10 +206,10 @@ func (s *Sweeper) eligible(ctx context.Context, t *closeloop.Ticket, now time.Ti
 		switch {
 		case c.Suppressed != "":
 			return c, closeloop.SurveySuppressed, c.Suppressed, nil
-		case !c.FatigueOK(slot, s.FatigueWindow, now):
+		case !c.FatigueOK(slot, h.FatigueWindow, now):
 			return c, closeloop.SurveyThrottled, "surveyed within the fatigue window", nil
 		}
-		err = s.Store.TakeSurveySlot(ctx, c, slot, now)
+		err = h.Store.TakeSurveySlot(ctx, c, slot, now)
 		if errors.Is(err, closeloop.ErrConflict) {
 			continue // the contact changed under us: decide again
 		}
@@ -208,7 +219,7 @@ func (s *Sweeper) eligible(ctx context.Context, t *closeloop.Ticket, now time.Ti
 }
 
 // finish records a final state for a claimed ticket.
-func (s *Sweeper) finish(ctx context.Context, t *closeloop.Ticket, prev int64, state closeloop.SurveyState, why string) (closeloop.SurveyState, error) {
+func (h *Handler) finish(ctx context.Context, t *closeloop.Ticket, prev int64, state closeloop.SurveyState, why string) (closeloop.SurveyState, error) {
 	next := *t
 	next.State, next.DueAt = state, time.Time{}
 	if state != closeloop.SurveySent && state != closeloop.SurveyFailed {
@@ -217,7 +228,7 @@ func (s *Sweeper) finish(ctx context.Context, t *closeloop.Ticket, prev int64, s
 	if why != "" {
 		slog.InfoContext(ctx, "survey not sent", "source", t.Source, "ticket", t.TicketID, "state", state, "reason", why)
 	}
-	if err := s.Store.SaveTicket(ctx, &next, prev); err != nil {
+	if err := h.Store.SaveTicket(ctx, &next, prev); err != nil {
 		return state, fmt.Errorf("record survey %s as %s: %w", t.SurveyID, state, err)
 	}
 	return state, nil
@@ -225,31 +236,31 @@ func (s *Sweeper) finish(ctx context.Context, t *closeloop.Ticket, prev int64, s
 
 // retry puts a claimed ticket back on the schedule after a failure that sent
 // nothing, with a growing back-off, and fails it after maxAttempts.
-func (s *Sweeper) retry(ctx context.Context, t *closeloop.Ticket, cause error) (closeloop.SurveyState, error) {
+func (h *Handler) retry(ctx context.Context, t *closeloop.Ticket, cause error) (closeloop.SurveyState, error) {
 	next := *t
 	next.Attempts++
 	if next.Attempts >= maxAttempts {
-		_, err := s.finish(ctx, t, t.Version, closeloop.SurveyFailed, cause.Error())
+		_, err := h.finish(ctx, t, t.Version, closeloop.SurveyFailed, cause.Error())
 		return closeloop.SurveyFailed, errors.Join(cause, err)
 	}
 	next.State, next.SurveyID = closeloop.SurveyScheduled, ""
-	next.DueAt = s.now().Add(time.Duration(1<<next.Attempts) * time.Minute)
-	if err := s.Store.SaveTicket(ctx, &next, t.Version); err != nil {
+	next.DueAt = h.now().Add(time.Duration(1<<next.Attempts) * time.Minute)
+	if err := h.Store.SaveTicket(ctx, &next, t.Version); err != nil {
 		return "", errors.Join(cause, err)
 	}
 	return closeloop.SurveyScheduled, cause
 }
 
-func (s *Sweeper) lease() time.Duration {
-	if s.Lease > 0 {
-		return s.Lease
+func (h *Handler) lease() time.Duration {
+	if h.Lease > 0 {
+		return h.Lease
 	}
 	return DefaultLease
 }
 
-func (s *Sweeper) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
 	}
 	return time.Now()
 }

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { awstest.Main(m) }
 // solve schedules a survey for ticket id of email, as a webhook would.
 func solve(t *testing.T, st *devstack.Stack, id, email string) {
 	t.Helper()
-	h := &webhook.Handler{Store: st.Store, Policy: closeloop.Policy{Kind: closeloop.CSAT}}
+	h := webhook.New(closeloop.Config{SurveyKind: closeloop.CSAT}, st.Store)
 	ev := closeloop.TicketEvent{
 		Source: "generic", EventID: "e-" + id, TicketID: id, Status: closeloop.StatusSolved,
 		OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, Name: "Ada"}, Subject: "Ticket " + id,

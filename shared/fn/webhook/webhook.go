@@ -32,6 +32,25 @@ type Handler struct {
 	Secrets map[string]string // per source
 	Policy  closeloop.Policy
 	Now     func() time.Time // nil for time.Now
+	mux     *http.ServeMux
+}
+
+// Paths are the path prefixes the handler serves, for a server that mounts
+// several handlers on one mux (API Gateway routes the same paths to it).
+var Paths = []string{"/webhooks/"}
+
+// New returns the webhook handler for cfg's secrets and survey policy over
+// store. The Lambda, the local dev server and `closeloop invoke` all build
+// it here.
+func New(cfg closeloop.Config, store Store) *Handler {
+	h := &Handler{
+		Store:   store,
+		Secrets: cfg.Secrets,
+		Policy:  closeloop.Policy{Delay: cfg.SurveyDelay, Kind: cfg.SurveyKind},
+		mux:     http.NewServeMux(),
+	}
+	h.mux.HandleFunc("POST /webhooks/{source}", h.receive)
+	return h
 }
 
 // Reply is the JSON answer to a delivery. Action is the outcome of the last
@@ -47,11 +66,14 @@ type Reply struct {
 // deliveries for one ticket take turns instead of colliding again.
 const maxAttempts = 20
 
-// ServeHTTP implements http.Handler. It answers 404 for an unknown source,
-// 413 for a body over 1 MiB, 401 for a bad signature, 400 for a body it
-// cannot use, and 200 with a Reply otherwise. Nothing is stored unless the
-// delivery is verified and valid.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// receive answers one delivery: 404 for an unknown source, 413 for a body
+// over 1 MiB, 401 for a bad signature, 400 for a body it cannot use, and 200
+// with a Reply otherwise. Nothing is stored unless the delivery is verified
+// and valid.
+func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 	source := r.PathValue("source")
 	rc, ok := helpdesk.New(source, h.Secrets[source])
 	if !ok {

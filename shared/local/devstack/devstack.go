@@ -16,21 +16,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/fn/api"
 	"github.com/closeloop/closeloop/shared/fn/closing"
 	"github.com/closeloop/closeloop/shared/fn/response"
+	"github.com/closeloop/closeloop/shared/fn/sesevents"
 	"github.com/closeloop/closeloop/shared/fn/surveysweep"
 	"github.com/closeloop/closeloop/shared/fn/webhook"
 	"github.com/closeloop/closeloop/shared/local/localaws"
 	"github.com/closeloop/closeloop/shared/local/localqueue"
 	"github.com/closeloop/closeloop/shared/mail"
-	"github.com/closeloop/closeloop/shared/slack"
+	"github.com/closeloop/closeloop/shared/platform/boot"
+	"github.com/closeloop/closeloop/shared/platform/logging"
 )
 
 // Options configure a Stack.
@@ -46,16 +44,16 @@ type Options struct {
 
 // Stack is a running local Closeloop.
 type Stack struct {
-	Config  closeloop.Config
-	Servers *localaws.Servers
-	DB      *dynamodb.Client
-	SES     *sesv2.Client
-	Store   *dynamo.Store
-	Sender  *mail.Sender
-	Queue   *localqueue.Queue // the closing queue
-	Sweeper *surveysweep.Sweeper
-	Closing *closing.Handler
-	Handler http.Handler // every route of the HTTP surface
+	Config    closeloop.Config
+	Env       boot.Env // the same client wiring the Lambdas use, pointed at the local servers
+	Servers   *localaws.Servers
+	Store     *dynamo.Store
+	Sender    *mail.Sender
+	Queue     *localqueue.Queue // the closing queue
+	Sweeper   *surveysweep.Handler
+	Closing   *closing.Handler
+	SESEvents *sesevents.Handler
+	Handler   http.Handler // every route of the HTTP surface
 }
 
 // Start starts the local servers (unless o names endpoints), creates the
@@ -75,38 +73,38 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 }
 
 // Assemble builds a stack over running servers at the given endpoints and
-// creates the configured table there.
+// creates the configured table there. Every handler is built by its
+// package's New, exactly as the Lambdas build them; only the clients point
+// at the local servers and the closing queue is in-process.
 func Assemble(ctx context.Context, cfg closeloop.Config, dynamoURL, sesURL string, sesRate float64) (*Stack, error) {
-	awsCfg := localaws.Config()
-	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(dynamoURL) })
-	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(sesURL) })
+	endpoints := map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": dynamoURL, "AWS_ENDPOINT_URL_SESV2": sesURL}
+	env := boot.Env{Config: cfg, AWS: localaws.Config(), Getenv: func(k string) string { return endpoints[k] }}
+	db := env.DynamoDB()
 	if err := dynamo.CreateTable(ctx, db, cfg.Table); err != nil {
 		return nil, err
 	}
 	s := &Stack{
-		Config: cfg, DB: db, SES: ses,
+		Config: cfg, Env: env,
 		Store:  dynamo.NewStore(db, cfg.Table),
-		Sender: mail.NewSender(ses, cfg.From, "", sesRate),
+		Sender: env.Mailer(sesRate),
 		Queue:  &localqueue.Queue{Visibility: 5 * time.Second},
 	}
-	s.Sweeper = &surveysweep.Sweeper{Store: s.Store, Mailer: s.Sender, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow}
-	s.Closing = &closing.Handler{Store: s.Store, Mailer: s.Sender, Queue: s.Queue, BaseURL: cfg.BaseURL}
-	pages := &response.Handler{Store: s.Store}
-	if cfg.AlertWebhookURL != "" {
-		pages.Alerter = slack.Slack{URL: cfg.AlertWebhookURL}
-	}
+	s.Sweeper = surveysweep.New(cfg, s.Store, s.Sender)
+	s.Closing = closing.New(cfg, s.Store, s.Sender, s.Queue)
+	s.SESEvents = sesevents.New(s.Store)
 	mux := http.NewServeMux()
-	mux.Handle("POST /webhooks/{source}", &webhook.Handler{
-		Store: s.Store, Secrets: cfg.Secrets,
-		Policy: closeloop.Policy{Delay: cfg.SurveyDelay, Kind: cfg.SurveyKind},
-	})
-	mux.Handle("/s/", pages)
-	mux.Handle("/u/", pages)
-	mux.Handle("/api/", &api.Handler{Store: s.Store, Queue: s.Queue, AdminToken: cfg.AdminToken})
+	mount := func(paths []string, h http.Handler) {
+		for _, p := range paths {
+			mux.Handle(p, h)
+		}
+	}
+	mount(webhook.Paths, webhook.New(cfg, s.Store))
+	mount(response.Paths, response.New(cfg, s.Store))
+	mount(api.Paths, api.New(cfg, s.Store, s.Queue))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "Closeloop is running. Webhooks: POST /webhooks/{source}. Operators' API: /api/ (bearer token).")
 	})
-	s.Handler = mux
+	s.Handler = logging.Middleware(mux)
 	return s, nil
 }
 
@@ -155,6 +153,8 @@ func (s *Stack) Serve(ctx context.Context, l net.Listener) error {
 // tick, as the schedule does in AWS, and the closing queue's consumer, as
 // the SQS event source mapping does.
 func (s *Stack) RunJobs(ctx context.Context, tick time.Duration) {
+	// Each run gets a request id of its own, as each invocation does in AWS.
+	run := func(ctx context.Context) context.Context { return logging.WithRequestID(ctx, logging.NewRequestID()) }
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -162,7 +162,7 @@ func (s *Stack) RunJobs(ctx context.Context, tick time.Duration) {
 		t := time.NewTicker(tick)
 		defer t.Stop()
 		for {
-			s.Sweep(ctx)
+			s.Sweep(run(ctx))
 			select {
 			case <-ctx.Done():
 				return
@@ -173,7 +173,7 @@ func (s *Stack) RunJobs(ctx context.Context, tick time.Duration) {
 	go func() {
 		defer wg.Done()
 		for ctx.Err() == nil {
-			n, err := s.Queue.Poll(ctx, s.Closing.Handle)
+			n, err := s.Queue.Poll(run(ctx), s.Closing.Handle)
 			if err != nil {
 				slog.ErrorContext(ctx, "closing queue", "err", err)
 			}

@@ -64,6 +64,7 @@ func TestBootstraps(t *testing.T) {
 			rt := lambdatest.New()
 			defer rt.Close()
 			var logs bytes.Buffer
+			logged := 0
 			cmd, err := rt.Start(out, env, &logs)
 			if err != nil {
 				t.Fatal(err)
@@ -97,6 +98,20 @@ func TestBootstraps(t *testing.T) {
 				if strings.Contains(line, "@example.") {
 					t.Errorf("log line carries an address: %s", line)
 				}
+				// Lines written during the invocation carry its ids.
+				var l struct {
+					Msg       string `json:"msg"`
+					RequestID string `json:"request_id"`
+					TraceID   string `json:"trace_id"`
+				}
+				json.Unmarshal([]byte(line), &l)
+				if l.Msg != "start" && (l.RequestID == "" || l.TraceID != "1-5759e988-bd862e3fe1be46a994272793") {
+					t.Errorf("log line without the request and trace ids: %s", line)
+				}
+				logged++
+			}
+			if fn == "webhook" && logged == 0 {
+				t.Error("the webhook logged nothing about the delivery")
 			}
 		})
 	}
@@ -150,4 +165,31 @@ func check(t *testing.T, fn string, payload []byte) {
 func tableOf(t *testing.T, s *dynamo.Store) string {
 	t.Helper()
 	return s.Table()
+}
+
+// TestLambdasLinkNoLocalCode lists what every Lambda binary and every
+// handler package links, for the deployment's platform and tags: none of the
+// local-only or test-only code (local servers, in-process queue, test
+// helpers), no browser driver and no test framework.
+func TestLambdasLinkNoLocalCode(t *testing.T) {
+	root, _ := localaws.FindRoot()
+	cmd := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}} {{.ImportPath}}", "./functions/...", "./shared/fn/...")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	forbidden := []string{"github.com/closeloop/closeloop/shared/local/", "github.com/chromedp/", "testing", "net/http/httptest"}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("only %d packages listed", len(deps))
+	}
+	for _, d := range deps {
+		for _, f := range forbidden {
+			if d == f || strings.HasPrefix(d, f) && strings.HasSuffix(f, "/") {
+				t.Errorf("a Lambda links %s", d)
+			}
+		}
+	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 func TestRoundTrip(t *testing.T) {
-	b, err := os.ReadFile("../../events/generic-solved.json")
+	b, err := os.ReadFile("../../../events/generic-solved.json")
 	if err != nil {
 		t.Fatal(err)
 	}

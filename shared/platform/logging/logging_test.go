@@ -1,0 +1,98 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+func lines(t *testing.T, b *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range bytes.Split(bytes.TrimSpace(b.Bytes()), []byte("\n")) {
+		if len(l) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(l, &m); err != nil {
+			t.Fatalf("not JSON: %s", l)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestEveryLineCarriesRequestAndTraceIDs(t *testing.T) {
+	var buf bytes.Buffer
+	log := New(&buf, func(string) string { return "" })
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
+	//lint:ignore SA1029 aws-lambda-go stores the trace header under this plain string key
+	ctx = context.WithValue(ctx, "x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+	log.InfoContext(ctx, "survey sent", "survey", "s1")
+	log.With("fn", "sweep").WarnContext(ctx, "grouped")
+	log.Info("no context")
+	got := lines(t, &buf)
+	if len(got) != 3 {
+		t.Fatalf("%d lines", len(got))
+	}
+	for _, l := range got[:2] {
+		if l["request_id"] != "req-1" || l["trace_id"] != "1-5759e988-bd862e3fe1be46a994272793" {
+			t.Errorf("ids missing: %v", l)
+		}
+	}
+	if got[1]["fn"] != "sweep" {
+		t.Errorf("With lost its attribute: %v", got[1])
+	}
+	if _, ok := got[2]["request_id"]; ok {
+		t.Errorf("a line outside a request has a request id: %v", got[2])
+	}
+}
+
+func TestLevelFollowsLambda(t *testing.T) {
+	for in, want := range map[string]slog.Level{"": slog.LevelInfo, "DEBUG": slog.LevelDebug, "trace": slog.LevelDebug, "WARN": slog.LevelWarn, "error": slog.LevelError, "FATAL": slog.LevelError, "bogus": slog.LevelInfo} {
+		if got := Level(in); got != want {
+			t.Errorf("Level(%q) = %v, want %v", in, got, want)
+		}
+	}
+	var buf bytes.Buffer
+	log := New(&buf, func(k string) string {
+		if k == "AWS_LAMBDA_LOG_LEVEL" {
+			return "WARN"
+		}
+		return ""
+	})
+	log.Info("dropped")
+	log.Warn("kept")
+	if got := lines(t, &buf); len(got) != 1 || got[0]["msg"] != "kept" {
+		t.Errorf("at WARN: %v", got)
+	}
+}
+
+func TestMiddlewareGivesEachRequestAnID(t *testing.T) {
+	var buf bytes.Buffer
+	log := New(&buf, func(string) string { return "" })
+	h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.InfoContext(r.Context(), "handled")
+	}))
+	ids := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		ids[w.Header().Get("X-Request-Id")] = true
+	}
+	got := lines(t, &buf)
+	if len(ids) != 3 || len(got) != 3 {
+		t.Fatalf("ids %v, lines %d", ids, len(got))
+	}
+	for _, l := range got {
+		if id, _ := l["request_id"].(string); !ids[id] {
+			t.Errorf("line's request id %v is not the one answered", l["request_id"])
+		}
+	}
+}
