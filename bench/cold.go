@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/helpdesk"
+	"github.com/closeloop/closeloop/shared/local/devstack"
 	"github.com/closeloop/closeloop/shared/local/lambdatest"
 	"github.com/closeloop/closeloop/shared/local/localaws"
 )
@@ -31,7 +31,7 @@ var samples = map[string]string{
 }
 
 func coldStarts(ctx context.Context, rep *Report, root, bins string, srv *localaws.Servers) error {
-	db := dynamodb.NewFromConfig(localaws.Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(srv.DynamoDB) })
+	db := devstack.Env(closeloop.Config{}, srv.DynamoDB, srv.SES).DynamoDB()
 	table := fmt.Sprintf("bench%d", time.Now().UnixNano())
 	if err := dynamo.CreateTable(ctx, db, table); err != nil {
 		return err

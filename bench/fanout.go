@@ -15,6 +15,7 @@ import (
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/fn/closing"
+	"github.com/closeloop/closeloop/shared/local/devstack"
 	"github.com/closeloop/closeloop/shared/local/localaws"
 	"github.com/closeloop/closeloop/shared/local/localqueue"
 	"github.com/closeloop/closeloop/shared/mail"
@@ -80,7 +81,7 @@ func (c *countingSES) tally() (emails, people, dups int) {
 }
 
 func fanOut(ctx context.Context, rep *Report, srv *localaws.Servers) error {
-	ses := sesv2.NewFromConfig(localaws.Config(), func(o *sesv2.Options) { o.BaseEndpoint = aws.String(srv.SES) })
+	ses := devstack.Env(closeloop.Config{}, srv.DynamoDB, srv.SES).SES()
 	clear := func() { http.Post(srv.SES+"/clear-store", "application/json", nil) }
 	s, err := newStore(ctx, srv)
 	if err != nil {
@@ -159,7 +160,7 @@ func runFanOut(ctx context.Context, s *dynamo.Store, ses *countingSES, perSecond
 		return 0, closeloop.Progress{}, 0, err
 	}
 	q := &localqueue.Queue{Visibility: 2 * time.Second}
-	h := &closing.Handler{Store: s, Mailer: mail.NewSender(ses, "bench@example.com", "", perSecond), Queue: q, BaseURL: "https://fb.bench.example"}
+	h := closing.New(closeloop.Config{BaseURL: "https://fb.bench.example"}, s, mail.NewSender(ses, "bench@example.com", "", perSecond), q)
 	q.Send(ctx, closing.Announce(im.ID))
 	start := time.Now()
 	var wg sync.WaitGroup

@@ -7,17 +7,15 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
+	"github.com/closeloop/closeloop/shared/local/devstack"
 	"github.com/closeloop/closeloop/shared/local/localaws"
 )
 
 // newStore is a store over a fresh table on the local server.
 func newStore(ctx context.Context, srv *localaws.Servers) (*dynamo.Store, error) {
-	db := dynamodb.NewFromConfig(localaws.Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(srv.DynamoDB) })
+	db := devstack.Env(closeloop.Config{}, srv.DynamoDB, srv.SES).DynamoDB()
 	table := fmt.Sprintf("bench%d", time.Now().UnixNano())
 	if err := dynamo.CreateTable(ctx, db, table); err != nil {
 		return nil, err

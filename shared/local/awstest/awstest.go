@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -27,6 +29,7 @@ import (
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
+	"github.com/closeloop/closeloop/shared/fn/webhook"
 	"github.com/closeloop/closeloop/shared/helpdesk"
 	"github.com/closeloop/closeloop/shared/local/devstack"
 	"github.com/closeloop/closeloop/shared/local/localaws"
@@ -55,12 +58,12 @@ func Main(m *testing.M) {
 
 // DynamoDB returns an SDK client for the local DynamoDB server.
 func DynamoDB() *dynamodb.Client {
-	return dynamodb.NewFromConfig(localaws.Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(servers.DynamoDB) })
+	return devstack.Env(closeloop.Config{}, servers.DynamoDB, servers.SES).DynamoDB()
 }
 
 // SES returns an SDK client for the local SES server.
 func SES() *sesv2.Client {
-	return sesv2.NewFromConfig(localaws.Config(), func(o *sesv2.Options) { o.BaseEndpoint = aws.String(servers.SES) })
+	return devstack.Env(closeloop.Config{}, servers.DynamoDB, servers.SES).SES()
 }
 
 // Name returns a fresh random name with prefix, for tables and addresses
@@ -223,3 +226,41 @@ func Token(m Mail) string {
 
 // Endpoints returns the local DynamoDB and SES endpoint URLs.
 func Endpoints() (dynamoDB, ses string) { return servers.DynamoDB, servers.SES }
+
+// Surveyed solves ticket (a fresh id when empty) of source for a fresh
+// address with st's webhook handler and sweeps: it returns the address and
+// the survey email that went out.
+func Surveyed(t testing.TB, st *devstack.Stack, source, ticket string, kind closeloop.Kind) (string, Mail) {
+	t.Helper()
+	email := Email()
+	if ticket == "" {
+		ticket = Name("T-")
+	}
+	ev := closeloop.TicketEvent{
+		Source: source, EventID: Name("e"), TicketID: ticket, Status: closeloop.StatusSolved, Kind: kind,
+		OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, Name: "Ada"}, Subject: "Printer",
+	}
+	if a, err := webhook.New(st.Config, st.Store).Apply(context.Background(), ev, time.Now()); err != nil || a != closeloop.ActionScheduled {
+		t.Fatalf("solve %s: %s %v", ticket, a, err)
+	}
+	if res, err := st.Sweeper.Run(context.Background()); err != nil || res.Sent < 1 {
+		t.Fatalf("sweep %+v %v", res, err)
+	}
+	m := MailTo(t, email)
+	if len(m) != 1 {
+		t.Fatalf("%d emails to the surveyed address", len(m))
+	}
+	return email, m[0]
+}
+
+// Answer posts rating and comment to the survey of email m through st's
+// HTTP surface, as the survey page's form does, and returns the status.
+func Answer(t testing.TB, st *devstack.Stack, m Mail, rating int, comment string) int {
+	t.Helper()
+	form := url.Values{"rating": {fmt.Sprint(rating)}, "comment": {comment}}
+	r := httptest.NewRequest(http.MethodPost, "/s/"+Token(m), strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	st.Handler.ServeHTTP(w, r)
+	return w.Code
+}

@@ -77,8 +77,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 // package's New, exactly as the Lambdas build them; only the clients point
 // at the local servers and the closing queue is in-process.
 func Assemble(ctx context.Context, cfg closeloop.Config, dynamoURL, sesURL string, sesRate float64) (*Stack, error) {
-	endpoints := map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": dynamoURL, "AWS_ENDPOINT_URL_SESV2": sesURL}
-	env := boot.Env{Config: cfg, AWS: localaws.Config(), Getenv: func(k string) string { return endpoints[k] }}
+	env := Env(cfg, dynamoURL, sesURL)
 	db := env.DynamoDB()
 	if err := dynamo.CreateTable(ctx, db, cfg.Table); err != nil {
 		return nil, err
@@ -106,6 +105,13 @@ func Assemble(ctx context.Context, cfg closeloop.Config, dynamoURL, sesURL strin
 	})
 	s.Handler = logging.Middleware(mux)
 	return s, nil
+}
+
+// Env returns the client wiring the Lambdas use (boot.Env), pointed at
+// local servers at the given endpoints, with static local credentials.
+func Env(cfg closeloop.Config, dynamoURL, sesURL string) boot.Env {
+	endpoints := map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": dynamoURL, "AWS_ENDPOINT_URL_SESV2": sesURL}
+	return boot.Env{Config: cfg, AWS: localaws.Config(), Getenv: func(k string) string { return endpoints[k] }}
 }
 
 // Stop stops the local servers the stack started.

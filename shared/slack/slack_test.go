@@ -1,0 +1,73 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+)
+
+func survey(rating int, comment string) closeloop.Survey {
+	return closeloop.Survey{ID: "s1", Source: "zendesk", TicketID: "4711", ContactID: "c1", Kind: closeloop.CSAT,
+		Rating: &rating, Comment: comment, AgentName: "Grace"}
+}
+
+func TestTextNamesTheTicketAndQuotesTheComment(t *testing.T) {
+	got := Text(survey(1, "Nobody answered"))
+	for _, want := range []string{"1 on 1–5", "zendesk ticket 4711", "solved by Grace", "> Nobody answered", "Survey s1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("alert %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(Text(survey(2, "")), ">") {
+		t.Error("an empty comment is quoted")
+	}
+}
+
+func TestDetractorPostsJSON(t *testing.T) {
+	var got struct{ Text string }
+	var contentType string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		contentType = r.Header.Get("Content-Type")
+		b, _ := io.ReadAll(r.Body)
+		json.Unmarshal(b, &got)
+	}))
+	defer srv.Close()
+	if err := (Slack{URL: srv.URL}).Detractor(context.Background(), survey(1, "slow")); err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "application/json" || got.Text != Text(survey(1, "slow")) {
+		t.Errorf("posted %q as %s", got.Text, contentType)
+	}
+}
+
+func TestDetractorReportsFailures(t *testing.T) {
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusServiceUnavailable)
+	}))
+	defer refusing.Close()
+	if err := (Slack{URL: refusing.URL}).Detractor(context.Background(), survey(1, "")); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("a 503 is not reported: %v", err)
+	}
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer stuck.Close()
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := (Slack{URL: stuck.URL}).Detractor(ctx, survey(1, "")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a receiver that never answers: %v, want the deadline", err)
+	}
+}
