@@ -81,7 +81,7 @@ func (c *countingSES) tally() (emails, people, dups int) {
 }
 
 func fanOut(ctx context.Context, rep *Report, srv *localaws.Servers) error {
-	ses := devstack.Env(closeloop.Config{}, srv.DynamoDB, srv.SES).SES()
+	ses := mail.SESClient(devstack.Env(closeloop.Config{}, srv.DynamoDB, srv.SES))
 	clear := func() { http.Post(srv.SES+"/clear-store", "application/json", nil) }
 	s, err := newStore(ctx, srv)
 	if err != nil {

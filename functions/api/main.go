@@ -12,6 +12,7 @@ import (
 	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
 	"github.com/closeloop/closeloop/shared/platform/logging"
+	"github.com/closeloop/closeloop/shared/queue"
 	"github.com/closeloop/closeloop/shared/secrets"
 )
 
@@ -28,7 +29,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	closingQueue, err := env.ClosingQueue()
+	closingQueue, err := queue.ClosingFromEnv(env)
 	if err != nil {
 		return err
 	}

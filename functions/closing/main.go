@@ -10,8 +10,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/closeloop/closeloop/shared/fn/closing"
+	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/platform/logging"
+	"github.com/closeloop/closeloop/shared/queue"
 )
 
 func main() {
@@ -27,10 +29,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	closingQueue, err := env.ClosingQueue()
+	closingQueue, err := queue.ClosingFromEnv(env)
 	if err != nil {
 		return err
 	}
-	lambda.Start(closing.New(env.Config, env.Store(), env.Mailer(closing.SESRate), closingQueue).Handle)
+	lambda.Start(closing.New(env.Config, env.Store(), mail.FromEnv(env, closing.SESRate), closingQueue).Handle)
 	return nil
 }

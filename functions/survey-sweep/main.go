@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/closeloop/closeloop/shared/fn/surveysweep"
+	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/platform/logging"
 )
@@ -26,6 +27,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	lambda.Start(surveysweep.New(env.Config, env.Store(), env.Mailer(surveysweep.SESRate)).Run)
+	lambda.Start(surveysweep.New(env.Config, env.Store(), mail.FromEnv(env, surveysweep.SESRate)).Run)
 	return nil
 }

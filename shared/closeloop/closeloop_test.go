@@ -12,7 +12,7 @@ func TestNormalizeEmail(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"Ada@Example.COM", "ada@example.com"},
 		{"  ada@example.com ", "ada@example.com"},
-		{"Ada Lovelace <ada@example.com>", "ada@example.com"},
+		{"Ada Lovelace <ada@example.com>", ""},
 		{"", ""},
 		{"not an address", ""},
 		{"a@b@c", ""},
@@ -205,5 +205,33 @@ func TestFatigue(t *testing.T) {
 	}
 	if !c.FatigueOK("generic#2", 24*time.Hour, t0.Add(24*time.Hour)) {
 		t.Error("after the window, refused")
+	}
+}
+
+// TestNormalizeEmailTakesOnePlainMailbox: anything but one plain
+// local@domain mailbox is refused, so a crafted address can never reach SES
+// as two recipients or as someone else.
+func TestNormalizeEmailTakesOnePlainMailbox(t *testing.T) {
+	for in, want := range map[string]string{
+		"Ada@Example.COM":                  "ada@example.com",
+		"  ada@example.com ":               "ada@example.com",
+		"first.last+tag@sub.example.co.uk": "first.last+tag@sub.example.co.uk",
+		"o'brien@example.ie":               "o'brien@example.ie",
+		"admin@closeloop.localhost":        "admin@closeloop.localhost",
+	} {
+		if got, err := NormalizeEmail(in); err != nil || got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{
+		`"ada,eve"@example.com`, `"ada eve"@example.com`, `"victim@example.org"@evil.example`,
+		"ada@example.com, eve@example.com", "Ada <ada@example.com>", "<ada@example.com>",
+		"ada eve@example.com", "ada@example.com\r\nBcc: eve@example.com", "a@b@c", "ada@[127.0.0.1]",
+		"ada@localhost", ".ada@example.com", "ada.@example.com", "a..b@example.com", "ada@-example.com",
+		"ada@example..com", strings.Repeat("a", 65) + "@example.com", "ada@" + strings.Repeat("b", 250) + ".com", "",
+	} {
+		if got, err := NormalizeEmail(in); err == nil {
+			t.Errorf("NormalizeEmail(%q) = %q, want an error", in, got)
+		}
 	}
 }

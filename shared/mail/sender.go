@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 	"golang.org/x/time/rate"
+
+	"github.com/closeloop/closeloop/shared/platform/boot"
 )
 
 // Client is the part of the SES v2 SDK client the sender uses.
@@ -112,4 +114,18 @@ func temporary(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// FromEnv returns the sender of a started function or of the local stack:
+// an SES v2 client from env (endpoint override AWS_ENDPOINT_URL_SESV2), the
+// configured From address and configuration set, at most rate emails a
+// second (0: no limit).
+func FromEnv(env boot.Env, rate float64) *Sender {
+	return NewSender(SESClient(env), env.Config.From, env.Config.SESConfigurationSet, rate)
+}
+
+// SESClient returns an SES v2 client from env (endpoint override
+// AWS_ENDPOINT_URL_SESV2).
+func SESClient(env boot.Env) *sesv2.Client {
+	return sesv2.NewFromConfig(env.AWS, func(o *sesv2.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SESV2") })
 }

@@ -5,12 +5,15 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/closeloop/closeloop/shared/platform/boot"
 )
 
 // Sender puts messages on a queue.
@@ -48,4 +51,15 @@ func (q SQS) Send(ctx context.Context, bodies ...string) error {
 		}
 	}
 	return nil
+}
+
+// ClosingFromEnv returns the closing function's queue (from
+// CLOSELOOP_CLOSING_QUEUE_URL) with an SQS client from env, or an error when
+// the URL is not set.
+func ClosingFromEnv(env boot.Env) (SQS, error) {
+	if env.Config.ClosingQueueURL == "" {
+		return SQS{}, errors.New("CLOSELOOP_CLOSING_QUEUE_URL is not set")
+	}
+	c := sqs.NewFromConfig(env.AWS, func(o *sqs.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SQS") })
+	return SQS{Client: c, URL: env.Config.ClosingQueueURL}, nil
 }

@@ -230,3 +230,35 @@ func TestCSVExportDefusesFormulas(t *testing.T) {
 		}
 	}
 }
+
+// TestProtocolDetails: a wrong method is 405 with Allow, the bearer scheme
+// is case-insensitive (RFC 9110), and every CSV cell is defused, ticket ids
+// included.
+func TestProtocolDetails(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	tok := st.Config.AdminToken
+	if w := call(t, st.Handler, "DELETE", "/api/themes", "", tok, nil); w.Code != 405 || w.Header().Get("Allow") == "" {
+		t.Errorf("DELETE /api/themes: %d, Allow %q; want 405", w.Code, w.Header().Get("Allow"))
+	}
+	for _, scheme := range []string{"bearer", "BEARER", "Bearer"} {
+		r := httptest.NewRequest("GET", "/api/themes", nil)
+		r.Header.Set("Authorization", scheme+" "+tok)
+		w := httptest.NewRecorder()
+		st.Handler.ServeHTTP(w, r)
+		if w.Code != 200 {
+			t.Errorf("scheme %q: %d", scheme, w.Code)
+		}
+	}
+	_, m := awstest.Surveyed(t, st, "generic", `=HYPERLINK("http://evil.example","x")`, closeloop.CSAT)
+	awstest.Answer(t, st, m, 4, "ok")
+	w := call(t, st.Handler, "GET", "/api/responses?format=csv", "", tok, nil)
+	rows, err := csv.NewReader(w.Body).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	for _, cell := range rows[1] {
+		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+			t.Errorf("cell %q would run as a formula", cell)
+		}
+	}
+}

@@ -33,6 +33,7 @@ import (
 	"github.com/closeloop/closeloop/shared/helpdesk"
 	"github.com/closeloop/closeloop/shared/local/devstack"
 	"github.com/closeloop/closeloop/shared/local/localaws"
+	"github.com/closeloop/closeloop/shared/mail"
 )
 
 var servers *localaws.Servers
@@ -63,7 +64,7 @@ func DynamoDB() *dynamodb.Client {
 
 // SES returns an SDK client for the local SES server.
 func SES() *sesv2.Client {
-	return devstack.Env(closeloop.Config{}, servers.DynamoDB, servers.SES).SES()
+	return mail.SESClient(devstack.Env(closeloop.Config{}, servers.DynamoDB, servers.SES))
 }
 
 // Name returns a fresh random name with prefix, for tables and addresses

@@ -85,7 +85,7 @@ func Assemble(ctx context.Context, cfg closeloop.Config, dynamoURL, sesURL strin
 	s := &Stack{
 		Config: cfg, Env: env,
 		Store:  dynamo.NewStore(db, cfg.Table),
-		Sender: env.Mailer(sesRate),
+		Sender: mail.FromEnv(env, sesRate),
 		Queue:  &localqueue.Queue{Visibility: 5 * time.Second},
 	}
 	s.Sweeper = surveysweep.New(cfg, s.Store, s.Sender)

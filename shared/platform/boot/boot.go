@@ -1,25 +1,22 @@
 // Package boot is what every Lambda does first: build the AWS configuration
 // once, read the secrets named by CLOSELOOP_SECRET_ID where the function
-// needs them, and parse Closeloop's configuration. Env then builds each AWS
-// client the same way for every function and for the local dev server, so a
-// function's main.go is only its own wiring.
+// needs them, and parse Closeloop's configuration. The same Env builds the
+// clients for every function and for the local dev server: the store here,
+// the SES sender in package mail (mail.FromEnv) and the closing queue in
+// package queue (queue.ClosingFromEnv), so a function links only the
+// clients it uses and its main.go is only its own wiring.
 package boot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
-	"github.com/closeloop/closeloop/shared/mail"
-	"github.com/closeloop/closeloop/shared/queue"
 )
 
 // Env is a started function's configuration and AWS clients' configuration.
@@ -95,25 +92,3 @@ func (e Env) DynamoDB() *dynamodb.Client {
 
 // Store returns the DynamoDB store of the configured table.
 func (e Env) Store() *dynamo.Store { return dynamo.NewStore(e.DynamoDB(), e.Config.Table) }
-
-// SES returns an SES v2 client.
-func (e Env) SES() *sesv2.Client {
-	return sesv2.NewFromConfig(e.AWS, func(o *sesv2.Options) { o.BaseEndpoint = Endpoint(e.Getenv, "SESV2") })
-}
-
-// Mailer returns a sender from the configured address, through the
-// configured SES configuration set, at most rate emails a second (0: no
-// limit).
-func (e Env) Mailer(rate float64) *mail.Sender {
-	return mail.NewSender(e.SES(), e.Config.From, e.Config.SESConfigurationSet, rate)
-}
-
-// ClosingQueue returns the closing queue, or an error when
-// CLOSELOOP_CLOSING_QUEUE_URL is not set.
-func (e Env) ClosingQueue() (queue.SQS, error) {
-	if e.Config.ClosingQueueURL == "" {
-		return queue.SQS{}, errors.New("CLOSELOOP_CLOSING_QUEUE_URL is not set")
-	}
-	c := sqs.NewFromConfig(e.AWS, func(o *sqs.Options) { o.BaseEndpoint = Endpoint(e.Getenv, "SQS") })
-	return queue.SQS{Client: c, URL: e.Config.ClosingQueueURL}, nil
-}

@@ -1,0 +1,115 @@
+package response_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/local/devstack"
+)
+
+// TestErasedSurveyIsGone: after erasure the old link neither shows the
+// survey nor takes an answer (which no later erasure could find), and the
+// unsubscribe page says something.
+func TestErasedSurveyIsGone(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	if _, err := st.Store.Erase(context.Background(), email); err != nil {
+		t.Fatal(err)
+	}
+	token := awstest.Token(m)
+	if w := do(st, http.MethodGet, "/s/"+token, nil); w.Code != http.StatusGone {
+		t.Errorf("GET erased survey: %d, want 410", w.Code)
+	}
+	if code := awstest.Answer(t, st, m, 1, "a new comment after erasure"); code != http.StatusGone {
+		t.Errorf("POST erased survey: %d, want 410", code)
+	}
+	sv, _ := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(token))
+	if sv.Comment != "" || sv.Rating != nil {
+		t.Errorf("an answer was stored after erasure: %+v", sv)
+	}
+	u, _ := url.Parse(strings.Trim(m.Header("List-Unsubscribe"), "<>"))
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		w := do(st, method, u.Path, url.Values{})
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "<main") {
+			t.Errorf("%s unsubscribe after erasure: %d, body %q", method, w.Code, w.Body.String())
+		}
+	}
+}
+
+// TestBodyLimits: oversized bodies get 413 on the survey form and on the
+// unsubscribe route.
+func TestBodyLimits(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	u, _ := url.Parse(strings.Trim(m.Header("List-Unsubscribe"), "<>"))
+	big := url.Values{"rating": {"4"}, "comment": {strings.Repeat("x", 1<<20)}}
+	for _, p := range []string{"/s/" + awstest.Token(m), u.Path} {
+		if w := do(st, http.MethodPost, p, big); w.Code != http.StatusRequestEntityTooLarge {
+			t.Errorf("POST %s with 1 MiB: %d, want 413", p[:3], w.Code)
+		}
+	}
+	c, _ := st.Store.GetContact(context.Background(), contactOf(t, st, m))
+	if c.Suppressed != "" {
+		t.Error("an oversized body unsubscribed")
+	}
+}
+
+// TestLongCommentWithInvalidUTF8IsKept: a comment over the limit with
+// invalid bytes is cut, not emptied.
+func TestLongCommentWithInvalidUTF8IsKept(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	comment := "Slow export \xff\xfe " + strings.Repeat("really ", 1000)
+	if code := awstest.Answer(t, st, m, 2, comment); code != 200 {
+		t.Fatalf("answer: %d", code)
+	}
+	sv, _ := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(awstest.Token(m)))
+	if !strings.HasPrefix(sv.Comment, "Slow export") || len(sv.Comment) < closeloop.MaxComment-10 || len(sv.Comment) > closeloop.MaxComment || !utf8.ValidString(sv.Comment) {
+		t.Errorf("stored comment %.40q… (%d bytes)", sv.Comment, len(sv.Comment))
+	}
+}
+
+// TestUnsubscribeTokenIsNotTheSurveyToken: whoever follows the
+// List-Unsubscribe link (a mail provider fetching it) cannot read or change
+// the answer, and the link still unsubscribes.
+func TestUnsubscribeTokenIsNotTheSurveyToken(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	u, _ := url.Parse(strings.Trim(m.Header("List-Unsubscribe"), "<>"))
+	unsub := strings.TrimPrefix(u.Path, "/u/")
+	if unsub == awstest.Token(m) {
+		t.Fatal("the unsubscribe link carries the survey token")
+	}
+	for _, l := range awstest.Links(m) {
+		if strings.HasPrefix(l, "/u/") && strings.Contains(l, awstest.Token(m)) {
+			t.Errorf("unsubscribe link %s carries the survey token", l)
+		}
+	}
+	if w := do(st, http.MethodGet, "/s/"+unsub, nil); w.Code != http.StatusNotFound {
+		t.Errorf("GET /s/ with the unsubscribe token: %d, want 404", w.Code)
+	}
+	r := httptest.NewRequest(http.MethodPost, u.Path, strings.NewReader("List-Unsubscribe=One-Click"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	st.Handler.ServeHTTP(w, r)
+	c, _ := st.Store.GetContact(context.Background(), contactOf(t, st, m))
+	if w.Code != 200 || c.Suppressed != "unsubscribed" {
+		t.Errorf("one-click: %d, contact %+v", w.Code, c)
+	}
+}
+
+func contactOf(t *testing.T, st *devstack.Stack, m awstest.Mail) string {
+	t.Helper()
+	sv, err := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(awstest.Token(m)))
+	if err != nil || sv.ContactID == "" {
+		t.Fatalf("survey of the email: %+v %v", sv, err)
+	}
+	return sv.ContactID
+}
