@@ -21,7 +21,8 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrDuplicate means the write was already done by an earlier attempt.
 	ErrDuplicate = errors.New("duplicate")
-	// ErrExpired means a survey link is past its expiry.
+	// ErrExpired means a link is gone for good: past its expiry, or its
+	// survey's person was erased (HTTP 410).
 	ErrExpired = errors.New("expired")
 	// ErrInvalid wraps every validation failure of outside input; its message
 	// is safe to show to the caller.

@@ -168,12 +168,12 @@ func TestValidation(t *testing.T) {
 	}
 	ev := solved("e", t0)
 	ev.Customer.Email = "nope"
-	if err := ev.Validate(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "customer email") {
+	if err := ev.Validate(t0); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "customer email") {
 		t.Errorf("%v", err)
 	}
 	ev = reopened("e", t0)
 	ev.Customer.Email = ""
-	if err := ev.Validate(); err != nil {
+	if err := ev.Validate(t0); err != nil {
 		t.Errorf("a reopen needs no email: %v", err)
 	}
 }

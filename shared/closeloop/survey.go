@@ -35,20 +35,25 @@ type Survey struct {
 // Expired reports whether the survey's link no longer takes answers at now.
 func (s Survey) Expired(now time.Time) bool { return !s.ExpiresAt.IsZero() && now.After(s.ExpiresAt) }
 
+// Erased reports whether the survey's person was erased: the survey keeps
+// only its anonymous rating and takes no answer any more.
+func (s Survey) Erased() bool { return s.ContactID == "" }
+
 // MaxComment is the longest comment kept, in bytes.
 const MaxComment = 5000
 
-// CleanComment trims c and cuts it to MaxComment bytes on a rune boundary.
+// CleanComment drops invalid UTF-8 from c, trims it, and cuts it to
+// MaxComment bytes on a rune boundary.
 func CleanComment(c string) string {
-	c = strings.TrimSpace(c)
+	c = strings.TrimSpace(strings.ToValidUTF8(c, ""))
 	if len(c) <= MaxComment {
 		return c
 	}
 	c = c[:MaxComment]
 	for !utf8.ValidString(c) {
-		c = c[:len(c)-1]
+		c = c[:len(c)-1] // c was valid: only a rune cut in two at the end is not
 	}
-	return c
+	return strings.TrimSpace(c)
 }
 
 // MatchThemes returns the names of the themes whose keywords occur in

@@ -97,11 +97,18 @@ func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time)
 		next = *t
 		next.Events = slices.Clone(t.Events)
 	}
+	// A helpdesk clock a little ahead of ours (Validate refuses more than
+	// MaxClockAhead) counts as now, so it neither delays the survey nor makes
+	// the ticket's next events look stale.
+	at := ev.OccurredAt
+	if at.After(now) {
+		at = now
+	}
 	next.Events = append(next.Events, ev.EventID)
 	if len(next.Events) > keepEvents {
 		next.Events = next.Events[len(next.Events)-keepEvents:]
 	}
-	if t != nil && ev.OccurredAt.Before(t.StatusAt) {
+	if t != nil && at.Before(t.StatusAt) {
 		// Stale: a later event was applied already. A solve of a ticket whose
 		// survey exists is still a repeat of what was done.
 		if ev.Status == StatusSolved && next.State != SurveyNone && next.State != SurveyCancelled {
@@ -109,14 +116,14 @@ func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time)
 		}
 		return ActionIgnored, &next
 	}
-	next.Status, next.StatusAt = ev.Status, ev.OccurredAt
+	next.Status, next.StatusAt = ev.Status, at
 	switch ev.Status {
 	case StatusSolved:
 		if next.State != SurveyNone && next.State != SurveyCancelled {
 			return ActionDuplicate, &next
 		}
 		next.State = SurveyScheduled
-		next.DueAt = ev.OccurredAt.Add(p.Delay)
+		next.DueAt = at.Add(p.Delay)
 		if next.DueAt.Before(now) {
 			next.DueAt = now
 		}

@@ -62,7 +62,7 @@ func TestApply(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var tk *Ticket
 			for i, s := range tt.steps {
-				action, next := Apply(tk, s.ev, "cid", p, t0)
+				action, next := Apply(tk, s.ev, "cid", p, t0.Add(time.Hour))
 				if action != s.action {
 					t.Fatalf("step %d: action %s, want %s", i, action, s.action)
 				}

@@ -94,7 +94,7 @@ func (s *Store) TakeSurveySlot(ctx context.Context, c closeloop.Contact, surveyI
 func (s *Store) Suppress(ctx context.Context, email, reason string) error {
 	addr, err := closeloop.NormalizeEmail(email)
 	if err != nil {
-		return fmt.Errorf("suppress: %w: %v", closeloop.ErrInvalid, err)
+		return closeloop.Errorf(closeloop.ErrInvalid, "suppress: email: %v", err)
 	}
 	return s.SuppressContact(ctx, closeloop.ContactID(addr), addr, reason)
 }
@@ -121,7 +121,7 @@ func (s *Store) SuppressContact(ctx context.Context, id, email, reason string) e
 func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 	addr, err := closeloop.NormalizeEmail(email)
 	if err != nil {
-		return 0, fmt.Errorf("erase: %w: %v", closeloop.ErrInvalid, err)
+		return 0, closeloop.Errorf(closeloop.ErrInvalid, "erase: email: %v", err)
 	}
 	cid := closeloop.ContactID(addr)
 	var pks []string

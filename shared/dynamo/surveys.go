@@ -117,13 +117,15 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 	}
 	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key: key(surveyPK(sv.ID), "SURVEY"), UpdateExpression: &expr,
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		// An erased survey has no contact key: it takes no new answer, even
+		// when erasure ran after the page read the survey.
+		ConditionExpression:       aws.String("attribute_exists(contact_key)"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: vals,
 		ReturnValues:              types.ReturnValueAllOld,
 	})
 	if conditionFailed(err) {
-		return sv, fmt.Errorf("answer survey %s: %w", sv.ID, closeloop.ErrNotFound)
+		return sv, closeloop.Errorf(closeloop.ErrExpired, "survey %s is no longer available", sv.ID)
 	}
 	if err != nil {
 		return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)

@@ -135,8 +135,8 @@ func joinName(parts ...string) string {
 }
 
 // done validates ev and returns it as the delivery's one event.
-func done(ev closeloop.TicketEvent) ([]closeloop.TicketEvent, error) {
-	if err := ev.Validate(); err != nil {
+func done(ev closeloop.TicketEvent, now time.Time) ([]closeloop.TicketEvent, error) {
+	if err := ev.Validate(now); err != nil {
 		return nil, err
 	}
 	return []closeloop.TicketEvent{ev}, nil

@@ -74,5 +74,5 @@ func (f Freshdesk) Parse(h http.Header, body []byte, now time.Time) ([]closeloop
 	// Freshdesk retries the same body: the ticket, status and change time
 	// (or the triggering event) name the delivery.
 	ev.EventID = "fd:" + string(w.TicketID) + ":" + strings.ToLower(w.TicketStatus) + ":" + w.UpdatedAt + ":" + w.TriggeredEvent
-	return done(ev)
+	return done(ev, now)
 }

@@ -121,5 +121,5 @@ func (f Front) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.Tic
 	for _, t := range c.Tags {
 		ev.Tags = append(ev.Tags, t.Name)
 	}
-	return done(ev)
+	return done(ev, now)
 }

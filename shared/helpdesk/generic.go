@@ -95,7 +95,7 @@ func (g Generic) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.T
 		}
 		ev.OccurredAt = t
 	}
-	return []closeloop.TicketEvent{ev}, ev.Validate()
+	return []closeloop.TicketEvent{ev}, ev.Validate(now)
 }
 
 // decodeStrict decodes one JSON value from body into v, refusing trailing

@@ -78,5 +78,5 @@ func (g Gorgias) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.T
 		ev.OccurredAt = orNow(parseTime(t.UpdatedAt), now)
 		ev.EventID = "gorgias:" + string(t.ID) + ":" + t.Status + ":" + t.UpdatedAt
 	}
-	return done(ev)
+	return done(ev, now)
 }

@@ -87,5 +87,5 @@ func (s HelpScout) Parse(h http.Header, body []byte, now time.Time) ([]closeloop
 		ev.OccurredAt = orNow(parseTime(p.UserUpdatedAt), now)
 	}
 	ev.EventID = "helpscout:" + string(p.ID) + ":" + strings.ToLower(p.Status) + ":" + ev.OccurredAt.UTC().Format(time.RFC3339)
-	return done(ev)
+	return done(ev, now)
 }

@@ -104,5 +104,5 @@ func (s HubSpot) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.T
 	if p.ClosedAt == "" {
 		ev.EventID += h.Get("X-HubSpot-Request-Timestamp")
 	}
-	return done(ev)
+	return done(ev, now)
 }

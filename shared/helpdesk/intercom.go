@@ -109,7 +109,7 @@ func (i Intercom) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.
 	for _, t := range it.Tags.Tags {
 		ev.Tags = append(ev.Tags, t.Name)
 	}
-	return done(ev)
+	return done(ev, now)
 }
 
 func firstOf(xs ...string) string {

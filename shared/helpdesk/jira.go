@@ -114,5 +114,5 @@ func (j Jira) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.Tick
 	if ev.EventID == "" {
 		ev.EventID = "jira:" + ev.TicketID + ":" + string(p.Timestamp)
 	}
-	return done(ev)
+	return done(ev, now)
 }

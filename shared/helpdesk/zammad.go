@@ -102,5 +102,5 @@ func (z Zammad) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.Ti
 	if ev.EventID == "" {
 		ev.EventID = "zammad:" + string(t.ID) + ":" + string(t.State) + ":" + t.UpdatedAt
 	}
-	return done(ev)
+	return done(ev, now)
 }

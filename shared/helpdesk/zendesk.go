@@ -105,5 +105,5 @@ func (z Zendesk) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.T
 	if ev.EventID == "" {
 		ev.EventID = fmt.Sprintf("%s:%s:%s", p.TicketID, strings.ToLower(p.Status), p.UpdatedAt)
 	}
-	return []closeloop.TicketEvent{ev}, ev.Validate()
+	return []closeloop.TicketEvent{ev}, ev.Validate(now)
 }

@@ -34,6 +34,7 @@ type Texts struct {
 	ChangeUntil  string // expiry date
 	Expired      string
 	NotFound     string
+	TooLong      string
 	BadRating    string
 	UnsubTitle   string
 	UnsubExplain string
@@ -91,6 +92,7 @@ var catalog = map[string]*Texts{
 		ChangeUntil:  "You can change your answer from the link in the email until %s.",
 		Expired:      "This survey has closed. Thank you for your interest.",
 		NotFound:     "This survey link is not valid.",
+		TooLong:      "Your answer is too long to send. Please shorten the comment and try again.",
 		BadRating:    "Please choose a rating.",
 		UnsubTitle:   "Unsubscribe",
 		UnsubExplain: "You will no longer receive surveys or follow-ups from us at this address.",
@@ -128,6 +130,7 @@ var catalog = map[string]*Texts{
 		ChangeUntil:  "Sie können Ihre Antwort über den Link in der E-Mail bis %s ändern.",
 		Expired:      "Diese Umfrage ist beendet. Danke für Ihr Interesse.",
 		NotFound:     "Dieser Umfragelink ist ungültig.",
+		TooLong:      "Ihre Antwort ist zu lang. Bitte kürzen Sie den Kommentar und senden Sie ihn erneut.",
 		BadRating:    "Bitte wählen Sie eine Bewertung.",
 		UnsubTitle:   "Abmelden",
 		UnsubExplain: "Sie erhalten an diese Adresse keine Umfragen oder Rückmeldungen mehr von uns.",
@@ -165,6 +168,7 @@ var catalog = map[string]*Texts{
 		ChangeUntil:  "Vous pouvez modifier votre réponse depuis le lien de l’e-mail jusqu’au %s.",
 		Expired:      "Ce questionnaire est clos. Merci de votre intérêt.",
 		NotFound:     "Ce lien de questionnaire n’est pas valide.",
+		TooLong:      "Votre réponse est trop longue. Raccourcissez le commentaire et envoyez-le à nouveau.",
 		BadRating:    "Veuillez choisir une note.",
 		UnsubTitle:   "Se désabonner",
 		UnsubExplain: "Vous ne recevrez plus de questionnaires ni de suivis de notre part à cette adresse.",
@@ -202,6 +206,7 @@ var catalog = map[string]*Texts{
 		ChangeUntil:  "Puedes cambiar tu respuesta desde el enlace del correo hasta el %s.",
 		Expired:      "Esta encuesta ha finalizado. Gracias por tu interés.",
 		NotFound:     "Este enlace de encuesta no es válido.",
+		TooLong:      "Tu respuesta es demasiado larga. Acorta el comentario y vuelve a enviarlo.",
 		BadRating:    "Elige una valoración.",
 		UnsubTitle:   "Darse de baja",
 		UnsubExplain: "Ya no recibirás encuestas ni seguimientos nuestros en esta dirección.",

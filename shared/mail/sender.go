@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 	"golang.org/x/time/rate"
 
+	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/platform/boot"
 )
 
@@ -64,7 +65,7 @@ var ErrTemporary = errors.New("temporary")
 // first. Its error wraps ErrTemporary when a retry may succeed.
 func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	if err := s.limit.Wait(ctx); err != nil {
-		return "", fmt.Errorf("send: %w: %w", ErrTemporary, err)
+		return "", closeloop.Errorf(ErrTemporary, "send: %w", err)
 	}
 	msg := &types.Message{
 		Subject: &types.Content{Data: aws.String(m.Subject), Charset: aws.String("UTF-8")},
@@ -93,7 +94,7 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	out, err := s.ses.SendEmail(ctx, in)
 	if err != nil {
 		if temporary(err) {
-			return "", fmt.Errorf("send: %w: %w", ErrTemporary, err)
+			return "", closeloop.Errorf(ErrTemporary, "send: %w", err)
 		}
 		return "", fmt.Errorf("send: %w", err)
 	}

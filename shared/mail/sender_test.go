@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { awstest.Main(m) }
 func TestSendThroughSES(t *testing.T) {
 	s := mail.NewSender(awstest.SES(), "Acme Support <support@acme.test>", "", 0)
 	to := awstest.Email()
-	m, err := mail.SurveyEmail(to, mail.Survey{Name: "Jürgen", TicketSubject: "Drucker brennt", Kind: closeloop.NPS, Locale: "de", BaseURL: "https://fb.acme.test", Token: "tok"})
+	m, err := mail.SurveyEmail(to, mail.Survey{Name: "Jürgen", TicketSubject: "Drucker brennt", Kind: closeloop.NPS, Locale: "de", BaseURL: "https://fb.acme.test", Token: "tok", UnsubscribeToken: "U"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestSendThroughSES(t *testing.T) {
 	if g.Body.HTML != m.HTML || g.Body.Text != m.Text {
 		t.Errorf("bodies changed on the way")
 	}
-	if h := g.Header("List-Unsubscribe"); h != "<https://fb.acme.test/u/tok>" {
+	if h := g.Header("List-Unsubscribe"); h != "<https://fb.acme.test/u/U>" {
 		t.Errorf("List-Unsubscribe %q", h)
 	}
 	if h := g.Header("List-Unsubscribe-Post"); h != "List-Unsubscribe=One-Click" {

@@ -3,6 +3,7 @@ package mail
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
@@ -28,22 +29,29 @@ type RatingLink struct {
 
 // Survey is what a survey email says.
 type Survey struct {
-	Name           string // the customer's name, may be empty
-	TicketSubject  string
-	AgentName      string // may be empty
-	Kind           closeloop.Kind
-	Locale         string
-	BaseURL        string // public base URL, no trailing slash
-	Token          string // the survey's link token
-	UnsubscribeURL string // set by SurveyEmail
+	Name          string // the customer's name, may be empty
+	TicketSubject string
+	AgentName     string // may be empty
+	Kind          closeloop.Kind
+	Locale        string
+	BaseURL       string // public base URL, no trailing slash
+	Token         string // the survey's link token
+	// UnsubscribeToken is the token of the email's unsubscribe link: never
+	// the survey's, since mail providers fetch List-Unsubscribe links and
+	// must not get a link that reads or changes the answer.
+	UnsubscribeToken string
+	UnsubscribeURL   string // set by SurveyEmail
 }
 
 // SurveyEmail renders the survey email to to. Each rating is a link to the
 // survey page with that rating preselected; opening it records nothing, so a
 // mail scanner that follows every link cannot answer for the customer.
 func SurveyEmail(to string, s Survey) (Message, error) {
+	if s.UnsubscribeToken == "" || s.UnsubscribeToken == s.Token {
+		return Message{}, errors.New("survey email: an unsubscribe token of its own is required")
+	}
 	t := i18n.For(s.Locale)
-	s.UnsubscribeURL = s.BaseURL + "/u/" + s.Token
+	s.UnsubscribeURL = s.BaseURL + "/u/" + s.UnsubscribeToken
 	var links []RatingLink
 	for _, r := range s.Kind.Ratings() {
 		links = append(links, RatingLink{Rating: r, URL: fmt.Sprintf("%s/s/%s?r=%d", s.BaseURL, s.Token, r)})

@@ -10,7 +10,7 @@ import (
 
 func TestSurveyEmail(t *testing.T) {
 	for _, k := range []closeloop.Kind{closeloop.CSAT, closeloop.NPS, closeloop.CES} {
-		m, err := SurveyEmail("a@example.com", Survey{Name: "<script>x</script>", TicketSubject: "Printer <b>fire</b>", Kind: k, BaseURL: "https://fb.test", Token: "TOK"})
+		m, err := SurveyEmail("a@example.com", Survey{Name: "<script>x</script>", TicketSubject: "Printer <b>fire</b>", Kind: k, BaseURL: "https://fb.test", Token: "TOK", UnsubscribeToken: "U"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -27,18 +27,18 @@ func TestSurveyEmail(t *testing.T) {
 		if strings.Contains(m.HTML, "<script>") || strings.Contains(m.HTML, "<b>fire") {
 			t.Errorf("%s: customer text not escaped in HTML", k)
 		}
-		if m.Headers["List-Unsubscribe"] != "<https://fb.test/u/TOK>" || m.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+		if m.Headers["List-Unsubscribe"] != "<https://fb.test/u/U>" || m.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
 			t.Errorf("headers %v", m.Headers)
 		}
 		if strings.ContainsAny(m.Subject, "\r\n") {
 			t.Errorf("subject %q", m.Subject)
 		}
 	}
-	de, _ := SurveyEmail("a@example.com", Survey{TicketSubject: "Drucker", Kind: closeloop.CSAT, Locale: "de-DE", BaseURL: "https://fb.test", Token: "T"})
+	de, _ := SurveyEmail("a@example.com", Survey{TicketSubject: "Drucker", Kind: closeloop.CSAT, Locale: "de-DE", BaseURL: "https://fb.test", Token: "T", UnsubscribeToken: "U"})
 	if de.Subject != "Wie waren wir? (Drucker)" || !strings.Contains(de.Text, "Hallo,") {
 		t.Errorf("German: %q\n%s", de.Subject, de.Text)
 	}
-	long, _ := SurveyEmail("a@example.com", Survey{TicketSubject: strings.Repeat("word ", 40) + "\nsecond line", Kind: closeloop.CSAT, BaseURL: "https://fb.test", Token: "T"})
+	long, _ := SurveyEmail("a@example.com", Survey{TicketSubject: strings.Repeat("word ", 40) + "\nsecond line", Kind: closeloop.CSAT, BaseURL: "https://fb.test", Token: "T", UnsubscribeToken: "U"})
 	if strings.Contains(long.Subject, "\n") || len([]rune(long.Subject)) > 100 {
 		t.Errorf("subject not folded: %q", long.Subject)
 	}
@@ -58,5 +58,15 @@ func TestClosingEmail(t *testing.T) {
 	none, _ := ClosingEmail("a@example.com", Closing{Summary: "S", Detail: "D"})
 	if strings.Contains(none.Text, "you told us") || none.Headers["List-Unsubscribe"] != "" {
 		t.Errorf("without a comment or link: %s %v", none.Text, none.Headers)
+	}
+}
+
+// TestSurveyEmailNeedsItsOwnUnsubscribeToken: a survey email never carries
+// the survey's token in its unsubscribe link.
+func TestSurveyEmailNeedsItsOwnUnsubscribeToken(t *testing.T) {
+	for _, unsub := range []string{"", "TOK"} {
+		if _, err := SurveyEmail("a@example.com", Survey{Kind: closeloop.CSAT, BaseURL: "https://fb.test", Token: "TOK", UnsubscribeToken: unsub}); err == nil {
+			t.Errorf("unsubscribe token %q accepted", unsub)
+		}
 	}
 }

@@ -64,9 +64,7 @@ func New(cfg closeloop.Config, store Store, closingQueue queue.Sender) *Handler 
 	m.HandleFunc("GET /api/improvements/{id}", h.getImprovement)
 	m.HandleFunc("GET /api/metrics", h.metrics)
 	m.HandleFunc("DELETE /api/contacts/{email}", h.erase)
-	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		web.Error(w, r, closeloop.Errorf(closeloop.ErrNotFound, "no route %s %s", r.Method, r.URL.Path))
-	})
+	m.HandleFunc("/api/", web.Fallback(m, "/api/"))
 	return h
 }
 
@@ -94,8 +92,8 @@ func (h *Handler) authorize(r *http.Request) error {
 	if h.AdminToken == "" {
 		return closeloop.Errorf(closeloop.ErrUnauthorized, "the API is disabled until CLOSELOOP_ADMIN_TOKEN is set")
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(h.AdminToken)) != 1 {
+	scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(h.AdminToken)) != 1 {
 		return closeloop.Errorf(closeloop.ErrUnauthorized, "missing or wrong bearer token")
 	}
 	return nil
@@ -195,8 +193,12 @@ func writeCSV(w http.ResponseWriter, rs []Response) {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"id", "ticket_id", "source", "kind", "rating", "comment", "themes", "created_at", "flagged"})
 	for _, r := range rs {
-		cw.Write([]string{r.ID, r.TicketID, r.Source, r.Kind, strconv.Itoa(r.Rating), csvSafe(r.Comment),
-			strings.Join(r.Themes, " "), r.CreatedAt.Format(time.RFC3339), strconv.FormatBool(r.Flagged)})
+		row := []string{r.ID, r.TicketID, r.Source, r.Kind, strconv.Itoa(r.Rating), r.Comment,
+			strings.Join(r.Themes, " "), r.CreatedAt.Format(time.RFC3339), strconv.FormatBool(r.Flagged)}
+		for i := range row {
+			row[i] = csvSafe(row[i]) // every cell: ticket ids come from outside too
+		}
+		cw.Write(row)
 	}
 	cw.Flush()
 }

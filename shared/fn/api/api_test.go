@@ -85,7 +85,7 @@ func TestBadRequestsGetAReasonAndChangeNothing(t *testing.T) {
 		{"GET", "/api/metrics?by=hour", "", "by="},
 		{"GET", "/api/responses?limit=0", "", "limit"},
 		{"GET", "/api/responses?source=salesforce", "", "unknown source"},
-		{"DELETE", "/api/contacts/not-an-address", "", "email"},
+		{"DELETE", "/api/contacts/not-an-address", "", "email: not one local@domain address"},
 	} {
 		w := call(t, st.Handler, tt.method, tt.path, tt.body, tok, nil)
 		var e struct{ Error string }

@@ -104,6 +104,10 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (closeloop.Survey
 		web.Error(w, r, err)
 		return sv, false
 	}
+	if t := i18n.For(sv.Locale); sv.Erased() || sv.Expired(h.now()) {
+		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		return sv, false
+	}
 	return sv, true
 }
 
@@ -119,11 +123,6 @@ func (h *Handler) surveyPage(sv closeloop.Survey, selected int, comment string) 
 func (h *Handler) showSurvey(w http.ResponseWriter, r *http.Request) {
 	sv, ok := h.load(w, r)
 	if !ok {
-		return
-	}
-	t := i18n.For(sv.Locale)
-	if sv.Expired(h.now()) {
-		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
 		return
 	}
 	selected := -1
@@ -143,12 +142,11 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	t := i18n.For(sv.Locale)
 	now := h.now()
-	if sv.Expired(now) {
-		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
+	if err := web.ParseForm(w, r, MaxForm); err != nil {
+		if web.Status(err) == http.StatusRequestEntityTooLarge {
+			h.render(w, r, http.StatusRequestEntityTooLarge, "survey.html", withError(h.surveyPage(sv, -1, ""), t.TooLong))
+			return
+		}
 		h.render(w, r, http.StatusBadRequest, "survey.html", withError(h.surveyPage(sv, -1, ""), "The form could not be read."))
 		return
 	}
@@ -171,6 +169,10 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	wasDetractor := sv.Rating != nil && sv.Kind.Detractor(*sv.Rating)
 	stored, err := h.Store.Answer(r.Context(), sv, rating, comment, themes, now)
+	if errors.Is(err, closeloop.ErrExpired) { // erased since it was read
+		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		return
+	}
 	if err != nil {
 		web.Error(w, r, err)
 		return
@@ -190,8 +192,19 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 
 func withError(p page, msg string) page { p.Error = msg; return p }
 
-// unsubscribeTarget finds the contact a /u/ token stands for: a survey's
-// token, or a link token of a "you said, we did" email.
+// Form limits: a survey answer is a rating and a comment of at most
+// closeloop.MaxComment bytes; an unsubscribe POST carries at most
+// "List-Unsubscribe=One-Click". Larger bodies get 413.
+const (
+	MaxForm            = 64 << 10
+	MaxUnsubscribeForm = 4 << 10
+)
+
+// unsubscribeTarget finds the contact a /u/ token stands for: the token of
+// an unsubscribe link (every email since survey emails got links of their
+// own), or, for survey emails sent before that, the survey's token. ok is
+// false when it has answered already: 404 for an unknown token, or "you
+// are unsubscribed" when the person was erased.
 func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (contactID, locale string, ok bool) {
 	token := r.PathValue("token")
 	nf := func() (string, string, bool) {
@@ -202,15 +215,15 @@ func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (con
 		return nf()
 	}
 	id := closeloop.SurveyIDOf(token)
-	sv, err := h.Store.GetSurvey(r.Context(), id)
+	cid, err := h.Store.UnsubscribeLink(r.Context(), id)
 	if err == nil {
-		return sv.ContactID, sv.Locale, sv.ContactID != ""
+		return cid, "", true
 	}
 	if !errors.Is(err, closeloop.ErrNotFound) {
 		web.Error(w, r, err)
 		return "", "", false
 	}
-	cid, err := h.Store.UnsubscribeLink(r.Context(), id)
+	sv, err := h.Store.GetSurvey(r.Context(), id)
 	if errors.Is(err, closeloop.ErrNotFound) {
 		return nf()
 	}
@@ -218,7 +231,12 @@ func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (con
 		web.Error(w, r, err)
 		return "", "", false
 	}
-	return cid, "", true
+	if sv.Erased() {
+		t := i18n.For(sv.Locale)
+		h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
+		return "", "", false
+	}
+	return sv.ContactID, sv.Locale, true
 }
 
 func (h *Handler) showUnsubscribe(w http.ResponseWriter, r *http.Request) {
@@ -237,6 +255,11 @@ func (h *Handler) showUnsubscribe(w http.ResponseWriter, r *http.Request) {
 // unsubscribe serves both the page's button and RFC 8058 one-click POSTs
 // (body "List-Unsubscribe=One-Click"); either unsubscribes. It is idempotent.
 func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	if err := web.ParseForm(w, r, MaxUnsubscribeForm); err != nil {
+		t := i18n.For("")
+		h.render(w, r, web.Status(err), "message.html", page{T: t, Message: t.NotFound})
+		return
+	}
 	cid, locale, ok := h.unsubscribeTarget(w, r)
 	if !ok {
 		return

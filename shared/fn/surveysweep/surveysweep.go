@@ -30,6 +30,7 @@ type Store interface {
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	TakeSurveySlot(ctx context.Context, c closeloop.Contact, slot string, now time.Time) error
 	CreateSurvey(ctx context.Context, s closeloop.Survey) error
+	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error
 	DeleteSurvey(ctx context.Context, id string) error
 	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
 }
@@ -164,9 +165,18 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	if err := h.Store.CreateSurvey(ctx, sv); err != nil {
 		return h.retry(ctx, &claimed, err)
 	}
+	// The unsubscribe link has a token of its own: mail providers fetch it,
+	// and it must not open the survey.
+	unsubToken, linkID := closeloop.NewToken()
+	if err := h.Store.CreateUnsubscribeLink(ctx, linkID, t.ContactID, now); err != nil {
+		if derr := h.Store.DeleteSurvey(ctx, surveyID); derr != nil {
+			slog.WarnContext(ctx, "delete unsent survey", "survey", surveyID, "err", derr)
+		}
+		return h.retry(ctx, &claimed, err)
+	}
 	msg, err := mail.SurveyEmail(contact.Email, mail.Survey{
 		Name: contact.Name, TicketSubject: t.Subject, AgentName: t.AgentName, Kind: t.Kind,
-		Locale: sv.Locale, BaseURL: h.BaseURL, Token: token,
+		Locale: sv.Locale, BaseURL: h.BaseURL, Token: token, UnsubscribeToken: unsubToken,
 	})
 	if err != nil {
 		return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveyFailed, err.Error())

@@ -126,6 +126,9 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 // and on a lost race read and decide again. It is safe to call any number
 // of times for the same event.
 func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.Time) (closeloop.Action, error) {
+	if err := ev.Validate(now); err != nil {
+		return "", err
+	}
 	var contact closeloop.Contact
 	if ev.Status == closeloop.StatusSolved {
 		addr, err := closeloop.NormalizeEmail(ev.Customer.Email)

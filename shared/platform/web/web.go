@@ -5,9 +5,11 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 )
@@ -16,7 +18,7 @@ import (
 const MaxBody = 1 << 20
 
 // ErrTooLarge is answered with 413.
-var ErrTooLarge = errors.New("request body is larger than 1 MiB")
+var ErrTooLarge = errors.New("request body is too large")
 
 // Status maps an error to its HTTP status: 400 for invalid input, 401, 404,
 // 409 for a lost race the client may retry, 410 for an expired link, 413, and
@@ -62,15 +64,61 @@ func JSON(w http.ResponseWriter, code int, v any) {
 	enc.Encode(v)
 }
 
+// ParseForm parses r's form, reading at most limit bytes of body; a larger
+// body is ErrTooLarge (413), an unreadable one wraps closeloop.ErrInvalid.
+func ParseForm(w http.ResponseWriter, r *http.Request, limit int64) error {
+	if r.ContentLength > limit {
+		return tooLarge(limit)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(limit)
+		}
+		return closeloop.Errorf(closeloop.ErrInvalid, "the form could not be read: %v", err)
+	}
+	return nil
+}
+
 // ReadBody reads r's body up to MaxBody; a larger body is ErrTooLarge.
 func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > MaxBody {
-		return nil, ErrTooLarge
+		return nil, tooLarge(MaxBody)
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return nil, ErrTooLarge
+		return nil, tooLarge(MaxBody)
 	}
 	return b, err
+}
+
+func tooLarge(limit int64) error {
+	if limit%(1<<20) == 0 {
+		return closeloop.Errorf(ErrTooLarge, "request body is larger than %d MiB", limit>>20)
+	}
+	return closeloop.Errorf(ErrTooLarge, "request body is larger than %d KiB", limit>>10)
+}
+
+// Fallback is the handler of a mux's catch-all pattern (such as "/api/"):
+// a path that the mux serves with other methods gets 405 with an Allow
+// header, any other path 404, both as JSON with a reason.
+func Fallback(mux *http.ServeMux, catchAll string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != catchAll {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			JSON(w, http.StatusMethodNotAllowed, map[string]string{"error": fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, ", "))})
+			return
+		}
+		Error(w, r, closeloop.Errorf(closeloop.ErrNotFound, "no route %s %s", r.Method, r.URL.Path))
+	}
 }
