@@ -1,8 +1,8 @@
 package closeloop
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
