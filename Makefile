@@ -14,7 +14,7 @@ CDK_ARGS  ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
-.PHONY: help deps demo demo-stop dev test test-go test-infra contract build bench synth deploy lint clean
+.PHONY: help deps demo demo-stop dev test test-go test-infra contract build bench bench-record synth deploy lint clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,8 +64,11 @@ build: $(BOOTSTRAPS) ## build every function to build/<fn>/bootstrap (linux/arm6
 build/%/bootstrap: .go-mod-downloaded $(shell find functions shared -name '*.go' -o -name '*.html' -o -name '*.txt' 2>/dev/null) go.mod go.sum
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $@ ./functions/$*
 
-bench: deps build ## measure speed, size and cost (writes bench/results.md)
+bench: deps build ## measure speed, size and cost (writes build/bench/results.md)
 	$(GO) run ./bench
+
+bench-record: deps build ## run the benchmarks and record the results in bench/results.md
+	$(GO) run ./bench -out bench
 
 synth: deps build ## synthesize the CloudFormation template (no AWS credentials needed)
 	$(CDK) synth --quiet --no-notices $(CDK_ARGS)
@@ -79,4 +82,5 @@ lint: deps ## gofmt, go vet and staticcheck
 	cd infra && $(GO) vet ./...
 
 clean: ## remove build output
-	rm -rf build cdk.out infra/cdk.out .go-mod-downloaded
+	rm -rf build cdk.out infra/cdk.out .go-mod-downloaded cdk.context.json infra/infra cmd/closeloop/closeloop bench/bench
+	find . -name '*.test' -not -path './node_modules/*' -delete

@@ -1,5 +1,6 @@
 // Command bench measures Closeloop's speed, size and cost, side by side in
-// one run, and writes bench/results.md and bench/results.json. Every figure
+// one run, and writes results.md and results.json to build/bench (or to
+// the folder -out names; `make bench-record` records them in bench/). Every figure
 // is a count or a ratio against a baseline measured in the same run; no test
 // asserts a time. Run it with `make bench`.
 package main
@@ -8,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,6 +64,8 @@ func main() {
 }
 
 func run() error {
+	out := flag.String("out", filepath.Join("build", "bench"), "folder for results.md and results.json (bench/ records them in the repository)")
+	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	start := time.Now()
 	root, err := localaws.FindRoot()
@@ -101,7 +105,7 @@ func run() error {
 		return fmt.Errorf("fan-out: %w", err)
 	}
 	rep.Seconds = time.Since(start).Round(time.Second).Seconds()
-	return write(root, rep)
+	return write(filepath.Join(root, *out), rep)
 }
 
 func machine() string {
@@ -174,14 +178,17 @@ func median(xs []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func write(root string, rep *Report) error {
+func write(dir string, rep *Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	b, _ := json.MarshalIndent(rep, "", "  ")
-	if err := os.WriteFile(filepath.Join(root, "bench", "results.json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
 	var md bytes.Buffer
 	fmt.Fprintf(&md, "# Closeloop benchmark results\n\n")
-	fmt.Fprintf(&md, "Measured %s on %s with %s; the run took %.0f s. `make bench` writes this file and `results.json`.\n", rep.Date, rep.Machine, rep.GoVersion, rep.Seconds)
+	fmt.Fprintf(&md, "Measured %s on %s with %s; the run took %.0f s. `make bench-record` writes this file and `results.json` (`make bench` writes them to build/bench/).\n", rep.Date, rep.Machine, rep.GoVersion, rep.Seconds)
 	fmt.Fprintf(&md, "Every figure is a count, or a ratio against a baseline measured in the same run: absolute times on a shared machine are noise.\n\n")
 	section := ""
 	for _, f := range rep.Figures {
@@ -203,7 +210,11 @@ func write(root string, rep *Report) error {
 	for _, p := range rep.Prices {
 		fmt.Fprintf(&md, "- %s\n", p)
 	}
-	return os.WriteFile(filepath.Join(root, "bench", "results.md"), md.Bytes(), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "results.md"), md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("results: %s\n", filepath.Join(dir, "results.md"))
+	return nil
 }
 
 var titles = map[string]string{

@@ -88,7 +88,7 @@ func readSettings(scope constructs.Construct) (settings, error) {
 		fatigue:        get("fatigueWindow", "168h"),
 		alarmEmail:     get("alarmEmail", ""),
 	}
-	addr, err := closeloop.NormalizeEmail(s.sender)
+	addr, err := closeloop.SenderAddress(s.sender)
 	if err != nil {
 		return s, fmt.Errorf("context sender=%q: %v", s.sender, err)
 	}

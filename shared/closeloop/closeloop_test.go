@@ -235,3 +235,16 @@ func TestNormalizeEmailTakesOnePlainMailbox(t *testing.T) {
 		}
 	}
 }
+
+func TestSenderAddress(t *testing.T) {
+	for in, want := range map[string]string{"Acme Support <Support@Acme.example>": "support@acme.example", "support@acme.example": "support@acme.example"} {
+		if got, err := SenderAddress(in); err != nil || got != want {
+			t.Errorf("SenderAddress(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "Acme <a@b.example>, Eve <e@b.example>", `Acme <"a b"@acme.example>`} {
+		if got, err := SenderAddress(in); err == nil {
+			t.Errorf("SenderAddress(%q) = %q, want an error", in, got)
+		}
+	}
+}

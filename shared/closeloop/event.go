@@ -3,6 +3,7 @@ package closeloop
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 )
@@ -139,6 +140,17 @@ func NormalizeEmail(s string) (string, error) {
 		}
 	}
 	return strings.ToLower(s), nil
+}
+
+// SenderAddress returns the plain address of a sender such as
+// "Acme Support <support@acme.example>" or "support@acme.example", or an
+// error when it is not one display name and one plain mailbox.
+func SenderAddress(from string) (string, error) {
+	a, err := mail.ParseAddress(from)
+	if err != nil {
+		return "", fmt.Errorf("not an address: %v", err)
+	}
+	return NormalizeEmail(a.Address)
 }
 
 // dotAtom reports whether s is runs of ok bytes joined by single dots.
