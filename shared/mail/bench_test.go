@@ -8,7 +8,7 @@ import (
 
 func BenchmarkSurveyEmail(b *testing.B) {
 	tok, _ := closeloop.NewToken()
-	s := Survey{Name: "Ada", TicketSubject: "CSV export times out", AgentName: "Sam", Kind: closeloop.NPS, Locale: "de", BaseURL: "https://fb.acme.example", Token: tok}
+	s := Survey{Name: "Ada", TicketSubject: "CSV export times out", AgentName: "Sam", Kind: closeloop.NPS, Locale: "de", BaseURL: "https://fb.acme.example", Token: tok, UnsubscribeToken: "unsub"}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := SurveyEmail("ada@example.com", s); err != nil {

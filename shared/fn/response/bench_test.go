@@ -35,7 +35,7 @@ func (m *memStore) SuppressContact(context.Context, string, string, string) erro
 
 func BenchmarkSurveyPage(b *testing.B) {
 	tok, id := closeloop.NewToken()
-	h := New(closeloop.Config{}, &memStore{sv: closeloop.Survey{ID: id, Kind: closeloop.CSAT, ExpiresAt: time.Now().Add(time.Hour)}})
+	h := New(closeloop.Config{}, &memStore{sv: closeloop.Survey{ID: id, ContactID: "c1", Kind: closeloop.CSAT, ExpiresAt: time.Now().Add(time.Hour)}})
 	form := url.Values{"rating": {"2"}, "comment": {"The export is slow"}}.Encode()
 	b.Run("GET", func(b *testing.B) {
 		b.ReportAllocs()
