@@ -85,6 +85,9 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	if dir, err := d.saveMail(); err == nil {
 		fmt.Fprintf(stdout, "The emails are also saved as HTML in %s\n", dir)
 	}
+	if link, err := lc.consoleLink(ctx); err == nil {
+		fmt.Fprintf(stdout, "console: %s  (sign-in link for %s; works once, while the stack is up: `make dev` or `closeloop demo --stay`)\n", link, lc.Config.AdminEmail)
+	}
 	switch {
 	case *stay:
 		fmt.Fprintln(stdout, "Staying up: open the mail page above; Ctrl-C stops.")

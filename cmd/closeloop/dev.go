@@ -69,6 +69,15 @@ func startLocal(ctx context.Context, getenv func(string) string, addr string, ti
 	return lc, nil
 }
 
+// consoleLink makes the first admin an operator and returns a fresh
+// sign-in link for them.
+func (lc *local) consoleLink(ctx context.Context) (string, error) {
+	if err := lc.API.EnsureAdmin(ctx); err != nil {
+		return "", err
+	}
+	return lc.API.LoginLink(ctx, lc.Config.AdminEmail)
+}
+
 func (lc *local) Close() {
 	lc.cancel()
 	<-lc.done
@@ -101,6 +110,12 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer lc.Close()
 	fmt.Fprintf(stdout, "api: %s\n", lc.APIURL)
 	fmt.Fprintf(stdout, "mail: %s\n", lc.MailURL())
+	link, err := lc.consoleLink(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "console: %s\n", link)
+	fmt.Fprintf(stdout, "  (a sign-in link for %s, the first admin (CLOSELOOP_ADMIN_EMAIL); it works once, for 15 minutes)\n", lc.Config.AdminEmail)
 	fmt.Fprintf(stdout, "dynamodb: %s (table %s; `closeloop invoke` uses it with CLOSELOOP_DYNAMODB_ENDPOINT and CLOSELOOP_SES_ENDPOINT=%s)\n", lc.Servers.DynamoDB, cfg.Table, lc.Servers.SES)
 	if generated {
 		fmt.Fprintf(stdout, "admin token (generated; set CLOSELOOP_ADMIN_TOKEN to choose one): %s\n", cfg.AdminToken)

@@ -1,4 +1,4 @@
-// Command api is the Lambda behind /api: the operators' JSON API.
+// Command api is the Lambda behind /api and /console, the operators' side.
 package main
 
 import (
@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/closeloop/closeloop/shared/fn/api"
+	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
 	"github.com/closeloop/closeloop/shared/platform/logging"
@@ -33,6 +34,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	lambda.Start(lambdahttp.Handler(api.New(env.Config, env.Store(), closingQueue)))
+	lambda.Start(lambdahttp.Handler(api.New(env.Config, env.Store(), closingQueue, mail.FromEnv(env, api.SESRate))))
 	return nil
 }

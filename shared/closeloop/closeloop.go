@@ -30,6 +30,9 @@ var (
 	// ErrUnauthorized means a caller's signature, secret or token is missing
 	// or wrong; its message says which, never the expected value.
 	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden means the caller is known but may not do this: their role
+	// is too low, or a form lacks its CSRF token (HTTP 403).
+	ErrForbidden = errors.New("forbidden")
 )
 
 // Sources lists every helpdesk a webhook may come from, as it appears in

@@ -20,6 +20,7 @@ type Config struct {
 	BaseURL         string            // CLOSELOOP_BASE_URL, default http://127.0.0.1:8787; no trailing slash
 	AlertWebhookURL string            // CLOSELOOP_ALERT_WEBHOOK_URL; no alerts when empty
 	Table           string            // CLOSELOOP_TABLE, default "closeloop"
+	AdminEmail      string            // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
 
 	// Set by the stack in AWS only.
 	ClosingQueueURL     string // CLOSELOOP_CLOSING_QUEUE_URL: the closing function's SQS queue
@@ -33,6 +34,7 @@ const (
 	DefaultFrom          = "Closeloop <feedback@closeloop.localhost>"
 	DefaultBaseURL       = "http://127.0.0.1:8787"
 	DefaultTable         = "closeloop"
+	DefaultAdminEmail    = "admin@closeloop.localhost"
 )
 
 // LoadConfig reads the configuration through getenv (os.Getenv, or a map in
@@ -49,6 +51,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		BaseURL:         strings.TrimRight(cmp.Or(getenv("CLOSELOOP_BASE_URL"), DefaultBaseURL), "/"),
 		AlertWebhookURL: getenv("CLOSELOOP_ALERT_WEBHOOK_URL"),
 		Table:           cmp.Or(getenv("CLOSELOOP_TABLE"), DefaultTable),
+		AdminEmail:      cmp.Or(getenv("CLOSELOOP_ADMIN_EMAIL"), DefaultAdminEmail),
 
 		ClosingQueueURL:     getenv("CLOSELOOP_CLOSING_QUEUE_URL"),
 		SESConfigurationSet: getenv("CLOSELOOP_SES_CONFIGURATION_SET"),
@@ -73,6 +76,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if v := getenv("CLOSELOOP_SECRET_" + strings.ToUpper(s)); v != "" {
 			c.Secrets[s] = v
 		}
+	}
+	if c.AdminEmail, err = NormalizeEmail(c.AdminEmail); err != nil {
+		return c, fmt.Errorf("CLOSELOOP_ADMIN_EMAIL: %v", err)
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -71,3 +71,34 @@ func (k Kind) Detractor(r int) bool {
 		return r <= 2
 	}
 }
+
+// Band is where a rating falls: detractor, passive or promoter.
+type Band string
+
+// The bands.
+const (
+	Detractor Band = "detractor"
+	Passive   Band = "passive"
+	Promoter  Band = "promoter"
+)
+
+// ParseBand returns the band named s, or an error wrapping ErrInvalid.
+func ParseBand(s string) (Band, error) {
+	switch b := Band(s); b {
+	case Detractor, Passive, Promoter:
+		return b, nil
+	}
+	return "", Errorf(ErrInvalid, "band %q is not detractor, passive or promoter", s)
+}
+
+// Band returns the band of rating r: Detractor as Detractor says; Promoter
+// for CSAT 4-5, NPS 9-10 and CES 6-7; Passive otherwise.
+func (k Kind) Band(r int) Band {
+	switch {
+	case k.Detractor(r):
+		return Detractor
+	case k == CSAT && r >= 4, k == NPS && r >= 9, k == CES && r >= 6:
+		return Promoter
+	}
+	return Passive
+}

@@ -1,6 +1,7 @@
 package closeloop
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -72,10 +73,45 @@ func MatchThemes(comment string, themes []Theme) []string {
 	return out
 }
 
-// ResponseFilter narrows a listing of responses.
+// ResponseFilter narrows a listing of responses. Zero fields do not
+// narrow.
 type ResponseFilter struct {
-	From, To time.Time // days, inclusive, UTC
-	Theme    string    // only responses with this theme
-	Source   string    // only responses from this helpdesk
-	Limit    int       // at most this many; 0 for no limit
+	From, To   time.Time // days, inclusive, UTC
+	Theme      string    // only responses with this theme
+	Source     string    // only responses from this helpdesk
+	Kind       Kind      // only this survey kind
+	Band       Band      // only detractors, passives or promoters
+	Agent      string    // only tickets solved by this agent (name, any case)
+	Locale     string    // only this language (prefix of the locale, e.g. "de")
+	HasComment bool      // only responses with a comment
+	Query      string    // only comments containing this text (any case)
+	Limit      int       // at most this many; 0 for no limit
+	Cursor     string    // continue after a previous page (its next cursor)
+	Newest     bool      // newest first (oldest first otherwise)
+}
+
+// Match reports whether answered survey sv passes every narrowing field of
+// f except the date range, which the store reads by.
+func (f ResponseFilter) Match(sv Survey) bool {
+	switch {
+	case sv.Rating == nil:
+		return false
+	case f.Source != "" && sv.Source != f.Source:
+		return false
+	case f.Theme != "" && !slices.Contains(sv.Themes, f.Theme):
+		return false
+	case f.Kind != "" && sv.Kind != f.Kind:
+		return false
+	case f.Band != "" && sv.Kind.Band(*sv.Rating) != f.Band:
+		return false
+	case f.Agent != "" && !strings.EqualFold(sv.AgentName, f.Agent):
+		return false
+	case f.Locale != "" && !strings.HasPrefix(strings.ToLower(sv.Locale), strings.ToLower(f.Locale)):
+		return false
+	case f.HasComment && sv.Comment == "":
+		return false
+	case f.Query != "" && !strings.Contains(strings.ToLower(sv.Comment), strings.ToLower(f.Query)):
+		return false
+	}
+	return true
 }

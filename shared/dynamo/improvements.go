@@ -41,7 +41,46 @@ func (s *Store) CreateImprovement(ctx context.Context, im closeloop.Improvement)
 	if err != nil {
 		return fmt.Errorf("create improvement %s: %w", im.ID, err)
 	}
+	// The listing entry: the console lists improvements newest first.
+	entry := struct {
+		PK string `dynamodbav:"pk"`
+		SK string `dynamodbav:"sk"`
+		ID string `dynamodbav:"id"`
+	}{improvementsPK, ts(im.CreatedAt) + "#" + im.ID, im.ID}
+	if err := s.put(ctx, entry, "", nil, nil); err != nil {
+		return fmt.Errorf("list improvement %s: %w", im.ID, err)
+	}
 	return nil
+}
+
+const improvementsPK = "IMPROVEMENTS"
+
+// Improvements returns up to limit improvements with their progress,
+// newest first.
+func (s *Store) Improvements(ctx context.Context, limit int) ([]closeloop.Improvement, error) {
+	var ids []string
+	err := s.query(ctx, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("pk = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(improvementsPK)},
+		ScanIndexForward:          aws.Bool(false),
+	}, limit, func(m map[string]types.AttributeValue) error {
+		if v, ok := m["id"].(*types.AttributeValueMemberS); ok {
+			ids = append(ids, v.Value)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list improvements: %w", err)
+	}
+	out := make([]closeloop.Improvement, 0, len(ids))
+	for _, id := range ids {
+		im, err := s.GetImprovement(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, im)
+	}
+	return out, nil
 }
 
 // GetImprovement returns improvement id with its progress, or an error

@@ -2,9 +2,11 @@ package dynamo
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -160,31 +162,51 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
-// ListResponses returns answered surveys first answered in [From, To], by day
-// and then time. It reads one index partition per day.
-func (s *Store) ListResponses(ctx context.Context, f closeloop.ResponseFilter) ([]closeloop.Survey, error) {
+// ListResponses returns answered surveys first answered in [From, To]
+// that match f, by day and then time (newest first when f.Newest), up to
+// f.Limit, and the cursor of the next page ("" after the last). It reads
+// one index partition per day, from the cursor's position on.
+func (s *Store) ListResponses(ctx context.Context, f closeloop.ResponseFilter) ([]closeloop.Survey, string, error) {
+	first, last := f.From.UTC().Truncate(24*time.Hour), f.To.UTC().Truncate(24*time.Hour)
+	step := 24 * time.Hour
+	if f.Newest {
+		first, last, step = last, first, -step
+	}
+	afterDay, afterSK, err := parseCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
 	var out []closeloop.Survey
-	for d := f.From.UTC().Truncate(24 * time.Hour); !d.After(f.To); d = d.Add(24 * time.Hour) {
+	next := ""
+	for d := first; f.Newest && !d.Before(last) || !f.Newest && !d.After(last); d = d.Add(step) {
+		if afterDay != "" && (!f.Newest && day(d) < afterDay || f.Newest && day(d) > afterDay) {
+			continue // before the cursor's day
+		}
 		in := &dynamodb.QueryInput{
 			IndexName:                 aws.String("by_day"),
 			KeyConditionExpression:    aws.String("day_pk = :d"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":d": str(respDayPrefix + day(d))},
+			ScanIndexForward:          aws.Bool(!f.Newest),
+		}
+		if afterDay == day(d) && afterSK != "" {
+			op := ">"
+			if f.Newest {
+				op = "<"
+			}
+			in.KeyConditionExpression = aws.String("day_pk = :d AND day_sk " + op + " :after")
+			in.ExpressionAttributeValues[":after"] = str(afterSK)
 		}
 		err := s.query(ctx, in, 0, func(m map[string]types.AttributeValue) error {
 			var it surveyItem
 			if err := unmarshal(m, &it); err != nil {
 				return err
 			}
-			sv := it.survey()
-			if f.Source != "" && sv.Source != f.Source {
-				return nil
-			}
-			if f.Theme != "" && !slices.Contains(sv.Themes, f.Theme) {
-				return nil
-			}
-			out = append(out, sv)
-			if f.Limit > 0 && len(out) >= f.Limit {
-				return errStop
+			if sv := it.survey(); f.Match(sv) {
+				out = append(out, sv)
+				if f.Limit > 0 && len(out) >= f.Limit {
+					next = makeCursor(day(d), it.DaySK)
+					return errStop
+				}
 			}
 			return nil
 		})
@@ -192,10 +214,29 @@ func (s *Store) ListResponses(ctx context.Context, f closeloop.ResponseFilter) (
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list responses of %s: %w", day(d), err)
+			return nil, "", fmt.Errorf("list responses of %s: %w", day(d), err)
 		}
 	}
-	return out, nil
+	return out, next, nil
+}
+
+// A cursor is the day and index sort key of the last response of a page.
+func makeCursor(day, sk string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(day + "|" + sk))
+}
+
+func parseCursor(c string) (day, sk string, err error) {
+	if c == "" {
+		return "", "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		var ok bool
+		if day, sk, ok = strings.Cut(string(b), "|"); ok && len(day) == len("2006-01-02") {
+			return day, sk, nil
+		}
+	}
+	return "", "", closeloop.Errorf(closeloop.ErrInvalid, "cursor is not one this API gave")
 }
 
 var errStop = errors.New("stop")
@@ -207,4 +248,41 @@ func (s *Store) DeleteSurvey(ctx context.Context, id string) error {
 		return fmt.Errorf("delete survey %s: %w", id, err)
 	}
 	return nil
+}
+
+// SurveysOf returns up to limit surveys of contact id, newest sent first.
+// It reads the by_contact index (keys only) and then each survey.
+func (s *Store) SurveysOf(ctx context.Context, contactID string, limit int) ([]closeloop.Survey, error) {
+	var ids []string
+	err := s.query(ctx, &dynamodb.QueryInput{
+		IndexName:              aws.String("by_contact"),
+		KeyConditionExpression: aws.String("contact_key = :c AND begins_with(pk, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":c": str(contactID), ":p": str(surveyPrefix),
+		},
+	}, 0, func(m map[string]types.AttributeValue) error {
+		if v, ok := m["pk"].(*types.AttributeValueMemberS); ok {
+			ids = append(ids, strings.TrimPrefix(v.Value, surveyPrefix))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("surveys of %s: %w", contactID, err)
+	}
+	var out []closeloop.Survey
+	for _, id := range ids {
+		sv, err := s.GetSurvey(ctx, id)
+		if errors.Is(err, closeloop.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sv)
+	}
+	slices.SortFunc(out, func(a, b closeloop.Survey) int { return b.SentAt.Compare(a.SentAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }

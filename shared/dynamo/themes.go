@@ -163,3 +163,56 @@ func marshalList(xs []string) (types.AttributeValue, error) {
 	}
 	return &types.AttributeValueMemberL{Value: l}, nil
 }
+
+// ThemeCount returns how many responses carry theme, counting its links.
+func (s *Store) ThemeCount(ctx context.Context, theme string) (int, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("pk = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(themePrefix + theme)},
+		Select:                    types.SelectCount,
+	}
+	n := 0
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return 0, fmt.Errorf("count theme %s: %w", theme, err)
+		}
+		n += int(res.Count)
+		if len(res.LastEvaluatedKey) == 0 {
+			return n, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}
+
+// DeleteTheme removes theme and takes it off every response that carries
+// it. Deleting a theme that does not exist is not an error.
+func (s *Store) DeleteTheme(ctx context.Context, theme string) error {
+	var ids []string
+	err := s.ThemeMembers(ctx, theme, "", func(m closeloop.ThemeMember) error {
+		ids = append(ids, m.SurveyID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete theme %s: %w", theme, err)
+	}
+	for _, id := range ids {
+		_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+			Key:                       key(surveyPK(id), "SURVEY"),
+			UpdateExpression:          aws.String("DELETE themes :t"),
+			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberSS{Value: []string{theme}}},
+		})
+		if err != nil && !conditionFailed(err) {
+			return fmt.Errorf("delete theme %s from %s: %w", theme, id, err)
+		}
+		if err := s.del(ctx, themePrefix+theme, surveyPK(id)); err != nil {
+			return fmt.Errorf("delete theme %s: %w", theme, err)
+		}
+	}
+	if err := s.del(ctx, themesPK, themePrefix+theme); err != nil {
+		return fmt.Errorf("delete theme %s: %w", theme, err)
+	}
+	return nil
+}

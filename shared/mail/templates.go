@@ -104,3 +104,10 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+// SignInEmail renders the console sign-in email to operator to, with link
+// (valid for minutes). It has no unsubscribe link: an operator asked for it.
+func SignInEmail(to, link string, minutes int) (Message, error) {
+	data := map[string]any{"Email": to, "Link": link, "Minutes": minutes}
+	return render(to, "Sign in to Closeloop", "signin", data, "")
+}

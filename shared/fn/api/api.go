@@ -6,16 +6,18 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/closeloop/closeloop/shared/mail"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/fn/closing"
@@ -23,48 +25,96 @@ import (
 	"github.com/closeloop/closeloop/shared/queue"
 )
 
-// Store is what the API needs of the store.
+// Store is what the API and the console need of the store.
 type Store interface {
-	ListResponses(ctx context.Context, f closeloop.ResponseFilter) ([]closeloop.Survey, error)
+	ListResponses(ctx context.Context, f closeloop.ResponseFilter) ([]closeloop.Survey, string, error)
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
+	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	PutTheme(ctx context.Context, t closeloop.Theme) (closeloop.Theme, error)
 	Themes(ctx context.Context) ([]closeloop.Theme, error)
+	ThemeCount(ctx context.Context, theme string) (int, error)
+	DeleteTheme(ctx context.Context, theme string) error
+	ThemeMembers(ctx context.Context, theme, after string, each func(closeloop.ThemeMember) error) error
 	SetThemes(ctx context.Context, id string, themes []string) (closeloop.Survey, error)
 	CreateImprovement(ctx context.Context, im closeloop.Improvement) error
 	GetImprovement(ctx context.Context, id string) (closeloop.Improvement, error)
+	Improvements(ctx context.Context, limit int) ([]closeloop.Improvement, error)
 	CountersBetween(ctx context.Context, from, to time.Time) ([]closeloop.DayCounters, error)
 	Erase(ctx context.Context, email string) (int, error)
+
+	PutOperator(ctx context.Context, op closeloop.Operator) error
+	GetOperator(ctx context.Context, email string) (closeloop.Operator, error)
+	Operators(ctx context.Context) ([]closeloop.Operator, error)
+	DeleteOperator(ctx context.Context, email string) error
+	CountLoginLink(ctx context.Context, addrID string, now time.Time) (int, error)
+	CreateLoginLink(ctx context.Context, id, email string, expires time.Time) error
+	PeekLoginLink(ctx context.Context, id string, now time.Time) error
+	ConsumeLoginLink(ctx context.Context, id string, now time.Time) (string, error)
+	CreateSession(ctx context.Context, s closeloop.Session) error
+	GetSession(ctx context.Context, id string) (closeloop.Session, error)
+	TouchSession(ctx context.Context, id string, now time.Time) error
+	DeleteSession(ctx context.Context, id string) error
+	PutAPIToken(ctx context.Context, t closeloop.APIToken) error
+	GetAPIToken(ctx context.Context, id string) (closeloop.APIToken, error)
+	APITokens(ctx context.Context) ([]closeloop.APIToken, error)
+	DeleteAPIToken(ctx context.Context, id string) error
+	AddAudit(ctx context.Context, e closeloop.AuditEntry) error
+	Audit(ctx context.Context, now time.Time, limit int) ([]closeloop.AuditEntry, error)
 }
 
-// Handler serves /api/.
+// Mailer sends one email: console sign-in links and test announcements.
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) (string, error)
+}
+
+// Handler serves /api/ and /console/.
 type Handler struct {
-	Store      Store
-	Queue      queue.Sender // the closing queue
-	AdminToken string
-	Now        func() time.Time
-	mux        *http.ServeMux
+	Store  Store
+	Queue  queue.Sender // the closing queue
+	Mailer Mailer
+	Config closeloop.Config
+	Now    func() time.Time
+	mux    *http.ServeMux
 }
 
 // Paths are the path prefixes the handler serves, for a server that mounts
 // several handlers on one mux (API Gateway routes the same paths to it).
-var Paths = []string{"/api/"}
+var Paths = []string{"/api/", "/console", "/console/"}
 
-// New returns the operators' API over store, queueing improvements on
-// closingQueue, with cfg's admin token. The Lambda, the local dev server
-// and `closeloop invoke` all build it here.
-func New(cfg closeloop.Config, store Store, closingQueue queue.Sender) *Handler {
-	h := &Handler{Store: store, Queue: closingQueue, AdminToken: cfg.AdminToken, mux: http.NewServeMux()}
+// SESRate is the sending rate of the api function's emails (sign-in links
+// and test announcements): a small share of SES's quota, beside the sweep's
+// and the closing function's.
+const SESRate = 1
+
+// New returns the operators' API and console over store, queueing
+// improvements on closingQueue and sending sign-in links with mailer, with
+// cfg's admin token, first admin and base URL. The Lambda, the local dev
+// server and `closeloop invoke` all build it here.
+func New(cfg closeloop.Config, store Store, closingQueue queue.Sender, mailer Mailer) *Handler {
+	h := &Handler{Store: store, Queue: closingQueue, Mailer: mailer, Config: cfg, mux: http.NewServeMux()}
 	m := h.mux
-	m.HandleFunc("GET /api/responses", h.listResponses)
-	m.HandleFunc("GET /api/responses/{id}", h.getResponse)
-	m.HandleFunc("PUT /api/responses/{id}/themes", h.setThemes)
-	m.HandleFunc("GET /api/themes", h.listThemes)
-	m.HandleFunc("POST /api/themes", h.putTheme)
-	m.HandleFunc("POST /api/improvements", h.createImprovement)
-	m.HandleFunc("GET /api/improvements/{id}", h.getImprovement)
-	m.HandleFunc("GET /api/metrics", h.metrics)
-	m.HandleFunc("DELETE /api/contacts/{email}", h.erase)
-	m.HandleFunc("/api/", web.Fallback(m, "/api/"))
+	viewer, editor, admin := closeloop.RoleViewer, closeloop.RoleEditor, closeloop.RoleAdmin
+	api := func(pattern string, need closeloop.Role, f http.HandlerFunc) { m.Handle(pattern, h.apiAuth(need, f)) }
+	api("GET /api/responses", viewer, h.listResponses)
+	api("GET /api/responses/{id}", viewer, h.getResponse)
+	api("PUT /api/responses/{id}/themes", editor, h.setThemes)
+	api("GET /api/themes", viewer, h.listThemes)
+	api("POST /api/themes", editor, h.putTheme)
+	api("GET /api/improvements", viewer, h.listImprovements)
+	api("POST /api/improvements", editor, h.createImprovement)
+	api("GET /api/improvements/{id}", viewer, h.getImprovement)
+	api("GET /api/metrics", viewer, h.metrics)
+	api("DELETE /api/contacts/{email}", admin, h.erase)
+	api("GET /api/operators", admin, h.listOperators)
+	api("POST /api/operators", admin, h.addOperator)
+	api("DELETE /api/operators/{email}", admin, h.deleteOperator)
+	api("GET /api/tokens", viewer, h.listTokens)
+	api("POST /api/tokens", viewer, h.createToken)
+	api("DELETE /api/tokens/{id}", viewer, h.deleteToken)
+	api("GET /api/audit", admin, h.listAudit)
+	api("GET /api/me", viewer, h.me)
+	m.Handle("/api/", h.apiAuth(viewer, web.Fallback(m, "/api/")))
+	h.consoleRoutes(m)
 	return h
 }
 
@@ -79,25 +129,7 @@ const (
 )
 
 // ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := h.authorize(r); err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="closeloop"`)
-		web.Error(w, r, err)
-		return
-	}
-	h.mux.ServeHTTP(w, r)
-}
-
-func (h *Handler) authorize(r *http.Request) error {
-	if h.AdminToken == "" {
-		return closeloop.Errorf(closeloop.ErrUnauthorized, "the API is disabled until CLOSELOOP_ADMIN_TOKEN is set")
-	}
-	scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(h.AdminToken)) != 1 {
-		return closeloop.Errorf(closeloop.ErrUnauthorized, "missing or wrong bearer token")
-	}
-	return nil
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // Response is one response as the API shows it.
 type Response struct {
@@ -131,15 +163,15 @@ func responseOf(sv closeloop.Survey) Response {
 
 // dateRange reads from and to (YYYY-MM-DD, inclusive), defaulting to the
 // last 30 days.
-func (h *Handler) dateRange(r *http.Request) (from, to time.Time, err error) {
+func (h *Handler) dateRange(q url.Values) (from, to time.Time, err error) {
 	today := h.now().UTC().Truncate(24 * time.Hour)
 	from, to = today.AddDate(0, 0, -29), today
-	if v := r.URL.Query().Get("from"); v != "" {
+	if v := q.Get("from"); v != "" {
 		if from, err = time.Parse(time.DateOnly, v); err != nil {
 			return from, to, closeloop.Errorf(closeloop.ErrInvalid, "from=%q is not a YYYY-MM-DD date", v)
 		}
 	}
-	if v := r.URL.Query().Get("to"); v != "" {
+	if v := q.Get("to"); v != "" {
 		if to, err = time.Parse(time.DateOnly, v); err != nil {
 			return from, to, closeloop.Errorf(closeloop.ErrInvalid, "to=%q is not a YYYY-MM-DD date", v)
 		}
@@ -153,25 +185,48 @@ func (h *Handler) dateRange(r *http.Request) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
+// responseFilter reads a listing's query: the date range, the narrowing
+// fields (theme, source, kind, band, agent, locale, has_comment, q), limit
+// and cursor. Unknown values are refused with a reason.
+func (h *Handler) responseFilter(q url.Values) (closeloop.ResponseFilter, error) {
+	from, to, err := h.dateRange(q)
+	if err != nil {
+		return closeloop.ResponseFilter{}, err
+	}
+	f := closeloop.ResponseFilter{
+		From: from, To: to, Theme: q.Get("theme"), Source: q.Get("source"), Agent: q.Get("agent"),
+		Locale: q.Get("locale"), Query: strings.TrimSpace(q.Get("q")), Cursor: q.Get("cursor"), Limit: DefaultLimit,
+		HasComment: q.Get("has_comment") == "true" || q.Get("has_comment") == "1" || q.Get("has_comment") == "on",
+	}
+	if f.Source != "" && !closeloop.KnownSource(f.Source) {
+		return f, closeloop.Errorf(closeloop.ErrInvalid, "unknown source %q", f.Source)
+	}
+	if v := q.Get("kind"); v != "" {
+		if f.Kind, err = closeloop.ParseKind(v); err != nil {
+			return f, err
+		}
+	}
+	if v := q.Get("band"); v != "" {
+		if f.Band, err = closeloop.ParseBand(v); err != nil {
+			return f, err
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > MaxLimit {
+			return f, closeloop.Errorf(closeloop.ErrInvalid, "limit must be a whole number from 1 to %d", MaxLimit)
+		}
+	}
+	return f, nil
+}
+
 func (h *Handler) listResponses(w http.ResponseWriter, r *http.Request) {
-	from, to, err := h.dateRange(r)
+	q := r.URL.Query()
+	f, err := h.responseFilter(q)
 	if err != nil {
 		web.Error(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	f := closeloop.ResponseFilter{From: from, To: to, Theme: q.Get("theme"), Source: q.Get("source"), Limit: DefaultLimit}
-	if f.Source != "" && !closeloop.KnownSource(f.Source) {
-		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "unknown source %q", f.Source))
-		return
-	}
-	if v := q.Get("limit"); v != "" {
-		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > MaxLimit {
-			web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "limit must be a whole number from 1 to %d", MaxLimit))
-			return
-		}
-	}
-	svs, err := h.Store.ListResponses(r.Context(), f)
+	svs, next, err := h.Store.ListResponses(r.Context(), f)
 	if err != nil {
 		web.Error(w, r, err)
 		return
@@ -184,7 +239,7 @@ func (h *Handler) listResponses(w http.ResponseWriter, r *http.Request) {
 		writeCSV(w, out)
 		return
 	}
-	web.JSON(w, http.StatusOK, map[string]any{"responses": out})
+	web.JSON(w, http.StatusOK, map[string]any{"responses": out, "next_cursor": next})
 }
 
 func writeCSV(w http.ResponseWriter, rs []Response) {
@@ -269,6 +324,7 @@ func (h *Handler) putTheme(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slog.InfoContext(r.Context(), "theme saved", "theme", t.Name)
+	h.audit(r.Context(), "theme.put", t.Name, strings.Join(t.Keywords, ", "))
 	web.JSON(w, http.StatusCreated, stored)
 }
 
@@ -310,6 +366,7 @@ func (h *Handler) setThemes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slog.InfoContext(r.Context(), "themes set", "survey", sv.ID, "themes", in.Themes)
+	h.audit(r.Context(), "response.themes", sv.ID, strings.Join(in.Themes, ", "))
 	web.JSON(w, http.StatusOK, responseOf(sv))
 }
 
@@ -317,6 +374,27 @@ func (h *Handler) setThemes(w http.ResponseWriter, r *http.Request) {
 type ImprovementView struct {
 	closeloop.Improvement
 	Pending int64 `json:"pending"` // claimed, outcome not yet recorded
+}
+
+// announce creates improvement (theme, summary, message) and queues its
+// fan-out, as the caller of ctx.
+func (h *Handler) announce(ctx context.Context, theme, summary, message string) (closeloop.Improvement, error) {
+	im, err := closeloop.NewImprovement(theme, summary, message, h.now())
+	if err == nil {
+		err = h.knownThemes(ctx, []string{im.Theme})
+	}
+	if err != nil {
+		return im, err
+	}
+	if err := h.Store.CreateImprovement(ctx, im); err != nil {
+		return im, err
+	}
+	if err := h.Queue.Send(ctx, closing.Announce(im.ID)); err != nil {
+		return im, fmt.Errorf("queue improvement %s: %w", im.ID, err)
+	}
+	slog.InfoContext(ctx, "improvement announced", "improvement", im.ID, "theme", im.Theme)
+	h.audit(ctx, "improvement.announce", im.ID, im.Theme+": "+im.Summary)
+	return im, nil
 }
 
 func (h *Handler) createImprovement(w http.ResponseWriter, r *http.Request) {
@@ -329,23 +407,11 @@ func (h *Handler) createImprovement(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, err)
 		return
 	}
-	im, err := closeloop.NewImprovement(in.Theme, in.Summary, in.Message, h.now())
-	if err == nil {
-		err = h.knownThemes(r.Context(), []string{im.Theme})
-	}
+	im, err := h.announce(r.Context(), in.Theme, in.Summary, in.Message)
 	if err != nil {
 		web.Error(w, r, err)
 		return
 	}
-	if err := h.Store.CreateImprovement(r.Context(), im); err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	if err := h.Queue.Send(r.Context(), closing.Announce(im.ID)); err != nil {
-		web.Error(w, r, fmt.Errorf("queue improvement %s: %w", im.ID, err))
-		return
-	}
-	slog.InfoContext(r.Context(), "improvement announced", "improvement", im.ID, "theme", im.Theme)
 	w.Header().Set("Location", "/api/improvements/"+im.ID)
 	web.JSON(w, http.StatusAccepted, map[string]string{"id": im.ID, "status": "/api/improvements/" + im.ID})
 }
@@ -356,7 +422,7 @@ func (h *Handler) getImprovement(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, err)
 		return
 	}
-	web.JSON(w, http.StatusOK, ImprovementView{Improvement: im, Pending: im.Recipients - im.Sent - im.Failed - im.Suppressed})
+	web.JSON(w, http.StatusOK, viewOf(im))
 }
 
 // Metrics is the answer of GET /api/metrics.
@@ -374,7 +440,7 @@ type Point struct {
 }
 
 func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
-	from, to, err := h.dateRange(r)
+	from, to, err := h.dateRange(r.URL.Query())
 	if err != nil {
 		web.Error(w, r, err)
 		return
@@ -389,6 +455,12 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, err)
 		return
 	}
+	web.JSON(w, http.StatusOK, metricsOf(from, to, days, by))
+}
+
+// metricsOf sums days into the metrics of [from, to], with a series by day
+// when by is "day". The API and the console's dashboard both answer with it.
+func metricsOf(from, to time.Time, days []closeloop.DayCounters, by string) Metrics {
 	var total closeloop.Counters
 	m := Metrics{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly)}
 	for _, d := range days {
@@ -398,7 +470,7 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	m.Scores = total.Score()
-	web.JSON(w, http.StatusOK, m)
+	return m
 }
 
 func (h *Handler) erase(w http.ResponseWriter, r *http.Request) {
@@ -408,6 +480,7 @@ func (h *Handler) erase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slog.InfoContext(r.Context(), "contact erased", "items", n)
+	h.audit(r.Context(), "contact.erase", "", fmt.Sprintf("%d items changed", n))
 	web.JSON(w, http.StatusOK, map[string]int{"erased": n})
 }
 

@@ -53,6 +53,7 @@ type Stack struct {
 	Sweeper   *surveysweep.Handler
 	Closing   *closing.Handler
 	SESEvents *sesevents.Handler
+	API       *api.Handler // the operators' API and console
 	Handler   http.Handler // every route of the HTTP surface
 }
 
@@ -99,9 +100,10 @@ func Assemble(ctx context.Context, cfg closeloop.Config, dynamoURL, sesURL strin
 	}
 	mount(webhook.Paths, webhook.New(cfg, s.Store))
 	mount(response.Paths, response.New(cfg, s.Store))
-	mount(api.Paths, api.New(cfg, s.Store, s.Queue))
+	s.API = api.New(cfg, s.Store, s.Queue, s.Sender)
+	mount(api.Paths, s.API)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "Closeloop is running. Webhooks: POST /webhooks/{source}. Operators' API: /api/ (bearer token).")
+		fmt.Fprintln(w, "Closeloop is running. Webhooks: POST /webhooks/{source}. Operators' console: /console. Operators' API: /api/ (bearer token).")
 	})
 	s.Handler = logging.Middleware(mux)
 	return s, nil

@@ -30,6 +30,8 @@ func Status(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, closeloop.ErrUnauthorized):
 		return http.StatusUnauthorized
+	case errors.Is(err, closeloop.ErrForbidden):
+		return http.StatusForbidden
 	case errors.Is(err, closeloop.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, closeloop.ErrConflict):

@@ -1,0 +1,222 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/platform/web"
+)
+
+func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	web.JSON(w, http.StatusOK, map[string]string{"email": p.Email, "role": string(p.Role)})
+}
+
+func (h *Handler) listOperators(w http.ResponseWriter, r *http.Request) {
+	ops, err := h.Store.Operators(r.Context())
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if ops == nil {
+		ops = []closeloop.Operator{}
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"operators": ops})
+}
+
+// addOperatorAs adds or re-roles operator email, as the caller of r.
+func (h *Handler) addOperatorAs(r *http.Request, email, role string) (closeloop.Operator, error) {
+	op, err := closeloop.NewOperator(email, role, principalOf(r.Context()).Email, h.now())
+	if err != nil {
+		return op, err
+	}
+	if err := h.Store.PutOperator(r.Context(), op); err != nil {
+		return op, err
+	}
+	h.audit(r.Context(), "operator.put", op.Email, "role "+string(op.Role))
+	return op, nil
+}
+
+func (h *Handler) addOperator(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email string `json:"email"`
+		Role  string `json:"role"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	op, err := h.addOperatorAs(r, in.Email, in.Role)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusCreated, op)
+}
+
+// removeOperator removes operator email, as the caller of r; nobody removes
+// themselves (so an admin always remains).
+func (h *Handler) removeOperator(r *http.Request, email string) error {
+	addr, err := closeloop.NormalizeEmail(email)
+	if err != nil {
+		return closeloop.Errorf(closeloop.ErrInvalid, "email: %v", err)
+	}
+	if addr == principalOf(r.Context()).Email {
+		return closeloop.Errorf(closeloop.ErrInvalid, "you cannot remove yourself; ask another admin")
+	}
+	if err := h.Store.DeleteOperator(r.Context(), addr); err != nil {
+		return err
+	}
+	h.audit(r.Context(), "operator.delete", addr, "")
+	return nil
+}
+
+func (h *Handler) deleteOperator(w http.ResponseWriter, r *http.Request) {
+	if err := h.removeOperator(r, r.PathValue("email")); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, map[string]string{"deleted": r.PathValue("email")})
+}
+
+// tokensOf returns the tokens the caller may see: all for an admin, their
+// own otherwise.
+func (h *Handler) tokensOf(r *http.Request) ([]closeloop.APIToken, error) {
+	all, err := h.Store.APITokens(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	p := principalOf(r.Context())
+	out := []closeloop.APIToken{}
+	for _, t := range all {
+		if p.Role.Allows(closeloop.RoleAdmin) || t.Email == h.owner(p) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// owner is the operator whose tokens p creates: the first admin for the
+// bootstrap token, which is nobody's.
+func (h *Handler) owner(p closeloop.Principal) string {
+	if p.Email == BootstrapAdmin {
+		return h.Config.AdminEmail
+	}
+	return p.Email
+}
+
+func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request) {
+	ts, err := h.tokensOf(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"tokens": ts})
+}
+
+// newToken creates a token for the caller of r and returns it with the
+// string to show once.
+func (h *Handler) newToken(r *http.Request, name string, days int) (closeloop.APIToken, string, error) {
+	p := principalOf(r.Context())
+	if p.Email == BootstrapAdmin {
+		if err := h.EnsureAdmin(r.Context()); err != nil {
+			return closeloop.APIToken{}, "", err
+		}
+	}
+	t, secret, err := closeloop.NewAPIToken(name, h.owner(p), days, h.now())
+	if err != nil {
+		return t, "", err
+	}
+	if err := h.Store.PutAPIToken(r.Context(), t); err != nil {
+		return t, "", err
+	}
+	h.audit(r.Context(), "token.create", t.ID, t.Name)
+	return t, secret, nil
+}
+
+func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name          string `json:"name"`
+		ExpiresInDays int    `json:"expires_in_days"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	t, secret, err := h.newToken(r, in.Name, in.ExpiresInDays)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusCreated, map[string]any{"id": t.ID, "token": secret, "name": t.Name, "expires_at": t.ExpiresAt})
+}
+
+// revokeToken revokes token id if the caller owns it or is an admin.
+func (h *Handler) revokeToken(r *http.Request, id string) error {
+	ts, err := h.tokensOf(r)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(ts, func(t closeloop.APIToken) bool { return t.ID == id }) {
+		return closeloop.Errorf(closeloop.ErrNotFound, "no token %s of yours", id)
+	}
+	if err := h.Store.DeleteAPIToken(r.Context(), id); err != nil {
+		return err
+	}
+	h.audit(r.Context(), "token.revoke", id, "")
+	return nil
+}
+
+func (h *Handler) deleteToken(w http.ResponseWriter, r *http.Request) {
+	if err := h.revokeToken(r, r.PathValue("id")); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, map[string]string{"deleted": r.PathValue("id")})
+}
+
+// DefaultAuditLimit and MaxAuditLimit bound GET /api/audit.
+const (
+	DefaultAuditLimit = 200
+	MaxAuditLimit     = 1000
+)
+
+func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) {
+	limit := DefaultAuditLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxAuditLimit {
+			web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "limit must be a whole number from 1 to %d", MaxAuditLimit))
+			return
+		}
+		limit = n
+	}
+	es, err := h.Store.Audit(r.Context(), h.now(), limit)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if es == nil {
+		es = []closeloop.AuditEntry{}
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"audit": es})
+}
+
+func (h *Handler) listImprovements(w http.ResponseWriter, r *http.Request) {
+	ims, err := h.Store.Improvements(r.Context(), 100)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	out := make([]ImprovementView, 0, len(ims))
+	for _, im := range ims {
+		out = append(out, viewOf(im))
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"improvements": out})
+}
+
+func viewOf(im closeloop.Improvement) ImprovementView {
+	return ImprovementView{Improvement: im, Pending: im.Recipients - im.Sent - im.Failed - im.Suppressed}
+}
