@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"embed"
@@ -89,6 +90,9 @@ type view struct {
 	Error string
 	Flash string
 	Data  any
+	// Refresh, when set, reloads the page after that many seconds (the
+	// progress of an improvement being sent; no script needed).
+	Refresh int
 }
 
 func (v view) CSRF() string       { return v.P.CSRF }
@@ -178,10 +182,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p closeloop.Prin
 		slog.ErrorContext(r.Context(), "console", "route", r.Pattern, "err", err)
 		msg = "Something went wrong on our side. Try again in a moment."
 	}
-	h.render(w, r, code, "error.html", view{Title: http.StatusText(code), P: p, Error: msg})
+	if err := h.render(w, r, code, "error.html", view{Title: http.StatusText(code), P: p, Error: msg}); err != nil {
+		slog.ErrorContext(r.Context(), "console", "err", err)
+		http.Error(w, msg, code)
+	}
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, v view) error {
+	var b bytes.Buffer
+	if err := consoleT.ExecuteTemplate(&b, name, v); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
@@ -189,9 +200,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name 
 	w.Header().Set("Referrer-Policy", "same-origin")
 	w.Header().Set("Content-Security-Policy", consoleCSP)
 	w.WriteHeader(code)
-	if err := consoleT.ExecuteTemplate(w, name, v); err != nil {
-		slog.ErrorContext(r.Context(), "render console page", "page", name, "err", err)
-	}
+	w.Write(b.Bytes())
 	return nil
 }
 
@@ -695,10 +704,14 @@ func (h *Handler) improvementPage(w http.ResponseWriter, r *http.Request, v view
 		return err
 	}
 	iv := viewOf(im)
+	live := iv.Pending > 0 || iv.Recipients == 0 && h.now().Sub(im.CreatedAt) < 2*time.Minute
+	if live {
+		v.Refresh = 2
+	}
 	v.Title, v.Nav, v.Data = "Improvement", "improvements", struct {
 		ImprovementView
 		Live bool
-	}{iv, iv.Pending > 0 || iv.Recipients == 0 && h.now().Sub(im.CreatedAt) < 2*time.Minute}
+	}{iv, live}
 	return h.render(w, r, http.StatusOK, "improvement.html", v)
 }
 

@@ -1,0 +1,409 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/fn/api"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/local/devstack"
+)
+
+// browser is an HTTP client with a cookie jar that does not follow
+// redirects, over a test server of the whole stack.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func newBrowser(t *testing.T, srv *httptest.Server) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: srv.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) do(method, path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, b.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	bs, _ := io.ReadAll(res.Body)
+	return res, string(bs)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf reads the CSRF token from a console page.
+func (b *browser) csrf() string {
+	b.t.Helper()
+	_, page := b.do("GET", "/console/tokens", nil)
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		b.t.Fatalf("no CSRF field on the page")
+	}
+	return m[1]
+}
+
+// stack starts the whole stack over a test server whose address is the
+// base URL of every link.
+func stack(t *testing.T) (*devstack.Stack, *httptest.Server) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	cfg := awstest.Config()
+	cfg.BaseURL = srv.URL
+	cfg.AdminEmail = awstest.Email()
+	st := awstest.Stack(t, cfg)
+	srv.Config.Handler = st.Handler
+	return st, srv
+}
+
+var signInRE = regexp.MustCompile(`https?://[^\s"<>]+/console/login/([A-Za-z0-9_-]{43})`)
+
+// signIn signs b in as email through the emailed link.
+func signIn(t *testing.T, st *devstack.Stack, b *browser, email string) {
+	t.Helper()
+	before := len(awstest.MailTo(t, email))
+	if res, _ := b.do("POST", "/console/login", url.Values{"email": {email}}); res.StatusCode != 200 {
+		t.Fatalf("POST /console/login: %d", res.StatusCode)
+	}
+	mails := awstest.MailTo(t, email)
+	if len(mails) != before+1 {
+		t.Fatalf("%d sign-in emails to %s, want %d", len(mails), email, before+1)
+	}
+	m := signInRE.FindStringSubmatch(mails[len(mails)-1].Body.Text)
+	if m == nil {
+		t.Fatalf("no sign-in link in %q", mails[len(mails)-1].Body.Text)
+	}
+	path := "/console/login/" + m[1]
+	res, _ := b.do("GET", path, nil)
+	if res.StatusCode != 200 || len(res.Cookies()) != 0 {
+		t.Fatalf("GET of the link: %d, cookies %v; want 200 and no session", res.StatusCode, res.Cookies())
+	}
+	res, _ = b.do("POST", path, url.Values{})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console" {
+		t.Fatalf("POST of the link: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	var c *http.Cookie
+	for _, k := range res.Cookies() {
+		if k.Name == api.SessionCookie {
+			c = k
+		}
+	}
+	if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Lax", c)
+	}
+	if res, _ := b.do("POST", path, url.Values{}); res.StatusCode/100 != 4 {
+		t.Errorf("the link worked twice: %d", res.StatusCode)
+	}
+}
+
+func TestSignIn(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	if res, _ := b.do("GET", "/console", nil); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console/login" {
+		t.Fatalf("GET /console without a session: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	// An unknown address gets the same page and no email.
+	stranger := awstest.Email()
+	_, known := b.do("POST", "/console/login", url.Values{"email": {st.Config.AdminEmail}})
+	res, unknown := b.do("POST", "/console/login", url.Values{"email": {stranger}})
+	if res.StatusCode != 200 || unknown != known {
+		t.Errorf("unknown address: %d, page differs from an operator's", res.StatusCode)
+	}
+	if n := len(awstest.MailTo(t, stranger)); n != 0 {
+		t.Errorf("%d emails to a stranger", n)
+	}
+	signIn(t, st, b, st.Config.AdminEmail)
+	if res, page := b.do("GET", "/console", nil); res.StatusCode != 200 || !strings.Contains(page, "Inbox") {
+		t.Fatalf("GET /console with a session: %d", res.StatusCode)
+	}
+	if res.Header.Get("Content-Security-Policy") == "" || strings.Contains(res.Header.Get("Content-Security-Policy"), "unsafe-inline") {
+		t.Errorf("CSP %q", res.Header.Get("Content-Security-Policy"))
+	}
+	// Signing out ends the session server-side.
+	jar := b.c.Jar
+	cookies := jar.Cookies(mustURL(srv.URL))
+	b.do("POST", "/console/logout", url.Values{"csrf": {b.csrf()}})
+	replay := newBrowser(t, srv)
+	replay.c.Jar.SetCookies(mustURL(srv.URL), cookies)
+	if res, _ := replay.do("GET", "/console", nil); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("a signed-out session still works: %d", res.StatusCode)
+	}
+	// An expired link.
+	link, _ := st.API.LoginLink(context.Background(), st.Config.AdminEmail)
+	late := api.New(st.Config, st.Store, st.Queue, st.Sender)
+	late.Now = func() time.Time { return time.Now().Add(closeloop.LoginLinkTTL + time.Minute) }
+	w := httptest.NewRecorder()
+	late.ServeHTTP(w, httptest.NewRequest("POST", strings.TrimPrefix(link, srv.URL), nil))
+	if w.Code != http.StatusGone {
+		t.Errorf("expired link: %d, want 410", w.Code)
+	}
+}
+
+func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
+
+func TestCSRFAndRoles(t *testing.T) {
+	st, srv := stack(t)
+	admin := newBrowser(t, srv)
+	signIn(t, st, admin, st.Config.AdminEmail)
+	before := awstest.Snapshot(t, st.Config.Table)
+	// A cross-site form: the session cookie, no CSRF field.
+	for _, path := range []string{"/console/themes", "/console/operators", "/console/tokens", "/console/improvements", "/console/logout"} {
+		res, _ := admin.do("POST", path, url.Values{"name": {"exports"}, "email": {"eve@example.com"}, "role": {"admin"}})
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("POST %s without CSRF: %d, want 403", path, res.StatusCode)
+		}
+	}
+	if after := awstest.Snapshot(t, st.Config.Table); after != before {
+		t.Error("a POST without its CSRF token changed the table")
+	}
+	// The JSON API with a session needs the CSRF header for changes.
+	req, _ := http.NewRequest("POST", srv.URL+"/api/themes", strings.NewReader(`{"name":"x"}`))
+	res, err := admin.c.Do(req)
+	if err != nil || res.StatusCode != http.StatusForbidden {
+		t.Errorf("POST /api/themes with a session and no CSRF header: %v %v", res.StatusCode, err)
+	}
+
+	// A viewer reads and changes nothing.
+	viewerEmail := awstest.Email()
+	if res, _ := admin.do("POST", "/console/operators", url.Values{"csrf": {admin.csrf()}, "email": {viewerEmail}, "role": {"viewer"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add viewer: %d", res.StatusCode)
+	}
+	viewer := newBrowser(t, srv)
+	signIn(t, st, viewer, viewerEmail)
+	if res, _ := viewer.do("GET", "/console", nil); res.StatusCode != 200 {
+		t.Errorf("viewer GET /console: %d", res.StatusCode)
+	}
+	before = awstest.Snapshot(t, st.Config.Table)
+	csrf := viewer.csrf()
+	for _, path := range []string{"/console/themes", "/console/operators", "/console/improvements", "/console/responses/x/themes", "/console/themes/x/delete", "/console/operators/" + viewerEmail + "/delete"} {
+		res, _ := viewer.do("POST", path, url.Values{"csrf": {csrf}, "name": {"exports"}, "theme": {"x"}, "summary": {"s"}, "message": {"m"}, "action": {"send"}, "email": {"eve@example.com"}, "role": {"admin"}})
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("viewer POST %s: %d, want 403", path, res.StatusCode)
+		}
+	}
+	for _, path := range []string{"/console/operators", "/console/audit"} {
+		if res, _ := viewer.do("GET", path, nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("viewer GET %s: %d, want 403", path, res.StatusCode)
+		}
+	}
+	if after := awstest.Snapshot(t, st.Config.Table); after != before {
+		t.Error("a viewer changed the table")
+	}
+	// A viewer's API token acts as a viewer.
+	res, page := viewer.do("POST", "/console/tokens", url.Values{"csrf": {csrf}, "name": {"script"}, "expires_in_days": {"30"}})
+	m := regexp.MustCompile(`data-new-token>([^<]+)<`).FindStringSubmatch(page)
+	if res.StatusCode != http.StatusCreated || m == nil {
+		t.Fatalf("create token: %d", res.StatusCode)
+	}
+	token := m[1]
+	for _, tt := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"GET", "/api/themes", "", 200},
+		{"POST", "/api/themes", `{"name":"exports"}`, 403},
+		{"DELETE", "/api/contacts/ada@example.com", "", 403},
+		{"GET", "/api/audit", "", 403},
+	} {
+		if w := call(t, st.Handler, tt.method, tt.path, tt.body, token, nil); w.Code != tt.want {
+			t.Errorf("viewer token %s %s: %d, want %d", tt.method, tt.path, w.Code, tt.want)
+		}
+	}
+	// Revoked and expired tokens are refused.
+	var list struct{ Tokens []closeloop.APIToken }
+	call(t, st.Handler, "GET", "/api/tokens", "", token, &list)
+	if len(list.Tokens) != 1 {
+		t.Fatalf("viewer sees %d tokens", len(list.Tokens))
+	}
+	late := api.New(st.Config, st.Store, st.Queue, st.Sender)
+	late.Now = func() time.Time { return time.Now().AddDate(0, 0, 31) }
+	if w := call(t, late, "GET", "/api/themes", "", token, nil); w.Code != 401 {
+		t.Errorf("expired token: %d", w.Code)
+	}
+	if w := call(t, st.Handler, "DELETE", "/api/tokens/"+list.Tokens[0].ID, "", token, nil); w.Code != 200 {
+		t.Fatalf("revoke: %d", w.Code)
+	}
+	if w := call(t, st.Handler, "GET", "/api/themes", "", token, nil); w.Code != 401 {
+		t.Errorf("revoked token: %d", w.Code)
+	}
+	// Removing the operator ends their session.
+	admin.do("POST", "/console/operators/"+viewerEmail+"/delete", url.Values{"csrf": {admin.csrf()}})
+	if res, _ := viewer.do("GET", "/console", nil); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("removed operator's session: %d", res.StatusCode)
+	}
+	// The audit log has it all, without customer addresses.
+	var audit struct{ Audit []closeloop.AuditEntry }
+	call(t, st.Handler, "GET", "/api/audit", "", st.Config.AdminToken, &audit)
+	var actions []string
+	for _, e := range audit.Audit {
+		actions = append(actions, e.Action)
+	}
+	for _, want := range []string{"sign-in", "operator.put", "token.create", "token.revoke", "operator.delete"} {
+		if !strings.Contains(strings.Join(actions, " "), want) {
+			t.Errorf("audit log lacks %s: %v", want, actions)
+		}
+	}
+}
+
+func TestOperatorsAndTokensAPI(t *testing.T) {
+	st, _ := stack(t)
+	tok := st.Config.AdminToken
+	var op closeloop.Operator
+	if w := call(t, st.Handler, "POST", "/api/operators", `{"email":"Grace@Example.com","role":"editor"}`, tok, &op); w.Code != 201 || op.Email != "grace@example.com" || op.Role != "editor" {
+		t.Fatalf("add operator: %d %+v", w.Code, op)
+	}
+	for _, body := range []string{`{"email":"grace@example.com","role":"owner"}`, `{"email":"not an address","role":"viewer"}`} {
+		if w := call(t, st.Handler, "POST", "/api/operators", body, tok, nil); w.Code != 400 {
+			t.Errorf("POST /api/operators %s: %d, want 400", body, w.Code)
+		}
+	}
+	var ops struct{ Operators []closeloop.Operator }
+	call(t, st.Handler, "GET", "/api/operators", "", tok, &ops)
+	if len(ops.Operators) != 1 {
+		t.Errorf("operators %+v", ops.Operators)
+	}
+	var created struct{ ID, Token string }
+	if w := call(t, st.Handler, "POST", "/api/tokens", `{"name":"ci","expires_in_days":7}`, tok, &created); w.Code != 201 || created.Token == "" {
+		t.Fatalf("create token: %d", w.Code)
+	}
+	var me struct{ Email, Role string }
+	call(t, st.Handler, "GET", "/api/me", "", created.Token, &me)
+	if me.Email != st.Config.AdminEmail || me.Role != "admin" {
+		t.Errorf("the bootstrap admin's token acts as %+v, want the first admin", me)
+	}
+	if w := call(t, st.Handler, "DELETE", "/api/operators/grace@example.com", "", created.Token, nil); w.Code != 200 {
+		t.Errorf("delete operator: %d", w.Code)
+	}
+	if w := call(t, st.Handler, "POST", "/api/tokens", `{"name":"","expires_in_days":7}`, tok, nil); w.Code != 400 {
+		t.Errorf("nameless token: %d", w.Code)
+	}
+}
+
+func TestConsolePagesEscapeAndWork(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 1, `<script>alert(1)</script> the export hangs`)
+	_, m2 := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m2, 5, "all good")
+	_, page := b.do("GET", "/console?band=detractor", nil)
+	if strings.Contains(page, "<script>alert") || !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt; the export hangs") {
+		t.Errorf("comment not escaped in the inbox")
+	}
+	if strings.Contains(page, "all good") {
+		t.Error("the detractor filter shows a promoter")
+	}
+	// A keyword theme: preview, then save and back-fill.
+	csrf := b.csrf()
+	_, page = b.do("POST", "/console/themes", url.Values{"csrf": {csrf}, "name": {"exports"}, "keywords": {"export"}, "action": {"preview"}})
+	if !strings.Contains(page, "1 existing responses") {
+		t.Errorf("preview does not count the match")
+	}
+	if res, _ := b.do("POST", "/console/themes", url.Values{"csrf": {csrf}, "name": {"exports"}, "keywords": {"export"}, "action": {"save"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save theme: %d", res.StatusCode)
+	}
+	if n, _ := st.Store.ThemeCount(context.Background(), "exports"); n != 1 {
+		t.Errorf("back-fill tagged %d responses, want 1", n)
+	}
+	// An improvement: preview with its audience, a test to me, then send.
+	form := url.Values{"csrf": {csrf}, "theme": {"exports"}, "summary": {"Exports <b>fast</b>"}, "message": {"We rebuilt it."}}
+	form.Set("action", "preview")
+	_, page = b.do("POST", "/console/improvements", form)
+	if !strings.Contains(page, `data-people>1<`) || strings.Contains(page, "<b>fast</b>") {
+		t.Errorf("preview: audience or escaping wrong")
+	}
+	form.Set("action", "test")
+	b.do("POST", "/console/improvements", form)
+	if n := len(awstest.MailTo(t, st.Config.AdminEmail)); n != 2 { // the sign-in link and the test
+		t.Errorf("%d emails to the operator, want the sign-in link and one test", n)
+	}
+	form.Set("action", "send")
+	res, _ := b.do("POST", "/console/improvements", form)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send: %d", res.StatusCode)
+	}
+	if err := st.DrainQueue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, page = b.do("GET", res.Header.Get("Location"), nil)
+	if !strings.Contains(page, `data-progress="sent">1<`) {
+		t.Errorf("progress page does not show the one email sent")
+	}
+	// The dashboard's figures are the API's.
+	today := time.Now().UTC().Format(time.DateOnly)
+	_, page = b.do("GET", "/console/dashboard?from="+today+"&to="+today, nil)
+	var metrics map[string]any
+	w := call(t, st.Handler, "GET", "/api/metrics?from="+today+"&to="+today, "", st.Config.AdminToken, nil)
+	json.Unmarshal(w.Body.Bytes(), &metrics)
+	for name, want := range map[string]string{"responses": "2", "surveys_sent": "2", "csat": "50.0", "closing_sent": "1"} {
+		if !strings.Contains(page, `data-metric="`+name+`">`+want+`<`) {
+			t.Errorf("dashboard %s is not %s (API: %v)", name, want, metrics[name])
+		}
+	}
+	// Every page renders for an admin.
+	for _, p := range []string{"/console/themes", "/console/improvements", "/console/operators", "/console/tokens", "/console/audit", "/console/dashboard"} {
+		if res, _ := b.do("GET", p, nil); res.StatusCode != 200 {
+			t.Errorf("GET %s: %d", p, res.StatusCode)
+		}
+	}
+}
+
+func TestResponsesCursor(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	for i := 0; i < 5; i++ {
+		_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+		awstest.Answer(t, st, m, 3, "")
+	}
+	seen := map[string]bool{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("cursor never ends")
+		}
+		var page struct {
+			Responses  []api.Response
+			NextCursor string `json:"next_cursor"`
+		}
+		call(t, st.Handler, "GET", "/api/responses?limit=2&cursor="+url.QueryEscape(cursor), "", st.Config.AdminToken, &page)
+		for _, r := range page.Responses {
+			if seen[r.ID] {
+				t.Errorf("response %s on two pages", r.ID)
+			}
+			seen[r.ID] = true
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if len(seen) != 5 {
+		t.Errorf("pages held %d responses, want 5", len(seen))
+	}
+	if w := call(t, st.Handler, "GET", "/api/responses?cursor=garbage", "", st.Config.AdminToken, nil); w.Code != 400 {
+		t.Errorf("bad cursor: %d", w.Code)
+	}
+}
