@@ -59,6 +59,7 @@ func startServer(t *testing.T) *server {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	cfg := awstest.Config()
 	cfg.BaseURL = ts.URL
+	cfg.AdminEmail = awstest.Email()
 	st := awstest.Stack(t, cfg)
 	h = st.Handler
 	ctx, cancel := context.WithCancel(context.Background())
