@@ -70,6 +70,7 @@ type StackProps struct {
 type settings struct {
 	sender, identity, domain, certificateARN string
 	delay, kind, fatigue, alarmEmail         string
+	adminEmail                               string
 }
 
 func readSettings(scope constructs.Construct) (settings, error) {
@@ -87,6 +88,7 @@ func readSettings(scope constructs.Construct) (settings, error) {
 		kind:           get("surveyKind", "csat"),
 		fatigue:        get("fatigueWindow", "168h"),
 		alarmEmail:     get("alarmEmail", ""),
+		adminEmail:     get("adminEmail", ""),
 	}
 	addr, err := closeloop.SenderAddress(s.sender)
 	if err != nil {
@@ -181,6 +183,14 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		if name == "api" || name == "closing" {
 			spec.Env["CLOSELOOP_CLOSING_QUEUE_URL"] = closingQueue.QueueUrl()
 		}
+		if name == "api" {
+			// The console emails sign-in links and test announcements.
+			spec.Env["CLOSELOOP_BASE_URL"] = baseURL
+			spec.Env["CLOSELOOP_SES_CONFIGURATION_SET"] = configSet.ConfigurationSetName()
+			if cfg.adminEmail != "" {
+				spec.Env["CLOSELOOP_ADMIN_EMAIL"] = jsii.String(cfg.adminEmail)
+			}
+		}
 		fns[name] = newFunction(stack, name, assetDir, spec, env)
 	}
 
@@ -203,12 +213,15 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	})
 	fns["survey-sweep"].AddToRolePolicy(sendEmail)
 	fns["closing"].AddToRolePolicy(sendEmail)
+	fns["api"].AddToRolePolicy(sendEmail)
 
 	// Triggers.
 	integrate(api, fns["webhook"], "/webhooks/{source}", awsapigatewayv2.HttpMethod_POST)
 	integrate(api, fns["response"], "/s/{token}", awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
 	integrate(api, fns["response"], "/u/{token}", awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
 	integrate(api, fns["api"], "/api/{proxy+}", awsapigatewayv2.HttpMethod_ANY)
+	integrate(api, fns["api"], "/console", awsapigatewayv2.HttpMethod_GET)
+	integrate(api, fns["api"], "/console/{proxy+}", awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
 	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Closeloop: send due surveys every minute"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
@@ -223,7 +236,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 
 	newAlarms(stack, cfg, fns, []awssqs.Queue{closingDLQ, sesDLQ})
 
-	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: baseURL, Description: jsii.String("Base URL: webhooks at <ApiUrl>/webhooks/<source>, operators' API at <ApiUrl>/api/")})
+	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: baseURL, Description: jsii.String("Base URL: webhooks at <ApiUrl>/webhooks/<source>, operators' API at <ApiUrl>/api/, console at <ApiUrl>/console")})
 	awscdk.NewCfnOutput(stack, jsii.String("SecretArn"), &awscdk.CfnOutputProps{Value: secret.SecretArn(), Description: jsii.String("Secrets Manager secret holding the admin token and webhook secrets (the ARN, not the values)")})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
 	awscdk.NewCfnOutput(stack, jsii.String("ConfigurationSetName"), &awscdk.CfnOutputProps{Value: configSet.ConfigurationSetName()})
@@ -451,7 +464,7 @@ func suppress(stack awscdk.Stack, table awsdynamodb.Table, secret awssecretsmana
 		s("AwsSolutions-SMG4", "The secret holds webhook secrets issued by each helpdesk and an admin token; the operator rotates them together with the helpdesk (docs/deploy.md), which a rotation Lambda cannot do."),
 	}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(api, &[]*cdknag.NagPackSuppression{
-		s("AwsSolutions-APIG4", "Every route authenticates in its function: webhooks by the helpdesk's HMAC signature (or shared secret), survey and unsubscribe pages by unguessable 256-bit link tokens, and /api by a bearer token from Secrets Manager compared in constant time (docs/deploy.md)."),
+		s("AwsSolutions-APIG4", "Every route authenticates in its function: webhooks by the helpdesk's HMAC signature (or shared secret), survey and unsubscribe pages by unguessable 256-bit link tokens, and /api and /console by an operator's session (from an emailed single-use link) or token, stored hashed, or the bootstrap token from Secrets Manager, compared in constant time (docs/deploy.md)."),
 	}, jsii.Bool(true))
 }
 

@@ -279,8 +279,8 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
-	if sesStatements != 2 {
-		t.Errorf("%d SES statements, want 2 (survey-sweep and closing)", sesStatements)
+	if sesStatements != 3 {
+		t.Errorf("%d SES statements, want 3 (survey-sweep, closing, and api for sign-in links)", sesStatements)
 	}
 }
 
@@ -293,7 +293,7 @@ func TestAPI(t *testing.T) {
 		routes = append(routes, props(r)["RouteKey"].(string))
 	}
 	sort.Strings(routes)
-	want := []string{"ANY /api/{proxy+}", "GET /s/{token}", "GET /u/{token}", "POST /s/{token}", "POST /u/{token}", "POST /webhooks/{source}"}
+	want := []string{"ANY /api/{proxy+}", "GET /console", "GET /console/{proxy+}", "GET /s/{token}", "GET /u/{token}", "POST /console/{proxy+}", "POST /s/{token}", "POST /u/{token}", "POST /webhooks/{source}"}
 	if d := cmp.Diff(want, routes); d != "" {
 		t.Errorf("routes (-want +got):\n%s", d)
 	}
