@@ -1,6 +1,7 @@
 // Command closeloop is the operators' tool: it runs Closeloop locally
-// (dev), shows the whole loop end to end (demo), and replays sample events
-// through one function's handler (invoke).
+// (dev), shows the whole loop end to end (demo), replays sample events
+// through one function's handler (invoke), and manages operators and
+// erasure through the API of a local or deployed stack.
 package main
 
 import (
@@ -20,6 +21,13 @@ Usage:
   closeloop dev [--addr 127.0.0.1:8787] [--tick 2s]   run the local stack until interrupted
   closeloop demo [--stay]                             run the whole loop locally and print each step
   closeloop invoke FUNCTION EVENT.json                run one function's handler on a sample event
+  closeloop operators add EMAIL --role ROLE           add an operator (viewer, editor or admin), or change a role
+  closeloop operators list | remove EMAIL             list or remove operators
+  closeloop erase EMAIL                               erase everything Closeloop holds about one person
+
+Commands that read or change data take --api URL and --token TOKEN
+(defaults: CLOSELOOP_API_URL, CLOSELOOP_TOKEN), against closeloop dev or a
+deployed stack alike.
 
 Functions: webhook, survey-sweep, response, api, closing, ses-events.
 Configuration comes from CLOSELOOP_* environment variables (see README.md).
@@ -48,6 +56,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return demo(ctx, args[1:], getenv, stdout, stderr)
 	case "invoke":
 		return invoke(ctx, args[1:], getenv, stdout, stderr)
+	case "operators":
+		return operators(ctx, args[1:], getenv, stdout, stderr)
+	case "erase":
+		return erase(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

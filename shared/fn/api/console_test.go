@@ -224,8 +224,15 @@ func TestCSRFAndRoles(t *testing.T) {
 		want               int
 	}{
 		{"GET", "/api/themes", "", 200},
+		{"GET", "/api/responses", "", 200},
+		{"GET", "/api/metrics", "", 200},
 		{"POST", "/api/themes", `{"name":"exports"}`, 403},
+		{"PUT", "/api/responses/x/themes", `{"themes":[]}`, 403},
+		{"POST", "/api/improvements", `{"theme":"x","summary":"s","message":"m"}`, 403},
 		{"DELETE", "/api/contacts/ada@example.com", "", 403},
+		{"POST", "/api/operators", `{"email":"eve@example.com","role":"admin"}`, 403},
+		{"DELETE", "/api/operators/" + st.Config.AdminEmail, "", 403},
+		{"GET", "/api/operators", "", 403},
 		{"GET", "/api/audit", "", 403},
 	} {
 		if w := call(t, st.Handler, tt.method, tt.path, tt.body, token, nil); w.Code != tt.want {
@@ -265,6 +272,16 @@ func TestCSRFAndRoles(t *testing.T) {
 		if !strings.Contains(strings.Join(actions, " "), want) {
 			t.Errorf("audit log lacks %s: %v", want, actions)
 		}
+	}
+	// A session idle past its limit is over.
+	idle := api.New(st.Config, st.Store, st.Queue, st.Sender)
+	idle.Now = func() time.Time { return time.Now().Add(closeloop.SessionIdle + time.Minute) }
+	idleSrv := httptest.NewServer(idle)
+	defer idleSrv.Close()
+	stale := newBrowser(t, idleSrv)
+	stale.c.Jar.SetCookies(mustURL(idleSrv.URL), admin.c.Jar.Cookies(mustURL(srv.URL)))
+	if res, _ := stale.do("GET", "/console", nil); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("an idle session: %d, want 303 to sign in", res.StatusCode)
 	}
 }
 
