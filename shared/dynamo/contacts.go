@@ -162,14 +162,28 @@ func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 func (s *Store) eraseTicket(ctx context.Context, pk string) error {
 	// Forget who and what the ticket was about; bump the version so a sweep
 	// holding an older read loses its conditional write.
-	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                       key(pk, "TICKET"),
 		UpdateExpression:          aws.String("REMOVE contact_key, subject, agent_name SET version = version + :one"),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+		ReturnValues:              types.ReturnValueAllOld,
 	})
 	if err != nil && !conditionFailed(err) {
 		return err
+	}
+	// The ticket's survey, found by its id: the by_contact index may not
+	// list a survey created a moment ago.
+	if res != nil {
+		var old ticketItem
+		if err := unmarshal(res.Attributes, &old); err != nil {
+			return err
+		}
+		if old.SurveyID != "" {
+			if err := s.eraseSurvey(ctx, surveyPK(old.SurveyID)); err != nil {
+				return err
+			}
+		}
 	}
 	// A scheduled survey must not go out to an erased person.
 	_, err = s.update(ctx, &dynamodb.UpdateItemInput{
@@ -183,6 +197,16 @@ func (s *Store) eraseTicket(ctx context.Context, pk string) error {
 		return nil
 	}
 	return err
+}
+
+// EraseSurvey removes survey id's personal data (contact, comment, subject,
+// agent, themes and their links), keeping its anonymous rating. Erasing a
+// survey that does not exist, or twice, is not an error.
+func (s *Store) EraseSurvey(ctx context.Context, id string) error {
+	if err := s.eraseSurvey(ctx, surveyPK(id)); err != nil {
+		return fmt.Errorf("erase survey %s: %w", id, err)
+	}
+	return nil
 }
 
 func (s *Store) eraseSurvey(ctx context.Context, pk string) error {

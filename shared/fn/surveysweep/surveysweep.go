@@ -31,6 +31,7 @@ type Store interface {
 	TakeSurveySlot(ctx context.Context, c closeloop.Contact, slot string, now time.Time) error
 	CreateSurvey(ctx context.Context, s closeloop.Survey) error
 	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error
+	EraseSurvey(ctx context.Context, id string) error
 	DeleteSurvey(ctx context.Context, id string) error
 	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
 }
@@ -198,7 +199,28 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{SurveysSent: 1}); err != nil {
 		slog.ErrorContext(ctx, "count survey", "survey", surveyID, "err", err)
 	}
-	return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySent, "")
+	state, err = h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySent, "")
+	if errors.Is(err, closeloop.ErrConflict) {
+		// Someone wrote the ticket since the claim: erasure does that.
+		return h.sentAfterErasure(ctx, &claimed, err)
+	}
+	return state, err
+}
+
+// sentAfterErasure records a survey whose email went out while its person
+// was being erased (erasure bumps the ticket's version, so the usual record
+// lost its race): the ticket says sent, so no sweep marks it failed, and
+// the survey item is stripped of what erasure could not see yet.
+func (h *Handler) sentAfterErasure(ctx context.Context, claimed *closeloop.Ticket, cause error) (closeloop.SurveyState, error) {
+	t, err := h.Store.GetTicket(ctx, claimed.Source, claimed.TicketID)
+	if err != nil || t.ContactID != "" || t.State != closeloop.SurveySending || t.SurveyID != claimed.SurveyID {
+		return closeloop.SurveySent, errors.Join(cause, err) // not an erasure: someone else owns it now
+	}
+	slog.InfoContext(ctx, "survey sent while its person was erased", "source", t.Source, "ticket", t.TicketID, "survey", t.SurveyID)
+	if err := h.Store.EraseSurvey(ctx, t.SurveyID); err != nil {
+		return closeloop.SurveySent, err
+	}
+	return h.finish(ctx, t, t.Version, closeloop.SurveySent, "")
 }
 
 // eligible decides whether the contact may get the claimed survey now and

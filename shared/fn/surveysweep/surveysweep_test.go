@@ -217,3 +217,51 @@ func TestStopsBeforeTheDeadline(t *testing.T) {
 		t.Errorf("next run: %+v", res)
 	}
 }
+
+// erasingMailer erases the recipient at the moment their email goes out:
+// erasure racing a sweep that already claimed their survey.
+type erasingMailer struct {
+	st   *devstack.Stack
+	next *mail.Sender
+}
+
+func (e *erasingMailer) Send(ctx context.Context, m mail.Message) (string, error) {
+	if _, err := e.st.Store.Erase(ctx, m.To); err != nil {
+		return "", err
+	}
+	return e.next.Send(ctx, m)
+}
+
+// TestErasureWhileSending: a person erased while their survey is being
+// sent keeps nothing on the survey item, and the email that went out is
+// recorded as sent, not failed.
+func TestErasureWhileSending(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	email := awstest.Email()
+	solve(t, st, "erase-1", email)
+	st.Sweeper.Mailer = &erasingMailer{st: st, next: st.Sender}
+	res, err := st.Sweeper.Run(context.Background())
+	if err != nil || res.Sent != 1 {
+		t.Fatalf("sweep %+v %v", res, err)
+	}
+	if len(awstest.MailTo(t, email)) != 1 {
+		t.Fatal("the email did not go out")
+	}
+	tk, err := st.Store.GetTicket(context.Background(), "generic", "erase-1")
+	if err != nil || tk.State != closeloop.SurveySent || tk.ContactID != "" || tk.Subject != "" {
+		t.Errorf("ticket %+v, %v; want sent, without contact or subject", tk, err)
+	}
+	sv, err := st.Store.GetSurvey(context.Background(), tk.SurveyID)
+	if err != nil || !sv.Erased() || sv.Subject != "" || sv.AgentName != "" {
+		t.Errorf("survey %+v, %v; want no contact, subject or agent", sv, err)
+	}
+	if snap := awstest.Snapshot(t, st.Config.Table); strings.Contains(snap, email) {
+		t.Error("the address is still in the table")
+	}
+	// A later sweep leaves it alone.
+	st.Sweeper.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	st.Sweeper.Run(context.Background())
+	if tk, _ := st.Store.GetTicket(context.Background(), "generic", "erase-1"); tk.State != closeloop.SurveySent {
+		t.Errorf("a later sweep moved it to %s", tk.State)
+	}
+}
