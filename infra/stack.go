@@ -180,7 +180,8 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 			spec.Env["CLOSELOOP_BASE_URL"] = baseURL
 			spec.Env["CLOSELOOP_SES_CONFIGURATION_SET"] = configSet.ConfigurationSetName()
 		}
-		if name == "api" || name == "closing" {
+		if name == "api" || name == "closing" || name == "response" {
+			// response queues the team's alerts of an unhappy answer there.
 			spec.Env["CLOSELOOP_CLOSING_QUEUE_URL"] = closingQueue.QueueUrl()
 		}
 		if name == "api" {
@@ -204,6 +205,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	}
 	closingQueue.GrantSendMessages(fns["api"])
 	closingQueue.GrantSendMessages(fns["closing"])
+	closingQueue.GrantSendMessages(fns["response"])
 	sendEmail := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("ses:SendEmail"),
 		Resources: &[]*string{

@@ -218,6 +218,15 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("dashboard %s = %s, /api/metrics %s", name, got, want)
 		}
 	}
+	run("follow-up", chromedp.Navigate(s.URL+"/console/cases?status="), chromedp.WaitVisible(chromedp.CSS(`tr[data-case] a`)))
+	checkA11y(t, ctx, axe, "follow-up cases")
+	clickNav("open the case", `tr[data-case] a`)
+	checkA11y(t, ctx, axe, "follow-up case")
+	run("reply", chromedp.SendKeys(chromedp.CSS("#message"), "Sorry about the export. It is fixed now."))
+	clickNav("send the reply", `form[action$="/reply"] button[type=submit]`)
+	if got := text(`[data-case-status]`); got != "contacted" {
+		t.Errorf("case status after the reply: %q", got)
+	}
 	for _, p := range []string{"/console/operators", "/console/tokens", "/console/audit"} {
 		run(p, chromedp.Navigate(s.URL+p), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
 		checkA11y(t, ctx, axe, p)

@@ -13,6 +13,7 @@ import (
 	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
 	"github.com/closeloop/closeloop/shared/platform/logging"
+	"github.com/closeloop/closeloop/shared/queue"
 	"github.com/closeloop/closeloop/shared/secrets"
 )
 
@@ -29,6 +30,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	lambda.Start(lambdahttp.Handler(response.New(env.Config, env.Store())))
+	followUps, err := queue.ClosingFromEnv(env)
+	if err != nil {
+		return err
+	}
+	lambda.Start(lambdahttp.Handler(response.New(env.Config, env.Store(), followUps)))
 	return nil
 }

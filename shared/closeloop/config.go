@@ -18,7 +18,8 @@ type Config struct {
 	AdminToken      string            // CLOSELOOP_ADMIN_TOKEN; /api refuses every call without one
 	From            string            // CLOSELOOP_FROM, default "Closeloop <feedback@closeloop.localhost>"
 	BaseURL         string            // CLOSELOOP_BASE_URL, default http://127.0.0.1:8787; no trailing slash
-	AlertWebhookURL string            // CLOSELOOP_ALERT_WEBHOOK_URL; no alerts when empty
+	AlertWebhookURL string            // CLOSELOOP_ALERT_WEBHOOK_URL; no Slack alerts when empty
+	AlertEmail      string            // CLOSELOOP_ALERT_EMAIL: the team's address for detractor alerts; none when empty
 	Table           string            // CLOSELOOP_TABLE, default "closeloop"
 	AdminEmail      string            // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
 
@@ -50,6 +51,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		From:            cmp.Or(getenv("CLOSELOOP_FROM"), DefaultFrom),
 		BaseURL:         strings.TrimRight(cmp.Or(getenv("CLOSELOOP_BASE_URL"), DefaultBaseURL), "/"),
 		AlertWebhookURL: getenv("CLOSELOOP_ALERT_WEBHOOK_URL"),
+		AlertEmail:      getenv("CLOSELOOP_ALERT_EMAIL"),
 		Table:           cmp.Or(getenv("CLOSELOOP_TABLE"), DefaultTable),
 		AdminEmail:      cmp.Or(getenv("CLOSELOOP_ADMIN_EMAIL"), DefaultAdminEmail),
 
@@ -75,6 +77,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	for _, s := range Sources {
 		if v := getenv("CLOSELOOP_SECRET_" + strings.ToUpper(s)); v != "" {
 			c.Secrets[s] = v
+		}
+	}
+	if c.AlertEmail != "" {
+		if c.AlertEmail, err = NormalizeEmail(c.AlertEmail); err != nil {
+			return c, fmt.Errorf("CLOSELOOP_ALERT_EMAIL: %v", err)
 		}
 	}
 	if c.AdminEmail, err = NormalizeEmail(c.AdminEmail); err != nil {

@@ -21,7 +21,8 @@ type Survey struct {
 	Kind      Kind
 	Locale    string
 	Subject   string
-	AgentName string
+	AgentName  string
+	AgentEmail string // the solving agent's address, if known
 	SentAt    time.Time
 	ExpiresAt time.Time
 

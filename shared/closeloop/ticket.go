@@ -42,6 +42,7 @@ type Ticket struct {
 	ContactID  string      // see ContactID
 	Subject    string      // ticket subject
 	AgentName  string      // who solved it
+	AgentEmail string      // their address, when the helpdesk gave it (a case's owner when they are an operator)
 	Kind       Kind        // survey kind
 	Locale     string      // the customer's language, if the helpdesk said
 	State      SurveyState // the survey's state
@@ -130,6 +131,7 @@ func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time)
 		next.ContactID = contactID
 		next.Subject = ev.Subject
 		next.AgentName = ev.Agent.Name
+		next.AgentEmail, _ = NormalizeEmail(ev.Agent.Email)
 		next.Locale = ev.Customer.Locale
 		next.Kind = ev.Kind
 		if next.Kind == "" {

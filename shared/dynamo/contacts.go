@@ -114,8 +114,9 @@ func (s *Store) SuppressContact(ctx context.Context, id, email, reason string) e
 
 // Erase removes everything Closeloop holds about the person with address
 // email: the contact item (address, name), ticket subjects, and response
-// comments and theme links. Ratings stay, anonymous, in the daily counters
-// and on their surveys so that past metrics do not change. Scheduled surveys
+// comments and theme links, follow-up cases and their notes. Ratings stay,
+// anonymous, in the daily counters and on their surveys so that past
+// metrics do not change. Scheduled surveys
 // are cancelled. It returns how many items it changed; erasing an unknown
 // address changes nothing and is not an error.
 func (s *Store) Erase(ctx context.Context, email string) (int, error) {
@@ -124,14 +125,16 @@ func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 		return 0, closeloop.Errorf(closeloop.ErrInvalid, "erase: email: %v", err)
 	}
 	cid := closeloop.ContactID(addr)
-	var pks []string
+	var pks, sks []string
 	err = s.query(ctx, &dynamodb.QueryInput{
 		IndexName:                 aws.String("by_contact"),
 		KeyConditionExpression:    aws.String("contact_key = :c"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(cid)},
 	}, 0, func(it map[string]types.AttributeValue) error {
-		if v, ok := it["pk"].(*types.AttributeValueMemberS); ok {
-			pks = append(pks, v.Value)
+		pk, _ := it["pk"].(*types.AttributeValueMemberS)
+		sk, _ := it["sk"].(*types.AttributeValueMemberS)
+		if pk != nil && sk != nil {
+			pks, sks = append(pks, pk.Value), append(sks, sk.Value)
 		}
 		return nil
 	})
@@ -139,8 +142,10 @@ func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 		return 0, fmt.Errorf("erase %s: %w", cid, err)
 	}
 	n := 0
-	for _, pk := range pks {
+	for i, pk := range pks {
 		switch {
+		case pk == casesPK:
+			err = s.del(ctx, pk, sks[i]) // the case and its notes go with the person
 		case strings.HasPrefix(pk, ticketPrefix):
 			err = s.eraseTicket(ctx, pk)
 		case strings.HasPrefix(pk, surveyPrefix):
@@ -164,7 +169,7 @@ func (s *Store) eraseTicket(ctx context.Context, pk string) error {
 	// holding an older read loses its conditional write.
 	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                       key(pk, "TICKET"),
-		UpdateExpression:          aws.String("REMOVE contact_key, subject, agent_name SET version = version + :one"),
+		UpdateExpression:          aws.String("REMOVE contact_key, subject, agent_name, agent_email SET version = version + :one"),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
 		ReturnValues:              types.ReturnValueAllOld,
@@ -212,7 +217,7 @@ func (s *Store) EraseSurvey(ctx context.Context, id string) error {
 func (s *Store) eraseSurvey(ctx context.Context, pk string) error {
 	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                      key(pk, "SURVEY"),
-		UpdateExpression:         aws.String("REMOVE contact_key, #c, subject, agent_name, themes"),
+		UpdateExpression:         aws.String("REMOVE contact_key, #c, subject, agent_name, agent_email, themes"),
 		ConditionExpression:      aws.String("attribute_exists(pk)"),
 		ExpressionAttributeNames: map[string]string{"#c": "comment"},
 		ReturnValues:             types.ReturnValueAllOld,

@@ -29,6 +29,7 @@ type surveyItem struct {
 	Locale      string   `dynamodbav:"locale,omitempty"`
 	Subject     string   `dynamodbav:"subject,omitempty"`
 	AgentName   string   `dynamodbav:"agent_name,omitempty"`
+	AgentEmail  string   `dynamodbav:"agent_email,omitempty"`
 	SentAt      string   `dynamodbav:"sent_at"`
 	ExpiresAt   string   `dynamodbav:"expires_at"`
 	Rating      *int     `dynamodbav:"rating,omitempty"`
@@ -57,7 +58,7 @@ func (s *Store) CreateSurvey(ctx context.Context, sv closeloop.Survey) error {
 	it := surveyItem{
 		PK: surveyPK(sv.ID), SK: "SURVEY", ID: sv.ID, Source: sv.Source, TicketID: sv.TicketID,
 		ContactKey: sv.ContactID, Kind: string(sv.Kind), Locale: sv.Locale, Subject: sv.Subject,
-		AgentName: sv.AgentName, SentAt: ts(sv.SentAt), ExpiresAt: ts(sv.ExpiresAt),
+		AgentName: sv.AgentName, AgentEmail: sv.AgentEmail, SentAt: ts(sv.SentAt), ExpiresAt: ts(sv.ExpiresAt),
 	}
 	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	if conditionFailed(err) {
@@ -82,7 +83,7 @@ func (s *Store) GetSurvey(ctx context.Context, id string) (closeloop.Survey, err
 func (it surveyItem) survey() closeloop.Survey {
 	return closeloop.Survey{
 		ID: it.ID, Source: it.Source, TicketID: it.TicketID, ContactID: it.ContactKey,
-		Kind: closeloop.Kind(it.Kind), Locale: it.Locale, Subject: it.Subject, AgentName: it.AgentName,
+		Kind: closeloop.Kind(it.Kind), Locale: it.Locale, Subject: it.Subject, AgentName: it.AgentName, AgentEmail: it.AgentEmail,
 		SentAt: parseTS(it.SentAt), ExpiresAt: parseTS(it.ExpiresAt),
 		Rating: it.Rating, Comment: it.Comment, Themes: it.Themes,
 		RespondedAt: parseTS(it.RespondedAt), RevisedAt: parseTS(it.RevisedAt),

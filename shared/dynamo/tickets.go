@@ -24,6 +24,7 @@ type ticketItem struct {
 	ContactKey string   `dynamodbav:"contact_key,omitempty"` // by_contact index
 	Subject    string   `dynamodbav:"subject,omitempty"`
 	AgentName  string   `dynamodbav:"agent_name,omitempty"`
+	AgentEmail string   `dynamodbav:"agent_email,omitempty"`
 	Kind       string   `dynamodbav:"kind,omitempty"`
 	Locale     string   `dynamodbav:"locale,omitempty"`
 	State      string   `dynamodbav:"state,omitempty"`
@@ -58,7 +59,7 @@ func (s *Store) SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64)
 	it := ticketItem{
 		PK: ticketPK(t.Source, t.TicketID), SK: "TICKET",
 		Source: t.Source, TicketID: t.TicketID, Status: string(t.Status), StatusAt: ts(t.StatusAt),
-		Events: t.Events, ContactKey: t.ContactID, Subject: t.Subject, AgentName: t.AgentName,
+		Events: t.Events, ContactKey: t.ContactID, Subject: t.Subject, AgentName: t.AgentName, AgentEmail: t.AgentEmail,
 		Kind: string(t.Kind), Locale: t.Locale, State: string(t.State), DueAt: ts(t.DueAt),
 		SurveyID: t.SurveyID, Attempts: t.Attempts, Version: prev + 1, ReceivedAt: ts(t.ReceivedAt),
 	}
@@ -127,7 +128,7 @@ func splitTicketPK(pk string) (source, id string) {
 func (it ticketItem) ticket() *closeloop.Ticket {
 	return &closeloop.Ticket{
 		Source: it.Source, TicketID: it.TicketID, Status: closeloop.Status(it.Status), StatusAt: parseTS(it.StatusAt),
-		Events: it.Events, ContactID: it.ContactKey, Subject: it.Subject, AgentName: it.AgentName,
+		Events: it.Events, ContactID: it.ContactKey, Subject: it.Subject, AgentName: it.AgentName, AgentEmail: it.AgentEmail,
 		Kind: closeloop.Kind(it.Kind), Locale: it.Locale, State: closeloop.SurveyState(it.State), DueAt: parseTS(it.DueAt),
 		SurveyID: it.SurveyID, Attempts: it.Attempts, Version: it.Version, ReceivedAt: parseTS(it.ReceivedAt),
 	}

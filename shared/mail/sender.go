@@ -33,6 +33,7 @@ type Message struct {
 	Subject string
 	HTML    string
 	Text    string
+	ReplyTo string            // where replies go, when not to the sender
 	Headers map[string]string // extra headers, e.g. List-Unsubscribe
 	Tags    map[string]string // SES message tags (ids only), for event routing and metrics
 }
@@ -84,6 +85,9 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 		FromEmailAddress: aws.String(s.from),
 		Destination:      &types.Destination{ToAddresses: []string{m.To}},
 		Content:          &types.EmailContent{Simple: msg},
+	}
+	if m.ReplyTo != "" {
+		in.ReplyToAddresses = []string{m.ReplyTo}
 	}
 	if s.configurationSet != "" {
 		in.ConfigurationSetName = aws.String(s.configurationSet)

@@ -111,3 +111,38 @@ func SignInEmail(to, link string, minutes int) (Message, error) {
 	data := map[string]any{"Email": to, "Link": link, "Minutes": minutes}
 	return render(to, "Sign in to Closeloop", "signin", data, "")
 }
+
+// Alert is what a detractor alert to the team says.
+type Alert struct {
+	Kind      closeloop.Kind
+	Rating    int
+	Low, High int
+	Source    string
+	TicketID  string
+	Agent     string
+	Comment   string
+	CaseURL   string
+}
+
+// AlertEmail renders the detractor alert to the team's address to. It
+// names the ticket and quotes the comment; it never holds the customer's
+// address.
+func AlertEmail(to string, a Alert) (Message, error) {
+	a.Low, a.High = a.Kind.Scale()
+	return render(to, fmt.Sprintf("Unhappy customer: %d on %s ticket %s", a.Rating, a.Source, oneLine(a.TicketID, 40)), "alert", map[string]any{
+		"Kind": a.Kind, "Rating": a.Rating, "Low": a.Low, "High": a.High, "Source": a.Source, "TicketID": a.TicketID,
+		"Agent": a.Agent, "Comment": a.Comment, "CaseURL": a.CaseURL,
+	}, "")
+}
+
+// ReplyEmail renders an operator's personal reply to customer to, about
+// their ticket: their own words, nothing added, with replies going to
+// replyTo.
+func ReplyEmail(to, replyTo, locale, subject, message string) (Message, error) {
+	t := i18n.For(locale)
+	data := map[string]any{"T": t, "Subject": subject, "Message": message,
+		"Paragraphs": strings.Split(strings.ReplaceAll(strings.TrimSpace(message), "\r\n", "\n"), "\n\n")}
+	m, err := render(to, oneLine(subject, 100), "reply", data, "")
+	m.ReplyTo = replyTo
+	return m, err
+}

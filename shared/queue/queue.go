@@ -5,6 +5,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -62,4 +63,11 @@ func ClosingFromEnv(env boot.Env) (SQS, error) {
 	}
 	c := sqs.NewFromConfig(env.AWS, func(o *sqs.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SQS") })
 	return SQS{Client: c, URL: env.Config.ClosingQueueURL}, nil
+}
+
+// Alert is the closing queue's message that asks for the team's alerts of
+// follow-up case caseID (package closing handles it).
+func Alert(caseID string) string {
+	b, _ := json.Marshal(map[string]string{"alert": caseID})
+	return string(b)
 }

@@ -35,8 +35,11 @@ func Text(sv closeloop.Survey) string {
 }
 
 // Detractor posts the alert for sv.
-func (s Slack) Detractor(ctx context.Context, sv closeloop.Survey) error {
-	body, _ := json.Marshal(map[string]string{"text": Text(sv)})
+func (s Slack) Detractor(ctx context.Context, sv closeloop.Survey) error { return s.Post(ctx, Text(sv)) }
+
+// Post posts text. Its error says whether the receiver answered.
+func (s Slack) Post(ctx context.Context, text string) error {
+	body, _ := json.Marshal(map[string]string{"text": text})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("detractor alert: %w", err)

@@ -59,6 +59,11 @@ type Store interface {
 	APITokens(ctx context.Context) ([]closeloop.APIToken, error)
 	DeleteAPIToken(ctx context.Context, id string) error
 	AddAudit(ctx context.Context, e closeloop.AuditEntry) error
+	Cases(ctx context.Context, status closeloop.CaseStatus) ([]closeloop.Case, error)
+	GetCase(ctx context.Context, id string) (closeloop.Case, error)
+	UpdateCase(ctx context.Context, id string, change closeloop.CaseChange, by string, now time.Time) (closeloop.Case, error)
+	Claim(ctx context.Context, name string, now time.Time) error
+	Release(ctx context.Context, name string) error
 	Audit(ctx context.Context, now time.Time, limit int) ([]closeloop.AuditEntry, error)
 }
 
@@ -113,6 +118,10 @@ func New(cfg closeloop.Config, store Store, closingQueue queue.Sender, mailer Ma
 	api("DELETE /api/tokens/{id}", viewer, h.deleteToken)
 	api("GET /api/audit", admin, h.listAudit)
 	api("GET /api/me", viewer, h.me)
+	api("GET /api/cases", viewer, h.listCases)
+	api("GET /api/cases/{id}", viewer, h.getCase)
+	api("PATCH /api/cases/{id}", editor, h.patchCase)
+	api("POST /api/cases/{id}/reply", editor, h.replyCase)
 	m.Handle("/api/", h.apiAuth(viewer, web.Fallback(m, "/api/")))
 	h.consoleRoutes(m)
 	return h
@@ -430,6 +439,7 @@ type Metrics struct {
 	From string `json:"from"`
 	To   string `json:"to"`
 	closeloop.Scores
+	closeloop.LoopFigures
 	Series []Point `json:"series,omitempty"`
 }
 
@@ -450,12 +460,28 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "by=%q: only by=day is supported", by))
 		return
 	}
-	days, err := h.Store.CountersBetween(r.Context(), from, to)
+	m, err := h.metricsBetween(r.Context(), from, to, by)
 	if err != nil {
 		web.Error(w, r, err)
 		return
 	}
-	web.JSON(w, http.StatusOK, metricsOf(from, to, days, by))
+	web.JSON(w, http.StatusOK, m)
+}
+
+// metricsBetween reads the metrics of [from, to]: the daily counters (one
+// read a day) and the follow-up cases (few: detractors only).
+func (h *Handler) metricsBetween(ctx context.Context, from, to time.Time, by string) (Metrics, error) {
+	days, err := h.Store.CountersBetween(ctx, from, to)
+	if err != nil {
+		return Metrics{}, err
+	}
+	cases, err := h.Store.Cases(ctx, "")
+	if err != nil {
+		return Metrics{}, err
+	}
+	m := metricsOf(from, to, days, by)
+	m.LoopFigures = closeloop.CaseFigures(cases, from, to)
+	return m, nil
 }
 
 // metricsOf sums days into the metrics of [from, to], with a series by day

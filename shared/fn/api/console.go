@@ -121,6 +121,10 @@ func (h *Handler) consoleRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /console/improvements/preview", h.page(editor, h.improvementPreview))
 	m.HandleFunc("GET /console/improvements/{id}", h.page(viewer, h.improvementPage))
 	m.HandleFunc("GET /console/dashboard", h.page(viewer, h.dashboard))
+	m.HandleFunc("GET /console/cases", h.page(viewer, h.casesPage))
+	m.HandleFunc("GET /console/cases/{id}", h.page(viewer, h.casePage))
+	m.HandleFunc("POST /console/cases/{id}", h.form(editor, h.caseUpdate))
+	m.HandleFunc("POST /console/cases/{id}/reply", h.form(editor, h.caseReply))
 	m.HandleFunc("GET /console/operators", h.page(admin, h.operatorsPage))
 	m.HandleFunc("POST /console/operators", h.form(admin, h.operatorAdd))
 	m.HandleFunc("POST /console/operators/{email}/delete", h.form(admin, h.operatorDelete))
@@ -744,7 +748,9 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, v view) erro
 		return err
 	}
 	d := dashboardData{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly)}
-	d.Metrics = metricsOf(from, to, days, "")
+	if d.Metrics, err = h.metricsBetween(r.Context(), from, to, ""); err != nil {
+		return err
+	}
 	d.Charts = charts(days)
 	svs, _, err := h.Store.ListResponses(r.Context(), closeloop.ResponseFilter{From: from, To: to})
 	if err != nil {

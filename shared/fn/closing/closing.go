@@ -1,4 +1,5 @@
-// Package closing sends "you said, we did" emails. An improvement is
+// Package closing sends "you said, we did" emails, and the team's alerts of
+// unhappy answers, from one queue. An improvement is
 // announced once; the fan-out walks every response carrying its theme and
 // queues them in batches; each batch sends one email per person, claimed
 // with a conditional write first, so duplicated messages, retried batches and
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/queue"
+	"github.com/closeloop/closeloop/shared/slack"
 )
 
 // Store is what closing needs of the store.
@@ -34,6 +37,15 @@ type Store interface {
 	AddProgress(ctx context.Context, id string, d closeloop.Progress) error
 	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
 	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error
+	GetCase(ctx context.Context, id string) (closeloop.Case, error)
+	MarkContacted(ctx context.Context, id string, now time.Time) error
+	Claim(ctx context.Context, name string, now time.Time) error
+	Release(ctx context.Context, name string) error
+}
+
+// Poster posts to a Slack-compatible incoming webhook.
+type Poster interface {
+	Post(ctx context.Context, text string) error
 }
 
 // Mailer sends one email.
@@ -47,6 +59,9 @@ type Message struct {
 	ImprovementID string `json:"improvement_id"`
 	// Recipients, when set, is one batch of the fan-out to send.
 	Recipients []Recipient `json:"recipients,omitempty"`
+	// Alert asks for the team's alerts of follow-up case Alert
+	// (queue.Alert makes the message).
+	Alert string `json:"alert,omitempty"`
 }
 
 // Recipient is one response to quote.
@@ -73,6 +88,9 @@ type Handler struct {
 	Queue   queue.Sender // where fan-out batches go: the queue this handler consumes
 	BaseURL string
 	Now     func() time.Time
+
+	Slack      Poster // detractor alerts to the team's channel; nil for none
+	AlertEmail string // detractor alerts to the team's address; "" for none
 }
 
 // SESRate is the sending rate of one closing instance. The stack runs at
@@ -86,7 +104,11 @@ const SESRate = 3.5
 // links to cfg's base URL. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer, closingQueue queue.Sender) *Handler {
-	return &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL}
+	h := &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL, AlertEmail: cfg.AlertEmail}
+	if cfg.AlertWebhookURL != "" {
+		h.Slack = slack.Slack{URL: cfg.AlertWebhookURL, Client: &http.Client{Timeout: 5 * time.Second}}
+	}
+	return h
 }
 
 // Handle is the SQS handler. A message that fails for a reason a retry can
@@ -96,14 +118,17 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	var res events.SQSEventResponse
 	for _, rec := range ev.Records {
 		var m Message
-		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.ImprovementID == "" {
+		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.ImprovementID == "" && m.Alert == "" {
 			slog.ErrorContext(ctx, "closing: unusable message dropped", "message", rec.MessageId)
 			continue
 		}
 		var err error
-		if m.Recipients == nil {
+		switch {
+		case m.Alert != "":
+			err = h.alert(ctx, m.Alert)
+		case m.Recipients == nil:
 			err = h.fanOut(ctx, m.ImprovementID)
-		} else {
+		default:
 			err = h.send(ctx, m.ImprovementID, m.Recipients)
 		}
 		if err != nil {
@@ -224,7 +249,77 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{ClosingSent: 1}); err != nil {
 		slog.ErrorContext(ctx, "count closing email", "improvement", im.ID, "err", err)
 	}
+	// Telling an unhappy customer what changed reaches them: their case, if
+	// any, is contacted.
+	if err := h.Store.MarkContacted(ctx, sv.ID, now); err != nil {
+		slog.ErrorContext(ctx, "mark case contacted", "survey", sv.ID, "err", err)
+	}
 	return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingSent, messageID, closeloop.Progress{Sent: 1})
+}
+
+// alert tells the team about case id once per channel: each channel's
+// alert is claimed before it goes, and given back when it failed, so a
+// retried message sends only what did not go. An error leaves the message
+// to SQS's retries and, in the end, its dead-letter queue; the case itself
+// is stored already and shows in the console either way.
+func (h *Handler) alert(ctx context.Context, id string) error {
+	c, err := h.Store.GetCase(ctx, id)
+	if errors.Is(err, closeloop.ErrNotFound) {
+		return nil // erased since
+	}
+	if err != nil {
+		return err
+	}
+	sv, err := h.Store.GetSurvey(ctx, c.SurveyID)
+	if err != nil && !errors.Is(err, closeloop.ErrNotFound) {
+		return err
+	}
+	caseURL := h.BaseURL + "/console/cases/" + c.ID
+	var errs []error
+	if h.Slack != nil {
+		text := slack.Text(closeloop.Survey{ID: c.SurveyID, Source: c.Source, TicketID: c.TicketID, Kind: c.Kind, Rating: &c.Rating, Comment: sv.Comment, AgentName: sv.AgentName})
+		errs = append(errs, h.once(ctx, "alert/slack/"+c.ID, func(ctx context.Context) error {
+			return h.Slack.Post(ctx, text+"\nCase: "+caseURL)
+		}))
+	}
+	if h.AlertEmail != "" {
+		errs = append(errs, h.once(ctx, "alert/email/"+c.ID, func(ctx context.Context) error {
+			m, err := mail.AlertEmail(h.AlertEmail, mail.Alert{Kind: c.Kind, Rating: c.Rating, Source: c.Source, TicketID: c.TicketID,
+				Agent: sv.AgentName, Comment: sv.Comment, CaseURL: caseURL})
+			if err != nil {
+				return err
+			}
+			m.Tags = map[string]string{"closeloop_kind": "alert"}
+			_, err = h.Mailer.Send(ctx, m)
+			return err
+		}))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("alert case %s: %w", id, err)
+	}
+	slog.InfoContext(ctx, "detractor alerted", "case", id)
+	return nil
+}
+
+// once runs f as the one-time job name: claimed first, given back when f
+// fails, so it runs at most once to success.
+func (h *Handler) once(ctx context.Context, name string, f func(context.Context) error) error {
+	err := h.Store.Claim(ctx, name, h.now())
+	if errors.Is(err, closeloop.ErrDuplicate) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := f(fctx); err != nil {
+		if rerr := h.Store.Release(ctx, name); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	return nil
 }
 
 func (h *Handler) finish(ctx context.Context, impID, contactID, surveyID string, state closeloop.ClosingState, messageID string, d closeloop.Progress) error {

@@ -32,10 +32,14 @@ func (m *memStore) GetContact(context.Context, string) (closeloop.Contact, error
 	return closeloop.Contact{}, nil
 }
 func (m *memStore) SuppressContact(context.Context, string, string, string) error { return nil }
+func (m *memStore) OpenCase(context.Context, closeloop.Case) error                { return nil }
+func (m *memStore) GetOperator(context.Context, string) (closeloop.Operator, error) {
+	return closeloop.Operator{}, closeloop.ErrNotFound
+}
 
 func BenchmarkSurveyPage(b *testing.B) {
 	tok, id := closeloop.NewToken()
-	h := New(closeloop.Config{}, &memStore{sv: closeloop.Survey{ID: id, ContactID: "c1", Kind: closeloop.CSAT, ExpiresAt: time.Now().Add(time.Hour)}})
+	h := New(closeloop.Config{}, &memStore{sv: closeloop.Survey{ID: id, ContactID: "c1", Kind: closeloop.CSAT, ExpiresAt: time.Now().Add(time.Hour)}}, nil)
 	form := url.Values{"rating": {"2"}, "comment": {"The export is slow"}}.Encode()
 	b.Run("GET", func(b *testing.B) {
 		b.ReportAllocs()

@@ -20,7 +20,7 @@ import (
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/i18n"
 	"github.com/closeloop/closeloop/shared/platform/web"
-	"github.com/closeloop/closeloop/shared/slack"
+	"github.com/closeloop/closeloop/shared/queue"
 )
 
 // Store is what the pages need of the store.
@@ -31,33 +31,27 @@ type Store interface {
 	UnsubscribeLink(ctx context.Context, id string) (contactID string, err error)
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	SuppressContact(ctx context.Context, id, email, reason string) error
-}
-
-// Alerter tells the team about an unhappy answer.
-type Alerter interface {
-	Detractor(ctx context.Context, sv closeloop.Survey) error
+	OpenCase(ctx context.Context, c closeloop.Case) error
+	GetOperator(ctx context.Context, email string) (closeloop.Operator, error)
 }
 
 // Handler serves /s/{token} and /u/{token}.
 type Handler struct {
-	Store   Store
-	Alerter Alerter          // nil for no alerts
-	Now     func() time.Time // nil for time.Now
-	mux     *http.ServeMux
+	Store     Store
+	FollowUps queue.Sender     // the queue that alerts the team of a new case
+	Now       func() time.Time // nil for time.Now
+	mux       *http.ServeMux
 }
 
 // Paths are the path prefixes the handler serves, for a server that mounts
 // several handlers on one mux (API Gateway routes the same paths to it).
 var Paths = []string{"/s/", "/u/"}
 
-// New returns the customer pages' handler over store, with detractor alerts
-// to cfg's alert webhook when one is configured. The Lambda, the local dev
-// server and `closeloop invoke` all build it here.
-func New(cfg closeloop.Config, store Store) *Handler {
-	h := &Handler{Store: store, mux: http.NewServeMux()}
-	if cfg.AlertWebhookURL != "" {
-		h.Alerter = slack.Slack{URL: cfg.AlertWebhookURL}
-	}
+// New returns the customer pages' handler over store; a detractor's
+// answer opens a follow-up case and queues the team's alerts on followUps.
+// The Lambda, the local dev server and `closeloop invoke` all build it here.
+func New(cfg closeloop.Config, store Store, followUps queue.Sender) *Handler {
+	h := &Handler{Store: store, FollowUps: followUps, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /s/{token}", h.showSurvey)
 	h.mux.HandleFunc("POST /s/{token}", h.answer)
 	h.mux.HandleFunc("GET /u/{token}", h.showUnsubscribe)
@@ -167,7 +161,6 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 		}
 		themes = closeloop.MatchThemes(comment, all)
 	}
-	wasDetractor := sv.Rating != nil && sv.Kind.Detractor(*sv.Rating)
 	stored, err := h.Store.Answer(r.Context(), sv, rating, comment, themes, now)
 	if errors.Is(err, closeloop.ErrExpired) { // erased since it was read
 		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
@@ -178,16 +171,40 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slog.InfoContext(r.Context(), "response recorded", "survey", sv.ID, "ticket", sv.TicketID, "kind", sv.Kind, "rating", rating, "revised", sv.Rating != nil)
-	if h.Alerter != nil && sv.Kind.Detractor(rating) && !wasDetractor {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		if err := h.Alerter.Detractor(ctx, stored); err != nil {
-			slog.WarnContext(r.Context(), "detractor alert", "survey", sv.ID, "err", err)
-		}
-		cancel()
+	if sv.Kind.Detractor(rating) {
+		h.openCase(r.Context(), stored, now)
 	}
 	p := h.surveyPage(stored, rating, comment)
 	p.Message = t.Thanks
 	h.render(w, r, http.StatusOK, "thanks.html", p)
+}
+
+// openCase opens the follow-up case of detractor answer sv, once however
+// often it is revised or posted, and queues the team's alerts. Nothing here
+// fails the customer's answer: a case that could not be opened is logged,
+// and one whose alert could not be queued shows in the console anyway.
+func (h *Handler) openCase(ctx context.Context, sv closeloop.Survey, now time.Time) {
+	owner := ""
+	if sv.AgentEmail != "" {
+		if _, err := h.Store.GetOperator(ctx, sv.AgentEmail); err == nil {
+			owner = sv.AgentEmail
+		}
+	}
+	err := h.Store.OpenCase(ctx, closeloop.NewCase(sv, owner, now))
+	if errors.Is(err, closeloop.ErrDuplicate) {
+		return
+	}
+	if err != nil {
+		slog.ErrorContext(ctx, "open case", "survey", sv.ID, "err", err)
+		return
+	}
+	slog.InfoContext(ctx, "case opened", "case", sv.ID, "ticket", sv.TicketID)
+	if h.FollowUps == nil {
+		return
+	}
+	if err := h.FollowUps.Send(ctx, queue.Alert(sv.ID)); err != nil {
+		slog.ErrorContext(ctx, "queue alert", "case", sv.ID, "err", err)
+	}
 }
 
 func withError(p page, msg string) page { p.Error = msg; return p }

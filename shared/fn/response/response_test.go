@@ -2,12 +2,10 @@ package response_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -134,7 +132,7 @@ func TestUnknownAndExpired(t *testing.T) {
 	// The same store, read by pages whose clock is past the expiry.
 	later := time.Now().Add(closeloop.SurveyTTL + time.Hour)
 	exp := *st
-	expired := response.New(st.Config, st.Store)
+	expired := response.New(st.Config, st.Store, st.Queue)
 	expired.Now = func() time.Time { return later }
 	exp.Handler = expired
 	if w := do(&exp, http.MethodGet, "/s/"+token, nil); w.Code != http.StatusGone {
@@ -188,43 +186,5 @@ func TestClosingEmailUnsubscribe(t *testing.T) {
 	c, _ := st.Store.GetContact(context.Background(), sv.ContactID)
 	if c.Suppressed != "unsubscribed" {
 		t.Errorf("contact %+v", c)
-	}
-}
-
-// TestDetractorAlert: an unhappy answer posts one alert to the team's
-// webhook, naming the ticket and quoting the comment, never the address;
-// revising it to another unhappy rating does not alert again.
-func TestDetractorAlert(t *testing.T) {
-	var mu sync.Mutex
-	var alerts []string
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		alerts = append(alerts, string(b))
-		mu.Unlock()
-	}))
-	defer hook.Close()
-	st := awstest.Stack(t, closeloop.Config{})
-	m := sent(t, st, closeloop.CSAT)
-	pages := response.New(closeloop.Config{AlertWebhookURL: hook.URL}, st.Store)
-	post := func(rating string) {
-		r := httptest.NewRequest(http.MethodPost, "/s/"+awstest.Token(m), strings.NewReader(url.Values{"rating": {rating}, "comment": {"Nobody answered for a week"}}.Encode()))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		w := httptest.NewRecorder()
-		pages.ServeHTTP(w, r)
-		if w.Code != 200 {
-			t.Fatalf("answer %s: %d", rating, w.Code)
-		}
-	}
-	post("5")
-	post("1")
-	post("2")
-	mu.Lock()
-	defer mu.Unlock()
-	if len(alerts) != 1 {
-		t.Fatalf("%d alerts, want 1: %v", len(alerts), alerts)
-	}
-	if !strings.Contains(alerts[0], "Nobody answered for a week") || !strings.Contains(alerts[0], "1 on 1") || strings.Contains(alerts[0], "@example.com") {
-		t.Errorf("alert %s", alerts[0])
 	}
 }

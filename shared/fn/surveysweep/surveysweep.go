@@ -160,7 +160,7 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 
 	sv := closeloop.Survey{
 		ID: surveyID, Source: t.Source, TicketID: t.TicketID, ContactID: t.ContactID, Kind: t.Kind,
-		Locale: cmp.Or(t.Locale, contact.Locale), Subject: t.Subject, AgentName: t.AgentName,
+		Locale: cmp.Or(t.Locale, contact.Locale), Subject: t.Subject, AgentName: t.AgentName, AgentEmail: t.AgentEmail,
 		SentAt: now, ExpiresAt: now.Add(closeloop.SurveyTTL),
 	}
 	if err := h.Store.CreateSurvey(ctx, sv); err != nil {

@@ -99,7 +99,7 @@ func Assemble(ctx context.Context, cfg closeloop.Config, dynamoURL, sesURL strin
 		}
 	}
 	mount(webhook.Paths, webhook.New(cfg, s.Store))
-	mount(response.Paths, response.New(cfg, s.Store))
+	mount(response.Paths, response.New(cfg, s.Store, s.Queue))
 	s.API = api.New(cfg, s.Store, s.Queue, s.Sender)
 	mount(api.Paths, s.API)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

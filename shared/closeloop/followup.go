@@ -1,0 +1,149 @@
+package closeloop
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// CaseStatus is where a detractor's follow-up is.
+type CaseStatus string
+
+// The statuses of a follow-up case, in the order they usually come.
+const (
+	CaseOpen      CaseStatus = "open"      // nobody has reached the customer yet
+	CaseContacted CaseStatus = "contacted" // a person replied, or a "you said, we did" email went
+	CaseResolved  CaseStatus = "resolved"  // the team is done with it
+)
+
+// ParseCaseStatus returns the status named s, or an error wrapping
+// ErrInvalid.
+func ParseCaseStatus(s string) (CaseStatus, error) {
+	switch c := CaseStatus(s); c {
+	case CaseOpen, CaseContacted, CaseResolved:
+		return c, nil
+	}
+	return "", Errorf(ErrInvalid, "status %q is not open, contacted or resolved", s)
+}
+
+// FollowUpDue is how soon after a detractor's answer the team should have
+// reached them.
+const FollowUpDue = 24 * time.Hour
+
+// MaxNote is the longest note or personal reply accepted, in bytes.
+const MaxNote = 5000
+
+// Case is the follow-up of one unhappy answer. Its id is the survey's: one
+// answer, however often revised or posted, opens one case. It holds ids, a
+// note log and times; the customer's words stay on the survey.
+type Case struct {
+	ID          string     `json:"id"`
+	SurveyID    string     `json:"survey_id"`
+	ContactID   string     `json:"-"`
+	Source      string     `json:"source"`
+	TicketID    string     `json:"ticket_id"`
+	Kind        Kind       `json:"kind"`
+	Rating      int        `json:"rating"`
+	Status      CaseStatus `json:"status"`
+	Owner       string     `json:"owner"` // an operator's address; empty while unassigned
+	Notes       []Note     `json:"notes"`
+	OpenedAt    time.Time  `json:"opened_at"`
+	DueAt       time.Time  `json:"due_at"`
+	ContactedAt time.Time  `json:"contacted_at,omitzero"`
+	ResolvedAt  time.Time  `json:"resolved_at,omitzero"`
+}
+
+// Note is one line of a case's log.
+type Note struct {
+	At   time.Time `json:"at"`
+	By   string    `json:"by"`
+	Text string    `json:"text"`
+}
+
+// NewCase opens the case of detractor answer sv at now, owned by owner
+// (the ticket's agent when that agent is an operator, else empty).
+func NewCase(sv Survey, owner string, now time.Time) Case {
+	return Case{
+		ID: sv.ID, SurveyID: sv.ID, ContactID: sv.ContactID, Source: sv.Source, TicketID: sv.TicketID, Kind: sv.Kind,
+		Rating: *sv.Rating, Status: CaseOpen, Owner: owner, OpenedAt: now, DueAt: now.Add(FollowUpDue),
+	}
+}
+
+// CaseChange is what an operator changes on a case; empty fields stay.
+type CaseChange struct {
+	Status CaseStatus
+	Owner  *string // "" unassigns
+	Note   string
+}
+
+// Validate checks a change, with a reason.
+func (c CaseChange) Validate() error {
+	if c.Status != "" {
+		if _, err := ParseCaseStatus(string(c.Status)); err != nil {
+			return err
+		}
+	}
+	if c.Owner != nil && *c.Owner != "" {
+		if _, err := NormalizeEmail(*c.Owner); err != nil {
+			return Errorf(ErrInvalid, "owner: %v", err)
+		}
+	}
+	if len(c.Note) > MaxNote {
+		return Errorf(ErrInvalid, "note is longer than %d bytes", MaxNote)
+	}
+	if c.Status == "" && c.Owner == nil && strings.TrimSpace(c.Note) == "" {
+		return Errorf(ErrInvalid, "nothing to change: give status, owner or note")
+	}
+	return nil
+}
+
+// LoopFigures are the loop-closure figures of a range: who was unhappy and
+// whether and how fast a person reached them.
+type LoopFigures struct {
+	Detractors            int64    `json:"detractors"`
+	DetractorsContacted   int64    `json:"detractors_contacted"`
+	MedianHoursToContact  *float64 `json:"median_hours_to_contact"`
+	ThemeRaisers          *int64   `json:"theme_raisers"`
+	ThemeRaisersTold      *int64   `json:"theme_raisers_told"`
+	MedianHoursToTold     *float64 `json:"median_hours_to_told"`
+	CheckinsSent          *int64   `json:"checkins_sent"`
+	CheckinsStillSolved   *float64 `json:"checkins_still_solved"`
+	ReopenRate            *float64 `json:"reopen_rate"`
+	RepeatContactRate7d   *float64 `json:"repeat_contact_rate_7d"`
+	RepeatContactRate30d  *float64 `json:"repeat_contact_rate_30d"`
+	DetractorsContactRate *float64 `json:"detractors_contacted_rate"`
+}
+
+// CaseFigures computes the case figures of cases opened in [from, to]
+// (days, inclusive, UTC): how many, how many were reached, the share, and
+// the median hours from the answer to the first contact. Figures with
+// nothing behind them are nil.
+func CaseFigures(cases []Case, from, to time.Time) LoopFigures {
+	var f LoopFigures
+	var hours []float64
+	end := to.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	for _, c := range cases {
+		if c.OpenedAt.Before(from.UTC().Truncate(24*time.Hour)) || !c.OpenedAt.Before(end) {
+			continue
+		}
+		f.Detractors++
+		if !c.ContactedAt.IsZero() {
+			f.DetractorsContacted++
+			hours = append(hours, c.ContactedAt.Sub(c.OpenedAt).Hours())
+		}
+	}
+	if f.Detractors > 0 {
+		r := float64(f.DetractorsContacted) / float64(f.Detractors)
+		f.DetractorsContactRate = &r
+	}
+	if len(hours) > 0 {
+		slices.Sort(hours)
+		m := hours[len(hours)/2]
+		if len(hours)%2 == 0 {
+			m = (hours[len(hours)/2-1] + hours[len(hours)/2]) / 2
+		}
+		m = float64(int64(m*100+0.5)) / 100
+		f.MedianHoursToContact = &m
+	}
+	return f
+}

@@ -1,0 +1,220 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+)
+
+// Follow-up cases live in one partition (detractors are few), keyed by
+// their survey's id, so one answer can open one case; alert and reply
+// claims sit beside each case.
+const (
+	casesPK   = "CASES"
+	caseSK    = "CASE#"
+	claimPK   = "CLAIM#"
+	caseLimit = 10000 // cases read for the figures of one range
+)
+
+type noteItem struct {
+	At   string `dynamodbav:"at"`
+	By   string `dynamodbav:"by"`
+	Text string `dynamodbav:"text"`
+}
+
+type caseItem struct {
+	PK          string     `dynamodbav:"pk"`
+	SK          string     `dynamodbav:"sk"`
+	ID          string     `dynamodbav:"id"`
+	ContactKey  string     `dynamodbav:"contact_key,omitempty"` // by_contact index, for erasure
+	Source      string     `dynamodbav:"source"`
+	TicketID    string     `dynamodbav:"ticket_id"`
+	Kind        string     `dynamodbav:"kind"`
+	Rating      int        `dynamodbav:"rating"`
+	Status      string     `dynamodbav:"case_status"`
+	Owner       string     `dynamodbav:"owner,omitempty"`
+	Notes       []noteItem `dynamodbav:"notes,omitempty"`
+	OpenedAt    string     `dynamodbav:"opened_at"`
+	DueAt       string     `dynamodbav:"due_at_case"`
+	ContactedAt string     `dynamodbav:"contacted_at,omitempty"`
+	ResolvedAt  string     `dynamodbav:"resolved_at,omitempty"`
+}
+
+func (it caseItem) toCase() closeloop.Case {
+	c := closeloop.Case{
+		ID: it.ID, SurveyID: it.ID, ContactID: it.ContactKey, Source: it.Source, TicketID: it.TicketID, Kind: closeloop.Kind(it.Kind),
+		Rating: it.Rating, Status: closeloop.CaseStatus(it.Status), Owner: it.Owner, OpenedAt: parseTS(it.OpenedAt),
+		DueAt: parseTS(it.DueAt), ContactedAt: parseTS(it.ContactedAt), ResolvedAt: parseTS(it.ResolvedAt), Notes: []closeloop.Note{},
+	}
+	for _, n := range it.Notes {
+		c.Notes = append(c.Notes, closeloop.Note{At: parseTS(n.At), By: n.By, Text: n.Text})
+	}
+	return c
+}
+
+// OpenCase stores case c if its survey has none yet; a second opening (a
+// revised or repeated answer) is an error wrapping closeloop.ErrDuplicate.
+func (s *Store) OpenCase(ctx context.Context, c closeloop.Case) error {
+	it := caseItem{PK: casesPK, SK: caseSK + c.ID, ID: c.ID, ContactKey: c.ContactID, Source: c.Source, TicketID: c.TicketID,
+		Kind: string(c.Kind), Rating: c.Rating, Status: string(c.Status), Owner: c.Owner, OpenedAt: ts(c.OpenedAt), DueAt: ts(c.DueAt)}
+	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
+	if conditionFailed(err) {
+		return fmt.Errorf("open case %s: %w", c.ID, closeloop.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("open case %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// GetCase returns case id, or an error wrapping closeloop.ErrNotFound.
+func (s *Store) GetCase(ctx context.Context, id string) (closeloop.Case, error) {
+	var it caseItem
+	if err := s.get(ctx, casesPK, caseSK+id, &it); err != nil {
+		return closeloop.Case{}, fmt.Errorf("get case %s: %w", id, err)
+	}
+	return it.toCase(), nil
+}
+
+// Cases returns the cases with status (every case when empty), newest
+// first, up to caseLimit.
+func (s *Store) Cases(ctx context.Context, status closeloop.CaseStatus) ([]closeloop.Case, error) {
+	in := &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :c)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(casesPK), ":c": str(caseSK)},
+	}
+	if status != "" {
+		in.FilterExpression = aws.String("case_status = :s")
+		in.ExpressionAttributeValues[":s"] = str(string(status))
+	}
+	var out []closeloop.Case
+	err := s.query(ctx, in, caseLimit, func(m map[string]types.AttributeValue) error {
+		var it caseItem
+		if err := unmarshal(m, &it); err != nil {
+			return err
+		}
+		out = append(out, it.toCase())
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	sortCases(out)
+	return out, nil
+}
+
+func sortCases(cs []closeloop.Case) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].OpenedAt.After(cs[j-1].OpenedAt); j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
+
+// UpdateCase applies change to case id as operator by at now: a status
+// (contacted and resolved set their time once), an owner, a note appended
+// to the log. It returns the case as stored.
+func (s *Store) UpdateCase(ctx context.Context, id string, change closeloop.CaseChange, by string, now time.Time) (closeloop.Case, error) {
+	expr := "SET updated_at = :now"
+	vals := map[string]types.AttributeValue{":now": str(ts(now))}
+	names := map[string]string{}
+	if change.Status != "" {
+		expr += ", case_status = :s"
+		vals[":s"] = str(string(change.Status))
+		switch change.Status {
+		case closeloop.CaseContacted:
+			expr += ", contacted_at = if_not_exists(contacted_at, :now)"
+		case closeloop.CaseResolved:
+			expr += ", resolved_at = if_not_exists(resolved_at, :now), contacted_at = if_not_exists(contacted_at, :now)"
+		}
+	}
+	if change.Owner != nil {
+		expr += ", #o = :o"
+		names["#o"] = "owner"
+		vals[":o"] = str(*change.Owner)
+	}
+	if change.Note != "" {
+		note, err := marshalNote(noteItem{At: ts(now), By: by, Text: change.Note})
+		if err != nil {
+			return closeloop.Case{}, err
+		}
+		expr += ", notes = list_append(if_not_exists(notes, :empty), :n)"
+		vals[":n"] = note
+		vals[":empty"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
+	}
+	in := &dynamodb.UpdateItemInput{
+		Key: key(casesPK, caseSK+id), UpdateExpression: &expr, ExpressionAttributeValues: vals,
+		ConditionExpression: aws.String("attribute_exists(pk)"), ReturnValues: types.ReturnValueAllNew,
+	}
+	if len(names) > 0 {
+		in.ExpressionAttributeNames = names
+	}
+	res, err := s.update(ctx, in)
+	if conditionFailed(err) {
+		return closeloop.Case{}, closeloop.Errorf(closeloop.ErrNotFound, "no case %s", id)
+	}
+	if err != nil {
+		return closeloop.Case{}, fmt.Errorf("update case %s: %w", id, err)
+	}
+	var it caseItem
+	if err := unmarshal(res.Attributes, &it); err != nil {
+		return closeloop.Case{}, err
+	}
+	return it.toCase(), nil
+}
+
+func marshalNote(n noteItem) (types.AttributeValue, error) {
+	return &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+		"at": str(n.At), "by": str(n.By), "text": str(n.Text),
+	}}}}, nil
+}
+
+// MarkContacted records that the customer of case id was reached at now
+// (a "you said, we did" email), if the case exists and was still open.
+func (s *Store) MarkContacted(ctx context.Context, id string, now time.Time) error {
+	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(casesPK, caseSK+id),
+		UpdateExpression:          aws.String("SET case_status = :c, contacted_at = if_not_exists(contacted_at, :now)"),
+		ConditionExpression:       aws.String("case_status = :o"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(string(closeloop.CaseContacted)), ":o": str(string(closeloop.CaseOpen)), ":now": str(ts(now))},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("mark case %s contacted: %w", id, err)
+	}
+	return nil
+}
+
+// Claim takes the one-time job name (such as "alert/slack/<case>") with a
+// conditional put; a job claimed already is an error wrapping
+// closeloop.ErrDuplicate.
+func (s *Store) Claim(ctx context.Context, name string, now time.Time) error {
+	it := struct {
+		PK  string `dynamodbav:"pk"`
+		SK  string `dynamodbav:"sk"`
+		At  string `dynamodbav:"at"`
+		TTL int64  `dynamodbav:"expires_ttl"`
+	}{claimPK + name, "CLAIM", ts(now), now.Add(400 * 24 * time.Hour).Unix()}
+	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
+	if conditionFailed(err) {
+		return fmt.Errorf("claim %s: %w", name, closeloop.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("claim %s: %w", name, err)
+	}
+	return nil
+}
+
+// Release gives job name back after a failure that did nothing, so a retry
+// can claim it.
+func (s *Store) Release(ctx context.Context, name string) error {
+	if err := s.del(ctx, claimPK+name, "CLAIM"); err != nil {
+		return fmt.Errorf("release %s: %w", name, err)
+	}
+	return nil
+}

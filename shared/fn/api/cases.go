@@ -1,0 +1,277 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/mail"
+	"github.com/closeloop/closeloop/shared/platform/web"
+)
+
+// CaseView is a follow-up case with what the customer said.
+type CaseView struct {
+	closeloop.Case
+	Comment string `json:"comment"`
+	Subject string `json:"subject"`
+	Agent   string `json:"agent"`
+	Overdue bool   `json:"overdue"`
+}
+
+func (h *Handler) caseView(ctx context.Context, c closeloop.Case) (CaseView, error) {
+	v := CaseView{Case: c, Overdue: c.Status == closeloop.CaseOpen && h.now().After(c.DueAt)}
+	sv, err := h.Store.GetSurvey(ctx, c.SurveyID)
+	if err != nil && !errors.Is(err, closeloop.ErrNotFound) {
+		return v, err
+	}
+	v.Comment, v.Subject, v.Agent = sv.Comment, sv.Subject, sv.AgentName
+	return v, nil
+}
+
+func (h *Handler) cases(ctx context.Context, status string) ([]CaseView, error) {
+	var st closeloop.CaseStatus
+	if status != "" {
+		var err error
+		if st, err = closeloop.ParseCaseStatus(status); err != nil {
+			return nil, err
+		}
+	}
+	cs, err := h.Store.Cases(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CaseView, 0, len(cs))
+	for _, c := range cs {
+		v, err := h.caseView(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (h *Handler) listCases(w http.ResponseWriter, r *http.Request) {
+	cs, err := h.cases(r.Context(), r.URL.Query().Get("status"))
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"cases": cs})
+}
+
+func (h *Handler) getCase(w http.ResponseWriter, r *http.Request) {
+	c, err := h.Store.GetCase(r.Context(), r.PathValue("id"))
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	v, err := h.caseView(r.Context(), c)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, v)
+}
+
+// changeCase applies an operator's change to case id.
+func (h *Handler) changeCase(ctx context.Context, id string, ch closeloop.CaseChange) (closeloop.Case, error) {
+	if ch.Owner != nil && *ch.Owner != "" {
+		addr, err := closeloop.NormalizeEmail(*ch.Owner)
+		if err != nil {
+			return closeloop.Case{}, closeloop.Errorf(closeloop.ErrInvalid, "owner: %v", err)
+		}
+		if _, err := h.Store.GetOperator(ctx, addr); errors.Is(err, closeloop.ErrNotFound) {
+			return closeloop.Case{}, closeloop.Errorf(closeloop.ErrInvalid, "owner %s is not an operator", addr)
+		} else if err != nil {
+			return closeloop.Case{}, err
+		}
+		ch.Owner = &addr
+	}
+	ch.Note = strings.TrimSpace(ch.Note)
+	if err := ch.Validate(); err != nil {
+		return closeloop.Case{}, err
+	}
+	c, err := h.Store.UpdateCase(ctx, id, ch, principalOf(ctx).Email, h.now())
+	if err != nil {
+		return c, err
+	}
+	detail := string(ch.Status)
+	if ch.Owner != nil {
+		detail += " owner " + cmp.Or(*ch.Owner, "(none)")
+	}
+	if ch.Note != "" {
+		detail += " +note"
+	}
+	h.audit(ctx, "case.update", id, strings.TrimSpace(detail))
+	return c, nil
+}
+
+func (h *Handler) patchCase(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Status string  `json:"status"`
+		Owner  *string `json:"owner"`
+		Note   string  `json:"note"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	c, err := h.changeCase(r.Context(), r.PathValue("id"), closeloop.CaseChange{Status: closeloop.CaseStatus(in.Status), Owner: in.Owner, Note: in.Note})
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, c)
+}
+
+// reply emails the customer of case id the operator's own words, once per
+// distinct message (a double click sends one email), with replies going to
+// the team (CLOSELOOP_ALERT_EMAIL) or else to the operator, and marks the
+// case contacted. An unsubscribed or erased customer is not emailed.
+func (h *Handler) reply(ctx context.Context, id, message string) (closeloop.Case, error) {
+	message = strings.TrimSpace(message)
+	switch {
+	case message == "":
+		return closeloop.Case{}, closeloop.Errorf(closeloop.ErrInvalid, "message is required")
+	case len(message) > closeloop.MaxNote:
+		return closeloop.Case{}, closeloop.Errorf(closeloop.ErrInvalid, "message is longer than %d bytes", closeloop.MaxNote)
+	}
+	c, err := h.Store.GetCase(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	sv, err := h.Store.GetSurvey(ctx, c.SurveyID)
+	if err == nil && sv.Erased() {
+		err = closeloop.Errorf(closeloop.ErrExpired, "this customer was erased")
+	}
+	if err != nil {
+		return c, err
+	}
+	contact, err := h.Store.GetContact(ctx, sv.ContactID)
+	if err != nil {
+		return c, err
+	}
+	if contact.Suppressed != "" {
+		return c, closeloop.Errorf(closeloop.ErrConflict, "the customer unsubscribed or their address bounced: reply from your helpdesk instead")
+	}
+	claim := "reply/" + c.ID + "/" + closeloop.SecretID(message)[:16]
+	if err := h.Store.Claim(ctx, claim, h.now()); errors.Is(err, closeloop.ErrDuplicate) {
+		return h.Store.GetCase(ctx, id) // this very reply went already
+	} else if err != nil {
+		return c, err
+	}
+	subject := "About your ticket"
+	if sv.Subject != "" {
+		subject = "Re: " + sv.Subject
+	}
+	p := principalOf(ctx)
+	m, err := mail.ReplyEmail(contact.Email, cmp.Or(h.Config.AlertEmail, h.owner(p)), cmp.Or(sv.Locale, contact.Locale), subject, message)
+	if err == nil {
+		m.Tags = map[string]string{"closeloop_kind": "reply", "case_id": c.ID}
+		_, err = h.Mailer.Send(ctx, m)
+	}
+	if err != nil {
+		if rerr := h.Store.Release(ctx, claim); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return c, err
+	}
+	status := closeloop.CaseContacted
+	if c.Status == closeloop.CaseResolved {
+		status = closeloop.CaseResolved
+	}
+	c, err = h.Store.UpdateCase(ctx, id, closeloop.CaseChange{Status: status, Note: "Replied by email:\n" + message}, p.Email, h.now())
+	if err != nil {
+		return c, err
+	}
+	h.audit(ctx, "case.reply", id, "")
+	return c, nil
+}
+
+func (h *Handler) replyCase(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Message string `json:"message"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	c, err := h.reply(r.Context(), r.PathValue("id"), in.Message)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, c)
+}
+
+type casesData struct {
+	Cases  []CaseView
+	Status string
+}
+
+func (h *Handler) casesPage(w http.ResponseWriter, r *http.Request, v view) error {
+	status := r.URL.Query().Get("status")
+	if status == "" && !r.URL.Query().Has("status") {
+		status = string(closeloop.CaseOpen)
+	}
+	cs, err := h.cases(r.Context(), status)
+	if err != nil {
+		return err
+	}
+	v.Title, v.Nav, v.Data = "Follow-up", "cases", casesData{Cases: cs, Status: status}
+	return h.render(w, r, http.StatusOK, "cases.html", v)
+}
+
+type caseData struct {
+	CaseView
+	Operators []closeloop.Operator
+	Sent      bool
+}
+
+func (h *Handler) caseData(ctx context.Context, id string) (caseData, error) {
+	c, err := h.Store.GetCase(ctx, id)
+	if err != nil {
+		return caseData{}, err
+	}
+	cv, err := h.caseView(ctx, c)
+	if err != nil {
+		return caseData{}, err
+	}
+	ops, err := h.Store.Operators(ctx)
+	return caseData{CaseView: cv, Operators: ops}, err
+}
+
+func (h *Handler) casePage(w http.ResponseWriter, r *http.Request, v view) error {
+	d, err := h.caseData(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d.Sent = r.URL.Query().Get("sent") == "1"
+	v.Title, v.Nav, v.Data = "Follow-up case", "cases", d
+	return h.render(w, r, http.StatusOK, "case.html", v)
+}
+
+func (h *Handler) caseUpdate(w http.ResponseWriter, r *http.Request, v view) error {
+	ch := closeloop.CaseChange{Status: closeloop.CaseStatus(r.PostForm.Get("status")), Note: r.PostForm.Get("note")}
+	if r.PostForm.Has("owner") {
+		owner := r.PostForm.Get("owner")
+		ch.Owner = &owner
+	}
+	if _, err := h.changeCase(r.Context(), r.PathValue("id"), ch); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/console/cases/"+r.PathValue("id"), http.StatusSeeOther)
+	return nil
+}
+
+func (h *Handler) caseReply(w http.ResponseWriter, r *http.Request, v view) error {
+	if _, err := h.reply(r.Context(), r.PathValue("id"), r.PostForm.Get("message")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/console/cases/"+r.PathValue("id")+"?sent=1", http.StatusSeeOther)
+	return nil
+}

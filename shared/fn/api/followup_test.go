@@ -1,0 +1,209 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/local/devstack"
+)
+
+// hook is a Slack-compatible receiver that records alerts and fails the
+// first failures of them.
+type hook struct {
+	mu       sync.Mutex
+	alerts   []string
+	failures atomic.Int64
+	srv      *httptest.Server
+}
+
+func newHook(t *testing.T, failures int64) *hook {
+	h := &hook{}
+	h.failures.Store(failures)
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if h.failures.Add(-1) >= 0 {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		h.mu.Lock()
+		h.alerts = append(h.alerts, string(b))
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hook) got() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.alerts...)
+}
+
+// followUpStack is a stack with alerts to a Slack hook and to a team
+// address, and a queue that redelivers quickly.
+func followUpStack(t *testing.T, failures int64) (*devstack.Stack, *hook) {
+	t.Helper()
+	hk := newHook(t, failures)
+	cfg := awstest.Config()
+	cfg.AlertWebhookURL = hk.srv.URL
+	cfg.AlertEmail = awstest.Email()
+	st := awstest.Stack(t, cfg)
+	st.Queue.Visibility = 10 * time.Millisecond
+	return st, hk
+}
+
+// TestDetractorOpensOneCaseAndAlertsOnce: an unhappy answer, revised and
+// posted again, opens one case and alerts each channel once, with the
+// score, the comment and a link to the case, never the address.
+func TestDetractorOpensOneCaseAndAlertsOnce(t *testing.T) {
+	st, hk := followUpStack(t, 0)
+	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	for _, r := range []int{5, 1, 2, 2} {
+		if code := awstest.Answer(t, st, m, r, "Nobody answered for a week"); code != 200 {
+			t.Fatalf("answer %d: %d", r, code)
+		}
+	}
+	if err := st.DrainQueue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cases, _ := st.Store.Cases(context.Background(), "")
+	if len(cases) != 1 || cases[0].Status != closeloop.CaseOpen || cases[0].Rating != 1 {
+		t.Fatalf("cases %+v, want one open case", cases)
+	}
+	alerts := hk.got()
+	if len(alerts) != 1 || !strings.Contains(alerts[0], "Nobody answered for a week") || !strings.Contains(alerts[0], "/console/cases/"+cases[0].ID) || strings.Contains(alerts[0], email) {
+		t.Errorf("slack alerts %q", alerts)
+	}
+	mails := awstest.MailTo(t, st.Config.AlertEmail)
+	if len(mails) != 1 || !strings.Contains(mails[0].Body.Text, "Nobody answered") || strings.Contains(mails[0].Body.Text, email) {
+		t.Errorf("%d alert emails", len(mails))
+	}
+	// A duplicated queue message alerts nobody again.
+	st.Queue.Send(context.Background(), `{"alert":"`+cases[0].ID+`"}`)
+	st.DrainQueue(context.Background())
+	if len(hk.got()) != 1 || len(awstest.MailTo(t, st.Config.AlertEmail)) != 1 {
+		t.Error("a duplicated alert message alerted again")
+	}
+}
+
+// TestFailingSlackIsRetriedThenDeadLettered: the alert is retried while
+// the receiver fails, the email channel goes once, and after the last try
+// the message rests in the dead-letter list; the case is there all along.
+func TestFailingSlackIsRetriedThenDeadLettered(t *testing.T) {
+	st, hk := followUpStack(t, 2)
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 1, "Broken")
+	if err := st.DrainQueue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(hk.got()); n != 1 {
+		t.Errorf("after two failures, %d alerts delivered, want 1", n)
+	}
+	if n := len(awstest.MailTo(t, st.Config.AlertEmail)); n != 1 {
+		t.Errorf("%d alert emails, want 1 despite Slack's retries", n)
+	}
+
+	down, _ := followUpStack(t, 1000)
+	_, m2 := awstest.Surveyed(t, down, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, down, m2, 1, "Still broken")
+	if err := down.DrainQueue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if dead := down.Queue.Dead(); len(dead) != 1 || !strings.Contains(dead[0], `"alert"`) {
+		t.Errorf("dead letters %q, want the alert", dead)
+	}
+	if cases, _ := down.Store.Cases(context.Background(), closeloop.CaseOpen); len(cases) != 1 {
+		t.Errorf("%d open cases, want the case kept", len(cases))
+	}
+}
+
+// TestPersonalReplyOnceAndContacted: the operator's reply reaches the
+// customer once (a double submit sends one email), replies go to the team,
+// and the case is contacted; the loop figures count it.
+func TestPersonalReplyOnceAndContacted(t *testing.T) {
+	st, _ := followUpStack(t, 0)
+	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 2, "Slow")
+	st.DrainQueue(context.Background())
+	cases, _ := st.Store.Cases(context.Background(), "")
+	id := cases[0].ID
+	tok := st.Config.AdminToken
+	for i := 0; i < 2; i++ {
+		if w := call(t, st.Handler, "POST", "/api/cases/"+id+"/reply", `{"message":"Sorry about that. We fixed the export today."}`, tok, nil); w.Code != 200 {
+			t.Fatalf("reply: %d %s", w.Code, w.Body)
+		}
+	}
+	mails := awstest.MailTo(t, email)
+	if len(mails) != 2 { // the survey and one reply
+		t.Fatalf("%d emails to the customer, want the survey and one reply", len(mails))
+	}
+	if !strings.Contains(mails[1].Body.Text, "We fixed the export today.") {
+		t.Errorf("reply text %q", mails[1].Body.Text)
+	}
+	var c closeloop.Case
+	call(t, st.Handler, "GET", "/api/cases/"+id, "", tok, &c)
+	if c.Status != closeloop.CaseContacted || c.ContactedAt.IsZero() || len(c.Notes) != 1 {
+		t.Errorf("case %+v", c)
+	}
+	for _, body := range []string{`{"status":"done"}`, `{"owner":"nobody@example.com"}`, `{}`} {
+		if w := call(t, st.Handler, "PATCH", "/api/cases/"+id, body, tok, nil); w.Code != 400 {
+			t.Errorf("PATCH %s: %d, want 400", body, w.Code)
+		}
+	}
+	if w := call(t, st.Handler, "PATCH", "/api/cases/"+id, `{"status":"resolved","note":"Customer happy now"}`, tok, &c); w.Code != 200 || c.Status != closeloop.CaseResolved || len(c.Notes) != 2 {
+		t.Errorf("resolve: %d %+v", w.Code, c)
+	}
+	today := time.Now().UTC().Format(time.DateOnly)
+	var metrics struct {
+		Detractors, DetractorsContacted int64
+		Median                          *float64 `json:"median_hours_to_contact"`
+		Contacted                       int64    `json:"detractors_contacted"`
+		Det                             int64    `json:"detractors"`
+	}
+	call(t, st.Handler, "GET", "/api/metrics?from="+today+"&to="+today, "", tok, &metrics)
+	if metrics.Det != 1 || metrics.Contacted != 1 || metrics.Median == nil {
+		t.Errorf("loop figures %+v", metrics)
+	}
+	// An unsubscribed customer gets no reply.
+	email2, m2 := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m2, 1, "Bad")
+	sv, _ := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(awstest.Token(m2)))
+	st.Store.SuppressContact(context.Background(), sv.ContactID, email2, "unsubscribed")
+	if w := call(t, st.Handler, "POST", "/api/cases/"+sv.ID+"/reply", `{"message":"Hello"}`, tok, nil); w.Code != 409 {
+		t.Errorf("reply to an unsubscribed customer: %d, want 409", w.Code)
+	}
+}
+
+// TestClosingEmailContactsTheCase: a "you said, we did" email reaches the
+// unhappy customer, so their case is contacted; erasure removes the case.
+func TestClosingEmailContactsTheCase(t *testing.T) {
+	st, _ := followUpStack(t, 0)
+	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 1, "The export is slow")
+	tok := st.Config.AdminToken
+	call(t, st.Handler, "POST", "/api/themes", `{"name":"exports","keywords":["export"]}`, tok, nil)
+	awstest.Answer(t, st, m, 1, "The export is slow")
+	call(t, st.Handler, "POST", "/api/improvements", `{"theme":"exports","summary":"Faster","message":"Done."}`, tok, nil)
+	if err := st.DrainQueue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cases, _ := st.Store.Cases(context.Background(), "")
+	if len(cases) != 1 || cases[0].Status != closeloop.CaseContacted {
+		t.Fatalf("cases %+v, want one contacted", cases)
+	}
+	if w := call(t, st.Handler, "DELETE", "/api/contacts/"+email, "", tok, nil); w.Code != 200 {
+		t.Fatalf("erase: %d", w.Code)
+	}
+	if cases, _ := st.Store.Cases(context.Background(), ""); len(cases) != 0 {
+		t.Errorf("erasure left %d cases", len(cases))
+	}
+}
