@@ -10,7 +10,9 @@ import (
 // before it, one after it; and an empty range.
 func TestCaseFigures(t *testing.T) {
 	day := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
-	at := func(d int, h float64) time.Time { return day.AddDate(0, 0, d).Add(time.Duration(h * float64(time.Hour))) }
+	at := func(d int, h float64) time.Time {
+		return day.AddDate(0, 0, d).Add(time.Duration(h * float64(time.Hour)))
+	}
 	cases := []Case{
 		{OpenedAt: at(0, 9), ContactedAt: at(0, 11)},
 		{OpenedAt: at(1, 8), ContactedAt: at(1, 14)},

@@ -14,17 +14,17 @@ const SurveyTTL = 30 * 24 * time.Hour
 // response's id is the survey's id: one response per survey, revised in
 // place by a later answer.
 type Survey struct {
-	ID        string
-	Source    string
-	TicketID  string
-	ContactID string
-	Kind      Kind
-	Locale    string
-	Subject   string
+	ID         string
+	Source     string
+	TicketID   string
+	ContactID  string
+	Kind       Kind
+	Locale     string
+	Subject    string
 	AgentName  string
 	AgentEmail string // the solving agent's address, if known
-	SentAt    time.Time
-	ExpiresAt time.Time
+	SentAt     time.Time
+	ExpiresAt  time.Time
 
 	// The response, once there is one.
 	Rating      *int

@@ -35,7 +35,9 @@ func Text(sv closeloop.Survey) string {
 }
 
 // Detractor posts the alert for sv.
-func (s Slack) Detractor(ctx context.Context, sv closeloop.Survey) error { return s.Post(ctx, Text(sv)) }
+func (s Slack) Detractor(ctx context.Context, sv closeloop.Survey) error {
+	return s.Post(ctx, Text(sv))
+}
 
 // Post posts text. Its error says whether the receiver answered.
 func (s Slack) Post(ctx context.Context, text string) error {
