@@ -199,6 +199,28 @@ func (d *demoRun) run(ctx context.Context) error {
 		d.say("response stored: %s rated %d: %q", c.name, c.rating, c.comment)
 	}
 
+	// 4b. An unhappy answer opens a follow-up case, and the team is alerted;
+	// an operator writes back personally.
+	var cases struct{ Cases []map[string]any }
+	if err := d.apiCall(ctx, http.MethodGet, "/api/cases?status=open", nil, &cases); err != nil {
+		return err
+	}
+	if len(cases.Cases) != 1 {
+		return fmt.Errorf("want one open follow-up case, got %d", len(cases.Cases))
+	}
+	caseID := fmt.Sprint(cases.Cases[0]["id"])
+	d.say("follow-up case opened: %s rated %v, due within a day; the team's alert is queued (Slack and email when configured)", first.name, cases.Cases[0]["rating"])
+	var c map[string]any
+	if err := d.apiCall(ctx, http.MethodPost, "/api/cases/"+caseID+"/reply", map[string]any{
+		"message": "Hi " + first.name + ", I am sorry the export failed you. We are on it and I will write again when it is fixed. Sam",
+	}, &c); err != nil {
+		return err
+	}
+	if _, err := d.waitMail(ctx, first.email, 2); err != nil {
+		return err
+	}
+	d.say("operator replied personally to %s by email -> case %v", first.name, c["status"])
+
 	// 5. The team groups feedback into a theme.
 	var theme map[string]any
 	if err := d.apiCall(ctx, http.MethodPost, "/api/themes", map[string]any{"name": "exports", "keywords": []string{"export"}}, &theme); err != nil {
@@ -245,12 +267,16 @@ func (d *demoRun) run(ctx context.Context) error {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	for _, c := range demoCustomers[:2] {
-		m, err := d.waitMail(ctx, c.email, 2)
+	for i, c := range demoCustomers[:2] {
+		want := 2
+		if i == 0 {
+			want = 3 // the survey, the personal reply, and this
+		}
+		m, err := d.waitMail(ctx, c.email, want)
 		if err != nil {
 			return err
 		}
-		d.say("closing email sent to %s: %q, quoting %q", c.name, m[1].Subject, c.comment)
+		d.say("closing email sent to %s: %q, quoting %q", c.name, m[want-1].Subject, c.comment)
 	}
 	d.detail("progress: recipients %v, sent %v, failed %v, suppressed %v", prog["recipients"], prog["sent"], prog["failed"], prog["suppressed"])
 
@@ -262,6 +288,8 @@ func (d *demoRun) run(ctx context.Context) error {
 	}
 	d.say("metrics for %s: surveys sent %v, responses %v, response rate %v, CSAT %v%%, loops closed %v",
 		day, m["surveys_sent"], m["responses"], m["response_rate"], m["csat"], m["closing_sent"])
+	d.detail("loop closure: detractors %v, contacted %v, median hours from answer to contact %v",
+		m["detractors"], m["detractors_contacted"], m["median_hours_to_contact"])
 	return nil
 }
 
