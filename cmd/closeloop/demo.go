@@ -44,7 +44,7 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := closeloop.LoadConfig(func(k string) string {
+	cfg, err := localConfig(func(k string) string {
 		if k == "CLOSELOOP_SURVEY_DELAY" || k == "CLOSELOOP_BASE_URL" || strings.HasPrefix(k, "CLOSELOOP_SECRET_") || k == "CLOSELOOP_ADMIN_TOKEN" {
 			return "" // the demo chooses these
 		}

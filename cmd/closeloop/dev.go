@@ -95,7 +95,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *tick <= 0 {
 		return fmt.Errorf("--tick must be positive, got %s", *tick)
 	}
-	cfg, err := closeloop.LoadConfig(getenv)
+	cfg, err := localConfig(getenv)
 	if err != nil {
 		return err
 	}
@@ -132,6 +132,17 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintln(stdout, "ready; Ctrl-C stops")
 	<-ctx.Done()
 	return nil
+}
+
+// localConfig loads the configuration for a local run: like the Lambdas',
+// except that mail goes out at any hour unless CLOSELOOP_SEND_WINDOW says
+// otherwise (a developer should not wait for Monday 09:00).
+func localConfig(getenv func(string) string) (closeloop.Config, error) {
+	cfg, err := closeloop.LoadConfig(getenv)
+	if err == nil && getenv("CLOSELOOP_SEND_WINDOW") == "" {
+		cfg.SendWindow, err = closeloop.ParseSendWindow("always")
+	}
+	return cfg, err
 }
 
 func randomToken() string {

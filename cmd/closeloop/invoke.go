@@ -34,7 +34,7 @@ func invoke(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return fmt.Errorf("read event: %w", err)
 	}
-	cfg, err := closeloop.LoadConfig(getenv)
+	cfg, err := localConfig(getenv)
 	if err != nil {
 		return err
 	}

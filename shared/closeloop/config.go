@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	_ "time/tzdata" // zones for CLOSELOOP_TIMEZONE and customers' zones: Lambda images have none
 )
 
 // Config is Closeloop's configuration, the same for every Lambda and the
@@ -22,6 +23,8 @@ type Config struct {
 	AlertEmail      string            // CLOSELOOP_ALERT_EMAIL: the team's address for detractor alerts; none when empty
 	Table           string            // CLOSELOOP_TABLE, default "closeloop"
 	AdminEmail      string            // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
+	TimeZone        *time.Location    // CLOSELOOP_TIMEZONE, default UTC: the team's zone
+	SendWindow      SendWindow        // CLOSELOOP_SEND_WINDOW, default 09:00-18:00 Mon-Fri: when surveys go out, in the customer's zone when known
 
 	// Set by the stack in AWS only.
 	ClosingQueueURL     string // CLOSELOOP_CLOSING_QUEUE_URL: the closing function's SQS queue
@@ -78,6 +81,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if v := getenv("CLOSELOOP_SECRET_" + strings.ToUpper(s)); v != "" {
 			c.Secrets[s] = v
 		}
+	}
+	if c.TimeZone, err = time.LoadLocation(cmp.Or(getenv("CLOSELOOP_TIMEZONE"), "UTC")); err != nil {
+		return c, fmt.Errorf("CLOSELOOP_TIMEZONE=%q: want an IANA zone such as Europe/Berlin", getenv("CLOSELOOP_TIMEZONE"))
+	}
+	if c.SendWindow, err = ParseSendWindow(cmp.Or(getenv("CLOSELOOP_SEND_WINDOW"), DefaultSendWindow)); err != nil {
+		return c, fmt.Errorf("CLOSELOOP_SEND_WINDOW: %v", err)
 	}
 	if c.AlertEmail != "" {
 		if c.AlertEmail, err = NormalizeEmail(c.AlertEmail); err != nil {

@@ -24,6 +24,9 @@ type Person struct {
 	Email  string `json:"email"`
 	Name   string `json:"name"`
 	Locale string `json:"locale,omitempty"`
+	// TimeZone is the person's IANA zone, when the helpdesk knows it: surveys
+	// go out inside the send window of their day.
+	TimeZone string `json:"timezone,omitempty"`
 }
 
 // TicketEvent is one helpdesk delivery, parsed and verified, in the same shape
@@ -84,6 +87,8 @@ func (e TicketEvent) Validate(now time.Time) error {
 		return Errorf(ErrInvalid, "agent name is longer than %d bytes", MaxName)
 	case len(e.Agent.Email) > MaxEmail:
 		return Errorf(ErrInvalid, "agent email is longer than %d bytes", MaxEmail)
+	case len(e.Customer.TimeZone) > MaxName:
+		return Errorf(ErrInvalid, "customer time zone is longer than %d bytes", MaxName)
 	case len(e.Customer.Locale) > MaxLocale:
 		return Errorf(ErrInvalid, "customer locale is longer than %d bytes", MaxLocale)
 	case len(e.Tags) > MaxTags:

@@ -45,6 +45,7 @@ type Ticket struct {
 	AgentEmail string      // their address, when the helpdesk gave it (a case's owner when they are an operator)
 	Kind       Kind        // survey kind
 	Locale     string      // the customer's language, if the helpdesk said
+	TimeZone   string      // the customer's IANA zone, if the helpdesk said
 	State      SurveyState // the survey's state
 	DueAt      time.Time   // when a scheduled survey goes out
 	SurveyID   string      // set when the survey is claimed for sending
@@ -133,6 +134,7 @@ func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time)
 		next.AgentName = ev.Agent.Name
 		next.AgentEmail, _ = NormalizeEmail(ev.Agent.Email)
 		next.Locale = ev.Customer.Locale
+		next.TimeZone = ev.Customer.TimeZone
 		next.Kind = ev.Kind
 		if next.Kind == "" {
 			next.Kind = p.Kind

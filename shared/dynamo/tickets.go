@@ -27,6 +27,7 @@ type ticketItem struct {
 	AgentEmail string   `dynamodbav:"agent_email,omitempty"`
 	Kind       string   `dynamodbav:"kind,omitempty"`
 	Locale     string   `dynamodbav:"locale,omitempty"`
+	TimeZone   string   `dynamodbav:"time_zone,omitempty"`
 	State      string   `dynamodbav:"state,omitempty"`
 	DueAt      string   `dynamodbav:"due_at,omitempty"`
 	DuePK      string   `dynamodbav:"due_pk,omitempty"` // due index, only while the sweep must look at it
@@ -60,7 +61,7 @@ func (s *Store) SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64)
 		PK: ticketPK(t.Source, t.TicketID), SK: "TICKET",
 		Source: t.Source, TicketID: t.TicketID, Status: string(t.Status), StatusAt: ts(t.StatusAt),
 		Events: t.Events, ContactKey: t.ContactID, Subject: t.Subject, AgentName: t.AgentName, AgentEmail: t.AgentEmail,
-		Kind: string(t.Kind), Locale: t.Locale, State: string(t.State), DueAt: ts(t.DueAt),
+		Kind: string(t.Kind), Locale: t.Locale, TimeZone: t.TimeZone, State: string(t.State), DueAt: ts(t.DueAt),
 		SurveyID: t.SurveyID, Attempts: t.Attempts, Version: prev + 1, ReceivedAt: ts(t.ReceivedAt),
 	}
 	if t.State == closeloop.SurveyScheduled || t.State == closeloop.SurveySending {
@@ -129,7 +130,7 @@ func (it ticketItem) ticket() *closeloop.Ticket {
 	return &closeloop.Ticket{
 		Source: it.Source, TicketID: it.TicketID, Status: closeloop.Status(it.Status), StatusAt: parseTS(it.StatusAt),
 		Events: it.Events, ContactID: it.ContactKey, Subject: it.Subject, AgentName: it.AgentName, AgentEmail: it.AgentEmail,
-		Kind: closeloop.Kind(it.Kind), Locale: it.Locale, State: closeloop.SurveyState(it.State), DueAt: parseTS(it.DueAt),
+		Kind: closeloop.Kind(it.Kind), Locale: it.Locale, TimeZone: it.TimeZone, State: closeloop.SurveyState(it.State), DueAt: parseTS(it.DueAt),
 		SurveyID: it.SurveyID, Attempts: it.Attempts, Version: it.Version, ReceivedAt: parseTS(it.ReceivedAt),
 	}
 }

@@ -49,7 +49,7 @@ const SESRate = 7
 // and fatigue window. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer) *Handler {
-	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow}
+	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC)}
 }
 
 // Handler sends the surveys that are due.
@@ -58,9 +58,11 @@ type Handler struct {
 	Mailer        Mailer
 	BaseURL       string
 	FatigueWindow time.Duration
-	Lease         time.Duration    // how long a claim may stay unresolved; 0 for DefaultLease
-	Batch         int              // surveys per run; 0 for DefaultBatch
-	Now           func() time.Time // nil for time.Now
+	Window        closeloop.SendWindow // when surveys may go out
+	Zone          *time.Location       // the team's zone: the window's zone for customers of no known zone
+	Lease         time.Duration        // how long a claim may stay unresolved; 0 for DefaultLease
+	Batch         int                  // surveys per run; 0 for DefaultBatch
+	Now           func() time.Time     // nil for time.Now
 }
 
 // Defaults for a Handler's zero fields.
@@ -73,9 +75,14 @@ const (
 	deadlineMargin = 5 * time.Second
 )
 
+// deferred is what one reports for a survey put off to the send window; it
+// is never stored.
+const deferred closeloop.SurveyState = "deferred"
+
 // Result counts what one run did.
 type Result struct {
 	Sent, Throttled, Suppressed, Failed, Retried, Skipped int
+	Deferred                                              int // outside the customer's send window: due again at its next start
 }
 
 // Run sends every survey due now, up to the batch size. It returns what it
@@ -111,6 +118,8 @@ func (h *Handler) Run(ctx context.Context) (Result, error) {
 			res.Failed++
 		case closeloop.SurveyScheduled:
 			res.Retried++
+		case deferred:
+			res.Deferred++
 		default:
 			res.Skipped++
 		}
@@ -127,6 +136,19 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	}
 	if t.DueAt.After(now) {
 		return "", nil // the index lagged behind a reschedule
+	}
+	if t.State == closeloop.SurveyScheduled {
+		loc := closeloop.Location(t.TimeZone, cmp.Or(h.Zone, time.UTC))
+		if next := h.Window.Next(now, loc); next.After(now) {
+			// Quiet hours: not now, but at the window's next start in the
+			// customer's zone. Nothing is claimed, so nothing can be lost.
+			later := *t
+			later.DueAt = next
+			if err := h.Store.SaveTicket(ctx, &later, t.Version); err != nil && !errors.Is(err, closeloop.ErrConflict) {
+				return "", err
+			}
+			return deferred, nil
+		}
 	}
 	switch t.State {
 	case closeloop.SurveySending:

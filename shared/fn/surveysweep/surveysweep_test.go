@@ -265,3 +265,70 @@ func TestErasureWhileSending(t *testing.T) {
 		t.Errorf("a later sweep moved it to %s", tk.State)
 	}
 }
+
+// TestQuietHours: a survey due at 03:00 in the customer's zone waits for
+// the window's start there, and goes then; a customer of no known zone is
+// in the team's.
+func TestQuietHours(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	ny, _ := time.LoadLocation("America/New_York")
+	st.Sweeper.Window, _ = closeloop.ParseSendWindow("09:00-18:00 Mon-Fri")
+	st.Sweeper.Zone = time.UTC
+	email := awstest.Email()
+	ev := closeloop.TicketEvent{Source: "generic", EventID: "q1", TicketID: "quiet-1", Status: closeloop.StatusSolved,
+		OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, TimeZone: "America/New_York"}}
+	if _, err := webhook.New(st.Config, st.Store).Apply(context.Background(), ev, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Wednesday 2026-12-02, 03:00 in New York (08:00 UTC: inside the UTC window).
+	at3 := time.Date(2026, 12, 2, 3, 0, 0, 0, ny)
+	st.Sweeper.Now = func() time.Time { return at3 }
+	res, err := st.Sweeper.Run(context.Background())
+	if err != nil || res.Deferred != 1 || res.Sent != 0 {
+		t.Fatalf("at 03:00: %+v %v; want one deferred", res, err)
+	}
+	tk, _ := st.Store.GetTicket(context.Background(), "generic", "quiet-1")
+	if want := time.Date(2026, 12, 2, 9, 0, 0, 0, ny); !tk.DueAt.Equal(want) || tk.State != closeloop.SurveyScheduled {
+		t.Errorf("due %s (%s), want %s", tk.DueAt.In(ny), tk.State, want)
+	}
+	st.Sweeper.Now = func() time.Time { return time.Date(2026, 12, 2, 8, 59, 0, 0, ny) }
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 0 {
+		t.Errorf("sent before the window")
+	}
+	st.Sweeper.Now = func() time.Time { return time.Date(2026, 12, 2, 9, 1, 0, 0, ny) }
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {
+		t.Errorf("at 09:01 in New York: %+v, want sent", res)
+	}
+	if n := len(awstest.MailTo(t, email)); n != 1 {
+		t.Errorf("%d emails", n)
+	}
+}
+
+func TestSendWindow(t *testing.T) {
+	w, err := closeloop.ParseSendWindow("09:00-18:00 Mon-Fri")
+	if err != nil {
+		t.Fatal(err)
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	for _, tt := range []struct{ at, want time.Time }{
+		{time.Date(2026, 12, 2, 10, 0, 0, 0, berlin), time.Date(2026, 12, 2, 10, 0, 0, 0, berlin)}, // Wednesday, inside
+		{time.Date(2026, 12, 2, 18, 30, 0, 0, berlin), time.Date(2026, 12, 3, 9, 0, 0, 0, berlin)}, // after hours
+		{time.Date(2026, 12, 4, 19, 0, 0, 0, berlin), time.Date(2026, 12, 7, 9, 0, 0, 0, berlin)},  // Friday evening → Monday
+		{time.Date(2026, 12, 5, 12, 0, 0, 0, berlin), time.Date(2026, 12, 7, 9, 0, 0, 0, berlin)},  // Saturday
+	} {
+		if got := w.Next(tt.at, berlin); !got.Equal(tt.want) {
+			t.Errorf("Next(%s) = %s, want %s", tt.at, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "9-5", "18:00-09:00", "09:00-18:00 Funday", "always sometimes"} {
+		if _, err := closeloop.ParseSendWindow(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if w, _ := closeloop.ParseSendWindow("always"); !w.Next(time.Unix(0, 0), time.UTC).Equal(time.Unix(0, 0)) {
+		t.Error("always holds mail back")
+	}
+	if w, err := closeloop.ParseSendWindow("08:00-12:00 Sat-Sun"); err != nil || !w.Days[time.Saturday] || w.Days[time.Monday] {
+		t.Errorf("weekend window %+v %v", w, err)
+	}
+}

@@ -94,6 +94,7 @@ func Config() closeloop.Config {
 		panic(err)
 	}
 	cfg.SurveyDelay = 0
+	cfg.SendWindow, _ = closeloop.ParseSendWindow("always")
 	cfg.AdminToken = "test-admin-token"
 	cfg.Table = Name("t")
 	cfg.BaseURL = "http://closeloop.test"
