@@ -24,6 +24,7 @@ type Config struct {
 	Table           string            // CLOSELOOP_TABLE, default "closeloop"
 	AdminEmail      string            // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
 	TimeZone        *time.Location    // CLOSELOOP_TIMEZONE, default UTC: the team's zone
+	ReminderDelay   time.Duration     // CLOSELOOP_REMINDER_DELAY, default 72h: one reminder this long after an unanswered survey; 0 for none
 	SendWindow      SendWindow        // CLOSELOOP_SEND_WINDOW, default 09:00-18:00 Mon-Fri: when surveys go out, in the customer's zone when known
 
 	// Set by the stack in AWS only.
@@ -39,6 +40,7 @@ const (
 	DefaultBaseURL       = "http://127.0.0.1:8787"
 	DefaultTable         = "closeloop"
 	DefaultAdminEmail    = "admin@closeloop.localhost"
+	DefaultReminderDelay = 72 * time.Hour
 )
 
 // LoadConfig reads the configuration through getenv (os.Getenv, or a map in
@@ -48,6 +50,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		SurveyDelay:     DefaultSurveyDelay,
 		SurveyKind:      CSAT,
+		ReminderDelay:   DefaultReminderDelay,
 		FatigueWindow:   DefaultFatigueWindow,
 		Secrets:         map[string]string{},
 		AdminToken:      getenv("CLOSELOOP_ADMIN_TOKEN"),
@@ -70,6 +73,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := getenv("CLOSELOOP_FATIGUE_WINDOW"); v != "" {
 		if c.FatigueWindow, err = time.ParseDuration(v); err != nil || c.FatigueWindow < 0 {
 			return c, fmt.Errorf("CLOSELOOP_FATIGUE_WINDOW=%q: want a Go duration such as 168h", v)
+		}
+	}
+	if v := getenv("CLOSELOOP_REMINDER_DELAY"); v != "" {
+		if c.ReminderDelay, err = time.ParseDuration(v); err != nil || c.ReminderDelay < 0 {
+			return c, fmt.Errorf("CLOSELOOP_REMINDER_DELAY=%q: want a Go duration such as 72h, or 0 for no reminders", v)
 		}
 	}
 	if v := getenv("CLOSELOOP_SURVEY_KIND"); v != "" {

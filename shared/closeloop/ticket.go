@@ -22,6 +22,19 @@ const (
 	SurveyFailed     SurveyState = "failed"     // SES refused it, or a sweep died mid-send (never resent)
 )
 
+// Reminder is where a sent survey's one reminder is.
+type Reminder string
+
+// The reminder states. A reminder is decided once: sent, or skipped
+// because the survey was answered, the person unsubscribed, bounced or was
+// erased, or the link is about to expire.
+const (
+	ReminderNone      Reminder = ""
+	ReminderScheduled Reminder = "scheduled"
+	ReminderSent      Reminder = "sent"
+	ReminderSkipped   Reminder = "skipped"
+)
+
 // Final reports whether s can no longer lead to an email.
 func (s SurveyState) Final() bool {
 	switch s {
@@ -50,6 +63,7 @@ type Ticket struct {
 	DueAt      time.Time   // when a scheduled survey goes out
 	SurveyID   string      // set when the survey is claimed for sending
 	Attempts   int         // send attempts that SES refused with a retryable error
+	Reminder   Reminder    // the survey's one reminder; DueAt is its time while scheduled
 	Version    int64       // optimistic lock: each stored write adds one
 	ReceivedAt time.Time   // when the first event arrived
 }

@@ -151,7 +151,7 @@ func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 		case strings.HasPrefix(pk, surveyPrefix):
 			err = s.eraseSurvey(ctx, pk)
 		case strings.HasPrefix(pk, linkPrefix):
-			err = s.del(ctx, pk, "LINK")
+			err = s.del(ctx, pk, sks[i])
 		}
 		if err != nil {
 			return n, fmt.Errorf("erase %s: %w", cid, err)
@@ -244,7 +244,29 @@ type linkItem struct {
 	PK         string `dynamodbav:"pk"`
 	SK         string `dynamodbav:"sk"`
 	ContactKey string `dynamodbav:"contact_key"`
+	SurveyID   string `dynamodbav:"survey_id,omitempty"` // a survey link of a reminder
 	ExpiresTTL int64  `dynamodbav:"expires_ttl"`
+}
+
+// CreateSurveyLink stores link id (closeloop.SurveyIDOf of a fresh token)
+// as a second link to survey surveyID, of contactID, until expires: a
+// reminder's links, since a survey's own token is never stored.
+func (s *Store) CreateSurveyLink(ctx context.Context, id, surveyID, contactID string, expires time.Time) error {
+	it := linkItem{PK: linkPrefix + id, SK: "SURVEYLINK", ContactKey: contactID, SurveyID: surveyID, ExpiresTTL: expires.Add(400 * 24 * time.Hour).Unix()}
+	if err := s.put(ctx, it, "", nil, nil); err != nil {
+		return fmt.Errorf("create survey link: %w", err)
+	}
+	return nil
+}
+
+// SurveyLink returns the survey of link id, or an error wrapping
+// closeloop.ErrNotFound.
+func (s *Store) SurveyLink(ctx context.Context, id string) (string, error) {
+	var it linkItem
+	if err := s.get(ctx, linkPrefix+id, "SURVEYLINK", &it); err != nil {
+		return "", fmt.Errorf("get survey link: %w", err)
+	}
+	return it.SurveyID, nil
 }
 
 // CreateUnsubscribeLink stores link id (closeloop.SurveyIDOf of a fresh

@@ -34,6 +34,7 @@ type ticketItem struct {
 	DueSK      string   `dynamodbav:"due_sk,omitempty"`
 	SurveyID   string   `dynamodbav:"survey_id,omitempty"`
 	Attempts   int      `dynamodbav:"attempts,omitempty"`
+	Reminder   string   `dynamodbav:"reminder,omitempty"`
 	Version    int64    `dynamodbav:"version"`
 	ReceivedAt string   `dynamodbav:"received_at"`
 }
@@ -62,9 +63,9 @@ func (s *Store) SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64)
 		Source: t.Source, TicketID: t.TicketID, Status: string(t.Status), StatusAt: ts(t.StatusAt),
 		Events: t.Events, ContactKey: t.ContactID, Subject: t.Subject, AgentName: t.AgentName, AgentEmail: t.AgentEmail,
 		Kind: string(t.Kind), Locale: t.Locale, TimeZone: t.TimeZone, State: string(t.State), DueAt: ts(t.DueAt),
-		SurveyID: t.SurveyID, Attempts: t.Attempts, Version: prev + 1, ReceivedAt: ts(t.ReceivedAt),
+		SurveyID: t.SurveyID, Attempts: t.Attempts, Reminder: string(t.Reminder), Version: prev + 1, ReceivedAt: ts(t.ReceivedAt),
 	}
-	if t.State == closeloop.SurveyScheduled || t.State == closeloop.SurveySending {
+	if t.State == closeloop.SurveyScheduled || t.State == closeloop.SurveySending || t.State == closeloop.SurveySent && t.Reminder == closeloop.ReminderScheduled {
 		it.DuePK, it.DueSK = shard(it.PK), ts(t.DueAt)
 	}
 	var err error
@@ -131,6 +132,6 @@ func (it ticketItem) ticket() *closeloop.Ticket {
 		Source: it.Source, TicketID: it.TicketID, Status: closeloop.Status(it.Status), StatusAt: parseTS(it.StatusAt),
 		Events: it.Events, ContactID: it.ContactKey, Subject: it.Subject, AgentName: it.AgentName, AgentEmail: it.AgentEmail,
 		Kind: closeloop.Kind(it.Kind), Locale: it.Locale, TimeZone: it.TimeZone, State: closeloop.SurveyState(it.State), DueAt: parseTS(it.DueAt),
-		SurveyID: it.SurveyID, Attempts: it.Attempts, Version: it.Version, ReceivedAt: parseTS(it.ReceivedAt),
+		SurveyID: it.SurveyID, Attempts: it.Attempts, Reminder: closeloop.Reminder(it.Reminder), Version: it.Version, ReceivedAt: parseTS(it.ReceivedAt),
 	}
 }

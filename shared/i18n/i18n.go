@@ -14,6 +14,7 @@ type Texts struct {
 	Lang string // BCP 47 primary tag, e.g. "en"
 
 	SurveySubject   string // ticket subject
+	ReminderPrefix  string // before a reminder's subject
 	Greeting        string // customer name
 	GreetingPlain   string // no name known
 	SolvedBy        string // ticket subject, agent name
@@ -69,6 +70,7 @@ var catalog = map[string]*Texts{
 	"en": {
 		Lang:            "en",
 		SurveySubject:   "How did we do? (%s)",
+		ReminderPrefix:  "Reminder: ",
 		Greeting:        "Hi %s,",
 		GreetingPlain:   "Hi,",
 		SolvedBy:        "Your request “%s” was solved by %s.",
@@ -107,6 +109,7 @@ var catalog = map[string]*Texts{
 	"de": {
 		Lang:            "de",
 		SurveySubject:   "Wie waren wir? (%s)",
+		ReminderPrefix:  "Erinnerung: ",
 		Greeting:        "Hallo %s,",
 		GreetingPlain:   "Hallo,",
 		SolvedBy:        "Ihre Anfrage „%s“ wurde von %s gelöst.",
@@ -145,6 +148,7 @@ var catalog = map[string]*Texts{
 	"fr": {
 		Lang:            "fr",
 		SurveySubject:   "Comment avons-nous fait ? (%s)",
+		ReminderPrefix:  "Rappel : ",
 		Greeting:        "Bonjour %s,",
 		GreetingPlain:   "Bonjour,",
 		SolvedBy:        "Votre demande « %s » a été résolue par %s.",
@@ -183,6 +187,7 @@ var catalog = map[string]*Texts{
 	"es": {
 		Lang:            "es",
 		SurveySubject:   "¿Qué tal lo hicimos? (%s)",
+		ReminderPrefix:  "Recordatorio: ",
 		Greeting:        "Hola, %s:",
 		GreetingPlain:   "Hola:",
 		SolvedBy:        "%[2]s resolvió tu solicitud «%[1]s».",

@@ -41,6 +41,7 @@ type Survey struct {
 	// must not get a link that reads or changes the answer.
 	UnsubscribeToken string
 	UnsubscribeURL   string // set by SurveyEmail
+	Reminder         bool   // the one reminder of an unanswered survey
 }
 
 // SurveyEmail renders the survey email to to. Each rating is a link to the
@@ -58,6 +59,9 @@ func SurveyEmail(to string, s Survey) (Message, error) {
 	}
 	data := map[string]any{"T": t, "S": s, "Links": links, "Question": t.Question[s.Kind], "Low": t.Low[s.Kind], "High": t.High[s.Kind]}
 	subject := fmt.Sprintf(t.SurveySubject, oneLine(s.TicketSubject, 80))
+	if s.Reminder {
+		subject = t.ReminderPrefix + subject
+	}
 	return render(to, subject, "survey", data, s.UnsubscribeURL)
 }
 

@@ -32,7 +32,10 @@ func (m *memStore) GetContact(context.Context, string) (closeloop.Contact, error
 	return closeloop.Contact{}, nil
 }
 func (m *memStore) SuppressContact(context.Context, string, string, string) error { return nil }
-func (m *memStore) OpenCase(context.Context, closeloop.Case) error                { return nil }
+func (m *memStore) SurveyLink(context.Context, string) (string, error) {
+	return "", closeloop.ErrNotFound
+}
+func (m *memStore) OpenCase(context.Context, closeloop.Case) error { return nil }
 func (m *memStore) GetOperator(context.Context, string) (closeloop.Operator, error) {
 	return closeloop.Operator{}, closeloop.ErrNotFound
 }

@@ -29,6 +29,7 @@ type Store interface {
 	Answer(ctx context.Context, sv closeloop.Survey, rating int, comment string, themes []string, now time.Time) (closeloop.Survey, error)
 	Themes(ctx context.Context) ([]closeloop.Theme, error)
 	UnsubscribeLink(ctx context.Context, id string) (contactID string, err error)
+	SurveyLink(ctx context.Context, id string) (surveyID string, err error)
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	SuppressContact(ctx context.Context, id, email, reason string) error
 	OpenCase(ctx context.Context, c closeloop.Case) error
@@ -90,6 +91,13 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (closeloop.Survey
 		return closeloop.Survey{}, false
 	}
 	sv, err := h.Store.GetSurvey(r.Context(), closeloop.SurveyIDOf(token))
+	if errors.Is(err, closeloop.ErrNotFound) {
+		// A reminder's link: a second token of the same survey.
+		var id string
+		if id, err = h.Store.SurveyLink(r.Context(), closeloop.SurveyIDOf(token)); err == nil {
+			sv, err = h.Store.GetSurvey(r.Context(), id)
+		}
+	}
 	if errors.Is(err, closeloop.ErrNotFound) {
 		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
 		return sv, false

@@ -32,6 +32,8 @@ type Store interface {
 	CreateSurvey(ctx context.Context, s closeloop.Survey) error
 	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error
 	EraseSurvey(ctx context.Context, id string) error
+	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
+	CreateSurveyLink(ctx context.Context, id, surveyID, contactID string, expires time.Time) error
 	DeleteSurvey(ctx context.Context, id string) error
 	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
 }
@@ -49,7 +51,7 @@ const SESRate = 7
 // and fatigue window. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer) *Handler {
-	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC)}
+	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC), ReminderDelay: cfg.ReminderDelay}
 }
 
 // Handler sends the surveys that are due.
@@ -60,6 +62,7 @@ type Handler struct {
 	FatigueWindow time.Duration
 	Window        closeloop.SendWindow // when surveys may go out
 	Zone          *time.Location       // the team's zone: the window's zone for customers of no known zone
+	ReminderDelay time.Duration        // one reminder this long after an unanswered survey; 0 for none
 	Lease         time.Duration        // how long a claim may stay unresolved; 0 for DefaultLease
 	Batch         int                  // surveys per run; 0 for DefaultBatch
 	Now           func() time.Time     // nil for time.Now
@@ -77,12 +80,17 @@ const (
 
 // deferred is what one reports for a survey put off to the send window; it
 // is never stored.
-const deferred closeloop.SurveyState = "deferred"
+const (
+	deferred        closeloop.SurveyState = "deferred"
+	reminded        closeloop.SurveyState = "reminded"
+	reminderSkipped closeloop.SurveyState = "reminder skipped"
+)
 
 // Result counts what one run did.
 type Result struct {
 	Sent, Throttled, Suppressed, Failed, Retried, Skipped int
 	Deferred                                              int // outside the customer's send window: due again at its next start
+	Reminded, ReminderSkipped                             int // reminders sent, and skipped (answered, unsubscribed, expired)
 }
 
 // Run sends every survey due now, up to the batch size. It returns what it
@@ -120,6 +128,10 @@ func (h *Handler) Run(ctx context.Context) (Result, error) {
 			res.Retried++
 		case deferred:
 			res.Deferred++
+		case reminded:
+			res.Reminded++
+		case reminderSkipped:
+			res.ReminderSkipped++
 		default:
 			res.Skipped++
 		}
@@ -137,7 +149,7 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	if t.DueAt.After(now) {
 		return "", nil // the index lagged behind a reschedule
 	}
-	if t.State == closeloop.SurveyScheduled {
+	if t.State == closeloop.SurveyScheduled || t.State == closeloop.SurveySent && t.Reminder == closeloop.ReminderScheduled {
 		loc := closeloop.Location(t.TimeZone, cmp.Or(h.Zone, time.UTC))
 		if next := h.Window.Next(now, loc); next.After(now) {
 			// Quiet hours: not now, but at the window's next start in the
@@ -151,6 +163,11 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 		}
 	}
 	switch t.State {
+	case closeloop.SurveySent:
+		if t.Reminder == closeloop.ReminderScheduled {
+			return h.remind(ctx, t, now)
+		}
+		return "", nil
 	case closeloop.SurveySending:
 		// A sweep claimed it and never said how it went: never resend.
 		return h.finish(ctx, t, t.Version, closeloop.SurveyFailed, "lease expired; outcome unknown, not resent")
@@ -279,6 +296,9 @@ func (h *Handler) finish(ctx context.Context, t *closeloop.Ticket, prev int64, s
 	if state != closeloop.SurveySent && state != closeloop.SurveyFailed {
 		next.SurveyID = ""
 	}
+	if state == closeloop.SurveySent && h.ReminderDelay > 0 && next.Reminder == closeloop.ReminderNone {
+		next.Reminder, next.DueAt = closeloop.ReminderScheduled, h.now().Add(h.ReminderDelay)
+	}
 	if why != "" {
 		slog.InfoContext(ctx, "survey not sent", "source", t.Source, "ticket", t.TicketID, "state", state, "reason", why)
 	}
@@ -286,6 +306,75 @@ func (h *Handler) finish(ctx context.Context, t *closeloop.Ticket, prev int64, s
 		return state, fmt.Errorf("record survey %s as %s: %w", t.SurveyID, state, err)
 	}
 	return state, nil
+}
+
+// remind sends the one reminder of sent survey t, unless it was answered,
+// the person unsubscribed, bounced or was erased, or the link expires
+// within a day. The decision is stored before the email goes (at most
+// once, like the survey): a reminder whose email SES then refuses for a
+// while is not retried, since reminders are a courtesy.
+func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time) (closeloop.SurveyState, error) {
+	sv, err := h.Store.GetSurvey(ctx, t.SurveyID)
+	if err != nil && !errors.Is(err, closeloop.ErrNotFound) {
+		return "", err
+	}
+	var c closeloop.Contact
+	why := ""
+	switch {
+	case err != nil || sv.Erased():
+		why = "survey gone"
+	case sv.Rating != nil:
+		why = "answered"
+	case sv.Expired(now.Add(24 * time.Hour)):
+		why = "link expires within a day"
+	default:
+		c, err = h.Store.GetContact(ctx, t.ContactID)
+		switch {
+		case errors.Is(err, closeloop.ErrNotFound):
+			why = "contact erased"
+		case err != nil:
+			return "", err
+		case c.Suppressed != "":
+			why = c.Suppressed
+		}
+	}
+	next := *t
+	next.DueAt = time.Time{}
+	next.Reminder = closeloop.ReminderSent
+	if why != "" {
+		next.Reminder = closeloop.ReminderSkipped
+	}
+	if err := h.Store.SaveTicket(ctx, &next, t.Version); err != nil {
+		if errors.Is(err, closeloop.ErrConflict) {
+			return "", nil // another sweep decided it
+		}
+		return "", err
+	}
+	if why != "" {
+		slog.InfoContext(ctx, "reminder skipped", "survey", sv.ID, "reason", why)
+		return reminderSkipped, nil
+	}
+	token, linkID := closeloop.NewToken()
+	unsubToken, unsubID := closeloop.NewToken()
+	if err := h.Store.CreateSurveyLink(ctx, linkID, sv.ID, t.ContactID, sv.ExpiresAt); err != nil {
+		return "", err
+	}
+	if err := h.Store.CreateUnsubscribeLink(ctx, unsubID, t.ContactID, now); err != nil {
+		return "", err
+	}
+	msg, err := mail.SurveyEmail(c.Email, mail.Survey{
+		Name: c.Name, TicketSubject: sv.Subject, AgentName: sv.AgentName, Kind: sv.Kind, Locale: sv.Locale,
+		BaseURL: h.BaseURL, Token: token, UnsubscribeToken: unsubToken, Reminder: true,
+	})
+	if err != nil {
+		return "", err
+	}
+	msg.Tags = map[string]string{"closeloop_kind": "reminder", "survey_id": sv.ID}
+	if _, err := h.Mailer.Send(ctx, msg); err != nil {
+		return "", fmt.Errorf("remind survey %s: %w", sv.ID, err)
+	}
+	slog.InfoContext(ctx, "reminder sent", "survey", sv.ID, "ticket", t.TicketID)
+	return reminded, nil
 }
 
 // retry puts a claimed ticket back on the schedule after a failure that sent

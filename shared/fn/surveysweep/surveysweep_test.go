@@ -332,3 +332,85 @@ func TestSendWindow(t *testing.T) {
 		t.Errorf("weekend window %+v %v", w, err)
 	}
 }
+
+// TestReminders: one reminder goes after the delay to a survey nobody
+// answered, in the survey's language, with a link of its own that answers
+// the same survey; none after an answer, an unsubscribe or a bounce, or
+// when the link is about to expire.
+func TestReminders(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	st.Sweeper.ReminderDelay = 72 * time.Hour
+	ctx := context.Background()
+	type person struct{ ticket, email string }
+	people := map[string]person{}
+	for _, name := range []string{"quiet", "answered", "unsubscribed", "bounced"} {
+		p := person{"rem-" + name, awstest.Email()}
+		solve(t, st, p.ticket, p.email)
+		people[name] = p
+	}
+	if res, err := st.Sweeper.Run(ctx); err != nil || res.Sent != 4 {
+		t.Fatalf("surveys: %+v %v", res, err)
+	}
+	if code := awstest.Answer(t, st, awstest.MailTo(t, people["answered"].email)[0], 4, ""); code != 200 {
+		t.Fatal(code)
+	}
+	u := awstest.MailTo(t, people["unsubscribed"].email)[0]
+	sv, _ := st.Store.GetSurvey(ctx, closeloop.SurveyIDOf(awstest.Token(u)))
+	st.Store.SuppressContact(ctx, sv.ContactID, people["unsubscribed"].email, "unsubscribed")
+	st.Store.Suppress(ctx, people["bounced"].email, "bounce")
+
+	// Not before the delay.
+	st.Sweeper.Now = func() time.Time { return time.Now().Add(71 * time.Hour) }
+	if res, _ := st.Sweeper.Run(ctx); res.Reminded != 0 {
+		t.Errorf("reminded before the delay: %+v", res)
+	}
+	st.Sweeper.Now = func() time.Time { return time.Now().Add(73 * time.Hour) }
+	res, err := st.Sweeper.Run(ctx)
+	if err != nil || res.Reminded != 1 || res.ReminderSkipped != 3 {
+		t.Fatalf("after the delay: %+v %v; want 1 reminder, 3 skipped", res, err)
+	}
+	// Once: later sweeps send nothing more.
+	st.Sweeper.Now = func() time.Time { return time.Now().Add(200 * time.Hour) }
+	if res, _ := st.Sweeper.Run(ctx); res.Reminded != 0 {
+		t.Errorf("a second reminder: %+v", res)
+	}
+	for name, p := range people {
+		want := 1
+		if name == "quiet" {
+			want = 2
+		}
+		if n := len(awstest.MailTo(t, p.email)); n != want {
+			t.Errorf("%s got %d emails, want %d", name, n, want)
+		}
+	}
+	mails := awstest.MailTo(t, people["quiet"].email)
+	rem := mails[1]
+	if !strings.HasPrefix(rem.Subject, "Reminder: ") || awstest.Token(rem) == awstest.Token(mails[0]) {
+		t.Errorf("reminder %q with token reused: %v", rem.Subject, awstest.Token(rem) == awstest.Token(mails[0]))
+	}
+	// The reminder's link answers the survey of the first email.
+	if code := awstest.Answer(t, st, rem, 2, "late but here"); code != 200 {
+		t.Fatalf("answer through the reminder: %d", code)
+	}
+	first, _ := st.Store.GetSurvey(ctx, closeloop.SurveyIDOf(awstest.Token(mails[0])))
+	if first.Rating == nil || *first.Rating != 2 || first.Comment != "late but here" {
+		t.Errorf("survey after the reminder's answer: %+v", first)
+	}
+}
+
+// TestNoReminderNearExpiry: a reminder due when the link has less than a
+// day left is skipped.
+func TestNoReminderNearExpiry(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	st.Sweeper.ReminderDelay = closeloop.SurveyTTL - time.Hour
+	email := awstest.Email()
+	solve(t, st, "rem-late", email)
+	st.Sweeper.Run(context.Background())
+	st.Sweeper.Now = func() time.Time { return time.Now().Add(closeloop.SurveyTTL) }
+	if res, _ := st.Sweeper.Run(context.Background()); res.Reminded != 0 || res.ReminderSkipped != 1 {
+		t.Errorf("near expiry: %+v", res)
+	}
+	if n := len(awstest.MailTo(t, email)); n != 1 {
+		t.Errorf("%d emails", n)
+	}
+}
