@@ -1,6 +1,7 @@
 package closeloop
 
 import (
+	"cmp"
 	"strings"
 	"time"
 )
@@ -52,7 +53,92 @@ type Improvement struct {
 	Summary   string    `json:"summary"`
 	Message   string    `json:"message"`
 	CreatedAt time.Time `json:"created_at"`
+	Audience
+	// Locale is the language of Summary and Message ("en" by default).
+	Locale string `json:"locale"`
+	// Translations holds the operator's text in other languages, by
+	// language ("de"). A customer whose language has none gets the whole
+	// email in Locale: never half in one language and half in another.
+	Translations map[string]Text `json:"translations,omitempty"`
 	Progress
+}
+
+// Text is an improvement's summary and message in one language.
+type Text struct {
+	Summary string `json:"summary"`
+	Message string `json:"message"`
+}
+
+// Audience limits who hears about an improvement.
+type Audience struct {
+	OnlyDetractors bool `json:"only_detractors,omitempty"` // only those whose answer was unhappy
+	SinceDays      int  `json:"since_days,omitempty"`      // only answers of the last N days; 0 for all
+}
+
+// Includes reports whether answered survey sv is in the audience at now.
+func (a Audience) Includes(sv Survey, now time.Time) bool {
+	if a.OnlyDetractors && (sv.Rating == nil || !sv.Kind.Detractor(*sv.Rating)) {
+		return false
+	}
+	return a.SinceDays <= 0 || !sv.RespondedAt.Before(now.AddDate(0, 0, -a.SinceDays))
+}
+
+// TextFor returns the text and the language to write to a customer of
+// locale: their language's translation when there is one, else the
+// improvement's own language.
+func (im Improvement) TextFor(locale string) (Text, string) {
+	lang := strings.ToLower(locale)
+	if i := strings.IndexAny(lang, "-_"); i > 0 {
+		lang = lang[:i]
+	}
+	if t, ok := im.Translations[lang]; ok && lang != "" {
+		return t, lang
+	}
+	return Text{Summary: im.Summary, Message: im.Message}, cmp.Or(im.Locale, "en")
+}
+
+// validText checks one language's text.
+func validText(t Text) error {
+	switch {
+	case t.Summary == "":
+		return Errorf(ErrInvalid, "summary is required")
+	case len(t.Summary) > 200:
+		return Errorf(ErrInvalid, "summary is longer than 200 bytes")
+	case t.Message == "":
+		return Errorf(ErrInvalid, "message is required")
+	case len(t.Message) > 5000:
+		return Errorf(ErrInvalid, "message is longer than 5000 bytes")
+	}
+	return nil
+}
+
+// WithTexts returns im in language locale with translations, and audience
+// a, validated.
+func (im Improvement) WithTexts(locale string, translations map[string]Text, a Audience) (Improvement, error) {
+	im.Locale = cmp.Or(strings.ToLower(strings.TrimSpace(locale)), "en")
+	if len(im.Locale) > 8 {
+		return im, Errorf(ErrInvalid, "locale %q is not a language such as en or de", locale)
+	}
+	if len(translations) > 20 {
+		return im, Errorf(ErrInvalid, "at most 20 translations")
+	}
+	im.Translations = map[string]Text{}
+	for lang, t := range translations {
+		lang = strings.ToLower(strings.TrimSpace(lang))
+		t = Text{Summary: strings.TrimSpace(t.Summary), Message: strings.TrimSpace(t.Message)}
+		if len(lang) < 2 || len(lang) > 8 {
+			return im, Errorf(ErrInvalid, "translation language %q is not a language such as de", lang)
+		}
+		if err := validText(t); err != nil {
+			return im, Errorf(ErrInvalid, "translation %s: %v", lang, err)
+		}
+		im.Translations[lang] = t
+	}
+	if a.SinceDays < 0 || a.SinceDays > 3660 {
+		return im, Errorf(ErrInvalid, "since_days must be from 0 to 3660")
+	}
+	im.Audience = a
+	return im, nil
 }
 
 // Progress counts an improvement's "you said, we did" emails. Recipients are
@@ -71,17 +157,10 @@ func NewImprovement(theme, summary, message string, now time.Time) (Improvement,
 	if err := ValidateThemeName(theme); err != nil {
 		return Improvement{}, err
 	}
-	switch {
-	case summary == "":
-		return Improvement{}, Errorf(ErrInvalid, "summary is required")
-	case len(summary) > 200:
-		return Improvement{}, Errorf(ErrInvalid, "summary is longer than 200 bytes")
-	case message == "":
-		return Improvement{}, Errorf(ErrInvalid, "message is required")
-	case len(message) > 5000:
-		return Improvement{}, Errorf(ErrInvalid, "message is longer than 5000 bytes")
+	if err := validText(Text{Summary: summary, Message: message}); err != nil {
+		return Improvement{}, err
 	}
-	return Improvement{ID: NewID(), Theme: theme, Summary: summary, Message: message, CreatedAt: now}, nil
+	return Improvement{ID: NewID(), Theme: theme, Summary: summary, Message: message, CreatedAt: now, Locale: "en"}, nil
 }
 
 // ThemeMember is one response carrying a theme: the survey to quote and the

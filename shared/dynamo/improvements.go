@@ -24,6 +24,16 @@ type improvementItem struct {
 	Sent       int64  `dynamodbav:"sent"`
 	Failed     int64  `dynamodbav:"failed"`
 	Suppressed int64  `dynamodbav:"suppressed"`
+
+	Locale         string              `dynamodbav:"locale,omitempty"`
+	Translations   map[string]textItem `dynamodbav:"translations,omitempty"`
+	OnlyDetractors bool                `dynamodbav:"only_detractors,omitempty"`
+	SinceDays      int                 `dynamodbav:"since_days,omitempty"`
+}
+
+type textItem struct {
+	Summary string `dynamodbav:"summary"`
+	Message string `dynamodbav:"message"`
 }
 
 func improvementPK(id string) string { return improvementPrefix + id }
@@ -33,6 +43,13 @@ func (s *Store) CreateImprovement(ctx context.Context, im closeloop.Improvement)
 	it := improvementItem{
 		PK: improvementPK(im.ID), SK: "IMPROVEMENT", ID: im.ID, Theme: im.Theme,
 		Summary: im.Summary, Message: im.Message, CreatedAt: ts(im.CreatedAt),
+		Locale: im.Locale, OnlyDetractors: im.OnlyDetractors, SinceDays: im.SinceDays,
+	}
+	if len(im.Translations) > 0 {
+		it.Translations = map[string]textItem{}
+		for lang, t := range im.Translations {
+			it.Translations[lang] = textItem{Summary: t.Summary, Message: t.Message}
+		}
 	}
 	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	if conditionFailed(err) {
@@ -90,10 +107,18 @@ func (s *Store) GetImprovement(ctx context.Context, id string) (closeloop.Improv
 	if err := s.get(ctx, improvementPK(id), "IMPROVEMENT", &it); err != nil {
 		return closeloop.Improvement{}, fmt.Errorf("get improvement %s: %w", id, err)
 	}
-	return closeloop.Improvement{
+	im := closeloop.Improvement{
 		ID: it.ID, Theme: it.Theme, Summary: it.Summary, Message: it.Message, CreatedAt: parseTS(it.CreatedAt),
+		Locale: it.Locale, Audience: closeloop.Audience{OnlyDetractors: it.OnlyDetractors, SinceDays: it.SinceDays},
 		Progress: closeloop.Progress{Recipients: it.Recipients, Sent: it.Sent, Failed: it.Failed, Suppressed: it.Suppressed},
-	}, nil
+	}
+	for lang, t := range it.Translations {
+		if im.Translations == nil {
+			im.Translations = map[string]closeloop.Text{}
+		}
+		im.Translations[lang] = closeloop.Text{Summary: t.Summary, Message: t.Message}
+	}
+	return im, nil
 }
 
 // AddProgress adds d to improvement id's progress atomically.

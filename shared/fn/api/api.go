@@ -385,10 +385,21 @@ type ImprovementView struct {
 	Pending int64 `json:"pending"` // claimed, outcome not yet recorded
 }
 
+// improvementExtras are an announcement's optional parts: the language of
+// its text, translations, and who hears about it.
+type improvementExtras struct {
+	Locale       string                    `json:"locale"`
+	Translations map[string]closeloop.Text `json:"translations"`
+	closeloop.Audience
+}
+
 // announce creates improvement (theme, summary, message) and queues its
 // fan-out, as the caller of ctx.
-func (h *Handler) announce(ctx context.Context, theme, summary, message string) (closeloop.Improvement, error) {
+func (h *Handler) announce(ctx context.Context, theme, summary, message string, more improvementExtras) (closeloop.Improvement, error) {
 	im, err := closeloop.NewImprovement(theme, summary, message, h.now())
+	if err == nil {
+		im, err = im.WithTexts(more.Locale, more.Translations, more.Audience)
+	}
 	if err == nil {
 		err = h.knownThemes(ctx, []string{im.Theme})
 	}
@@ -411,12 +422,13 @@ func (h *Handler) createImprovement(w http.ResponseWriter, r *http.Request) {
 		Theme   string `json:"theme"`
 		Summary string `json:"summary"`
 		Message string `json:"message"`
+		improvementExtras
 	}
 	if err := decode(w, r, &in); err != nil {
 		web.Error(w, r, err)
 		return
 	}
-	im, err := h.announce(r.Context(), in.Theme, in.Summary, in.Message)
+	im, err := h.announce(r.Context(), in.Theme, in.Summary, in.Message, in.improvementExtras)
 	if err != nil {
 		web.Error(w, r, err)
 		return

@@ -571,12 +571,25 @@ type audience struct {
 	Languages  map[string]int
 }
 
-func (h *Handler) audienceOf(ctx context.Context, theme string) (audience, error) {
+func (h *Handler) audienceOf(ctx context.Context, im closeloop.Improvement) (audience, error) {
 	a := audience{Languages: map[string]int{}}
 	seen := map[string]bool{}
-	err := h.Store.ThemeMembers(ctx, theme, "", func(m closeloop.ThemeMember) error {
+	limited := im.Audience != (closeloop.Audience{})
+	err := h.Store.ThemeMembers(ctx, im.Theme, "", func(m closeloop.ThemeMember) error {
 		if seen[m.ContactID] || m.ContactID == "" {
 			return nil
+		}
+		if limited {
+			sv, err := h.Store.GetSurvey(ctx, m.SurveyID)
+			if errors.Is(err, closeloop.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if !im.Audience.Includes(sv, h.now()) {
+				return nil
+			}
 		}
 		seen[m.ContactID] = true
 		c, err := h.Store.GetContact(ctx, m.ContactID)
@@ -590,7 +603,8 @@ func (h *Handler) audienceOf(ctx context.Context, theme string) (audience, error
 		if c.Suppressed != "" {
 			a.Suppressed++
 		}
-		a.Languages[cmp.Or(c.Locale, "en")]++
+		_, lang := im.TextFor(c.Locale)
+		a.Languages[lang]++
 		return nil
 	})
 	return a, err
@@ -599,10 +613,16 @@ func (h *Handler) audienceOf(ctx context.Context, theme string) (audience, error
 type improvementsData struct {
 	Improvements []ImprovementView
 	Themes       []closeloop.Theme
-	Draft        struct{ Theme, Summary, Message string }
-	Audience     *audience
-	PreviewQuery string
-	Sent         string // the address a test went to
+	Draft        struct {
+		Theme, Summary, Message   string
+		OnlyDetractors            bool
+		SinceDays                 int
+		TLang, TSummary, TMessage string
+	}
+	Audience         *audience
+	PreviewQuery     string
+	TranslationQuery string
+	Sent             string // the address a test went to
 }
 
 func (h *Handler) improvementsData(ctx context.Context) (improvementsData, error) {
@@ -632,8 +652,14 @@ func (h *Handler) improvementsPage(w http.ResponseWriter, r *http.Request, v vie
 // (field action: preview, test, send).
 func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view) error {
 	theme, summary, message := r.PostForm.Get("theme"), r.PostForm.Get("summary"), r.PostForm.Get("message")
+	var extras improvementExtras
+	extras.OnlyDetractors = r.PostForm.Get("only_detractors") != ""
+	extras.SinceDays, _ = strconv.Atoi(r.PostForm.Get("since_days"))
+	if lang := r.PostForm.Get("t_lang"); lang != "" && (r.PostForm.Get("t_summary") != "" || r.PostForm.Get("t_message") != "") {
+		extras.Translations = map[string]closeloop.Text{lang: {Summary: r.PostForm.Get("t_summary"), Message: r.PostForm.Get("t_message")}}
+	}
 	if r.PostForm.Get("action") == "send" {
-		im, err := h.announce(r.Context(), theme, summary, message)
+		im, err := h.announce(r.Context(), theme, summary, message, extras)
 		if err == nil {
 			http.Redirect(w, r, "/console/improvements/"+im.ID, http.StatusSeeOther)
 			return nil
@@ -648,18 +674,27 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 		return err
 	}
 	d.Draft.Theme, d.Draft.Summary, d.Draft.Message = theme, summary, message
+	d.Draft.OnlyDetractors, d.Draft.SinceDays = extras.OnlyDetractors, extras.SinceDays
+	d.Draft.TLang, d.Draft.TSummary, d.Draft.TMessage = r.PostForm.Get("t_lang"), r.PostForm.Get("t_summary"), r.PostForm.Get("t_message")
 	code := http.StatusOK
-	if _, verr := closeloop.NewImprovement(theme, summary, message, h.now()); verr != nil {
+	draft, verr := closeloop.NewImprovement(theme, summary, message, h.now())
+	if verr == nil {
+		draft, verr = draft.WithTexts("", extras.Translations, extras.Audience)
+	}
+	if verr != nil {
 		v.Error, code = verr.Error(), http.StatusBadRequest
 	} else if v.Error == "" {
-		a, err := h.audienceOf(r.Context(), theme)
+		a, err := h.audienceOf(r.Context(), draft)
 		if err != nil {
 			return err
 		}
 		d.Audience = &a
 		d.PreviewQuery = url.Values{"theme": {theme}, "summary": {summary}, "message": {message}}.Encode()
+		if t, ok := draft.Translations[d.Draft.TLang]; ok {
+			d.TranslationQuery = url.Values{"lang": {d.Draft.TLang}, "t_summary": {t.Summary}, "t_message": {t.Message}}.Encode()
+		}
 		if r.PostForm.Get("action") == "test" {
-			m, err := h.improvementEmail(h.owner(v.P), summary, message)
+			m, err := h.improvementEmail(h.owner(v.P), "", summary, message)
 			if err != nil {
 				return err
 			}
@@ -679,9 +714,9 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 
 // improvementEmail renders an improvement's email for a preview or test,
 // quoting a placeholder where each customer's own words will stand.
-func (h *Handler) improvementEmail(to, summary, message string) (mail.Message, error) {
+func (h *Handler) improvementEmail(to, locale, summary, message string) (mail.Message, error) {
 	return mail.ClosingEmail(to, mail.Closing{
-		Name: "Ada", Quote: "(Each customer's own comment on this theme is quoted here.)",
+		Name: "Ada", Locale: locale, Quote: "(Each customer's own comment on this theme is quoted here.)",
 		Summary: strings.TrimSpace(summary), Detail: strings.TrimSpace(message), UnsubscribeURL: h.Config.BaseURL + "/u/preview",
 	})
 }
@@ -691,7 +726,11 @@ func (h *Handler) improvementEmail(to, summary, message string) (mail.Message, e
 // (and nothing else); it can only be framed by the console itself.
 func (h *Handler) improvementPreview(w http.ResponseWriter, r *http.Request, v view) error {
 	q := r.URL.Query()
-	m, err := h.improvementEmail("preview@closeloop.localhost", q.Get("summary"), q.Get("message"))
+	summary, message, lang := q.Get("summary"), q.Get("message"), ""
+	if q.Get("lang") != "" {
+		summary, message, lang = q.Get("t_summary"), q.Get("t_message"), q.Get("lang")
+	}
+	m, err := h.improvementEmail("preview@closeloop.localhost", lang, summary, message)
 	if err != nil {
 		return err
 	}

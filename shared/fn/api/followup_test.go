@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/fn/webhook"
 	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/local/devstack"
 )
@@ -206,4 +207,58 @@ func TestClosingEmailContactsTheCase(t *testing.T) {
 	if cases, _ := st.Store.Cases(context.Background(), ""); len(cases) != 0 {
 		t.Errorf("erasure left %d cases", len(cases))
 	}
+}
+
+// TestAnnouncementsReadWell: a German customer gets the German text with
+// German framing, a French customer (no French text) gets the whole email
+// in English, and an announcement limited to detractors reaches only them.
+func TestAnnouncementsReadWell(t *testing.T) {
+	st, _ := followUpStack(t, 0)
+	tok := st.Config.AdminToken
+	call(t, st.Handler, "POST", "/api/themes", `{"name":"exports","keywords":["export"]}`, tok, nil)
+	people := map[string]string{}
+	for _, p := range []struct {
+		name, locale string
+		rating       int
+	}{{"de", "de-DE", 2}, {"fr", "fr", 1}, {"happy", "en", 5}} {
+		email := awstest.Email()
+		people[p.name] = email
+		ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: awstest.Name("T"), Status: closeloop.StatusSolved,
+			OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, Name: "Kim", Locale: p.locale}}
+		if _, err := webhookApply(st, ev); err != nil {
+			t.Fatal(err)
+		}
+		st.Sweeper.Run(context.Background())
+		awstest.Answer(t, st, awstest.MailTo(t, email)[0], p.rating, "The export is slow")
+	}
+	st.DrainQueue(context.Background())
+	body := `{"theme":"exports","summary":"Exports are faster","message":"We rebuilt the export.",
+		"translations":{"de":{"summary":"Exporte sind schneller","message":"Wir haben den Export neu gebaut."}},"only_detractors":true}`
+	if w := call(t, st.Handler, "POST", "/api/improvements", body, tok, nil); w.Code != 202 {
+		t.Fatalf("announce: %d %s", w.Code, w.Body)
+	}
+	if err := st.DrainQueue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	de := awstest.MailTo(t, people["de"])
+	if len(de) != 2 || !strings.Contains(de[1].Subject, "Exporte sind schneller") || !strings.Contains(de[1].Body.Text, "Wir haben den Export neu gebaut.") ||
+		strings.Contains(de[1].Body.Text, "We rebuilt") || !strings.Contains(de[1].Subject, "Sie haben es gesagt") {
+		t.Errorf("German email: %q\n%s", de[len(de)-1].Subject, de[len(de)-1].Body.Text)
+	}
+	fr := awstest.MailTo(t, people["fr"])
+	if len(fr) != 2 || !strings.Contains(fr[1].Subject, "You said, we did: Exports are faster") || !strings.Contains(fr[1].Body.Text, "We rebuilt the export.") {
+		t.Errorf("French customer without French text: %q\n%s", fr[len(fr)-1].Subject, fr[len(fr)-1].Body.Text)
+	}
+	if n := len(awstest.MailTo(t, people["happy"])); n != 1 {
+		t.Errorf("the happy customer got %d emails; the announcement was for detractors only", n)
+	}
+	for _, bad := range []string{`{"theme":"exports","summary":"s","message":"m","translations":{"de":{"summary":""}}}`, `{"theme":"exports","summary":"s","message":"m","since_days":-1}`} {
+		if w := call(t, st.Handler, "POST", "/api/improvements", bad, tok, nil); w.Code != 400 {
+			t.Errorf("%s: %d, want 400", bad, w.Code)
+		}
+	}
+}
+
+func webhookApply(st *devstack.Stack, ev closeloop.TicketEvent) (closeloop.Action, error) {
+	return webhook.New(st.Config, st.Store).Apply(context.Background(), ev, time.Now())
 }

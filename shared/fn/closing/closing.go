@@ -203,8 +203,8 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 	if err != nil {
 		return err
 	}
-	if sv.ContactID == "" || !slices.Contains(sv.Themes, im.Theme) {
-		return nil // erased, or the theme was taken off this response
+	if sv.ContactID == "" || !slices.Contains(sv.Themes, im.Theme) || !im.Audience.Includes(sv, im.CreatedAt) {
+		return nil // erased, the theme was taken off this response, or outside the audience
 	}
 	c, err := h.Store.GetContact(ctx, sv.ContactID)
 	if errors.Is(err, closeloop.ErrNotFound) {
@@ -230,9 +230,10 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 	if err := h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, now); err != nil {
 		return h.release(ctx, im.ID, c.ID, err)
 	}
+	text, lang := im.TextFor(cmp.Or(sv.Locale, c.Locale))
 	msg, err := mail.ClosingEmail(c.Email, mail.Closing{
-		Name: c.Name, Locale: cmp.Or(sv.Locale, c.Locale), Quote: sv.Comment,
-		Summary: im.Summary, Detail: im.Message, UnsubscribeURL: h.BaseURL + "/u/" + token,
+		Name: c.Name, Locale: lang, Quote: sv.Comment,
+		Summary: text.Summary, Detail: text.Message, UnsubscribeURL: h.BaseURL + "/u/" + token,
 	})
 	if err != nil {
 		return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingFailed, "", closeloop.Progress{Failed: 1})
