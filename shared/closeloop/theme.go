@@ -2,6 +2,7 @@ package closeloop
 
 import (
 	"cmp"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -60,6 +61,8 @@ type Improvement struct {
 	// language ("de"). A customer whose language has none gets the whole
 	// email in Locale: never half in one language and half in another.
 	Translations map[string]Text `json:"translations,omitempty"`
+	// Link is an optional https page to read more, in every language.
+	Link string `json:"link,omitempty"`
 	Progress
 }
 
@@ -110,6 +113,21 @@ func validText(t Text) error {
 		return Errorf(ErrInvalid, "message is longer than 5000 bytes")
 	}
 	return nil
+}
+
+// WithLink returns im with link to read more: an absolute https URL (http
+// only for local hosts), or empty.
+func (im Improvement) WithLink(link string) (Improvement, error) {
+	link = strings.TrimSpace(link)
+	if link != "" {
+		u, err := url.Parse(link)
+		local := u != nil && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1")
+		if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && local) || len(link) > 2000 {
+			return im, Errorf(ErrInvalid, "link must be an https URL")
+		}
+	}
+	im.Link = link
+	return im, nil
 }
 
 // WithTexts returns im in language locale with translations, and audience

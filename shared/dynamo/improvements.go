@@ -29,6 +29,7 @@ type improvementItem struct {
 	Translations   map[string]textItem `dynamodbav:"translations,omitempty"`
 	OnlyDetractors bool                `dynamodbav:"only_detractors,omitempty"`
 	SinceDays      int                 `dynamodbav:"since_days,omitempty"`
+	Link           string              `dynamodbav:"link,omitempty"`
 }
 
 type textItem struct {
@@ -43,7 +44,7 @@ func (s *Store) CreateImprovement(ctx context.Context, im closeloop.Improvement)
 	it := improvementItem{
 		PK: improvementPK(im.ID), SK: "IMPROVEMENT", ID: im.ID, Theme: im.Theme,
 		Summary: im.Summary, Message: im.Message, CreatedAt: ts(im.CreatedAt),
-		Locale: im.Locale, OnlyDetractors: im.OnlyDetractors, SinceDays: im.SinceDays,
+		Locale: im.Locale, OnlyDetractors: im.OnlyDetractors, SinceDays: im.SinceDays, Link: im.Link,
 	}
 	if len(im.Translations) > 0 {
 		it.Translations = map[string]textItem{}
@@ -109,7 +110,7 @@ func (s *Store) GetImprovement(ctx context.Context, id string) (closeloop.Improv
 	}
 	im := closeloop.Improvement{
 		ID: it.ID, Theme: it.Theme, Summary: it.Summary, Message: it.Message, CreatedAt: parseTS(it.CreatedAt),
-		Locale: it.Locale, Audience: closeloop.Audience{OnlyDetractors: it.OnlyDetractors, SinceDays: it.SinceDays},
+		Locale: it.Locale, Link: it.Link, Audience: closeloop.Audience{OnlyDetractors: it.OnlyDetractors, SinceDays: it.SinceDays},
 		Progress: closeloop.Progress{Recipients: it.Recipients, Sent: it.Sent, Failed: it.Failed, Suppressed: it.Suppressed},
 	}
 	for lang, t := range it.Translations {

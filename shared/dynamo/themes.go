@@ -2,8 +2,10 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -215,4 +217,58 @@ func (s *Store) DeleteTheme(ctx context.Context, theme string) error {
 		return fmt.Errorf("delete theme %s: %w", theme, err)
 	}
 	return nil
+}
+
+// RenameTheme gives theme from the name to, keeping its keywords and
+// moving it onto every response that carries it. Renaming onto an existing
+// theme is an error wrapping closeloop.ErrConflict; renaming a theme that
+// does not exist wraps closeloop.ErrNotFound. A crash halfway leaves both
+// names on some responses, which a second rename finishes.
+func (s *Store) RenameTheme(ctx context.Context, from, to string, now time.Time) error {
+	if from == to {
+		return closeloop.Errorf(closeloop.ErrConflict, "the theme is named %s already", to)
+	}
+	all, err := s.Themes(ctx)
+	if err != nil {
+		return err
+	}
+	var old *closeloop.Theme
+	for i := range all {
+		switch all[i].Name {
+		case from:
+			old = &all[i]
+		case to:
+			return closeloop.Errorf(closeloop.ErrConflict, "a theme named %s exists already", to)
+		}
+	}
+	if old == nil {
+		return closeloop.Errorf(closeloop.ErrNotFound, "no theme %s", from)
+	}
+	if _, err := s.PutTheme(ctx, closeloop.Theme{Name: to, Keywords: old.Keywords, CreatedAt: now}); err != nil {
+		return err
+	}
+	var ids []string
+	if err := s.ThemeMembers(ctx, from, "", func(m closeloop.ThemeMember) error { ids = append(ids, m.SurveyID); return nil }); err != nil {
+		return fmt.Errorf("rename theme %s: %w", from, err)
+	}
+	for _, id := range ids {
+		sv, err := s.GetSurvey(ctx, id)
+		if errors.Is(err, closeloop.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		themes := []string{to}
+		for _, th := range sv.Themes {
+			if th != from && th != to {
+				themes = append(themes, th)
+			}
+		}
+		slices.Sort(themes)
+		if _, err := s.SetThemes(ctx, id, themes); err != nil && !errors.Is(err, closeloop.ErrNotFound) {
+			return err
+		}
+	}
+	return s.DeleteTheme(ctx, from)
 }

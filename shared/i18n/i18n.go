@@ -46,6 +46,7 @@ type Texts struct {
 	ClosingIntro   string
 	ClosingChanged string
 	ClosingThanks  string
+	ClosingLink    string
 }
 
 // For returns the texts for locale (e.g. "de", "de-AT", "pt_BR"), falling
@@ -105,6 +106,7 @@ var catalog = map[string]*Texts{
 		ClosingIntro:   "Some time ago you told us:",
 		ClosingChanged: "We listened. Here is what we changed:",
 		ClosingThanks:  "Thank you for taking the time to tell us. It made a difference.",
+		ClosingLink:    "Read more",
 	},
 	"de": {
 		Lang:            "de",
@@ -144,6 +146,7 @@ var catalog = map[string]*Texts{
 		ClosingIntro:   "Vor einiger Zeit haben Sie uns geschrieben:",
 		ClosingChanged: "Wir haben zugehört. Das haben wir geändert:",
 		ClosingThanks:  "Danke, dass Sie sich die Zeit genommen haben. Es hat etwas bewirkt.",
+		ClosingLink:    "Mehr lesen",
 	},
 	"fr": {
 		Lang:            "fr",
@@ -183,6 +186,7 @@ var catalog = map[string]*Texts{
 		ClosingIntro:   "Il y a quelque temps, vous nous avez dit :",
 		ClosingChanged: "Nous vous avons écouté. Voici ce qui a changé :",
 		ClosingThanks:  "Merci d’avoir pris le temps de nous écrire. Cela a fait la différence.",
+		ClosingLink:    "En savoir plus",
 	},
 	"es": {
 		Lang:            "es",
@@ -222,5 +226,6 @@ var catalog = map[string]*Texts{
 		ClosingIntro:   "Hace un tiempo nos dijiste:",
 		ClosingChanged: "Te escuchamos. Esto es lo que cambiamos:",
 		ClosingThanks:  "Gracias por dedicar tu tiempo a contárnoslo. Ha marcado la diferencia.",
+		ClosingLink:    "Leer más",
 	},
 }

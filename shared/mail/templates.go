@@ -72,6 +72,7 @@ type Closing struct {
 	Quote          string // the customer's own comment
 	Summary        string // what changed, in a line
 	Detail         string // what changed, in full
+	Link           string // an optional https link to read more
 	UnsubscribeURL string
 }
 

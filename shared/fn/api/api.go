@@ -34,6 +34,7 @@ type Store interface {
 	Themes(ctx context.Context) ([]closeloop.Theme, error)
 	ThemeCount(ctx context.Context, theme string) (int, error)
 	DeleteTheme(ctx context.Context, theme string) error
+	RenameTheme(ctx context.Context, from, to string, now time.Time) error
 	ThemeMembers(ctx context.Context, theme, after string, each func(closeloop.ThemeMember) error) error
 	SetThemes(ctx context.Context, id string, themes []string) (closeloop.Survey, error)
 	CreateImprovement(ctx context.Context, im closeloop.Improvement) error
@@ -390,6 +391,7 @@ type ImprovementView struct {
 type improvementExtras struct {
 	Locale       string                    `json:"locale"`
 	Translations map[string]closeloop.Text `json:"translations"`
+	Link         string                    `json:"link"`
 	closeloop.Audience
 }
 
@@ -399,6 +401,9 @@ func (h *Handler) announce(ctx context.Context, theme, summary, message string, 
 	im, err := closeloop.NewImprovement(theme, summary, message, h.now())
 	if err == nil {
 		im, err = im.WithTexts(more.Locale, more.Translations, more.Audience)
+	}
+	if err == nil {
+		im, err = im.WithLink(more.Link)
 	}
 	if err == nil {
 		err = h.knownThemes(ctx, []string{im.Theme})

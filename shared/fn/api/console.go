@@ -116,6 +116,7 @@ func (h *Handler) consoleRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /console/themes", h.page(viewer, h.themesPage))
 	m.HandleFunc("POST /console/themes", h.form(editor, h.themeSave))
 	m.HandleFunc("POST /console/themes/{name}/delete", h.form(editor, h.themeDelete))
+	m.HandleFunc("POST /console/themes/{name}/rename", h.form(editor, h.themeRename))
 	m.HandleFunc("GET /console/improvements", h.page(viewer, h.improvementsPage))
 	m.HandleFunc("POST /console/improvements", h.form(editor, h.improvementPost))
 	m.HandleFunc("GET /console/improvements/preview", h.page(editor, h.improvementPreview))
@@ -549,6 +550,19 @@ func (h *Handler) themeSave(w http.ResponseWriter, r *http.Request, v view) erro
 	return nil
 }
 
+func (h *Handler) themeRename(w http.ResponseWriter, r *http.Request, v view) error {
+	from, to := r.PathValue("name"), strings.TrimSpace(r.PostForm.Get("to"))
+	if err := closeloop.ValidateThemeName(to); err != nil {
+		return err
+	}
+	if err := h.Store.RenameTheme(r.Context(), from, to, h.now()); err != nil {
+		return err
+	}
+	h.audit(r.Context(), "theme.rename", from, "to "+to)
+	http.Redirect(w, r, "/console/themes", http.StatusSeeOther)
+	return nil
+}
+
 func (h *Handler) themeDelete(w http.ResponseWriter, r *http.Request, v view) error {
 	name := r.PathValue("name")
 	if err := closeloop.ValidateThemeName(name); err != nil {
@@ -618,6 +632,7 @@ type improvementsData struct {
 		OnlyDetractors            bool
 		SinceDays                 int
 		TLang, TSummary, TMessage string
+		Link                      string
 	}
 	Audience         *audience
 	PreviewQuery     string
@@ -654,6 +669,7 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 	theme, summary, message := r.PostForm.Get("theme"), r.PostForm.Get("summary"), r.PostForm.Get("message")
 	var extras improvementExtras
 	extras.OnlyDetractors = r.PostForm.Get("only_detractors") != ""
+	extras.Link = r.PostForm.Get("link")
 	extras.SinceDays, _ = strconv.Atoi(r.PostForm.Get("since_days"))
 	if lang := r.PostForm.Get("t_lang"); lang != "" && (r.PostForm.Get("t_summary") != "" || r.PostForm.Get("t_message") != "") {
 		extras.Translations = map[string]closeloop.Text{lang: {Summary: r.PostForm.Get("t_summary"), Message: r.PostForm.Get("t_message")}}
@@ -674,12 +690,15 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 		return err
 	}
 	d.Draft.Theme, d.Draft.Summary, d.Draft.Message = theme, summary, message
-	d.Draft.OnlyDetractors, d.Draft.SinceDays = extras.OnlyDetractors, extras.SinceDays
+	d.Draft.OnlyDetractors, d.Draft.SinceDays, d.Draft.Link = extras.OnlyDetractors, extras.SinceDays, extras.Link
 	d.Draft.TLang, d.Draft.TSummary, d.Draft.TMessage = r.PostForm.Get("t_lang"), r.PostForm.Get("t_summary"), r.PostForm.Get("t_message")
 	code := http.StatusOK
 	draft, verr := closeloop.NewImprovement(theme, summary, message, h.now())
 	if verr == nil {
 		draft, verr = draft.WithTexts("", extras.Translations, extras.Audience)
+	}
+	if verr == nil {
+		draft, verr = draft.WithLink(extras.Link)
 	}
 	if verr != nil {
 		v.Error, code = verr.Error(), http.StatusBadRequest
@@ -689,12 +708,12 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 			return err
 		}
 		d.Audience = &a
-		d.PreviewQuery = url.Values{"theme": {theme}, "summary": {summary}, "message": {message}}.Encode()
+		d.PreviewQuery = url.Values{"theme": {theme}, "summary": {summary}, "message": {message}, "link": {draft.Link}}.Encode()
 		if t, ok := draft.Translations[d.Draft.TLang]; ok {
-			d.TranslationQuery = url.Values{"lang": {d.Draft.TLang}, "t_summary": {t.Summary}, "t_message": {t.Message}}.Encode()
+			d.TranslationQuery = url.Values{"lang": {d.Draft.TLang}, "t_summary": {t.Summary}, "t_message": {t.Message}, "link": {draft.Link}}.Encode()
 		}
 		if r.PostForm.Get("action") == "test" {
-			m, err := h.improvementEmail(h.owner(v.P), "", summary, message)
+			m, err := h.improvementEmail(h.owner(v.P), "", summary, message, draft.Link)
 			if err != nil {
 				return err
 			}
@@ -714,9 +733,9 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 
 // improvementEmail renders an improvement's email for a preview or test,
 // quoting a placeholder where each customer's own words will stand.
-func (h *Handler) improvementEmail(to, locale, summary, message string) (mail.Message, error) {
+func (h *Handler) improvementEmail(to, locale, summary, message, link string) (mail.Message, error) {
 	return mail.ClosingEmail(to, mail.Closing{
-		Name: "Ada", Locale: locale, Quote: "(Each customer's own comment on this theme is quoted here.)",
+		Name: "Ada", Locale: locale, Link: link, Quote: "(Each customer's own comment on this theme is quoted here.)",
 		Summary: strings.TrimSpace(summary), Detail: strings.TrimSpace(message), UnsubscribeURL: h.Config.BaseURL + "/u/preview",
 	})
 }
@@ -730,7 +749,7 @@ func (h *Handler) improvementPreview(w http.ResponseWriter, r *http.Request, v v
 	if q.Get("lang") != "" {
 		summary, message, lang = q.Get("t_summary"), q.Get("t_message"), q.Get("lang")
 	}
-	m, err := h.improvementEmail("preview@closeloop.localhost", lang, summary, message)
+	m, err := h.improvementEmail("preview@closeloop.localhost", lang, summary, message, q.Get("link"))
 	if err != nil {
 		return err
 	}

@@ -424,3 +424,39 @@ func TestResponsesCursor(t *testing.T) {
 		t.Errorf("bad cursor: %d", w.Code)
 	}
 }
+
+// TestThemeRenameAndLink: a renamed theme keeps its responses; an
+// improvement's link shows in its email as a button and a line.
+func TestThemeRenameAndLink(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	tok := st.Config.AdminToken
+	call(t, st.Handler, "POST", "/api/themes", `{"name":"exprts","keywords":["export"]}`, tok, nil)
+	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 2, "export broken")
+	csrf := b.csrf()
+	if res, _ := b.do("POST", "/console/themes/exprts/rename", url.Values{"csrf": {csrf}, "to": {"exports"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("rename: %d", res.StatusCode)
+	}
+	sv, _ := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(awstest.Token(m)))
+	if len(sv.Themes) != 1 || sv.Themes[0] != "exports" {
+		t.Errorf("themes after rename %v", sv.Themes)
+	}
+	if n, _ := st.Store.ThemeCount(context.Background(), "exports"); n != 1 {
+		t.Errorf("renamed theme counts %d", n)
+	}
+	if res, _ := b.do("POST", "/console/themes/exports/rename", url.Values{"csrf": {csrf}, "to": {"exports"}}); res.StatusCode != http.StatusConflict {
+		t.Errorf("rename onto itself: %d, want 409", res.StatusCode)
+	}
+	if w := call(t, st.Handler, "POST", "/api/improvements", `{"theme":"exports","summary":"Faster","message":"Done.","link":"javascript:alert(1)"}`, tok, nil); w.Code != 400 {
+		t.Errorf("a javascript: link: %d, want 400", w.Code)
+	}
+	call(t, st.Handler, "POST", "/api/improvements", `{"theme":"exports","summary":"Faster","message":"Done.","link":"https://acme.example/changelog"}`, tok, nil)
+	st.DrainQueue(context.Background())
+	mails := awstest.MailTo(t, email)
+	last := mails[len(mails)-1]
+	if !strings.Contains(last.Body.HTML, `href="https://acme.example/changelog"`) || !strings.Contains(last.Body.Text, "Read more: https://acme.example/changelog") {
+		t.Errorf("closing email without the link: %d emails, last %q\n%s", len(mails), last.Subject, last.Body.Text)
+	}
+}

@@ -233,7 +233,7 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 	text, lang := im.TextFor(cmp.Or(sv.Locale, c.Locale))
 	msg, err := mail.ClosingEmail(c.Email, mail.Closing{
 		Name: c.Name, Locale: lang, Quote: sv.Comment,
-		Summary: text.Summary, Detail: text.Message, UnsubscribeURL: h.BaseURL + "/u/" + token,
+		Summary: text.Summary, Detail: text.Message, Link: im.Link, UnsubscribeURL: h.BaseURL + "/u/" + token,
 	})
 	if err != nil {
 		return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingFailed, "", closeloop.Progress{Failed: 1})
