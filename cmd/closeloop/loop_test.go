@@ -137,6 +137,22 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 }
 
+// mailWith waits for the email to to whose subject contains s.
+func mailWith(t *testing.T, to, s string) awstest.Mail {
+	t.Helper()
+	var got awstest.Mail
+	waitFor(t, fmt.Sprintf("an email to %s about %q", to, s), func() bool {
+		for _, m := range awstest.MailTo(t, to) {
+			if strings.Contains(m.Subject, s) {
+				got = m
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
 func waitMail(t *testing.T, to string, n int) []awstest.Mail {
 	t.Helper()
 	var got []awstest.Mail
@@ -188,7 +204,7 @@ func TestWholeLoopOverHTTP(t *testing.T) {
 		t.Fatalf("announce: %d %v", c, imp)
 	}
 	for who, comment := range comments {
-		m := waitMail(t, who, 2)[1]
+		m := mailWith(t, who, "Exports rebuilt")
 		if !strings.Contains(m.Body.Text, comment) || !strings.Contains(m.Body.HTML, "Exports now finish in seconds.") {
 			t.Errorf("closing email to %s does not quote %q and the change:\n%s", who, comment, m.Body.Text)
 		}

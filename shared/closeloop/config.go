@@ -25,6 +25,7 @@ type Config struct {
 	AdminEmail      string            // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
 	TimeZone        *time.Location    // CLOSELOOP_TIMEZONE, default UTC: the team's zone
 	ReminderDelay   time.Duration     // CLOSELOOP_REMINDER_DELAY, default 72h: one reminder this long after an unanswered survey; 0 for none
+	Acknowledge     string            // CLOSELOOP_ACKNOWLEDGE: "detractors" (default), "all" or "off": who gets the one "we read your comment" email
 	SendWindow      SendWindow        // CLOSELOOP_SEND_WINDOW, default 09:00-18:00 Mon-Fri: when surveys go out, in the customer's zone when known
 
 	// Set by the stack in AWS only.
@@ -74,6 +75,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if c.FatigueWindow, err = time.ParseDuration(v); err != nil || c.FatigueWindow < 0 {
 			return c, fmt.Errorf("CLOSELOOP_FATIGUE_WINDOW=%q: want a Go duration such as 168h", v)
 		}
+	}
+	switch c.Acknowledge = cmp.Or(getenv("CLOSELOOP_ACKNOWLEDGE"), "detractors"); c.Acknowledge {
+	case "detractors", "all", "off":
+	default:
+		return c, fmt.Errorf("CLOSELOOP_ACKNOWLEDGE=%q: want detractors, all or off", c.Acknowledge)
 	}
 	if v := getenv("CLOSELOOP_REMINDER_DELAY"); v != "" {
 		if c.ReminderDelay, err = time.ParseDuration(v); err != nil || c.ReminderDelay < 0 {

@@ -47,6 +47,8 @@ type Texts struct {
 	ClosingChanged string
 	ClosingThanks  string
 	ClosingLink    string
+	AckSubject     string // the acknowledgement of a comment
+	AckBody        string
 }
 
 // For returns the texts for locale (e.g. "de", "de-AT", "pt_BR"), falling
@@ -107,6 +109,8 @@ var catalog = map[string]*Texts{
 		ClosingChanged: "We listened. Here is what we changed:",
 		ClosingThanks:  "Thank you for taking the time to tell us. It made a difference.",
 		ClosingLink:    "Read more",
+		AckSubject:     "We read your comment",
+		AckBody:        "A person on our team read what you wrote. Thank you: we will write to you again when something changes because of it.",
 	},
 	"de": {
 		Lang:            "de",
@@ -147,6 +151,8 @@ var catalog = map[string]*Texts{
 		ClosingChanged: "Wir haben zugehört. Das haben wir geändert:",
 		ClosingThanks:  "Danke, dass Sie sich die Zeit genommen haben. Es hat etwas bewirkt.",
 		ClosingLink:    "Mehr lesen",
+		AckSubject:     "Wir haben Ihren Kommentar gelesen",
+		AckBody:        "Ein Mensch aus unserem Team hat gelesen, was Sie geschrieben haben. Danke: Wir melden uns wieder, wenn sich deshalb etwas ändert.",
 	},
 	"fr": {
 		Lang:            "fr",
@@ -187,6 +193,8 @@ var catalog = map[string]*Texts{
 		ClosingChanged: "Nous vous avons écouté. Voici ce qui a changé :",
 		ClosingThanks:  "Merci d’avoir pris le temps de nous écrire. Cela a fait la différence.",
 		ClosingLink:    "En savoir plus",
+		AckSubject:     "Nous avons lu votre commentaire",
+		AckBody:        "Une personne de notre équipe a lu ce que vous avez écrit. Merci : nous vous écrirons de nouveau quand quelque chose changera grâce à vous.",
 	},
 	"es": {
 		Lang:            "es",
@@ -227,5 +235,7 @@ var catalog = map[string]*Texts{
 		ClosingChanged: "Te escuchamos. Esto es lo que cambiamos:",
 		ClosingThanks:  "Gracias por dedicar tu tiempo a contárnoslo. Ha marcado la diferencia.",
 		ClosingLink:    "Leer más",
+		AckSubject:     "Hemos leído tu comentario",
+		AckBody:        "Una persona de nuestro equipo ha leído lo que escribiste. Gracias: te volveremos a escribir cuando algo cambie gracias a ello.",
 	},
 }

@@ -151,3 +151,10 @@ func ReplyEmail(to, replyTo, locale, subject, message string) (Message, error) {
 	m.ReplyTo = replyTo
 	return m, err
 }
+
+// AckEmail renders the one acknowledgement of a customer's comment: a
+// person read it, and they will hear back when something changes.
+func AckEmail(to, name, locale, quote, unsubscribeURL string) (Message, error) {
+	t := i18n.For(locale)
+	return render(to, t.AckSubject, "ack", map[string]any{"T": t, "Name": name, "Quote": quote, "UnsubscribeURL": unsubscribeURL}, unsubscribeURL)
+}

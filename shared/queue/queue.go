@@ -65,6 +65,14 @@ func ClosingFromEnv(env boot.Env) (SQS, error) {
 	return SQS{Client: c, URL: env.Config.ClosingQueueURL}, nil
 }
 
+// Ack is the closing queue's message that asks for the one
+// acknowledgement of the comment on survey surveyID (package closing
+// handles it).
+func Ack(surveyID string) string {
+	b, _ := json.Marshal(map[string]string{"ack": surveyID})
+	return string(b)
+}
+
 // Alert is the closing queue's message that asks for the team's alerts of
 // follow-up case caseID (package closing handles it).
 func Alert(caseID string) string {

@@ -62,6 +62,9 @@ type Message struct {
 	// Alert asks for the team's alerts of follow-up case Alert
 	// (queue.Alert makes the message).
 	Alert string `json:"alert,omitempty"`
+	// Ack asks for the one acknowledgement of the comment on survey Ack
+	// (queue.Ack makes the message).
+	Ack string `json:"ack,omitempty"`
 }
 
 // Recipient is one response to quote.
@@ -118,7 +121,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	var res events.SQSEventResponse
 	for _, rec := range ev.Records {
 		var m Message
-		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.ImprovementID == "" && m.Alert == "" {
+		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.ImprovementID == "" && m.Alert == "" && m.Ack == "" {
 			slog.ErrorContext(ctx, "closing: unusable message dropped", "message", rec.MessageId)
 			continue
 		}
@@ -126,6 +129,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		switch {
 		case m.Alert != "":
 			err = h.alert(ctx, m.Alert)
+		case m.Ack != "":
+			err = h.ack(ctx, m.Ack)
 		case m.Recipients == nil:
 			err = h.fanOut(ctx, m.ImprovementID)
 		default:
@@ -300,6 +305,47 @@ func (h *Handler) alert(ctx context.Context, id string) error {
 	}
 	slog.InfoContext(ctx, "detractor alerted", "case", id)
 	return nil
+}
+
+// ack sends the one acknowledgement of the comment on survey id, unless
+// the survey was erased, has no comment, or its person may not be mailed.
+func (h *Handler) ack(ctx context.Context, id string) error {
+	sv, err := h.Store.GetSurvey(ctx, id)
+	if errors.Is(err, closeloop.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if sv.Erased() || sv.Comment == "" {
+		return nil
+	}
+	c, err := h.Store.GetContact(ctx, sv.ContactID)
+	if errors.Is(err, closeloop.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c.Suppressed != "" {
+		return nil
+	}
+	return h.once(ctx, "ack/"+id, func(ctx context.Context) error {
+		token, linkID := closeloop.NewToken()
+		if err := h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, h.now()); err != nil {
+			return err
+		}
+		m, err := mail.AckEmail(c.Email, c.Name, cmp.Or(sv.Locale, c.Locale), sv.Comment, h.BaseURL+"/u/"+token)
+		if err != nil {
+			return err
+		}
+		m.Tags = map[string]string{"closeloop_kind": "ack", "survey_id": id}
+		if _, err := h.Mailer.Send(ctx, m); err != nil {
+			return err
+		}
+		slog.InfoContext(ctx, "comment acknowledged", "survey", id)
+		return nil
+	})
 }
 
 // once runs f as the one-time job name: claimed first, given back when f

@@ -38,10 +38,11 @@ type Store interface {
 
 // Handler serves /s/{token} and /u/{token}.
 type Handler struct {
-	Store     Store
-	FollowUps queue.Sender     // the queue that alerts the team of a new case
-	Now       func() time.Time // nil for time.Now
-	mux       *http.ServeMux
+	Store       Store
+	FollowUps   queue.Sender     // the queue that alerts the team of a new case and acknowledges comments
+	Acknowledge string           // "detractors", "all" or "off"
+	Now         func() time.Time // nil for time.Now
+	mux         *http.ServeMux
 }
 
 // Paths are the path prefixes the handler serves, for a server that mounts
@@ -52,7 +53,7 @@ var Paths = []string{"/s/", "/u/"}
 // answer opens a follow-up case and queues the team's alerts on followUps.
 // The Lambda, the local dev server and `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, followUps queue.Sender) *Handler {
-	h := &Handler{Store: store, FollowUps: followUps, mux: http.NewServeMux()}
+	h := &Handler{Store: store, FollowUps: followUps, Acknowledge: cfg.Acknowledge, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /s/{token}", h.showSurvey)
 	h.mux.HandleFunc("POST /s/{token}", h.answer)
 	h.mux.HandleFunc("GET /u/{token}", h.showUnsubscribe)
@@ -181,6 +182,12 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	slog.InfoContext(r.Context(), "response recorded", "survey", sv.ID, "ticket", sv.TicketID, "kind", sv.Kind, "rating", rating, "revised", sv.Rating != nil)
 	if sv.Kind.Detractor(rating) {
 		h.openCase(r.Context(), stored, now)
+	}
+	if comment != "" && h.FollowUps != nil && (h.Acknowledge == "all" || h.Acknowledge == "detractors" && sv.Kind.Detractor(rating)) {
+		// The closing function sends it, once, whatever how often this is posted.
+		if err := h.FollowUps.Send(r.Context(), queue.Ack(sv.ID)); err != nil {
+			slog.ErrorContext(r.Context(), "queue acknowledgement", "survey", sv.ID, "err", err)
+		}
 	}
 	p := h.surveyPage(stored, rating, comment)
 	p.Message = t.Thanks
