@@ -25,6 +25,7 @@ type Config struct {
 	AdminEmail      string            // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
 	TimeZone        *time.Location    // CLOSELOOP_TIMEZONE, default UTC: the team's zone
 	ReminderDelay   time.Duration     // CLOSELOOP_REMINDER_DELAY, default 72h: one reminder this long after an unanswered survey; 0 for none
+	CheckInDelay    time.Duration     // CLOSELOOP_CHECKIN_DELAY, default 168h: the check-in this long after the solve; 0 for none
 	Acknowledge     string            // CLOSELOOP_ACKNOWLEDGE: "detractors" (default), "all" or "off": who gets the one "we read your comment" email
 	SendWindow      SendWindow        // CLOSELOOP_SEND_WINDOW, default 09:00-18:00 Mon-Fri: when surveys go out, in the customer's zone when known
 
@@ -52,6 +53,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		SurveyDelay:     DefaultSurveyDelay,
 		SurveyKind:      CSAT,
 		ReminderDelay:   DefaultReminderDelay,
+		CheckInDelay:    DefaultCheckInDelay,
 		FatigueWindow:   DefaultFatigueWindow,
 		Secrets:         map[string]string{},
 		AdminToken:      getenv("CLOSELOOP_ADMIN_TOKEN"),
@@ -80,6 +82,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	case "detractors", "all", "off":
 	default:
 		return c, fmt.Errorf("CLOSELOOP_ACKNOWLEDGE=%q: want detractors, all or off", c.Acknowledge)
+	}
+	if v := getenv("CLOSELOOP_CHECKIN_DELAY"); v != "" {
+		if c.CheckInDelay, err = time.ParseDuration(v); err != nil || c.CheckInDelay < 0 {
+			return c, fmt.Errorf("CLOSELOOP_CHECKIN_DELAY=%q: want a Go duration such as 168h, or 0 for no check-ins", v)
+		}
 	}
 	if v := getenv("CLOSELOOP_REMINDER_DELAY"); v != "" {
 		if c.ReminderDelay, err = time.ParseDuration(v); err != nil || c.ReminderDelay < 0 {

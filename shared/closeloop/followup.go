@@ -44,6 +44,7 @@ type Case struct {
 	TicketID    string     `json:"ticket_id"`
 	Kind        Kind       `json:"kind"`
 	Rating      int        `json:"rating"`
+	Reason      string     `json:"reason,omitempty"` // why a case that is not a survey answer was opened (a check-in's "no")
 	Status      CaseStatus `json:"status"`
 	Owner       string     `json:"owner"` // an operator's address; empty while unassigned
 	Notes       []Note     `json:"notes"`
@@ -68,6 +69,18 @@ func NewCase(sv Survey, owner string, now time.Time) Case {
 		Rating: *sv.Rating, Status: CaseOpen, Owner: owner, OpenedAt: now, DueAt: now.Add(FollowUpDue),
 	}
 }
+
+// NewCheckInCase opens the case of a check-in answered "no" at now.
+func NewCheckInCase(ci CheckIn, owner string, now time.Time) Case {
+	return Case{
+		ID: CheckInCaseID(ci.ID), ContactID: ci.ContactID, Source: ci.Source, TicketID: ci.TicketID,
+		Reason: "check-in: not solved", Status: CaseOpen, Owner: owner, OpenedAt: now, DueAt: now.Add(FollowUpDue),
+	}
+}
+
+// CheckInCaseID is the case id of check-in id's "no": one case however
+// often it is answered.
+func CheckInCaseID(id string) string { return "checkin-" + SurveyIDOf("checkin#"+id) }
 
 // CaseChange is what an operator changes on a case; empty fields stay.
 type CaseChange struct {

@@ -18,6 +18,9 @@ type Counters struct {
 	CESCount      int64 `json:"ces_count"`
 	CESSum        int64 `json:"ces_sum"`
 	ClosingSent   int64 `json:"closing_sent"` // "you said, we did" emails
+	CheckInsSent  int64 `json:"checkins_sent"`
+	CheckInsYes   int64 `json:"checkins_yes"` // answered "still solved"
+	CheckInsNo    int64 `json:"checkins_no"`
 }
 
 // DayCounters is one day's counters.
@@ -40,6 +43,9 @@ func (c Counters) Add(d Counters) Counters {
 		CESCount:      c.CESCount + d.CESCount,
 		CESSum:        c.CESSum + d.CESSum,
 		ClosingSent:   c.ClosingSent + d.ClosingSent,
+		CheckInsSent:  c.CheckInsSent + d.CheckInsSent,
+		CheckInsYes:   c.CheckInsYes + d.CheckInsYes,
+		CheckInsNo:    c.CheckInsNo + d.CheckInsNo,
 	}
 }
 
@@ -50,6 +56,7 @@ func (c Counters) Sub(d Counters) Counters {
 		CSATCount: -d.CSATCount, CSATSatisfied: -d.CSATSatisfied, CSATSum: -d.CSATSum,
 		NPSCount: -d.NPSCount, NPSPromoters: -d.NPSPromoters, NPSDetractors: -d.NPSDetractors,
 		CESCount: -d.CESCount, CESSum: -d.CESSum, ClosingSent: -d.ClosingSent,
+		CheckInsSent: -d.CheckInsSent, CheckInsYes: -d.CheckInsYes, CheckInsNo: -d.CheckInsNo,
 	})
 }
 

@@ -69,7 +69,10 @@ type Ticket struct {
 }
 
 // TicketRef names a ticket.
-type TicketRef struct{ Source, TicketID string }
+type TicketRef struct {
+	Source, TicketID string
+	CheckIn          bool // the ticket's check-in is due, not its survey
+}
 
 // Action is what a webhook delivery did, as reported to the helpdesk.
 type Action string

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,6 +38,7 @@ type caseItem struct {
 	TicketID    string     `dynamodbav:"ticket_id"`
 	Kind        string     `dynamodbav:"kind"`
 	Rating      int        `dynamodbav:"rating"`
+	Reason      string     `dynamodbav:"reason,omitempty"`
 	Status      string     `dynamodbav:"case_status"`
 	Owner       string     `dynamodbav:"owner,omitempty"`
 	Notes       []noteItem `dynamodbav:"notes,omitempty"`
@@ -48,8 +50,8 @@ type caseItem struct {
 
 func (it caseItem) toCase() closeloop.Case {
 	c := closeloop.Case{
-		ID: it.ID, SurveyID: it.ID, ContactID: it.ContactKey, Source: it.Source, TicketID: it.TicketID, Kind: closeloop.Kind(it.Kind),
-		Rating: it.Rating, Status: closeloop.CaseStatus(it.Status), Owner: it.Owner, OpenedAt: parseTS(it.OpenedAt),
+		ID: it.ID, SurveyID: surveyOfCase(it.ID), ContactID: it.ContactKey, Source: it.Source, TicketID: it.TicketID, Kind: closeloop.Kind(it.Kind),
+		Rating: it.Rating, Reason: it.Reason, Status: closeloop.CaseStatus(it.Status), Owner: it.Owner, OpenedAt: parseTS(it.OpenedAt),
 		DueAt: parseTS(it.DueAt), ContactedAt: parseTS(it.ContactedAt), ResolvedAt: parseTS(it.ResolvedAt), Notes: []closeloop.Note{},
 	}
 	for _, n := range it.Notes {
@@ -62,7 +64,7 @@ func (it caseItem) toCase() closeloop.Case {
 // revised or repeated answer) is an error wrapping closeloop.ErrDuplicate.
 func (s *Store) OpenCase(ctx context.Context, c closeloop.Case) error {
 	it := caseItem{PK: casesPK, SK: caseSK + c.ID, ID: c.ID, ContactKey: c.ContactID, Source: c.Source, TicketID: c.TicketID,
-		Kind: string(c.Kind), Rating: c.Rating, Status: string(c.Status), Owner: c.Owner, OpenedAt: ts(c.OpenedAt), DueAt: ts(c.DueAt)}
+		Kind: string(c.Kind), Rating: c.Rating, Reason: c.Reason, Status: string(c.Status), Owner: c.Owner, OpenedAt: ts(c.OpenedAt), DueAt: ts(c.DueAt)}
 	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	if conditionFailed(err) {
 		return fmt.Errorf("open case %s: %w", c.ID, closeloop.ErrDuplicate)
@@ -217,4 +219,13 @@ func (s *Store) Release(ctx context.Context, name string) error {
 		return fmt.Errorf("release %s: %w", name, err)
 	}
 	return nil
+}
+
+// surveyOfCase is the survey a case answers: its own id, except for a
+// check-in's case, which has none.
+func surveyOfCase(id string) string {
+	if strings.HasPrefix(id, "checkin-") {
+		return ""
+	}
+	return id
 }

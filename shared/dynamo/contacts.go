@@ -146,6 +146,8 @@ func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 		switch {
 		case pk == casesPK:
 			err = s.del(ctx, pk, sks[i]) // the case and its notes go with the person
+		case strings.HasPrefix(pk, checkInPrefix):
+			err = s.del(ctx, pk, sks[i]) // with its answer and comment
 		case strings.HasPrefix(pk, ticketPrefix):
 			err = s.eraseTicket(ctx, pk)
 		case strings.HasPrefix(pk, surveyPrefix):

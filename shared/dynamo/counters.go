@@ -29,6 +29,7 @@ func counterAttrs(c *closeloop.Counters) []struct {
 		{"nps_n", &c.NPSCount}, {"nps_pro", &c.NPSPromoters}, {"nps_det", &c.NPSDetractors},
 		{"ces_n", &c.CESCount}, {"ces_sum", &c.CESSum},
 		{"closing_sent", &c.ClosingSent},
+		{"checkins_sent", &c.CheckInsSent}, {"checkins_yes", &c.CheckInsYes}, {"checkins_no", &c.CheckInsNo},
 	}
 }
 

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -105,6 +106,11 @@ func (s *Store) DueTickets(ctx context.Context, now time.Time, limit int) ([]clo
 			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
 				return err
 			}
+			if strings.HasPrefix(k.PK, checkInPrefix) {
+				src, id := splitAfter(k.PK, checkInPrefix)
+				out = append(out, closeloop.TicketRef{Source: src, TicketID: id, CheckIn: true})
+				return nil
+			}
 			src, id := splitTicketPK(k.PK)
 			out = append(out, closeloop.TicketRef{Source: src, TicketID: id})
 			return nil
@@ -117,8 +123,11 @@ func (s *Store) DueTickets(ctx context.Context, now time.Time, limit int) ([]clo
 }
 
 // splitTicketPK reverses ticketPK. Source names contain no '#'; ticket ids may.
-func splitTicketPK(pk string) (source, id string) {
-	rest := pk[len(ticketPrefix):]
+func splitTicketPK(pk string) (source, id string) { return splitAfter(pk, ticketPrefix) }
+
+// splitAfter splits "<prefix><source>#<id>".
+func splitAfter(pk, prefix string) (source, id string) {
+	rest := pk[len(prefix):]
 	for i := 0; i < len(rest); i++ {
 		if rest[i] == '#' {
 			return rest[:i], rest[i+1:]

@@ -49,6 +49,11 @@ type Texts struct {
 	ClosingLink    string
 	AckSubject     string // the acknowledgement of a comment
 	AckBody        string
+	CheckInSubject string // the check-in a week after a solve
+	CheckInAsk     string
+	CheckInYes     string
+	CheckInNo      string
+	CheckInThanks  string
 }
 
 // For returns the texts for locale (e.g. "de", "de-AT", "pt_BR"), falling
@@ -110,6 +115,11 @@ var catalog = map[string]*Texts{
 		ClosingThanks:  "Thank you for taking the time to tell us. It made a difference.",
 		ClosingLink:    "Read more",
 		AckSubject:     "We read your comment",
+		CheckInSubject: "Is everything still working? (%s)",
+		CheckInAsk:     "We solved your request a while ago. Is everything still working?",
+		CheckInYes:     "Yes, all good",
+		CheckInNo:      "No, it is not fixed",
+		CheckInThanks:  "Thank you. If something is still wrong, a person from the team will get back to you.",
 		AckBody:        "A person on our team read what you wrote. Thank you: we will write to you again when something changes because of it.",
 	},
 	"de": {
@@ -152,6 +162,11 @@ var catalog = map[string]*Texts{
 		ClosingThanks:  "Danke, dass Sie sich die Zeit genommen haben. Es hat etwas bewirkt.",
 		ClosingLink:    "Mehr lesen",
 		AckSubject:     "Wir haben Ihren Kommentar gelesen",
+		CheckInSubject: "Funktioniert alles noch? (%s)",
+		CheckInAsk:     "Wir haben Ihre Anfrage vor einiger Zeit gelöst. Funktioniert alles noch?",
+		CheckInYes:     "Ja, alles gut",
+		CheckInNo:      "Nein, es ist nicht gelöst",
+		CheckInThanks:  "Danke. Wenn noch etwas nicht stimmt, meldet sich ein Mensch aus dem Team bei Ihnen.",
 		AckBody:        "Ein Mensch aus unserem Team hat gelesen, was Sie geschrieben haben. Danke: Wir melden uns wieder, wenn sich deshalb etwas ändert.",
 	},
 	"fr": {
@@ -194,6 +209,11 @@ var catalog = map[string]*Texts{
 		ClosingThanks:  "Merci d’avoir pris le temps de nous écrire. Cela a fait la différence.",
 		ClosingLink:    "En savoir plus",
 		AckSubject:     "Nous avons lu votre commentaire",
+		CheckInSubject: "Tout fonctionne-t-il toujours ? (%s)",
+		CheckInAsk:     "Nous avons résolu votre demande il y a quelque temps. Tout fonctionne-t-il toujours ?",
+		CheckInYes:     "Oui, tout va bien",
+		CheckInNo:      "Non, ce n’est pas réglé",
+		CheckInThanks:  "Merci. Si quelque chose ne va toujours pas, une personne de l’équipe reviendra vers vous.",
 		AckBody:        "Une personne de notre équipe a lu ce que vous avez écrit. Merci : nous vous écrirons de nouveau quand quelque chose changera grâce à vous.",
 	},
 	"es": {
@@ -236,6 +256,11 @@ var catalog = map[string]*Texts{
 		ClosingThanks:  "Gracias por dedicar tu tiempo a contárnoslo. Ha marcado la diferencia.",
 		ClosingLink:    "Leer más",
 		AckSubject:     "Hemos leído tu comentario",
+		CheckInSubject: "¿Sigue funcionando todo? (%s)",
+		CheckInAsk:     "Resolvimos tu solicitud hace un tiempo. ¿Sigue funcionando todo?",
+		CheckInYes:     "Sí, todo bien",
+		CheckInNo:      "No, no está resuelto",
+		CheckInThanks:  "Gracias. Si algo sigue mal, una persona del equipo se pondrá en contacto contigo.",
 		AckBody:        "Una persona de nuestro equipo ha leído lo que escribiste. Gracias: te volveremos a escribir cuando algo cambie gracias a ello.",
 	},
 }

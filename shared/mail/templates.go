@@ -158,3 +158,14 @@ func AckEmail(to, name, locale, quote, unsubscribeURL string) (Message, error) {
 	t := i18n.For(locale)
 	return render(to, t.AckSubject, "ack", map[string]any{"T": t, "Name": name, "Quote": quote, "UnsubscribeURL": unsubscribeURL}, unsubscribeURL)
 }
+
+// CheckInEmail renders the check-in of a solved ticket: yes and no links to
+// a page that records nothing until the customer submits it (mail scanners
+// open every link).
+func CheckInEmail(to, name, locale, ticketSubject, baseURL, token, unsubscribeURL string) (Message, error) {
+	t := i18n.For(locale)
+	subject := fmt.Sprintf(t.CheckInSubject, oneLine(ticketSubject, 80))
+	data := map[string]any{"T": t, "Name": name, "Subject": subject, "UnsubscribeURL": unsubscribeURL,
+		"YesURL": baseURL + "/s/" + token + "?a=yes", "NoURL": baseURL + "/s/" + token + "?a=no"}
+	return render(to, subject, "checkin", data, unsubscribeURL)
+}

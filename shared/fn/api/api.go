@@ -497,7 +497,9 @@ func (h *Handler) metricsBetween(ctx context.Context, from, to time.Time, by str
 		return Metrics{}, err
 	}
 	m := metricsOf(from, to, days, by)
-	m.LoopFigures = closeloop.CaseFigures(cases, from, to)
+	lf := closeloop.CaseFigures(cases, from, to)
+	lf.CheckinsSent, lf.CheckinsStillSolved = m.CheckinsSent, m.CheckinsStillSolved
+	m.LoopFigures = lf
 	return m, nil
 }
 
@@ -513,7 +515,21 @@ func metricsOf(from, to time.Time, days []closeloop.DayCounters, by string) Metr
 		}
 	}
 	m.Scores = total.Score()
+	m.LoopFigures = checkInFigures(total)
 	return m
+}
+
+// checkInFigures are the check-in figures of summed counters: how many
+// went, and the share of answers that said the ticket is still solved.
+func checkInFigures(c closeloop.Counters) closeloop.LoopFigures {
+	var f closeloop.LoopFigures
+	sent := c.CheckInsSent
+	f.CheckinsSent = &sent
+	if n := c.CheckInsYes + c.CheckInsNo; n > 0 {
+		r := float64(c.CheckInsYes) / float64(n)
+		f.CheckinsStillSolved = &r
+	}
+	return f
 }
 
 func (h *Handler) erase(w http.ResponseWriter, r *http.Request) {

@@ -53,6 +53,12 @@ var consoleT = template.Must(template.New("").Funcs(template.FuncMap{
 		return *p
 	},
 	"list": func(xs ...string) []string { return xs },
+	"deref64": func(p *int64) string {
+		if p == nil {
+			return "–"
+		}
+		return strconv.FormatInt(*p, 10)
+	},
 	"pair": func(a string, b any) struct {
 		A string
 		B any

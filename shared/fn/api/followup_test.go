@@ -276,3 +276,91 @@ func withSubject(ms []awstest.Mail, s string) []awstest.Mail {
 	}
 	return out
 }
+
+// TestCheckIns: the check-in goes after the configured time only to
+// tickets still solved, never to an unsubscribed person; its links record
+// nothing on GET; "no" opens one case; the figures count it.
+func TestCheckIns(t *testing.T) {
+	st, hk := followUpStack(t, 0)
+	ctx := context.Background()
+	apply := func(ticket, email, status string, at time.Time) {
+		t.Helper()
+		ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: ticket, Status: closeloop.Status(status),
+			OccurredAt: at, Customer: closeloop.Person{Email: email, Name: "Kim"}, Subject: "Printer"}
+		if _, err := webhookApply(st, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	still, reopened, unsub := awstest.Email(), awstest.Email(), awstest.Email()
+	apply("ci-1", still, "solved", now)
+	apply("ci-2", reopened, "solved", now)
+	apply("ci-3", unsub, "solved", now)
+	if res, _ := st.Sweeper.Run(ctx); res.Sent != 3 {
+		t.Fatalf("surveys: %+v", res)
+	}
+	apply("ci-2", reopened, "reopened", now.Add(time.Minute))
+	sv, _ := st.Store.GetSurvey(ctx, closeloop.SurveyIDOf(awstest.Token(awstest.MailTo(t, unsub)[0])))
+	st.Store.SuppressContact(ctx, sv.ContactID, unsub, "unsubscribed")
+
+	st.Sweeper.ReminderDelay = 0
+	st.Sweeper.Now = func() time.Time { return now.Add(closeloop.DefaultCheckInDelay - time.Hour) }
+	if res, _ := st.Sweeper.Run(ctx); res.CheckIns != 0 {
+		t.Errorf("check-in before its time: %+v", res)
+	}
+	st.Sweeper.Now = func() time.Time { return now.Add(closeloop.DefaultCheckInDelay + time.Minute) }
+	res, err := st.Sweeper.Run(ctx)
+	if err != nil || res.CheckIns != 1 || res.CheckInsSkipped != 2 {
+		t.Fatalf("after a week: %+v %v; want one check-in, two skipped", res, err)
+	}
+	if res, _ := st.Sweeper.Run(ctx); res.CheckIns != 0 {
+		t.Errorf("a second check-in: %+v", res)
+	}
+	cis := withSubject(awstest.MailTo(t, still), "still working")
+	if len(cis) != 1 || len(withSubject(awstest.MailTo(t, reopened), "still working")) != 0 || len(withSubject(awstest.MailTo(t, unsub), "still working")) != 0 {
+		t.Fatalf("check-in emails: %d to the solved ticket, want only that one", len(cis))
+	}
+	var no string
+	for _, l := range awstest.Links(cis[0]) {
+		if strings.HasSuffix(l, "?a=no") {
+			no = l
+		}
+	}
+	before := awstest.Snapshot(t, st.Config.Table)
+	r := httptest.NewRequest("GET", no, nil)
+	w := httptest.NewRecorder()
+	st.Handler.ServeHTTP(w, r)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `value="no" checked`) {
+		t.Fatalf("GET of the no link: %d", w.Code)
+	}
+	if awstest.Snapshot(t, st.Config.Table) != before {
+		t.Error("opening the check-in link changed the table")
+	}
+	path := strings.SplitN(no, "?", 2)[0]
+	for i := 0; i < 2; i++ {
+		r = httptest.NewRequest("POST", path, strings.NewReader("answer=no&comment=The+printer+jams+again"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w = httptest.NewRecorder()
+		st.Handler.ServeHTTP(w, r)
+		if w.Code != 200 {
+			t.Fatalf("POST no: %d %s", w.Code, w.Body)
+		}
+	}
+	st.DrainQueue(ctx)
+	cases, _ := st.Store.Cases(ctx, closeloop.CaseOpen)
+	if len(cases) != 1 || cases[0].Reason == "" || cases[0].TicketID != "ci-1" {
+		t.Fatalf("cases %+v, want one for the check-in's no", cases)
+	}
+	if n := len(hk.got()); n != 1 {
+		t.Errorf("%d alerts for the check-in's case", n)
+	}
+	day := now.Add(closeloop.DefaultCheckInDelay + time.Minute).UTC().Format(time.DateOnly)
+	var m struct {
+		Sent  *int64   `json:"checkins_sent"`
+		Still *float64 `json:"checkins_still_solved"`
+	}
+	call(t, st.Handler, "GET", "/api/metrics?from="+day+"&to="+day, "", st.Config.AdminToken, &m)
+	if m.Sent == nil || *m.Sent != 1 || m.Still == nil || *m.Still != 0 {
+		t.Errorf("check-in figures sent %v still %v; want 1 and 0", m.Sent, m.Still)
+	}
+}

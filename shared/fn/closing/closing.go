@@ -276,22 +276,31 @@ func (h *Handler) alert(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	sv, err := h.Store.GetSurvey(ctx, c.SurveyID)
-	if err != nil && !errors.Is(err, closeloop.ErrNotFound) {
-		return err
+	var sv closeloop.Survey
+	if c.SurveyID != "" {
+		if sv, err = h.Store.GetSurvey(ctx, c.SurveyID); err != nil && !errors.Is(err, closeloop.ErrNotFound) {
+			return err
+		}
 	}
 	caseURL := h.BaseURL + "/console/cases/" + c.ID
 	var errs []error
 	if h.Slack != nil {
-		text := slack.Text(closeloop.Survey{ID: c.SurveyID, Source: c.Source, TicketID: c.TicketID, Kind: c.Kind, Rating: &c.Rating, Comment: sv.Comment, AgentName: sv.AgentName})
+		text := fmt.Sprintf(":rotating_light: %s ticket %s: %s", c.Source, c.TicketID, c.Reason)
+		if c.Reason == "" {
+			text = slack.Text(closeloop.Survey{ID: c.SurveyID, Source: c.Source, TicketID: c.TicketID, Kind: c.Kind, Rating: &c.Rating, Comment: sv.Comment, AgentName: sv.AgentName})
+		}
 		errs = append(errs, h.once(ctx, "alert/slack/"+c.ID, func(ctx context.Context) error {
 			return h.Slack.Post(ctx, text+"\nCase: "+caseURL)
 		}))
 	}
 	if h.AlertEmail != "" {
 		errs = append(errs, h.once(ctx, "alert/email/"+c.ID, func(ctx context.Context) error {
-			m, err := mail.AlertEmail(h.AlertEmail, mail.Alert{Kind: c.Kind, Rating: c.Rating, Source: c.Source, TicketID: c.TicketID,
-				Agent: sv.AgentName, Comment: sv.Comment, CaseURL: caseURL})
+			comment := sv.Comment
+			if c.Reason != "" {
+				comment = c.Reason
+			}
+			m, err := mail.AlertEmail(h.AlertEmail, mail.Alert{Kind: cmp.Or(c.Kind, closeloop.CSAT), Rating: c.Rating, Source: c.Source, TicketID: c.TicketID,
+				Agent: sv.AgentName, Comment: comment, CaseURL: caseURL})
 			if err != nil {
 				return err
 			}

@@ -35,7 +35,17 @@ func (m *memStore) SuppressContact(context.Context, string, string, string) erro
 func (m *memStore) SurveyLink(context.Context, string) (string, error) {
 	return "", closeloop.ErrNotFound
 }
-func (m *memStore) OpenCase(context.Context, closeloop.Case) error { return nil }
+func (m *memStore) CheckInLink(context.Context, string) (string, error) {
+	return "", closeloop.ErrNotFound
+}
+func (m *memStore) GetCheckIn(context.Context, string) (closeloop.CheckIn, error) {
+	return closeloop.CheckIn{}, closeloop.ErrNotFound
+}
+func (m *memStore) AnswerCheckIn(context.Context, string, string, string, time.Time) (closeloop.CheckIn, error) {
+	return closeloop.CheckIn{}, nil
+}
+func (m *memStore) AddCounters(context.Context, time.Time, closeloop.Counters) error { return nil }
+func (m *memStore) OpenCase(context.Context, closeloop.Case) error                   { return nil }
 func (m *memStore) GetOperator(context.Context, string) (closeloop.Operator, error) {
 	return closeloop.Operator{}, closeloop.ErrNotFound
 }

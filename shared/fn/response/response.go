@@ -8,6 +8,7 @@
 package response
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -30,6 +31,10 @@ type Store interface {
 	Themes(ctx context.Context) ([]closeloop.Theme, error)
 	UnsubscribeLink(ctx context.Context, id string) (contactID string, err error)
 	SurveyLink(ctx context.Context, id string) (surveyID string, err error)
+	CheckInLink(ctx context.Context, id string) (checkInID string, err error)
+	GetCheckIn(ctx context.Context, id string) (closeloop.CheckIn, error)
+	AnswerCheckIn(ctx context.Context, id, answer, comment string, now time.Time) (closeloop.CheckIn, error)
+	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	SuppressContact(ctx context.Context, id, email, reason string) error
 	OpenCase(ctx context.Context, c closeloop.Case) error
@@ -97,6 +102,15 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (closeloop.Survey
 		var id string
 		if id, err = h.Store.SurveyLink(r.Context(), closeloop.SurveyIDOf(token)); err == nil {
 			sv, err = h.Store.GetSurvey(r.Context(), id)
+		}
+	}
+	if errors.Is(err, closeloop.ErrNotFound) {
+		// A check-in's link.
+		if id, cerr := h.Store.CheckInLink(r.Context(), closeloop.SurveyIDOf(token)); cerr == nil {
+			h.serveCheckIn(w, r, id)
+			return sv, false
+		} else if !errors.Is(cerr, closeloop.ErrNotFound) {
+			err = cerr
 		}
 	}
 	if errors.Is(err, closeloop.ErrNotFound) {
@@ -194,6 +208,75 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "thanks.html", p)
 }
 
+// serveCheckIn shows (GET, with ?a=yes|no preselected; records nothing)
+// or records (POST) the answer to check-in id. "No" opens a follow-up case
+// and alerts the team, once.
+func (h *Handler) serveCheckIn(w http.ResponseWriter, r *http.Request, id string) {
+	ci, err := h.Store.GetCheckIn(r.Context(), id)
+	if err != nil {
+		if errors.Is(err, closeloop.ErrNotFound) {
+			h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
+			return
+		}
+		web.Error(w, r, err)
+		return
+	}
+	t := i18n.For(ci.Locale)
+	if ci.ContactID == "" || ci.State != closeloop.CheckInSent {
+		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		return
+	}
+	if r.Method != http.MethodPost {
+		answer := r.URL.Query().Get("a")
+		if ci.Answer != "" && answer == "" {
+			answer = ci.Answer
+		}
+		h.render(w, r, http.StatusOK, "checkin.html", page{T: t, Message: answer, Comment: ci.Comment})
+		return
+	}
+	if err := web.ParseForm(w, r, MaxForm); err != nil {
+		h.render(w, r, web.Status(err), "checkin.html", page{T: t, Error: t.TooLong})
+		return
+	}
+	comment := closeloop.CleanComment(r.PostForm.Get("comment"))
+	answer, err := closeloop.ParseCheckInAnswer(r.PostForm.Get("answer"))
+	if err != nil {
+		h.render(w, r, http.StatusBadRequest, "checkin.html", page{T: t, Error: err.Error(), Comment: comment})
+		return
+	}
+	now := h.now()
+	old, err := h.Store.AnswerCheckIn(r.Context(), id, answer, comment, now)
+	if errors.Is(err, closeloop.ErrExpired) {
+		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		return
+	}
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	// The day's counters follow the answer, counted once however revised.
+	var d closeloop.Counters
+	for _, a := range []struct {
+		answer string
+		sign   int64
+	}{{old.Answer, -1}, {answer, 1}} {
+		switch a.answer {
+		case "yes":
+			d.CheckInsYes += a.sign
+		case "no":
+			d.CheckInsNo += a.sign
+		}
+	}
+	if err := h.Store.AddCounters(r.Context(), cmp.Or(old.SentAt, now), d); err != nil {
+		slog.ErrorContext(r.Context(), "count check-in answer", "ticket", ci.TicketID, "err", err)
+	}
+	slog.InfoContext(r.Context(), "check-in answered", "source", ci.Source, "ticket", ci.TicketID, "answer", answer)
+	if answer == "no" {
+		h.openFollowUp(r.Context(), closeloop.NewCheckInCase(ci, "", now), ci.TicketID)
+	}
+	h.render(w, r, http.StatusOK, "checkin_thanks.html", page{T: t, Comment: comment})
+}
+
 // openCase opens the follow-up case of detractor answer sv, once however
 // often it is revised or posted, and queues the team's alerts. Nothing here
 // fails the customer's answer: a case that could not be opened is logged,
@@ -205,20 +288,25 @@ func (h *Handler) openCase(ctx context.Context, sv closeloop.Survey, now time.Ti
 			owner = sv.AgentEmail
 		}
 	}
-	err := h.Store.OpenCase(ctx, closeloop.NewCase(sv, owner, now))
+	h.openFollowUp(ctx, closeloop.NewCase(sv, owner, now), sv.TicketID)
+}
+
+// openFollowUp stores case c unless it exists, and queues the team's alerts.
+func (h *Handler) openFollowUp(ctx context.Context, c closeloop.Case, ticketID string) {
+	err := h.Store.OpenCase(ctx, c)
 	if errors.Is(err, closeloop.ErrDuplicate) {
 		return
 	}
 	if err != nil {
-		slog.ErrorContext(ctx, "open case", "survey", sv.ID, "err", err)
+		slog.ErrorContext(ctx, "open case", "case", c.ID, "err", err)
 		return
 	}
-	slog.InfoContext(ctx, "case opened", "case", sv.ID, "ticket", sv.TicketID)
+	slog.InfoContext(ctx, "case opened", "case", c.ID, "ticket", ticketID)
 	if h.FollowUps == nil {
 		return
 	}
-	if err := h.FollowUps.Send(ctx, queue.Alert(sv.ID)); err != nil {
-		slog.ErrorContext(ctx, "queue alert", "case", sv.ID, "err", err)
+	if err := h.FollowUps.Send(ctx, queue.Alert(c.ID)); err != nil {
+		slog.ErrorContext(ctx, "queue alert", "case", c.ID, "err", err)
 	}
 }
 

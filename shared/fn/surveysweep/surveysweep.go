@@ -34,6 +34,10 @@ type Store interface {
 	EraseSurvey(ctx context.Context, id string) error
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
 	CreateSurveyLink(ctx context.Context, id, surveyID, contactID string, expires time.Time) error
+	GetCheckIn(ctx context.Context, id string) (closeloop.CheckIn, error)
+	SaveCheckIn(ctx context.Context, ci closeloop.CheckIn) error
+	CreateCheckInLink(ctx context.Context, id, checkInID, contactID string, now time.Time) error
+	CountContact(ctx context.Context, id, slot string, now time.Time) error
 	DeleteSurvey(ctx context.Context, id string) error
 	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
 }
@@ -84,6 +88,8 @@ const (
 	deferred        closeloop.SurveyState = "deferred"
 	reminded        closeloop.SurveyState = "reminded"
 	reminderSkipped closeloop.SurveyState = "reminder skipped"
+	checkedIn       closeloop.SurveyState = "checked in"
+	checkInSkipped  closeloop.SurveyState = "check-in skipped"
 )
 
 // Result counts what one run did.
@@ -91,6 +97,7 @@ type Result struct {
 	Sent, Throttled, Suppressed, Failed, Retried, Skipped int
 	Deferred                                              int // outside the customer's send window: due again at its next start
 	Reminded, ReminderSkipped                             int // reminders sent, and skipped (answered, unsubscribed, expired)
+	CheckIns, CheckInsSkipped                             int // check-ins sent, and skipped (reopened, unsubscribed, erased)
 }
 
 // Run sends every survey due now, up to the batch size. It returns what it
@@ -132,6 +139,10 @@ func (h *Handler) Run(ctx context.Context) (Result, error) {
 			res.Reminded++
 		case reminderSkipped:
 			res.ReminderSkipped++
+		case checkedIn:
+			res.CheckIns++
+		case checkInSkipped:
+			res.CheckInsSkipped++
 		default:
 			res.Skipped++
 		}
@@ -142,6 +153,9 @@ func (h *Handler) Run(ctx context.Context) (Result, error) {
 // one handles one due ticket and returns the state it left the survey in
 // ("" when it left it to someone else).
 func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Time) (closeloop.SurveyState, error) {
+	if ref.CheckIn {
+		return h.checkIn(ctx, closeloop.CheckInID(ref.Source, ref.TicketID), now)
+	}
 	t, err := h.Store.GetTicket(ctx, ref.Source, ref.TicketID)
 	if err != nil {
 		return "", err
@@ -375,6 +389,92 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 	}
 	slog.InfoContext(ctx, "reminder sent", "survey", sv.ID, "ticket", t.TicketID)
 	return reminded, nil
+}
+
+// checkIn sends the check-in id when it is due, unless the ticket has
+// reopened since or its person may not be mailed. Like surveys, it is
+// marked sent before the email goes: at most once.
+func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closeloop.SurveyState, error) {
+	ci, err := h.Store.GetCheckIn(ctx, id)
+	if errors.Is(err, closeloop.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if ci.State != closeloop.CheckInScheduled || ci.DueAt.After(now) {
+		return "", nil // the index lagged behind a change
+	}
+	if next := h.Window.Next(now, closeloop.Location(ci.TimeZone, cmp.Or(h.Zone, time.UTC))); next.After(now) {
+		later := ci
+		later.DueAt = next
+		if err := h.Store.SaveCheckIn(ctx, later); err != nil && !errors.Is(err, closeloop.ErrConflict) {
+			return "", err
+		}
+		return deferred, nil
+	}
+	why := ""
+	t, err := h.Store.GetTicket(ctx, ci.Source, ci.TicketID)
+	switch {
+	case err != nil && !errors.Is(err, closeloop.ErrNotFound):
+		return "", err
+	case err != nil || t.Status != closeloop.StatusSolved:
+		why = "reopened"
+	case t.ContactID == "" || ci.ContactID == "":
+		why = "erased"
+	}
+	var c closeloop.Contact
+	if why == "" {
+		c, err = h.Store.GetContact(ctx, ci.ContactID)
+		switch {
+		case errors.Is(err, closeloop.ErrNotFound):
+			why = "contact erased"
+		case err != nil:
+			return "", err
+		case c.Suppressed != "":
+			why = c.Suppressed
+		}
+	}
+	next := ci
+	next.State, next.SentAt = closeloop.CheckInSent, now
+	if why != "" {
+		next.State, next.SentAt = closeloop.CheckInSkipped, time.Time{}
+	}
+	if err := h.Store.SaveCheckIn(ctx, next); err != nil {
+		if errors.Is(err, closeloop.ErrConflict) {
+			return "", nil // another sweep decided it
+		}
+		return "", err
+	}
+	if why != "" {
+		slog.InfoContext(ctx, "check-in skipped", "source", ci.Source, "ticket", ci.TicketID, "reason", why)
+		return checkInSkipped, nil
+	}
+	token, linkID := closeloop.NewToken()
+	unsubToken, unsubID := closeloop.NewToken()
+	if err := h.Store.CreateCheckInLink(ctx, linkID, ci.ID, ci.ContactID, now); err != nil {
+		return "", err
+	}
+	if err := h.Store.CreateUnsubscribeLink(ctx, unsubID, ci.ContactID, now); err != nil {
+		return "", err
+	}
+	msg, err := mail.CheckInEmail(c.Email, c.Name, cmp.Or(ci.Locale, c.Locale), ci.Subject, h.BaseURL, token, h.BaseURL+"/u/"+unsubToken)
+	if err != nil {
+		return "", err
+	}
+	msg.Tags = map[string]string{"closeloop_kind": "checkin"}
+	if _, err := h.Mailer.Send(ctx, msg); err != nil {
+		return "", fmt.Errorf("check-in %s/%s: %w", ci.Source, ci.TicketID, err)
+	}
+	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{CheckInsSent: 1}); err != nil {
+		slog.ErrorContext(ctx, "count check-in", "ticket", ci.TicketID, "err", err)
+	}
+	// A contact in the fatigue window for later tickets.
+	if err := h.Store.CountContact(ctx, ci.ContactID, "checkin#"+ci.ID, now); err != nil {
+		slog.ErrorContext(ctx, "count contact", "ticket", ci.TicketID, "err", err)
+	}
+	slog.InfoContext(ctx, "check-in sent", "source", ci.Source, "ticket", ci.TicketID)
+	return checkedIn, nil
 }
 
 // retry puts a claimed ticket back on the schedule after a failure that sent

@@ -24,6 +24,7 @@ type Store interface {
 	GetTicket(ctx context.Context, source, id string) (*closeloop.Ticket, error)
 	SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
 	UpsertContact(ctx context.Context, c closeloop.Contact) error
+	ScheduleCheckIn(ctx context.Context, ci closeloop.CheckIn) error
 }
 
 // Handler serves POST /webhooks/{source}.
@@ -31,8 +32,10 @@ type Handler struct {
 	Store   Store
 	Secrets map[string]string // per source
 	Policy  closeloop.Policy
-	Now     func() time.Time // nil for time.Now
-	mux     *http.ServeMux
+	// CheckInDelay is how long after a solve the check-in goes; 0 for none.
+	CheckInDelay time.Duration
+	Now          func() time.Time // nil for time.Now
+	mux          *http.ServeMux
 }
 
 // Paths are the path prefixes the handler serves, for a server that mounts
@@ -44,10 +47,11 @@ var Paths = []string{"/webhooks/"}
 // it here.
 func New(cfg closeloop.Config, store Store) *Handler {
 	h := &Handler{
-		Store:   store,
-		Secrets: cfg.Secrets,
-		Policy:  closeloop.Policy{Delay: cfg.SurveyDelay, Kind: cfg.SurveyKind},
-		mux:     http.NewServeMux(),
+		Store:        store,
+		Secrets:      cfg.Secrets,
+		Policy:       closeloop.Policy{Delay: cfg.SurveyDelay, Kind: cfg.SurveyKind},
+		CheckInDelay: cfg.CheckInDelay,
+		mux:          http.NewServeMux(),
 	}
 	h.mux.HandleFunc("POST /webhooks/{source}", h.receive)
 	return h
@@ -169,6 +173,15 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 		}
 		if err != nil {
 			return "", err
+		}
+		if action == closeloop.ActionScheduled && h.CheckInDelay > 0 {
+			// The check-in is scheduled after the survey it follows; the sweep
+			// skips it if the ticket has reopened by then.
+			ci := closeloop.CheckIn{ID: closeloop.CheckInID(next.Source, next.TicketID), Source: next.Source, TicketID: next.TicketID,
+				ContactID: next.ContactID, Locale: next.Locale, TimeZone: next.TimeZone, Subject: next.Subject, DueAt: next.StatusAt.Add(h.CheckInDelay)}
+			if err := h.Store.ScheduleCheckIn(ctx, ci); err != nil && !errors.Is(err, closeloop.ErrDuplicate) {
+				return "", err
+			}
 		}
 		return action, nil
 	}
