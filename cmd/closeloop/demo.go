@@ -54,6 +54,7 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	cfg.SurveyDelay = 0
+	cfg.CheckInDelay = 3 * time.Second // a week, in a demo
 	cfg.AdminToken = randomToken()
 	for _, s := range closeloop.Sources {
 		cfg.Secrets[s] = randomToken()
@@ -284,6 +285,27 @@ func (d *demoRun) run(ctx context.Context) error {
 	}
 	d.detail("progress: recipients %v, sent %v, failed %v, suppressed %v", prog["recipients"], prog["sent"], prog["failed"], prog["suppressed"])
 
+	// 7b. A week later (seconds, here), a check-in asks whether it still works.
+	last := demoCustomers[len(demoCustomers)-1]
+	ci, err := d.mailAbout(ctx, last.email, "still working")
+	if err != nil {
+		return err
+	}
+	var yes string
+	for _, l := range checkInLinks(ci) {
+		if strings.HasSuffix(l, "?a=yes") {
+			yes = l
+		}
+	}
+	if yes == "" {
+		return fmt.Errorf("the check-in email has no yes link")
+	}
+	st, _, err = d.do(ctx, http.MethodPost, strings.SplitN(pathOf(yes), "?", 2)[0], []byte("answer=yes"), "application/x-www-form-urlencoded")
+	if err != nil || st != 200 {
+		return fmt.Errorf("answer the check-in: %d %v", st, err)
+	}
+	d.say("check-in sent to %s a week after the solve (%q); answered: still solved", last.name, ci.Subject)
+
 	// 8. The numbers.
 	day := time.Now().UTC().Format(time.DateOnly)
 	var m map[string]any
@@ -292,8 +314,8 @@ func (d *demoRun) run(ctx context.Context) error {
 	}
 	d.say("metrics for %s: surveys sent %v, responses %v, response rate %v, CSAT %v%%, loops closed %v",
 		day, m["surveys_sent"], m["responses"], m["response_rate"], m["csat"], m["closing_sent"])
-	d.detail("loop closure: detractors %v, contacted %v, median hours from answer to contact %v",
-		m["detractors"], m["detractors_contacted"], m["median_hours_to_contact"])
+	d.detail("loop closure: detractors %v, contacted %v, median hours from answer to contact %v; check-ins sent %v, still solved %v",
+		m["detractors"], m["detractors_contacted"], m["median_hours_to_contact"], m["checkins_sent"], m["checkins_still_solved"])
 	return nil
 }
 
@@ -466,4 +488,15 @@ func shorten(p string) string {
 		return p[:i+11] + "…" + q
 	}
 	return p
+}
+
+// checkInLinks returns the check-in answer links of m.
+func checkInLinks(m localaws.Mail) []string {
+	var out []string
+	for _, f := range strings.Fields(m.Body.Text) {
+		if strings.Contains(f, "/s/") && strings.Contains(f, "?a=") {
+			out = append(out, f)
+		}
+	}
+	return out
 }
