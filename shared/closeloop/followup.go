@@ -150,13 +150,62 @@ func CaseFigures(cases []Case, from, to time.Time) LoopFigures {
 		f.DetractorsContactRate = &r
 	}
 	if len(hours) > 0 {
-		slices.Sort(hours)
-		m := hours[len(hours)/2]
-		if len(hours)%2 == 0 {
-			m = (hours[len(hours)/2-1] + hours[len(hours)/2]) / 2
-		}
-		m = float64(int64(m*100+0.5)) / 100
-		f.MedianHoursToContact = &m
+		f.MedianHoursToContact = median(hours)
 	}
 	return f
+}
+
+// Raised is one customer raising a theme: a themed response, at the time
+// they answered.
+type Raised struct {
+	ContactID string
+	At        time.Time
+}
+
+// TellFigures computes how many distinct customers raised a theme, how
+// many of them were told about a change after they raised it (told holds
+// each customer's "you said, we did" times), and the median hours from the
+// raising to the first telling after it. Figures with nothing behind them
+// are nil.
+func TellFigures(raised []Raised, told map[string][]time.Time) (raisers, toldN *int64, medianHours *float64) {
+	first := map[string]time.Time{}
+	for _, r := range raised {
+		if r.ContactID == "" {
+			continue
+		}
+		if t, ok := first[r.ContactID]; !ok || r.At.Before(t) {
+			first[r.ContactID] = r.At
+		}
+	}
+	var n, toldCount int64
+	var hours []float64
+	for cid, at := range first {
+		n++
+		var best time.Time
+		for _, t := range told[cid] {
+			if !t.Before(at) && (best.IsZero() || t.Before(best)) {
+				best = t
+			}
+		}
+		if !best.IsZero() {
+			toldCount++
+			hours = append(hours, best.Sub(at).Hours())
+		}
+	}
+	raisers, toldN = &n, &toldCount
+	if len(hours) > 0 {
+		medianHours = median(hours)
+	}
+	return raisers, toldN, medianHours
+}
+
+// median returns the median of xs (not empty), rounded to 2 decimals.
+func median(xs []float64) *float64 {
+	slices.Sort(xs)
+	m := xs[len(xs)/2]
+	if len(xs)%2 == 0 {
+		m = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+	}
+	m = float64(int64(m*100+0.5)) / 100
+	return &m
 }

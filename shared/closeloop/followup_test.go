@@ -49,3 +49,21 @@ func TestCaseChangeValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestTellFigures: three customers raised themes (one twice); two were
+// told after raising (after 24 and 48 hours: median 36), one was told only
+// before they raised it, so not about what they said.
+func TestTellFigures(t *testing.T) {
+	day := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+	h := func(n float64) time.Time { return day.Add(time.Duration(n * float64(time.Hour))) }
+	raised := []Raised{{"a", h(0)}, {"a", h(5)}, {"b", h(10)}, {"c", h(20)}}
+	told := map[string][]time.Time{"a": {h(24), h(100)}, "b": {h(58)}, "c": {h(1)}}
+	r, n, m := TellFigures(raised, told)
+	if *r != 3 || *n != 2 || m == nil || *m != 36 {
+		t.Errorf("raisers %d told %d median %v", *r, *n, m)
+	}
+	r, n, m = TellFigures(nil, told)
+	if *r != 0 || *n != 0 || m != nil {
+		t.Errorf("empty: %d %d %v", *r, *n, m)
+	}
+}

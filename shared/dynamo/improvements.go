@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -205,4 +206,34 @@ func (s *Store) ReleaseClosing(ctx context.Context, impID, contactID string) err
 		return fmt.Errorf("release closing %s/%s: %w", impID, contactID, err)
 	}
 	return nil
+}
+
+// ToldTimes returns, per contact, when "you said, we did" emails of the
+// last limit improvements went to them (sent claims only).
+func (s *Store) ToldTimes(ctx context.Context, limit int) (map[string][]time.Time, error) {
+	ims, err := s.Improvements(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]time.Time{}
+	for _, im := range ims {
+		err := s.query(ctx, &dynamodb.QueryInput{
+			KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :to)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(improvementPK(im.ID)), ":to": str(toPrefix)},
+		}, 0, func(m map[string]types.AttributeValue) error {
+			var it closingItem
+			if err := unmarshal(m, &it); err != nil {
+				return err
+			}
+			if it.State == string(closeloop.ClosingSent) {
+				cid := strings.TrimPrefix(it.SK, toPrefix)
+				out[cid] = append(out[cid], parseTS(it.ClaimedAt))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("claims of improvement %s: %w", im.ID, err)
+		}
+	}
+	return out, nil
 }

@@ -61,6 +61,7 @@ type Store interface {
 	DeleteAPIToken(ctx context.Context, id string) error
 	AddAudit(ctx context.Context, e closeloop.AuditEntry) error
 	Cases(ctx context.Context, status closeloop.CaseStatus) ([]closeloop.Case, error)
+	ToldTimes(ctx context.Context, limit int) (map[string][]time.Time, error)
 	GetCase(ctx context.Context, id string) (closeloop.Case, error)
 	UpdateCase(ctx context.Context, id string, change closeloop.CaseChange, by string, now time.Time) (closeloop.Case, error)
 	Claim(ctx context.Context, name string, now time.Time) error
@@ -499,6 +500,23 @@ func (h *Handler) metricsBetween(ctx context.Context, from, to time.Time, by str
 	m := metricsOf(from, to, days, by)
 	lf := closeloop.CaseFigures(cases, from, to)
 	lf.CheckinsSent, lf.CheckinsStillSolved = m.CheckinsSent, m.CheckinsStillSolved
+	// Theme raisers: read from the responses of the range and the
+	// improvements' delivery claims, O(responses in range + emails told).
+	svs, _, err := h.Store.ListResponses(ctx, closeloop.ResponseFilter{From: from, To: to})
+	if err != nil {
+		return Metrics{}, err
+	}
+	var raised []closeloop.Raised
+	for _, sv := range svs {
+		if len(sv.Themes) > 0 {
+			raised = append(raised, closeloop.Raised{ContactID: sv.ContactID, At: sv.RespondedAt})
+		}
+	}
+	told, err := h.Store.ToldTimes(ctx, 200)
+	if err != nil {
+		return Metrics{}, err
+	}
+	lf.ThemeRaisers, lf.ThemeRaisersTold, lf.MedianHoursToTold = closeloop.TellFigures(raised, told)
 	m.LoopFigures = lf
 	return m, nil
 }

@@ -255,6 +255,16 @@ func TestAnnouncementsReadWell(t *testing.T) {
 	if n := len(awstest.MailTo(t, people["happy"])); n != 1 {
 		t.Errorf("the happy customer got %d emails; the announcement was for detractors only", n)
 	}
+	today := time.Now().UTC().Format(time.DateOnly)
+	var m struct {
+		Raisers *int64   `json:"theme_raisers"`
+		Told    *int64   `json:"theme_raisers_told"`
+		Median  *float64 `json:"median_hours_to_told"`
+	}
+	call(t, st.Handler, "GET", "/api/metrics?from="+today+"&to="+today, "", tok, &m)
+	if m.Raisers == nil || *m.Raisers != 3 || *m.Told != 2 || m.Median == nil {
+		t.Errorf("theme raisers %v told %v median %v; want 3, 2 and a median", m.Raisers, m.Told, m.Median)
+	}
 	for _, bad := range []string{`{"theme":"exports","summary":"s","message":"m","translations":{"de":{"summary":""}}}`, `{"theme":"exports","summary":"s","message":"m","since_days":-1}`} {
 		if w := call(t, st.Handler, "POST", "/api/improvements", bad, tok, nil); w.Code != 400 {
 			t.Errorf("%s: %d, want 400", bad, w.Code)
