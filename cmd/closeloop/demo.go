@@ -55,6 +55,9 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	cfg.SurveyDelay = 0
 	cfg.CheckInDelay = 3 * time.Second // a week, in a demo
+	if getenv("CLOSELOOP_ACKNOWLEDGE") == "" {
+		cfg.Acknowledge = "detractors" // the demo shows it
+	}
 	cfg.AdminToken = randomToken()
 	for _, s := range closeloop.Sources {
 		cfg.Secrets[s] = randomToken()

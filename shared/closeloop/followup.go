@@ -1,6 +1,7 @@
 package closeloop
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -125,6 +126,8 @@ type LoopFigures struct {
 	RepeatContactRate7d   *float64 `json:"repeat_contact_rate_7d"`
 	RepeatContactRate30d  *float64 `json:"repeat_contact_rate_30d"`
 	DetractorsContactRate *float64 `json:"detractors_contacted_rate"`
+	ScoreChangeTold       *float64 `json:"score_change_told"`     // next answer minus this one, as a share of the scale, for customers told about a change in between
+	ScoreChangeNotTold    *float64 `json:"score_change_not_told"` // the same for customers not told
 }
 
 // CaseFigures computes the case figures of cases opened in [from, to]
@@ -208,4 +211,55 @@ func median(xs []float64) *float64 {
 	}
 	m = float64(int64(m*100+0.5)) / 100
 	return &m
+}
+
+// ScoreChanges compares how customers' next answers moved: for each
+// customer's pair of consecutive answers of one kind whose first was given
+// in [from, to] (days, UTC), the change of rating as a share of the scale
+// (next minus this, over the scale's width: -1 to 1), averaged separately
+// for customers who were told about a change between the two answers and
+// those who were not. An average with no pair behind it is nil.
+func ScoreChanges(svs []Survey, told map[string][]time.Time, from, to time.Time) (toldAvg, notToldAvg *float64) {
+	type answer struct {
+		at     time.Time
+		rating int
+	}
+	byContact := map[string][]answer{} // contact and kind
+	for _, sv := range svs {
+		if sv.Rating == nil || sv.ContactID == "" {
+			continue
+		}
+		k := sv.ContactID + "|" + string(sv.Kind)
+		byContact[k] = append(byContact[k], answer{sv.RespondedAt, *sv.Rating})
+	}
+	start, end := from.UTC().Truncate(24*time.Hour), to.UTC().Truncate(24*time.Hour).Add(24*time.Hour)
+	var sums [2]float64
+	var ns [2]int
+	for k, as := range byContact {
+		cid, kind, _ := strings.Cut(k, "|")
+		lo, hi := Kind(kind).Scale()
+		slices.SortFunc(as, func(a, b answer) int { return a.at.Compare(b.at) })
+		for i := 0; i+1 < len(as); i++ {
+			this, next := as[i], as[i+1]
+			if this.at.Before(start) || !this.at.Before(end) {
+				continue
+			}
+			g := 1
+			for _, t := range told[cid] {
+				if !t.Before(this.at) && t.Before(next.at) {
+					g = 0
+				}
+			}
+			sums[g] += float64(next.rating-this.rating) / float64(hi-lo)
+			ns[g]++
+		}
+	}
+	avg := func(g int) *float64 {
+		if ns[g] == 0 {
+			return nil
+		}
+		v := math.Round(sums[g]/float64(ns[g])*1000) / 1000
+		return &v
+	}
+	return avg(0), avg(1)
 }

@@ -67,3 +67,33 @@ func TestTellFigures(t *testing.T) {
 		t.Errorf("empty: %d %d %v", *r, *n, m)
 	}
 }
+
+// TestScoreChanges: Ada (CSAT 2, told, then 5: +0.75) and Bo (NPS 3, told,
+// then 9: +0.6) against Cy (CSAT 4, not told, then 3: -0.25); a pair whose
+// first answer is outside the range does not count.
+func TestScoreChanges(t *testing.T) {
+	day := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+	at := func(d int) time.Time { return day.AddDate(0, 0, d) }
+	r := func(n int) *int { return &n }
+	svs := []Survey{
+		{ContactID: "ada", Kind: CSAT, Rating: r(2), RespondedAt: at(0)}, {ContactID: "ada", Kind: CSAT, Rating: r(5), RespondedAt: at(20)},
+		{ContactID: "bo", Kind: NPS, Rating: r(3), RespondedAt: at(1)}, {ContactID: "bo", Kind: NPS, Rating: r(9), RespondedAt: at(30)},
+		{ContactID: "cy", Kind: CSAT, Rating: r(4), RespondedAt: at(2)}, {ContactID: "cy", Kind: CSAT, Rating: r(3), RespondedAt: at(15)},
+		{ContactID: "dee", Kind: CSAT, Rating: r(1), RespondedAt: at(-10)}, {ContactID: "dee", Kind: CSAT, Rating: r(5), RespondedAt: at(3)},
+	}
+	told := map[string][]time.Time{"ada": {at(5)}, "bo": {at(10)}, "cy": {at(40)}}
+	tl, nt := ScoreChanges(svs, told, day, at(7))
+	if tl == nil || *tl != 0.675 || nt == nil || *nt != -0.25 {
+		t.Errorf("told %v, not told %v; want 0.675 and -0.25", deref(tl), deref(nt))
+	}
+	if tl, nt := ScoreChanges(svs, told, at(100), at(101)); tl != nil || nt != nil {
+		t.Error("an empty range has figures")
+	}
+}
+
+func deref(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return *f
+}

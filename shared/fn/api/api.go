@@ -486,6 +486,9 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 	web.JSON(w, http.StatusOK, m)
 }
 
+// ScoreChangeDays is how far after a range the next answers are looked for.
+const ScoreChangeDays = 90
+
 // metricsBetween reads the metrics of [from, to]: the daily counters (one
 // read a day) and the follow-up cases (few: detractors only).
 func (h *Handler) metricsBetween(ctx context.Context, from, to time.Time, by string) (Metrics, error) {
@@ -502,13 +505,23 @@ func (h *Handler) metricsBetween(ctx context.Context, from, to time.Time, by str
 	lf.CheckinsSent, lf.CheckinsStillSolved = m.CheckinsSent, m.CheckinsStillSolved
 	// Theme raisers: read from the responses of the range and the
 	// improvements' delivery claims, O(responses in range + emails told).
-	svs, _, err := h.Store.ListResponses(ctx, closeloop.ResponseFilter{From: from, To: to})
+	// The answers after the range too (up to ScoreChangeDays), for the
+	// change of the next answer.
+	later := to.AddDate(0, 0, ScoreChangeDays)
+	if today := h.now().UTC().Truncate(24 * time.Hour); later.After(today) {
+		later = today
+	}
+	if later.Before(to) {
+		later = to
+	}
+	svs, _, err := h.Store.ListResponses(ctx, closeloop.ResponseFilter{From: from, To: later})
 	if err != nil {
 		return Metrics{}, err
 	}
 	var raised []closeloop.Raised
+	end := to.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	for _, sv := range svs {
-		if len(sv.Themes) > 0 {
+		if len(sv.Themes) > 0 && sv.RespondedAt.Before(end) {
 			raised = append(raised, closeloop.Raised{ContactID: sv.ContactID, At: sv.RespondedAt})
 		}
 	}
@@ -517,6 +530,7 @@ func (h *Handler) metricsBetween(ctx context.Context, from, to time.Time, by str
 		return Metrics{}, err
 	}
 	lf.ThemeRaisers, lf.ThemeRaisersTold, lf.MedianHoursToTold = closeloop.TellFigures(raised, told)
+	lf.ScoreChangeTold, lf.ScoreChangeNotTold = closeloop.ScoreChanges(svs, told, from, to)
 	m.LoopFigures = lf
 	return m, nil
 }

@@ -211,6 +211,11 @@ func TestMetricsAndSeries(t *testing.T) {
 	if m.Responses != 0 || m.CSAT != nil || m.ResponseRate != nil {
 		t.Errorf("empty range: %+v", m)
 	}
+	lf := m.LoopFigures
+	if lf.Detractors != 0 || lf.MedianHoursToContact != nil || lf.DetractorsContactRate != nil || *lf.ThemeRaisers != 0 || *lf.ThemeRaisersTold != 0 ||
+		lf.MedianHoursToTold != nil || *lf.CheckinsSent != 0 || lf.CheckinsStillSolved != nil || lf.ScoreChangeTold != nil || lf.ScoreChangeNotTold != nil {
+		t.Errorf("loop figures of an empty range: %+v", lf)
+	}
 }
 
 // TestCSVExportDefusesFormulas: a spreadsheet opening the export runs no

@@ -84,6 +84,9 @@ func TestDetractorOpensOneCaseAndAlertsOnce(t *testing.T) {
 	if len(alerts) != 1 || !strings.Contains(alerts[0], "Nobody answered for a week") || !strings.Contains(alerts[0], "/console/cases/"+cases[0].ID) || strings.Contains(alerts[0], email) {
 		t.Errorf("slack alerts %q", alerts)
 	}
+	if acks := withSubject(awstest.MailTo(t, email), "We read your comment"); len(acks) != 1 {
+		t.Errorf("%d acknowledgements of a comment posted four times, want 1", len(acks))
+	}
 	mails := awstest.MailTo(t, st.Config.AlertEmail)
 	if len(mails) != 1 || !strings.Contains(mails[0].Body.Text, "Nobody answered") || strings.Contains(mails[0].Body.Text, email) {
 		t.Errorf("%d alert emails", len(mails))
