@@ -248,3 +248,26 @@ func TestSenderAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestBrand(t *testing.T) {
+	b, err := ParseBrand(" Acme ", "", "")
+	if err != nil || b.Name != "Acme" || b.Color != DefaultBrandColor {
+		t.Errorf("defaults %+v %v", b, err)
+	}
+	if c, _ := Contrast(DefaultBrandColor, "#ffffff"); c < MinButtonContrast {
+		t.Errorf("the default colour has %.2f:1", c)
+	}
+	for _, bad := range [][3]string{{"", "#ffff00", ""}, {"", "blue", ""}, {"", "#12345", ""}, {"", "#1d4ed8", "http://acme.example/logo.png"}} {
+		if _, err := ParseBrand(bad[0], bad[1], bad[2]); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, err := ParseBrand("Acme", "#B91C1C", "https://acme.example/logo.png"); err != nil {
+		t.Errorf("a dark red with a logo: %v", err)
+	}
+	if _, err := LoadConfig(func(k string) string {
+		return map[string]string{"CLOSELOOP_BRAND_COLOR": "#fde68a"}[k]
+	}); err == nil || !strings.Contains(err.Error(), "contrast") {
+		t.Errorf("a pale brand colour: %v", err)
+	}
+}

@@ -26,6 +26,7 @@ type Config struct {
 	TimeZone        *time.Location    // CLOSELOOP_TIMEZONE, default UTC: the team's zone
 	ReminderDelay   time.Duration     // CLOSELOOP_REMINDER_DELAY, default 72h: one reminder this long after an unanswered survey; 0 for none
 	CheckInDelay    time.Duration     // CLOSELOOP_CHECKIN_DELAY, default 168h: the check-in this long after the solve; 0 for none
+	Brand           Brand             // CLOSELOOP_BRAND_NAME, CLOSELOOP_BRAND_COLOR, CLOSELOOP_BRAND_LOGO_URL
 	Acknowledge     string            // CLOSELOOP_ACKNOWLEDGE: "detractors" (default), "all" or "off": who gets the one "we read your comment" email
 	SendWindow      SendWindow        // CLOSELOOP_SEND_WINDOW, default 09:00-18:00 Mon-Fri: when surveys go out, in the customer's zone when known
 
@@ -77,6 +78,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if c.FatigueWindow, err = time.ParseDuration(v); err != nil || c.FatigueWindow < 0 {
 			return c, fmt.Errorf("CLOSELOOP_FATIGUE_WINDOW=%q: want a Go duration such as 168h", v)
 		}
+	}
+	if c.Brand, err = ParseBrand(getenv("CLOSELOOP_BRAND_NAME"), getenv("CLOSELOOP_BRAND_COLOR"), getenv("CLOSELOOP_BRAND_LOGO_URL")); err != nil {
+		return c, err
 	}
 	switch c.Acknowledge = cmp.Or(getenv("CLOSELOOP_ACKNOWLEDGE"), "detractors"); c.Acknowledge {
 	case "detractors", "all", "off":

@@ -32,6 +32,10 @@ type Texts struct {
 	Submit       string
 	ThanksTitle  string
 	Thanks       string
+	ThanksLow    string // after an unhappy answer
+	TitleGone    string // page title: expired or erased
+	TitleUnknown string // page title: no such link
+	TitleUnsub   string // page title: unsubscribed
 	ChangeUntil  string // expiry date
 	Expired      string
 	NotFound     string
@@ -99,6 +103,10 @@ var catalog = map[string]*Texts{
 		Submit:       "Send feedback",
 		ThanksTitle:  "Thank you!",
 		Thanks:       "Your feedback was recorded. It goes straight to the team that helped you.",
+		ThanksLow:    "We are sorry we let you down. A person from the team reads every answer like yours and will get back to you.",
+		TitleGone:    "This survey has closed",
+		TitleUnknown: "Link not found",
+		TitleUnsub:   "You are unsubscribed",
 		ChangeUntil:  "You can change your answer from the link in the email until %s.",
 		Expired:      "This survey has closed. Thank you for your interest.",
 		NotFound:     "This survey link is not valid.",
@@ -146,6 +154,10 @@ var catalog = map[string]*Texts{
 		Submit:       "Feedback senden",
 		ThanksTitle:  "Vielen Dank!",
 		Thanks:       "Ihr Feedback wurde gespeichert. Es geht direkt an das Team, das Ihnen geholfen hat.",
+		ThanksLow:    "Es tut uns leid, dass wir Sie enttäuscht haben. Ein Mensch aus dem Team liest jede Antwort wie Ihre und meldet sich bei Ihnen.",
+		TitleGone:    "Diese Umfrage ist beendet",
+		TitleUnknown: "Link nicht gefunden",
+		TitleUnsub:   "Sie sind abgemeldet",
 		ChangeUntil:  "Sie können Ihre Antwort über den Link in der E-Mail bis %s ändern.",
 		Expired:      "Diese Umfrage ist beendet. Danke für Ihr Interesse.",
 		NotFound:     "Dieser Umfragelink ist ungültig.",
@@ -193,6 +205,10 @@ var catalog = map[string]*Texts{
 		Submit:       "Envoyer",
 		ThanksTitle:  "Merci !",
 		Thanks:       "Votre avis a été enregistré. Il est transmis directement à l’équipe qui vous a aidé.",
+		ThanksLow:    "Nous sommes désolés de vous avoir déçu. Une personne de l’équipe lit chaque réponse comme la vôtre et reviendra vers vous.",
+		TitleGone:    "Ce questionnaire est clos",
+		TitleUnknown: "Lien introuvable",
+		TitleUnsub:   "Vous êtes désinscrit",
 		ChangeUntil:  "Vous pouvez modifier votre réponse depuis le lien de l’e-mail jusqu’au %s.",
 		Expired:      "Ce questionnaire est clos. Merci de votre intérêt.",
 		NotFound:     "Ce lien de questionnaire n’est pas valide.",
@@ -240,6 +256,10 @@ var catalog = map[string]*Texts{
 		Submit:       "Enviar opinión",
 		ThanksTitle:  "¡Gracias!",
 		Thanks:       "Hemos registrado tu opinión. Llega directamente al equipo que te ayudó.",
+		ThanksLow:    "Sentimos haberte fallado. Una persona del equipo lee cada respuesta como la tuya y se pondrá en contacto contigo.",
+		TitleGone:    "Esta encuesta ha finalizado",
+		TitleUnknown: "Enlace no encontrado",
+		TitleUnsub:   "Te has dado de baja",
 		ChangeUntil:  "Puedes cambiar tu respuesta desde el enlace del correo hasta el %s.",
 		Expired:      "Esta encuesta ha finalizado. Gracias por tu interés.",
 		NotFound:     "Este enlace de encuesta no es válido.",

@@ -46,6 +46,7 @@ type Handler struct {
 	Store       Store
 	FollowUps   queue.Sender     // the queue that alerts the team of a new case and acknowledges comments
 	Acknowledge string           // "detractors", "all" or "off"
+	Brand       closeloop.Brand  // the team's name, colour and logo on every page
 	Now         func() time.Time // nil for time.Now
 	mux         *http.ServeMux
 }
@@ -58,7 +59,7 @@ var Paths = []string{"/s/", "/u/"}
 // answer opens a follow-up case and queues the team's alerts on followUps.
 // The Lambda, the local dev server and `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, followUps queue.Sender) *Handler {
-	h := &Handler{Store: store, FollowUps: followUps, Acknowledge: cfg.Acknowledge, mux: http.NewServeMux()}
+	h := &Handler{Store: store, FollowUps: followUps, Acknowledge: cfg.Acknowledge, Brand: cfg.Brand, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /s/{token}", h.showSurvey)
 	h.mux.HandleFunc("POST /s/{token}", h.answer)
 	h.mux.HandleFunc("GET /u/{token}", h.showUnsubscribe)
@@ -88,12 +89,14 @@ type page struct {
 	Message  string
 	Until    string
 	Action   string
+	Title    string          // the page's own title; the brand's name follows it
+	Brand    closeloop.Brand // set by render
 }
 
 func (h *Handler) load(w http.ResponseWriter, r *http.Request) (closeloop.Survey, bool) {
 	token := r.PathValue("token")
 	if err := closeloop.CheckToken(token); err != nil {
-		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
+		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound, Title: i18n.For("").TitleUnknown})
 		return closeloop.Survey{}, false
 	}
 	sv, err := h.Store.GetSurvey(r.Context(), closeloop.SurveyIDOf(token))
@@ -114,7 +117,7 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (closeloop.Survey
 		}
 	}
 	if errors.Is(err, closeloop.ErrNotFound) {
-		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
+		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound, Title: i18n.For("").TitleUnknown})
 		return sv, false
 	}
 	if err != nil {
@@ -122,7 +125,7 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (closeloop.Survey
 		return sv, false
 	}
 	if t := i18n.For(sv.Locale); sv.Erased() || sv.Expired(h.now()) {
-		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired, Title: t.TitleGone})
 		return sv, false
 	}
 	return sv, true
@@ -133,7 +136,7 @@ func (h *Handler) surveyPage(sv closeloop.Survey, selected int, comment string) 
 	return page{
 		T: t, Survey: sv, Question: t.Question[sv.Kind], Low: t.Low[sv.Kind], High: t.High[sv.Kind],
 		Ratings: sv.Kind.Ratings(), Selected: selected, Comment: comment,
-		Until: sv.ExpiresAt.Format("2006-01-02"),
+		Until: sv.ExpiresAt.Format("2006-01-02"), Title: t.Question[sv.Kind],
 	}
 }
 
@@ -186,7 +189,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	stored, err := h.Store.Answer(r.Context(), sv, rating, comment, themes, now)
 	if errors.Is(err, closeloop.ErrExpired) { // erased since it was read
-		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired, Title: t.TitleGone})
 		return
 	}
 	if err != nil {
@@ -204,7 +207,10 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p := h.surveyPage(stored, rating, comment)
-	p.Message = t.Thanks
+	p.Message, p.Title = t.Thanks, t.ThanksTitle
+	if sv.Kind.Detractor(rating) {
+		p.Message = t.ThanksLow // a person follows up: the case is open
+	}
 	h.render(w, r, http.StatusOK, "thanks.html", p)
 }
 
@@ -215,7 +221,7 @@ func (h *Handler) serveCheckIn(w http.ResponseWriter, r *http.Request, id string
 	ci, err := h.Store.GetCheckIn(r.Context(), id)
 	if err != nil {
 		if errors.Is(err, closeloop.ErrNotFound) {
-			h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
+			h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound, Title: i18n.For("").TitleUnknown})
 			return
 		}
 		web.Error(w, r, err)
@@ -223,7 +229,7 @@ func (h *Handler) serveCheckIn(w http.ResponseWriter, r *http.Request, id string
 	}
 	t := i18n.For(ci.Locale)
 	if ci.ContactID == "" || ci.State != closeloop.CheckInSent {
-		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired, Title: t.TitleGone})
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -231,23 +237,23 @@ func (h *Handler) serveCheckIn(w http.ResponseWriter, r *http.Request, id string
 		if ci.Answer != "" && answer == "" {
 			answer = ci.Answer
 		}
-		h.render(w, r, http.StatusOK, "checkin.html", page{T: t, Message: answer, Comment: ci.Comment})
+		h.render(w, r, http.StatusOK, "checkin.html", page{T: t, Message: answer, Comment: ci.Comment, Title: t.CheckInAsk})
 		return
 	}
 	if err := web.ParseForm(w, r, MaxForm); err != nil {
-		h.render(w, r, web.Status(err), "checkin.html", page{T: t, Error: t.TooLong})
+		h.render(w, r, web.Status(err), "checkin.html", page{T: t, Error: t.TooLong, Title: t.CheckInAsk})
 		return
 	}
 	comment := closeloop.CleanComment(r.PostForm.Get("comment"))
 	answer, err := closeloop.ParseCheckInAnswer(r.PostForm.Get("answer"))
 	if err != nil {
-		h.render(w, r, http.StatusBadRequest, "checkin.html", page{T: t, Error: err.Error(), Comment: comment})
+		h.render(w, r, http.StatusBadRequest, "checkin.html", page{T: t, Error: err.Error(), Comment: comment, Title: t.CheckInAsk})
 		return
 	}
 	now := h.now()
 	old, err := h.Store.AnswerCheckIn(r.Context(), id, answer, comment, now)
 	if errors.Is(err, closeloop.ErrExpired) {
-		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired})
+		h.render(w, r, http.StatusGone, "message.html", page{T: t, Message: t.Expired, Title: t.TitleGone})
 		return
 	}
 	if err != nil {
@@ -274,7 +280,7 @@ func (h *Handler) serveCheckIn(w http.ResponseWriter, r *http.Request, id string
 	if answer == "no" {
 		h.openFollowUp(r.Context(), closeloop.NewCheckInCase(ci, "", now), ci.TicketID)
 	}
-	h.render(w, r, http.StatusOK, "checkin_thanks.html", page{T: t, Comment: comment})
+	h.render(w, r, http.StatusOK, "checkin_thanks.html", page{T: t, Comment: comment, Title: t.ThanksTitle})
 }
 
 // openCase opens the follow-up case of detractor answer sv, once however
@@ -328,7 +334,7 @@ const (
 func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (contactID, locale string, ok bool) {
 	token := r.PathValue("token")
 	nf := func() (string, string, bool) {
-		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound})
+		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound, Title: i18n.For("").TitleUnknown})
 		return "", "", false
 	}
 	if closeloop.CheckToken(token) != nil {
@@ -353,7 +359,7 @@ func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (con
 	}
 	if sv.Erased() {
 		t := i18n.For(sv.Locale)
-		h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
+		h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone, Title: t.TitleUnsub})
 		return "", "", false
 	}
 	return sv.ContactID, sv.Locale, true
@@ -366,10 +372,10 @@ func (h *Handler) showUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	t := i18n.For(locale)
 	if c, err := h.Store.GetContact(r.Context(), cid); err == nil && c.Suppressed != "" {
-		h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
+		h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone, Title: t.TitleUnsub})
 		return
 	}
-	h.render(w, r, http.StatusOK, "unsubscribe.html", page{T: t, Message: t.UnsubExplain})
+	h.render(w, r, http.StatusOK, "unsubscribe.html", page{T: t, Message: t.UnsubExplain, Title: t.UnsubTitle})
 }
 
 // unsubscribe serves both the page's button and RFC 8058 one-click POSTs
@@ -377,7 +383,7 @@ func (h *Handler) showUnsubscribe(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	if err := web.ParseForm(w, r, MaxUnsubscribeForm); err != nil {
 		t := i18n.For("")
-		h.render(w, r, web.Status(err), "message.html", page{T: t, Message: t.NotFound})
+		h.render(w, r, web.Status(err), "message.html", page{T: t, Message: t.NotFound, Title: t.TitleUnknown})
 		return
 	}
 	cid, locale, ok := h.unsubscribeTarget(w, r)
@@ -388,7 +394,7 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	c, err := h.Store.GetContact(r.Context(), cid)
 	if errors.Is(err, closeloop.ErrNotFound) {
 		// Erased: there is nobody left to mail.
-		h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
+		h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone, Title: t.TitleUnsub})
 		return
 	}
 	if err != nil {
@@ -402,7 +408,7 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		}
 		slog.InfoContext(r.Context(), "unsubscribed", "contact", cid)
 	}
-	h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone})
+	h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone, Title: t.TitleUnsub})
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
@@ -410,8 +416,12 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name 
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https:; form-action 'self'; base-uri 'none'")
 	w.WriteHeader(code)
+	p.Brand = h.Brand
+	if p.Brand.Color == "" {
+		p.Brand.Color = closeloop.DefaultBrandColor
+	}
 	if err := pages.ExecuteTemplate(w, name, p); err != nil {
 		slog.ErrorContext(r.Context(), "render page", "page", name, "err", err)
 	}
