@@ -42,6 +42,7 @@ type Survey struct {
 	UnsubscribeToken string
 	UnsubscribeURL   string // set by SurveyEmail
 	Reminder         bool   // the one reminder of an unanswered survey
+	Brand            closeloop.Brand
 }
 
 // SurveyEmail renders the survey email to to. Each rating is a link to the
@@ -57,7 +58,7 @@ func SurveyEmail(to string, s Survey) (Message, error) {
 	for _, r := range s.Kind.Ratings() {
 		links = append(links, RatingLink{Rating: r, URL: fmt.Sprintf("%s/s/%s?r=%d", s.BaseURL, s.Token, r)})
 	}
-	data := map[string]any{"T": t, "S": s, "Links": links, "Question": t.Question[s.Kind], "Low": t.Low[s.Kind], "High": t.High[s.Kind]}
+	data := map[string]any{"T": t, "S": s, "B": brandOf(s.Brand), "Links": links, "Question": t.Question[s.Kind], "Low": t.Low[s.Kind], "High": t.High[s.Kind]}
 	subject := fmt.Sprintf(t.SurveySubject, oneLine(s.TicketSubject, 80))
 	if s.Reminder {
 		subject = t.ReminderPrefix + subject
@@ -73,6 +74,7 @@ type Closing struct {
 	Summary        string // what changed, in a line
 	Detail         string // what changed, in full
 	Link           string // an optional https link to read more
+	Brand          closeloop.Brand
 	UnsubscribeURL string
 }
 
@@ -80,7 +82,7 @@ type Closing struct {
 // customer's own words.
 func ClosingEmail(to string, c Closing) (Message, error) {
 	t := i18n.For(c.Locale)
-	data := map[string]any{"T": t, "C": c, "Paragraphs": strings.Split(strings.ReplaceAll(c.Detail, "\r\n", "\n"), "\n\n")}
+	data := map[string]any{"T": t, "C": c, "B": brandOf(c.Brand), "Paragraphs": strings.Split(strings.ReplaceAll(c.Detail, "\r\n", "\n"), "\n\n")}
 	subject := fmt.Sprintf(t.ClosingSubject, oneLine(c.Summary, 100))
 	return render(to, subject, "closing", data, c.UnsubscribeURL)
 }
@@ -168,4 +170,12 @@ func CheckInEmail(to, name, locale, ticketSubject, baseURL, token, unsubscribeUR
 	data := map[string]any{"T": t, "Name": name, "Subject": subject, "UnsubscribeURL": unsubscribeURL,
 		"YesURL": baseURL + "/s/" + token + "?a=yes", "NoURL": baseURL + "/s/" + token + "?a=no"}
 	return render(to, subject, "checkin", data, unsubscribeURL)
+}
+
+// brandOf fills in the default colour of a brand given no colour.
+func brandOf(b closeloop.Brand) closeloop.Brand {
+	if b.Color == "" {
+		b.Color = closeloop.DefaultBrandColor
+	}
+	return b
 }

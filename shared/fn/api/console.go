@@ -741,7 +741,7 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 // quoting a placeholder where each customer's own words will stand.
 func (h *Handler) improvementEmail(to, locale, summary, message, link string) (mail.Message, error) {
 	return mail.ClosingEmail(to, mail.Closing{
-		Name: "Ada", Locale: locale, Link: link, Quote: "(Each customer's own comment on this theme is quoted here.)",
+		Name: "Ada", Locale: locale, Link: link, Brand: h.Config.Brand, Quote: "(Each customer's own comment on this theme is quoted here.)",
 		Summary: strings.TrimSpace(summary), Detail: strings.TrimSpace(message), UnsubscribeURL: h.Config.BaseURL + "/u/preview",
 	})
 }

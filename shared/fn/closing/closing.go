@@ -94,6 +94,7 @@ type Handler struct {
 
 	Slack      Poster // detractor alerts to the team's channel; nil for none
 	AlertEmail string // detractor alerts to the team's address; "" for none
+	Brand      closeloop.Brand
 }
 
 // SESRate is the sending rate of one closing instance. The stack runs at
@@ -107,7 +108,7 @@ const SESRate = 3.5
 // links to cfg's base URL. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer, closingQueue queue.Sender) *Handler {
-	h := &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL, AlertEmail: cfg.AlertEmail}
+	h := &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL, AlertEmail: cfg.AlertEmail, Brand: cfg.Brand}
 	if cfg.AlertWebhookURL != "" {
 		h.Slack = slack.Slack{URL: cfg.AlertWebhookURL, Client: &http.Client{Timeout: 5 * time.Second}}
 	}
@@ -238,7 +239,7 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 	text, lang := im.TextFor(cmp.Or(sv.Locale, c.Locale))
 	msg, err := mail.ClosingEmail(c.Email, mail.Closing{
 		Name: c.Name, Locale: lang, Quote: sv.Comment,
-		Summary: text.Summary, Detail: text.Message, Link: im.Link, UnsubscribeURL: h.BaseURL + "/u/" + token,
+		Summary: text.Summary, Detail: text.Message, Link: im.Link, Brand: h.Brand, UnsubscribeURL: h.BaseURL + "/u/" + token,
 	})
 	if err != nil {
 		return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingFailed, "", closeloop.Progress{Failed: 1})

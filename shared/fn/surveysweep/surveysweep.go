@@ -55,7 +55,7 @@ const SESRate = 7
 // and fatigue window. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer) *Handler {
-	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC), ReminderDelay: cfg.ReminderDelay}
+	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC), ReminderDelay: cfg.ReminderDelay, Brand: cfg.Brand}
 }
 
 // Handler sends the surveys that are due.
@@ -67,6 +67,7 @@ type Handler struct {
 	Window        closeloop.SendWindow // when surveys may go out
 	Zone          *time.Location       // the team's zone: the window's zone for customers of no known zone
 	ReminderDelay time.Duration        // one reminder this long after an unanswered survey; 0 for none
+	Brand         closeloop.Brand      // the team's name, colour and logo in every email
 	Lease         time.Duration        // how long a claim may stay unresolved; 0 for DefaultLease
 	Batch         int                  // surveys per run; 0 for DefaultBatch
 	Now           func() time.Time     // nil for time.Now
@@ -230,7 +231,7 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	}
 	msg, err := mail.SurveyEmail(contact.Email, mail.Survey{
 		Name: contact.Name, TicketSubject: t.Subject, AgentName: t.AgentName, Kind: t.Kind,
-		Locale: sv.Locale, BaseURL: h.BaseURL, Token: token, UnsubscribeToken: unsubToken,
+		Locale: sv.Locale, BaseURL: h.BaseURL, Token: token, UnsubscribeToken: unsubToken, Brand: h.Brand,
 	})
 	if err != nil {
 		return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveyFailed, err.Error())
@@ -378,7 +379,7 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 	}
 	msg, err := mail.SurveyEmail(c.Email, mail.Survey{
 		Name: c.Name, TicketSubject: sv.Subject, AgentName: sv.AgentName, Kind: sv.Kind, Locale: sv.Locale,
-		BaseURL: h.BaseURL, Token: token, UnsubscribeToken: unsubToken, Reminder: true,
+		BaseURL: h.BaseURL, Token: token, UnsubscribeToken: unsubToken, Reminder: true, Brand: h.Brand,
 	})
 	if err != nil {
 		return "", err
