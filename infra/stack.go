@@ -71,6 +71,7 @@ type settings struct {
 	sender, identity, domain, certificateARN string
 	delay, kind, fatigue, alarmEmail         string
 	adminEmail                               string
+	brandName, brandColor, brandLogoURL      string
 }
 
 func readSettings(scope constructs.Construct) (settings, error) {
@@ -89,6 +90,9 @@ func readSettings(scope constructs.Construct) (settings, error) {
 		fatigue:        get("fatigueWindow", "168h"),
 		alarmEmail:     get("alarmEmail", ""),
 		adminEmail:     get("adminEmail", ""),
+		brandName:      get("brandName", ""),
+		brandColor:     get("brandColor", ""),
+		brandLogoURL:   get("brandLogoUrl", ""),
 	}
 	addr, err := closeloop.SenderAddress(s.sender)
 	if err != nil {
@@ -98,7 +102,8 @@ func readSettings(scope constructs.Construct) (settings, error) {
 	s.identity = get("sesIdentity", senderDomain)
 	// Check the values the functions would refuse at start, at synth time.
 	_, err = closeloop.LoadConfig(func(k string) string {
-		return map[string]string{"CLOSELOOP_SURVEY_DELAY": s.delay, "CLOSELOOP_SURVEY_KIND": s.kind, "CLOSELOOP_FATIGUE_WINDOW": s.fatigue}[k]
+		return map[string]string{"CLOSELOOP_SURVEY_DELAY": s.delay, "CLOSELOOP_SURVEY_KIND": s.kind, "CLOSELOOP_FATIGUE_WINDOW": s.fatigue,
+			"CLOSELOOP_BRAND_NAME": s.brandName, "CLOSELOOP_BRAND_COLOR": s.brandColor, "CLOSELOOP_BRAND_LOGO_URL": s.brandLogoURL}[k]
 	})
 	if err != nil {
 		return s, fmt.Errorf("context: %w", err)
@@ -183,6 +188,14 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		if name == "api" || name == "closing" || name == "response" {
 			// response queues the team's alerts of an unhappy answer there.
 			spec.Env["CLOSELOOP_CLOSING_QUEUE_URL"] = closingQueue.QueueUrl()
+		}
+		if name != "webhook" && name != "ses-events" {
+			// The brand is on every email and page these render.
+			for k, v := range map[string]string{"CLOSELOOP_BRAND_NAME": cfg.brandName, "CLOSELOOP_BRAND_COLOR": cfg.brandColor, "CLOSELOOP_BRAND_LOGO_URL": cfg.brandLogoURL} {
+				if v != "" {
+					spec.Env[k] = jsii.String(v)
+				}
+			}
 		}
 		if name == "api" {
 			// The console emails sign-in links and test announcements.

@@ -48,6 +48,7 @@ func templates(t *testing.T) (a, b map[string]any) {
 		}
 		app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{
 			"sender": "Acme Support <feedback@acme.example>", "alarmEmail": "ops@acme.example",
+			"adminEmail": "lead@acme.example", "brandName": "Acme Support", "brandColor": "#b91c1c",
 		}})
 		sa := NewStack(app, "Production", &StackProps{AssetDir: assets})
 		sb := NewStack(app, "Staging", &StackProps{AssetDir: assets})
@@ -127,6 +128,31 @@ func TestFunctionsAreMadeAlike(t *testing.T) {
 			t.Errorf("log group %s keeps logs %v days, want 30", id, props(r)["RetentionInDays"])
 		}
 	}
+}
+
+// TestBrandAndAdmin: the brand reaches the functions that render emails
+// and pages, the first admin reaches the api function, and a brand colour
+// white text cannot be read on refuses to synthesize.
+func TestBrandAndAdmin(t *testing.T) {
+	a, _ := templates(t)
+	for _, r := range resources(a, "AWS::Lambda::Function") {
+		p := props(r)
+		fn := strings.TrimPrefix(p["Description"].(string), "Closeloop ")
+		env := jsonOf(p["Environment"])
+		renders := fn != "webhook" && fn != "ses-events"
+		if got := strings.Contains(env, `"CLOSELOOP_BRAND_NAME":"Acme Support"`) && strings.Contains(env, "#b91c1c"); got != renders {
+			t.Errorf("%s: brand in its environment %v, want %v", fn, got, renders)
+		}
+		if got := strings.Contains(env, `"CLOSELOOP_ADMIN_EMAIL":"lead@acme.example"`); got != (fn == "api") {
+			t.Errorf("%s: first admin in its environment %v", fn, got)
+		}
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{"brandColor": "#fde68a"}})
+	func() {
+		defer func() { recover() }()
+		NewStack(app, "Pale", &StackProps{AssetDir: t.TempDir()})
+		t.Error("a pale brand colour synthesized")
+	}()
 }
 
 func TestTable(t *testing.T) {
