@@ -343,14 +343,8 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 	case sv.Expired(now.Add(24 * time.Hour)):
 		why = "link expires within a day"
 	default:
-		c, err = h.Store.GetContact(ctx, t.ContactID)
-		switch {
-		case errors.Is(err, closeloop.ErrNotFound):
-			why = "contact erased"
-		case err != nil:
+		if c, why, err = h.mailable(ctx, t.ContactID); err != nil {
 			return "", err
-		case c.Suppressed != "":
-			why = c.Suppressed
 		}
 	}
 	next := *t
@@ -392,6 +386,19 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 	return reminded, nil
 }
 
+// mailable reads contact id and says why they may not be mailed ("" when
+// they may): erased, unsubscribed, bounced or complained.
+func (h *Handler) mailable(ctx context.Context, id string) (closeloop.Contact, string, error) {
+	c, err := h.Store.GetContact(ctx, id)
+	switch {
+	case errors.Is(err, closeloop.ErrNotFound):
+		return c, "contact erased", nil
+	case err != nil:
+		return c, "", err
+	}
+	return c, c.Suppressed, nil
+}
+
 // checkIn sends the check-in id when it is due, unless the ticket has
 // reopened since or its person may not be mailed. Like surveys, it is
 // marked sent before the email goes: at most once.
@@ -426,14 +433,8 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 	}
 	var c closeloop.Contact
 	if why == "" {
-		c, err = h.Store.GetContact(ctx, ci.ContactID)
-		switch {
-		case errors.Is(err, closeloop.ErrNotFound):
-			why = "contact erased"
-		case err != nil:
+		if c, why, err = h.mailable(ctx, ci.ContactID); err != nil {
 			return "", err
-		case c.Suppressed != "":
-			why = c.Suppressed
 		}
 	}
 	next := ci
