@@ -5,36 +5,6 @@ import (
 	"time"
 )
 
-// TestCaseFigures computes the loop figures of a hand-checked set: four
-// cases in the range (two contacted after 2 and 6 hours: median 4), one
-// before it, one after it; and an empty range.
-func TestCaseFigures(t *testing.T) {
-	day := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
-	at := func(d int, h float64) time.Time {
-		return day.AddDate(0, 0, d).Add(time.Duration(h * float64(time.Hour)))
-	}
-	cases := []Case{
-		{OpenedAt: at(0, 9), ContactedAt: at(0, 11)},
-		{OpenedAt: at(1, 8), ContactedAt: at(1, 14)},
-		{OpenedAt: at(1, 23.5)},
-		{OpenedAt: at(2, 0)},
-		{OpenedAt: at(-1, 23), ContactedAt: at(0, 1)}, // before the range
-		{OpenedAt: at(3, 0), ContactedAt: at(3, 1)},   // after it
-	}
-	f := CaseFigures(cases, day, day.AddDate(0, 0, 2))
-	if f.Detractors != 4 || f.DetractorsContacted != 2 || f.MedianHoursToContact == nil || *f.MedianHoursToContact != 4 || *f.DetractorsContactRate != 0.5 {
-		t.Errorf("figures %+v", f)
-	}
-	one := CaseFigures(cases[:1], day, day)
-	if *one.MedianHoursToContact != 2 {
-		t.Errorf("median of one: %v", *one.MedianHoursToContact)
-	}
-	empty := CaseFigures(cases, day.AddDate(1, 0, 0), day.AddDate(1, 0, 5))
-	if empty.Detractors != 0 || empty.MedianHoursToContact != nil || empty.DetractorsContactRate != nil || empty.CheckinsSent != nil {
-		t.Errorf("empty range: %+v", empty)
-	}
-}
-
 func TestCaseChangeValidate(t *testing.T) {
 	bad := "not an address"
 	for _, c := range []CaseChange{{}, {Status: "done"}, {Owner: &bad}, {Note: string(make([]byte, MaxNote+1))}} {
@@ -50,44 +20,54 @@ func TestCaseChangeValidate(t *testing.T) {
 	}
 }
 
-// TestTellFigures: three customers raised themes (one twice); two were
-// told after raising (after 24 and 48 hours: median 36), one was told only
-// before they raised it, so not about what they said.
-func TestTellFigures(t *testing.T) {
-	day := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
-	h := func(n float64) time.Time { return day.Add(time.Duration(n * float64(time.Hour))) }
-	raised := []Raised{{"a", h(0)}, {"a", h(5)}, {"b", h(10)}, {"c", h(20)}}
-	told := map[string][]time.Time{"a": {h(24), h(100)}, "b": {h(58)}, "c": {h(1)}}
-	r, n, m := TellFigures(raised, told)
-	if *r != 3 || *n != 2 || m == nil || *m != 36 {
-		t.Errorf("raisers %d told %d median %v", *r, *n, m)
+// TestLoopFigures sums a hand-checked set of daily loop counters: four
+// detractors, two reached after 2 and 6 hours (the first of the two, the
+// median, is in the bucket up to 2 h), three theme raisers, two told after
+// 20 and 30 hours (median in the bucket up to 24 h), check-ins 3 sent, 2
+// yes of 3 answers, score changes told +0.75 and +0.6, not told -0.25;
+// and an empty set.
+func TestLoopFigures(t *testing.T) {
+	days := []Counters{
+		{Loops: LoopCounters{Detractors: 2, DetractorsContacted: 1, ContactHours: HistOf(2 * time.Hour), ThemeRaisers: 2, ThemeRaisersTold: 1, ToldHours: HistOf(20 * time.Hour)}, CheckInsSent: 2, CheckInsYes: 1},
+		{Loops: LoopCounters{Detractors: 2, DetractorsContacted: 1, ContactHours: HistOf(6 * time.Hour), ThemeRaisers: 1, ThemeRaisersTold: 1, ToldHours: HistOf(30 * time.Hour)}, CheckInsSent: 1, CheckInsYes: 1, CheckInsNo: 1},
+		{Loops: ScoreChange(CSAT, 2, 5, true)}, {Loops: ScoreChange(NPS, 3, 9, true)}, {Loops: ScoreChange(CSAT, 4, 3, false)},
 	}
-	r, n, m = TellFigures(nil, told)
-	if *r != 0 || *n != 0 || m != nil {
-		t.Errorf("empty: %d %d %v", *r, *n, m)
+	var total Counters
+	for _, d := range days {
+		total = total.Add(d)
+	}
+	f := total.Figures()
+	check := func(name string, got *float64, want float64) {
+		t.Helper()
+		if got == nil || *got != want {
+			t.Errorf("%s = %v, want %v", name, deref(got), want)
+		}
+	}
+	if f.Detractors != 4 || f.DetractorsContacted != 2 || *f.ThemeRaisers != 3 || *f.ThemeRaisersTold != 2 || *f.CheckinsSent != 3 {
+		t.Errorf("counts %+v", f)
+	}
+	check("detractors_contacted_rate", f.DetractorsContactRate, 0.5)
+	check("median_hours_to_contact", f.MedianHoursToContact, 2)
+	check("median_hours_to_told", f.MedianHoursToTold, 24)
+	check("checkins_still_solved", f.CheckinsStillSolved, 0.667)
+	check("score_change_told", f.ScoreChangeTold, 0.675)
+	check("score_change_not_told", f.ScoreChangeNotTold, -0.25)
+	// Sub undoes Add, histograms included.
+	if back := total.Sub(days[0]).Sub(days[1]).Sub(days[2]).Sub(days[3]).Sub(days[4]); back != (Counters{}) {
+		t.Errorf("sum minus its days: %+v", back)
+	}
+	empty := Counters{}.Figures()
+	if empty.Detractors != 0 || empty.MedianHoursToContact != nil || empty.DetractorsContactRate != nil || *empty.ThemeRaisers != 0 ||
+		empty.MedianHoursToTold != nil || *empty.CheckinsSent != 0 || empty.CheckinsStillSolved != nil || empty.ScoreChangeTold != nil || empty.ScoreChangeNotTold != nil {
+		t.Errorf("empty: %+v", empty)
 	}
 }
 
-// TestScoreChanges: Ada (CSAT 2, told, then 5: +0.75) and Bo (NPS 3, told,
-// then 9: +0.6) against Cy (CSAT 4, not told, then 3: -0.25); a pair whose
-// first answer is outside the range does not count.
-func TestScoreChanges(t *testing.T) {
-	day := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
-	at := func(d int) time.Time { return day.AddDate(0, 0, d) }
-	r := func(n int) *int { return &n }
-	svs := []Survey{
-		{ContactID: "ada", Kind: CSAT, Rating: r(2), RespondedAt: at(0)}, {ContactID: "ada", Kind: CSAT, Rating: r(5), RespondedAt: at(20)},
-		{ContactID: "bo", Kind: NPS, Rating: r(3), RespondedAt: at(1)}, {ContactID: "bo", Kind: NPS, Rating: r(9), RespondedAt: at(30)},
-		{ContactID: "cy", Kind: CSAT, Rating: r(4), RespondedAt: at(2)}, {ContactID: "cy", Kind: CSAT, Rating: r(3), RespondedAt: at(15)},
-		{ContactID: "dee", Kind: CSAT, Rating: r(1), RespondedAt: at(-10)}, {ContactID: "dee", Kind: CSAT, Rating: r(5), RespondedAt: at(3)},
-	}
-	told := map[string][]time.Time{"ada": {at(5)}, "bo": {at(10)}, "cy": {at(40)}}
-	tl, nt := ScoreChanges(svs, told, day, at(7))
-	if tl == nil || *tl != 0.675 || nt == nil || *nt != -0.25 {
-		t.Errorf("told %v, not told %v; want 0.675 and -0.25", deref(tl), deref(nt))
-	}
-	if tl, nt := ScoreChanges(svs, told, at(100), at(101)); tl != nil || nt != nil {
-		t.Error("an empty range has figures")
+func TestHist(t *testing.T) {
+	for d, want := range map[time.Duration]int{30 * time.Minute: 0, time.Hour: 0, 90 * time.Minute: 1, 25 * time.Hour: 5, 1000 * time.Hour: len(HourBuckets)} {
+		if h := HistOf(d); h[want] != 1 {
+			t.Errorf("HistOf(%s) = %v, want bucket %d", d, h, want)
+		}
 	}
 }
 

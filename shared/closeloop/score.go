@@ -7,20 +7,21 @@ import "math"
 // its days: a report costs one read per day, whatever the number of
 // responses. The dynamo store keeps them with atomic ADD.
 type Counters struct {
-	SurveysSent   int64 `json:"surveys_sent"`
-	Responses     int64 `json:"responses"`
-	CSATCount     int64 `json:"csat_count"`
-	CSATSatisfied int64 `json:"csat_satisfied"` // ratings 4 and 5
-	CSATSum       int64 `json:"csat_sum"`
-	NPSCount      int64 `json:"nps_count"`
-	NPSPromoters  int64 `json:"nps_promoters"`  // 9 and 10
-	NPSDetractors int64 `json:"nps_detractors"` // 0 to 6
-	CESCount      int64 `json:"ces_count"`
-	CESSum        int64 `json:"ces_sum"`
-	ClosingSent   int64 `json:"closing_sent"` // "you said, we did" emails
-	CheckInsSent  int64 `json:"checkins_sent"`
-	CheckInsYes   int64 `json:"checkins_yes"` // answered "still solved"
-	CheckInsNo    int64 `json:"checkins_no"`
+	SurveysSent   int64        `json:"surveys_sent"`
+	Responses     int64        `json:"responses"`
+	CSATCount     int64        `json:"csat_count"`
+	CSATSatisfied int64        `json:"csat_satisfied"` // ratings 4 and 5
+	CSATSum       int64        `json:"csat_sum"`
+	NPSCount      int64        `json:"nps_count"`
+	NPSPromoters  int64        `json:"nps_promoters"`  // 9 and 10
+	NPSDetractors int64        `json:"nps_detractors"` // 0 to 6
+	CESCount      int64        `json:"ces_count"`
+	CESSum        int64        `json:"ces_sum"`
+	ClosingSent   int64        `json:"closing_sent"` // "you said, we did" emails
+	CheckInsSent  int64        `json:"checkins_sent"`
+	CheckInsYes   int64        `json:"checkins_yes"` // answered "still solved"
+	CheckInsNo    int64        `json:"checkins_no"`
+	Loops         LoopCounters `json:"loops"`
 }
 
 // DayCounters is one day's counters.
@@ -46,6 +47,7 @@ func (c Counters) Add(d Counters) Counters {
 		CheckInsSent:  c.CheckInsSent + d.CheckInsSent,
 		CheckInsYes:   c.CheckInsYes + d.CheckInsYes,
 		CheckInsNo:    c.CheckInsNo + d.CheckInsNo,
+		Loops:         c.Loops.add(d.Loops, 1),
 	}
 }
 
@@ -57,6 +59,7 @@ func (c Counters) Sub(d Counters) Counters {
 		NPSCount: -d.NPSCount, NPSPromoters: -d.NPSPromoters, NPSDetractors: -d.NPSDetractors,
 		CESCount: -d.CESCount, CESSum: -d.CESSum, ClosingSent: -d.ClosingSent,
 		CheckInsSent: -d.CheckInsSent, CheckInsYes: -d.CheckInsYes, CheckInsNo: -d.CheckInsNo,
+		Loops: LoopCounters{}.add(d.Loops, -1),
 	})
 }
 

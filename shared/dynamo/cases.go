@@ -72,7 +72,22 @@ func (s *Store) OpenCase(ctx context.Context, c closeloop.Case) error {
 	if err != nil {
 		return fmt.Errorf("open case %s: %w", c.ID, err)
 	}
+	if c.Reason == "" { // an unhappy answer; a check-in's "no" is no detractor
+		if err := s.AddCounters(ctx, c.OpenedAt, closeloop.Counters{Loops: closeloop.LoopCounters{Detractors: 1}}); err != nil {
+			return fmt.Errorf("count case %s: %w", c.ID, err)
+		}
+	}
 	return nil
+}
+
+// countContact counts the first contact of case it (its contacted time was
+// set to now by the write that returned it) on the day it opened.
+func (s *Store) countContact(ctx context.Context, it caseItem, now time.Time) error {
+	if it.ContactedAt != ts(now) || it.Reason != "" {
+		return nil
+	}
+	opened := parseTS(it.OpenedAt)
+	return s.AddCounters(ctx, opened, closeloop.Counters{Loops: closeloop.LoopCounters{DetractorsContacted: 1, ContactHours: closeloop.HistOf(now.Sub(opened))}})
 }
 
 // GetCase returns case id, or an error wrapping closeloop.ErrNotFound.
@@ -168,6 +183,9 @@ func (s *Store) UpdateCase(ctx context.Context, id string, change closeloop.Case
 	if err := unmarshal(res.Attributes, &it); err != nil {
 		return closeloop.Case{}, err
 	}
+	if err := s.countContact(ctx, it, now); err != nil {
+		return closeloop.Case{}, err
+	}
 	return it.toCase(), nil
 }
 
@@ -180,16 +198,24 @@ func marshalNote(n noteItem) (types.AttributeValue, error) {
 // MarkContacted records that the customer of case id was reached at now
 // (a "you said, we did" email), if the case exists and was still open.
 func (s *Store) MarkContacted(ctx context.Context, id string, now time.Time) error {
-	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                       key(casesPK, caseSK+id),
 		UpdateExpression:          aws.String("SET case_status = :c, contacted_at = if_not_exists(contacted_at, :now)"),
 		ConditionExpression:       aws.String("case_status = :o"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(string(closeloop.CaseContacted)), ":o": str(string(closeloop.CaseOpen)), ":now": str(ts(now))},
+		ReturnValues:              types.ReturnValueAllNew,
 	})
-	if err != nil && !conditionFailed(err) {
+	if conditionFailed(err) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("mark case %s contacted: %w", id, err)
 	}
-	return nil
+	var it caseItem
+	if err := unmarshal(res.Attributes, &it); err != nil {
+		return err
+	}
+	return s.countContact(ctx, it, now)
 }
 
 // Claim takes the one-time job name (such as "alert/slack/<case>") with a

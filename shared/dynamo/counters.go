@@ -20,7 +20,8 @@ func counterAttrs(c *closeloop.Counters) []struct {
 	name string
 	v    *int64
 } {
-	return []struct {
+	l := &c.Loops
+	attrs := []struct {
 		name string
 		v    *int64
 	}{
@@ -30,7 +31,21 @@ func counterAttrs(c *closeloop.Counters) []struct {
 		{"ces_n", &c.CESCount}, {"ces_sum", &c.CESSum},
 		{"closing_sent", &c.ClosingSent},
 		{"checkins_sent", &c.CheckInsSent}, {"checkins_yes", &c.CheckInsYes}, {"checkins_no", &c.CheckInsNo},
+		{"detractors", &l.Detractors}, {"detractors_contacted", &l.DetractorsContacted},
+		{"theme_raisers", &l.ThemeRaisers}, {"theme_raisers_told", &l.ThemeRaisersTold},
+		{"score_told_sum", &l.ScoreToldSum}, {"score_told_n", &l.ScoreToldN},
+		{"score_not_told_sum", &l.ScoreNotToldSum}, {"score_not_told_n", &l.ScoreNotToldN},
 	}
+	for i := range l.ContactHours {
+		attrs = append(attrs, struct {
+			name string
+			v    *int64
+		}{fmt.Sprintf("contact_h%d", i), &l.ContactHours[i]}, struct {
+			name string
+			v    *int64
+		}{fmt.Sprintf("told_h%d", i), &l.ToldHours[i]})
+	}
+	return attrs
 }
 
 // AddCounters adds c to the counters of the day of t with one atomic ADD.

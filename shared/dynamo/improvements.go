@@ -2,8 +2,8 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -208,32 +208,30 @@ func (s *Store) ReleaseClosing(ctx context.Context, impID, contactID string) err
 	return nil
 }
 
-// ToldTimes returns, per contact, when "you said, we did" emails of the
-// last limit improvements went to them (sent claims only).
-func (s *Store) ToldTimes(ctx context.Context, limit int) (map[string][]time.Time, error) {
-	ims, err := s.Improvements(ctx, limit)
+// MarkTold counts, once per response, that the customer of answered survey
+// sv was told what changed at now: on the day they answered, with how long
+// it took; and notes it on their contact for the change of their next
+// answer.
+func (s *Store) MarkTold(ctx context.Context, sv closeloop.Survey, now time.Time) error {
+	err := s.Claim(ctx, "told/"+sv.ID, now)
+	if errors.Is(err, closeloop.ErrDuplicate) {
+		return nil
+	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := map[string][]time.Time{}
-	for _, im := range ims {
-		err := s.query(ctx, &dynamodb.QueryInput{
-			KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :to)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(improvementPK(im.ID)), ":to": str(toPrefix)},
-		}, 0, func(m map[string]types.AttributeValue) error {
-			var it closingItem
-			if err := unmarshal(m, &it); err != nil {
-				return err
-			}
-			if it.State == string(closeloop.ClosingSent) {
-				cid := strings.TrimPrefix(it.SK, toPrefix)
-				out[cid] = append(out[cid], parseTS(it.ClaimedAt))
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("claims of improvement %s: %w", im.ID, err)
-		}
+	d := closeloop.Counters{Loops: closeloop.LoopCounters{ThemeRaisersTold: 1, ToldHours: closeloop.HistOf(now.Sub(sv.RespondedAt))}}
+	if err := s.AddCounters(ctx, sv.RespondedAt, d); err != nil {
+		return err
 	}
-	return out, nil
+	_, err = s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(contactPK(sv.ContactID), "CONTACT"),
+		UpdateExpression:          aws.String("SET last_told_at = :now"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(ts(now))},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("mark %s told: %w", sv.ContactID, err)
+	}
+	return nil
 }

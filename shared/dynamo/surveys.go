@@ -143,6 +143,14 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 		delta = delta.Sub(closeloop.RatingCounters(sv.Kind, *old.Rating))
 		first = parseTS(old.RespondedAt)
 	}
+	if len(old.Themes) == 0 && len(themes) > 0 {
+		delta.Loops.ThemeRaisers++ // the response raises a theme from now on
+	}
+	if old.Rating == nil && old.ContactKey != "" {
+		if err := s.recordAnswer(ctx, old.ContactKey, sv.ID, sv.Kind, rating, now); err != nil {
+			return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
+		}
+	}
 	if err := s.AddCounters(ctx, first, delta); err != nil {
 		return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
 	}
@@ -286,4 +294,41 @@ func (s *Store) SurveysOf(ctx context.Context, contactID string, limit int) ([]c
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// recordAnswer notes the contact's latest answer and, when it follows an
+// answer of theirs to an earlier survey of the same kind, counts how their
+// rating moved on the day of that earlier answer, told or not told about a
+// change in between.
+func (s *Store) recordAnswer(ctx context.Context, contactID, surveyID string, kind closeloop.Kind, rating int, now time.Time) error {
+	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                 key(contactPK(contactID), "CONTACT"),
+		UpdateExpression:    aws.String("SET last_answer_survey = :s, last_answer_at = :now, last_rating = :r, last_kind = :k"),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":s": str(surveyID), ":now": str(ts(now)), ":r": num(int64(rating)), ":k": str(string(kind)),
+		},
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	if conditionFailed(err) {
+		return nil // erased
+	}
+	if err != nil {
+		return err
+	}
+	var old struct {
+		Survey string `dynamodbav:"last_answer_survey"`
+		At     string `dynamodbav:"last_answer_at"`
+		Rating int    `dynamodbav:"last_rating"`
+		Kind   string `dynamodbav:"last_kind"`
+		ToldAt string `dynamodbav:"last_told_at"`
+	}
+	if err := unmarshal(res.Attributes, &old); err != nil {
+		return err
+	}
+	if old.Survey == "" || old.Survey == surveyID || closeloop.Kind(old.Kind) != kind {
+		return nil
+	}
+	told := old.ToldAt != "" && old.ToldAt >= old.At
+	return s.AddCounters(ctx, parseTS(old.At), closeloop.Counters{Loops: closeloop.ScoreChange(kind, old.Rating, rating, told)})
 }

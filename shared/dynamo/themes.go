@@ -133,6 +133,15 @@ func (s *Store) SetThemes(ctx context.Context, id string, themes []string) (clos
 			}
 		}
 	}
+	if (len(old.Themes) == 0) != (len(themes) == 0) && old.Rating != nil {
+		d := int64(1)
+		if len(themes) == 0 {
+			d = -1
+		}
+		if err := s.AddCounters(ctx, parseTS(old.RespondedAt), closeloop.Counters{Loops: closeloop.LoopCounters{ThemeRaisers: d}}); err != nil {
+			return closeloop.Survey{}, fmt.Errorf("count theme raiser %s: %w", id, err)
+		}
+	}
 	sv := old.survey()
 	sv.Themes = themes
 	return sv, nil

@@ -61,7 +61,6 @@ type Store interface {
 	DeleteAPIToken(ctx context.Context, id string) error
 	AddAudit(ctx context.Context, e closeloop.AuditEntry) error
 	Cases(ctx context.Context, status closeloop.CaseStatus) ([]closeloop.Case, error)
-	ToldTimes(ctx context.Context, limit int) (map[string][]time.Time, error)
 	GetCase(ctx context.Context, id string) (closeloop.Case, error)
 	UpdateCase(ctx context.Context, id string, change closeloop.CaseChange, by string, now time.Time) (closeloop.Case, error)
 	Claim(ctx context.Context, name string, now time.Time) error
@@ -486,53 +485,14 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 	web.JSON(w, http.StatusOK, m)
 }
 
-// ScoreChangeDays is how far after a range the next answers are looked for.
-const ScoreChangeDays = 90
-
-// metricsBetween reads the metrics of [from, to]: the daily counters (one
-// read a day) and the follow-up cases (few: detractors only).
+// metricsBetween reads the metrics of [from, to]: the daily counters, one
+// read a day, whatever the number of responses, cases or emails.
 func (h *Handler) metricsBetween(ctx context.Context, from, to time.Time, by string) (Metrics, error) {
 	days, err := h.Store.CountersBetween(ctx, from, to)
 	if err != nil {
 		return Metrics{}, err
 	}
-	cases, err := h.Store.Cases(ctx, "")
-	if err != nil {
-		return Metrics{}, err
-	}
-	m := metricsOf(from, to, days, by)
-	lf := closeloop.CaseFigures(cases, from, to)
-	lf.CheckinsSent, lf.CheckinsStillSolved = m.CheckinsSent, m.CheckinsStillSolved
-	// Theme raisers: read from the responses of the range and the
-	// improvements' delivery claims, O(responses in range + emails told).
-	// The answers after the range too (up to ScoreChangeDays), for the
-	// change of the next answer.
-	later := to.AddDate(0, 0, ScoreChangeDays)
-	if today := h.now().UTC().Truncate(24 * time.Hour); later.After(today) {
-		later = today
-	}
-	if later.Before(to) {
-		later = to
-	}
-	svs, _, err := h.Store.ListResponses(ctx, closeloop.ResponseFilter{From: from, To: later})
-	if err != nil {
-		return Metrics{}, err
-	}
-	var raised []closeloop.Raised
-	end := to.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-	for _, sv := range svs {
-		if len(sv.Themes) > 0 && sv.RespondedAt.Before(end) {
-			raised = append(raised, closeloop.Raised{ContactID: sv.ContactID, At: sv.RespondedAt})
-		}
-	}
-	told, err := h.Store.ToldTimes(ctx, 200)
-	if err != nil {
-		return Metrics{}, err
-	}
-	lf.ThemeRaisers, lf.ThemeRaisersTold, lf.MedianHoursToTold = closeloop.TellFigures(raised, told)
-	lf.ScoreChangeTold, lf.ScoreChangeNotTold = closeloop.ScoreChanges(svs, told, from, to)
-	m.LoopFigures = lf
-	return m, nil
+	return metricsOf(from, to, days, by), nil
 }
 
 // metricsOf sums days into the metrics of [from, to], with a series by day
@@ -547,21 +507,8 @@ func metricsOf(from, to time.Time, days []closeloop.DayCounters, by string) Metr
 		}
 	}
 	m.Scores = total.Score()
-	m.LoopFigures = checkInFigures(total)
+	m.LoopFigures = total.Figures()
 	return m
-}
-
-// checkInFigures are the check-in figures of summed counters: how many
-// went, and the share of answers that said the ticket is still solved.
-func checkInFigures(c closeloop.Counters) closeloop.LoopFigures {
-	var f closeloop.LoopFigures
-	sent := c.CheckInsSent
-	f.CheckinsSent = &sent
-	if n := c.CheckInsYes + c.CheckInsNo; n > 0 {
-		r := float64(c.CheckInsYes) / float64(n)
-		f.CheckinsStillSolved = &r
-	}
-	return f
 }
 
 func (h *Handler) erase(w http.ResponseWriter, r *http.Request) {

@@ -377,3 +377,53 @@ func TestCheckIns(t *testing.T) {
 		t.Errorf("check-in figures sent %v still %v; want 1 and 0", m.Sent, m.Still)
 	}
 }
+
+// TestScoreChangeCounted: a customer told about a change between two
+// surveys moves from 2 to 5 (+0.75 of the CSAT scale); another, not told,
+// from 4 to 3 (-0.25); the metrics read them from the day's counters.
+func TestScoreChangeCounted(t *testing.T) {
+	st, _ := followUpStack(t, 0)
+	tok := st.Config.AdminToken
+	call(t, st.Handler, "POST", "/api/themes", `{"name":"exports","keywords":["export"]}`, tok, nil)
+	answer := func(email, ticket string, rating int, comment string) {
+		t.Helper()
+		ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: ticket, Status: closeloop.StatusSolved,
+			OccurredAt: time.Now(), Customer: closeloop.Person{Email: email}}
+		if _, err := webhookApply(st, ev); err != nil {
+			t.Fatal(err)
+		}
+		st.Sweeper.FatigueWindow = 0
+		if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {
+			t.Fatalf("survey %s: %+v", ticket, res)
+		}
+		ms := awstest.MailTo(t, email)
+		if code := awstest.Answer(t, st, ms[len(ms)-1], rating, comment); code != 200 {
+			t.Fatal(code)
+		}
+	}
+	told, untold := awstest.Email(), awstest.Email()
+	answer(told, awstest.Name("T"), 2, "the export fails")
+	answer(untold, awstest.Name("T"), 4, "fine")
+	call(t, st.Handler, "POST", "/api/improvements", `{"theme":"exports","summary":"Fixed","message":"Done."}`, tok, nil)
+	st.DrainQueue(context.Background())
+	answer(told, awstest.Name("T"), 5, "")
+	answer(untold, awstest.Name("T"), 3, "")
+	today := time.Now().UTC().Format(time.DateOnly)
+	var m struct {
+		Told    *float64 `json:"score_change_told"`
+		NotTold *float64 `json:"score_change_not_told"`
+		Raisers *int64   `json:"theme_raisers"`
+		TellN   *int64   `json:"theme_raisers_told"`
+	}
+	call(t, st.Handler, "GET", "/api/metrics?from="+today+"&to="+today, "", tok, &m)
+	if m.Told == nil || *m.Told != 0.75 || m.NotTold == nil || *m.NotTold != -0.25 || *m.Raisers != 1 || *m.TellN != 1 {
+		t.Errorf("told %v, not told %v, raisers %v, told %v", deref(m.Told), deref(m.NotTold), *m.Raisers, *m.TellN)
+	}
+}
+
+func deref(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return *f
+}

@@ -39,6 +39,7 @@ type Store interface {
 	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error
 	GetCase(ctx context.Context, id string) (closeloop.Case, error)
 	MarkContacted(ctx context.Context, id string, now time.Time) error
+	MarkTold(ctx context.Context, sv closeloop.Survey, now time.Time) error
 	Claim(ctx context.Context, name string, now time.Time) error
 	Release(ctx context.Context, name string) error
 }
@@ -260,6 +261,9 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 	// any, is contacted.
 	if err := h.Store.MarkContacted(ctx, sv.ID, now); err != nil {
 		slog.ErrorContext(ctx, "mark case contacted", "survey", sv.ID, "err", err)
+	}
+	if err := h.Store.MarkTold(ctx, sv, now); err != nil {
+		slog.ErrorContext(ctx, "count theme raiser told", "survey", sv.ID, "err", err)
 	}
 	return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingSent, messageID, closeloop.Progress{Sent: 1})
 }
