@@ -14,7 +14,7 @@ CDK_ARGS  ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
-.PHONY: help deps demo demo-stop dev test test-go test-infra contract build bench bench-record synth deploy lint clean
+.PHONY: help deps demo demo-stop dev test test-go test-infra contract build bench bench-record fuzz synth deploy lint clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,7 @@ test-go: deps
 	$(GO) test -race -count=1 ./...
 	@echo "every benchmark once, so they keep compiling and passing (make bench measures)"
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./shared/...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 test-infra: deps
 	cd infra && $(GO) mod download && $(GO) test -count=1 ./...
@@ -77,6 +78,14 @@ synth: deps build ## synthesize the CloudFormation template (no AWS credentials 
 
 deploy: deps build ## deploy the stack to the account of your AWS credentials (CDK_ARGS="-c sender=…")
 	$(CDK) deploy --no-notices $(CDK_ARGS)
+
+# Fuzzers as package:Function; make test runs each for 3 s, make fuzz for FUZZTIME.
+FUZZERS  := ./shared/helpdesk:FuzzParse ./shared/helpdesk:FuzzNormalizeEmail ./shared/fn/response:FuzzSurveyForm
+FUZZTIME ?= 60s
+
+fuzz: deps ## run every fuzzer for FUZZTIME each (default 60s; make test runs them for 3s)
+	@for f in $(FUZZERS); do pkg=$${f%%:*}; name=$${f##*:}; echo "fuzz $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
 
 lint: deps ## gofmt, go vet and staticcheck
 	$(MAKE) lint-quick
