@@ -198,6 +198,10 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 			}
 		}
 		if name == "api" {
+			// closeloop dlq lists and replays the dead letters.
+			spec.Env["CLOSELOOP_CLOSING_DLQ_URL"] = closingDLQ.QueueUrl()
+			spec.Env["CLOSELOOP_SES_EVENTS_DLQ_URL"] = sesDLQ.QueueUrl()
+			spec.Env["CLOSELOOP_SES_EVENTS_QUEUE_URL"] = sesQueue.QueueUrl()
 			// The console emails sign-in links and test announcements.
 			spec.Env["CLOSELOOP_BASE_URL"] = baseURL
 			spec.Env["CLOSELOOP_SES_CONFIGURATION_SET"] = configSet.ConfigurationSetName()
@@ -219,6 +223,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	closingQueue.GrantSendMessages(fns["api"])
 	closingQueue.GrantSendMessages(fns["closing"])
 	closingQueue.GrantSendMessages(fns["response"])
+	closingDLQ.GrantConsumeMessages(fns["api"]) // closeloop dlq: read, then delete what was replayed
+	sesDLQ.GrantConsumeMessages(fns["api"])
+	sesQueue.GrantSendMessages(fns["api"])
 	sendEmail := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("ses:SendEmail"),
 		Resources: &[]*string{

@@ -146,6 +146,9 @@ func TestBrandAndAdmin(t *testing.T) {
 		if got := strings.Contains(env, `"CLOSELOOP_ADMIN_EMAIL":"lead@acme.example"`); got != (fn == "api") {
 			t.Errorf("%s: first admin in its environment %v", fn, got)
 		}
+		if got := strings.Contains(env, "CLOSELOOP_CLOSING_DLQ_URL") && strings.Contains(env, "CLOSELOOP_SES_EVENTS_DLQ_URL"); got != (fn == "api") {
+			t.Errorf("%s: dead-letter queues in its environment %v", fn, got)
+		}
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{"brandColor": "#fde68a"}})
 	func() {

@@ -169,3 +169,48 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = fs.Args()[1:]
 	}
 }
+
+// dlq runs `closeloop dlq list|replay QUEUE`: the dead letters of a queue
+// (SQS in AWS, the in-process list of closeloop dev), listed, or replayed
+// into their queue once each.
+func dlq(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const use = "usage: closeloop dlq list|replay QUEUE [--api URL] [--token TOKEN] (queues: closing, ses-events)"
+	if len(args) == 0 {
+		return errors.New(use)
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("dlq "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	client := clientFlags(fs, getenv)
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || sub != "list" && sub != "replay" {
+		return errors.New(use)
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	path := "/api/dlq/" + url.PathEscape(pos[0])
+	if sub == "replay" {
+		var out struct{ Replayed int }
+		if err := c.do(ctx, "POST", path+"/replay", nil, &out); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "replayed %d messages into %s\n", out.Replayed, pos[0])
+		return nil
+	}
+	var out struct {
+		Messages []struct{ ID, Body string }
+	}
+	if err := c.do(ctx, "GET", path, nil, &out); err != nil {
+		return err
+	}
+	for _, m := range out.Messages {
+		fmt.Fprintf(stdout, "%s\t%s\n", m.ID, m.Body)
+	}
+	fmt.Fprintf(stdout, "%d dead letters in %s\n", len(out.Messages), pos[0])
+	return nil
+}

@@ -3,11 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/local/devstack"
+	"github.com/closeloop/closeloop/shared/slack"
 )
 
 // TestOperatorsAndEraseCommands drives the CLI against a running stack's
@@ -52,5 +59,60 @@ func TestOperatorsAndEraseCommands(t *testing.T) {
 	}
 	if _, err := cli("erase", "not-an-address"); err == nil || !strings.Contains(err.Error(), "400") {
 		t.Errorf("erase of a non-address: %v", err)
+	}
+}
+
+// TestDeadLetterReplay: an alert whose receiver was down ends in the
+// dead-letter list; after the receiver is mended, `closeloop dlq replay`
+// sends it once, and the list is empty.
+func TestDeadLetterReplay(t *testing.T) {
+	var up atomic.Bool
+	var alerts atomic.Int64
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		alerts.Add(1)
+	}))
+	defer hook.Close()
+	s := startServer(t, func(st *devstack.Stack) {
+		st.Queue.MaxReceive, st.Queue.Visibility = 2, 10*time.Millisecond
+		st.Closing.Slack = slack.Slack{URL: hook.URL}
+	})
+	env := map[string]string{"CLOSELOOP_API_URL": s.URL, "CLOSELOOP_TOKEN": s.Config.AdminToken}
+	cli := func(args ...string) string {
+		var out, errs bytes.Buffer
+		if err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errs); err != nil {
+			t.Fatalf("%v: %v %s", args, err, errs.String())
+		}
+		return out.String()
+	}
+	email := awstest.Email()
+	s.solve(t, "generic", "dlq-1", email, "Ada", "solved")
+	m := waitMail(t, email, 1)[0]
+	res, err := http.PostForm(s.URL+"/s/"+awstest.Token(m), url.Values{"rating": {"1"}, "comment": {"broken"}})
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("answer: %v", err)
+	}
+	waitFor(t, "the alert in the dead-letter list", func() bool { return len(s.Queue.Dead()) == 1 })
+	if out := cli("dlq", "list", "closing"); !strings.Contains(out, `"alert"`) || !strings.Contains(out, "1 dead letters") {
+		t.Errorf("dlq list: %q", out)
+	}
+	up.Store(true)
+	if out := cli("dlq", "replay", "closing"); !strings.Contains(out, "replayed 1") {
+		t.Errorf("dlq replay: %q", out)
+	}
+	waitFor(t, "the replayed alert", func() bool { return alerts.Load() == 1 })
+	if out := cli("dlq", "list", "closing"); !strings.Contains(out, "0 dead letters") {
+		t.Errorf("after replay: %q", out)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := alerts.Load(); n != 1 {
+		t.Errorf("%d alerts after the replay, want 1", n)
+	}
+	var errs bytes.Buffer
+	if err := run(context.Background(), []string{"dlq", "list", "nosuch"}, func(k string) string { return env[k] }, &bytes.Buffer{}, &errs); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("unknown queue: %v", err)
 	}
 }

@@ -50,7 +50,9 @@ type server struct {
 	logs *lockedBuffer
 }
 
-func startServer(t *testing.T) *server {
+// startServer starts the server; setups change the stack before its jobs
+// start (so no test writes a field a job goroutine reads).
+func startServer(t *testing.T, setups ...func(*devstack.Stack)) *server {
 	t.Helper()
 	logs := &lockedBuffer{}
 	prev := slog.Default()
@@ -62,6 +64,9 @@ func startServer(t *testing.T) *server {
 	cfg.AdminEmail = awstest.Email()
 	st := awstest.Stack(t, cfg)
 	h = st.Handler
+	for _, setup := range setups {
+		setup(st)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { st.RunJobs(ctx, 100*time.Millisecond); close(done) }()

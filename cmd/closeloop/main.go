@@ -24,6 +24,7 @@ Usage:
   closeloop operators add EMAIL --role ROLE           add an operator (viewer, editor or admin), or change a role
   closeloop operators list | remove EMAIL             list or remove operators
   closeloop erase EMAIL                               erase everything Closeloop holds about one person
+  closeloop dlq list|replay QUEUE                     list or replay a queue's dead letters (closing, ses-events)
 
 Commands that read or change data take --api URL and --token TOKEN
 (defaults: CLOSELOOP_API_URL, CLOSELOOP_TOKEN), against closeloop dev or a
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return operators(ctx, args[1:], getenv, stdout, stderr)
 	case "erase":
 		return erase(ctx, args[1:], getenv, stdout, stderr)
+	case "dlq":
+		return dlq(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -79,3 +79,99 @@ func Alert(caseID string) string {
 	b, _ := json.Marshal(map[string]string{"alert": caseID})
 	return string(b)
 }
+
+// DeadLetter is one message that gave up on its queue.
+type DeadLetter struct {
+	ID   string `json:"id"`
+	Body string `json:"body"`
+}
+
+// DLQClient is the part of the SQS SDK client a DLQ uses.
+type DLQClient interface {
+	ReceiveMessage(context.Context, *sqs.ReceiveMessageInput, ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	SendMessage(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	DeleteMessage(context.Context, *sqs.DeleteMessageInput, ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+}
+
+// DeadLetters lists and replays one dead-letter queue.
+type DeadLetters interface {
+	List(ctx context.Context) ([]DeadLetter, error)
+	Replay(ctx context.Context) (int, error)
+}
+
+// DLQ is a dead-letter queue and the queue its messages came from.
+type DLQ struct {
+	Client DLQClient
+	URL    string // the dead-letter queue
+	Source string // the queue to replay into
+}
+
+// maxDeadLetters bounds one listing or replay.
+const maxDeadLetters = 1000
+
+// List returns up to 1,000 dead letters. Reading hides them for a few
+// seconds (SQS has no peek); they stay in the queue.
+func (d DLQ) List(ctx context.Context) ([]DeadLetter, error) {
+	var out []DeadLetter
+	seen := map[string]bool{}
+	for len(out) < maxDeadLetters {
+		res, err := d.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &d.URL, MaxNumberOfMessages: 10, VisibilityTimeout: 5, WaitTimeSeconds: 0})
+		if err != nil {
+			return out, fmt.Errorf("list dead letters: %w", err)
+		}
+		fresh := 0
+		for _, m := range res.Messages {
+			if id := aws.ToString(m.MessageId); !seen[id] {
+				seen[id] = true
+				fresh++
+				out = append(out, DeadLetter{ID: id, Body: aws.ToString(m.Body)})
+			}
+		}
+		if fresh == 0 {
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+// Replay sends every dead letter (up to 1,000) back to its source queue
+// and deletes it from the dead-letter queue, each once; a message whose
+// delete fails after its send may be delivered twice, which the consumers'
+// claims make harmless.
+func (d DLQ) Replay(ctx context.Context) (int, error) {
+	n := 0
+	for n < maxDeadLetters {
+		res, err := d.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &d.URL, MaxNumberOfMessages: 10, VisibilityTimeout: 60})
+		if err != nil {
+			return n, fmt.Errorf("replay dead letters: %w", err)
+		}
+		if len(res.Messages) == 0 {
+			return n, nil
+		}
+		for _, m := range res.Messages {
+			if _, err := d.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &d.Source, MessageBody: m.Body}); err != nil {
+				return n, fmt.Errorf("replay %s: %w", aws.ToString(m.MessageId), err)
+			}
+			if _, err := d.Client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &d.URL, ReceiptHandle: m.ReceiptHandle}); err != nil {
+				return n, fmt.Errorf("delete replayed %s: %w", aws.ToString(m.MessageId), err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// DLQsFromEnv returns the dead-letter queues named in the configuration
+// (CLOSELOOP_CLOSING_DLQ_URL with CLOSELOOP_CLOSING_QUEUE_URL, and
+// CLOSELOOP_SES_EVENTS_DLQ_URL with CLOSELOOP_SES_EVENTS_QUEUE_URL), by
+// queue name ("closing", "ses-events").
+func DLQsFromEnv(env boot.Env) map[string]DeadLetters {
+	c := sqs.NewFromConfig(env.AWS, func(o *sqs.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SQS") })
+	out := map[string]DeadLetters{}
+	for name, prefix := range map[string]string{"closing": "CLOSELOOP_CLOSING_", "ses-events": "CLOSELOOP_SES_EVENTS_"} {
+		if dlq, src := env.Getenv(prefix+"DLQ_URL"), env.Getenv(prefix+"QUEUE_URL"); dlq != "" && src != "" {
+			out[name] = DLQ{Client: c, URL: dlq, Source: src}
+		}
+	}
+	return out
+}

@@ -79,8 +79,11 @@ type Handler struct {
 	Queue  queue.Sender // the closing queue
 	Mailer Mailer
 	Config closeloop.Config
-	Now    func() time.Time
-	mux    *http.ServeMux
+	// DeadLetters are the dead-letter queues by name ("closing",
+	// "ses-events"), for closeloop dlq.
+	DeadLetters map[string]queue.DeadLetters
+	Now         func() time.Time
+	mux         *http.ServeMux
 }
 
 // Paths are the path prefixes the handler serves, for a server that mounts
@@ -96,8 +99,8 @@ const SESRate = 1
 // improvements on closingQueue and sending sign-in links with mailer, with
 // cfg's admin token, first admin and base URL. The Lambda, the local dev
 // server and `closeloop invoke` all build it here.
-func New(cfg closeloop.Config, store Store, closingQueue queue.Sender, mailer Mailer) *Handler {
-	h := &Handler{Store: store, Queue: closingQueue, Mailer: mailer, Config: cfg, mux: http.NewServeMux()}
+func New(cfg closeloop.Config, store Store, closingQueue queue.Sender, mailer Mailer, deadLetters map[string]queue.DeadLetters) *Handler {
+	h := &Handler{Store: store, Queue: closingQueue, Mailer: mailer, Config: cfg, DeadLetters: deadLetters, mux: http.NewServeMux()}
 	m := h.mux
 	viewer, editor, admin := closeloop.RoleViewer, closeloop.RoleEditor, closeloop.RoleAdmin
 	api := func(pattern string, need closeloop.Role, f http.HandlerFunc) { m.Handle(pattern, h.apiAuth(need, f)) }
@@ -119,6 +122,8 @@ func New(cfg closeloop.Config, store Store, closingQueue queue.Sender, mailer Ma
 	api("DELETE /api/tokens/{id}", viewer, h.deleteToken)
 	api("GET /api/audit", admin, h.listAudit)
 	api("GET /api/me", viewer, h.me)
+	api("GET /api/dlq/{queue}", admin, h.listDeadLetters)
+	api("POST /api/dlq/{queue}/replay", admin, h.replayDeadLetters)
 	api("GET /api/cases", viewer, h.listCases)
 	api("GET /api/cases/{id}", viewer, h.getCase)
 	api("PATCH /api/cases/{id}", editor, h.patchCase)

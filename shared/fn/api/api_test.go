@@ -51,8 +51,8 @@ func TestAuthorization(t *testing.T) {
 		{"wrong token", st.Handler, tok + "x", 401},
 		{"prefix of the token", st.Handler, tok[:len(tok)-1], 401},
 		{"right token", st.Handler, tok, 200},
-		{"API without an admin token configured", api.New(closeloop.Config{}, st.Store, st.Queue, st.Sender), "", 401},
-		{"API without an admin token, any bearer", api.New(closeloop.Config{}, st.Store, st.Queue, st.Sender), "anything", 401},
+		{"API without an admin token configured", api.New(closeloop.Config{}, st.Store, st.Queue, st.Sender, nil), "", 401},
+		{"API without an admin token, any bearer", api.New(closeloop.Config{}, st.Store, st.Queue, st.Sender, nil), "anything", 401},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := call(t, tt.h, "GET", "/api/themes", "", tt.token, nil)

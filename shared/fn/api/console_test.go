@@ -153,7 +153,7 @@ func TestSignIn(t *testing.T) {
 	}
 	// An expired link.
 	link, _ := st.API.LoginLink(context.Background(), st.Config.AdminEmail)
-	late := api.New(st.Config, st.Store, st.Queue, st.Sender)
+	late := api.New(st.Config, st.Store, st.Queue, st.Sender, nil)
 	late.Now = func() time.Time { return time.Now().Add(closeloop.LoginLinkTTL + time.Minute) }
 	w := httptest.NewRecorder()
 	late.ServeHTTP(w, httptest.NewRequest("POST", strings.TrimPrefix(link, srv.URL), nil))
@@ -245,7 +245,7 @@ func TestCSRFAndRoles(t *testing.T) {
 	if len(list.Tokens) != 1 {
 		t.Fatalf("viewer sees %d tokens", len(list.Tokens))
 	}
-	late := api.New(st.Config, st.Store, st.Queue, st.Sender)
+	late := api.New(st.Config, st.Store, st.Queue, st.Sender, nil)
 	late.Now = func() time.Time { return time.Now().AddDate(0, 0, 31) }
 	if w := call(t, late, "GET", "/api/themes", "", token, nil); w.Code != 401 {
 		t.Errorf("expired token: %d", w.Code)
@@ -274,7 +274,7 @@ func TestCSRFAndRoles(t *testing.T) {
 		}
 	}
 	// A session idle past its limit is over.
-	idle := api.New(st.Config, st.Store, st.Queue, st.Sender)
+	idle := api.New(st.Config, st.Store, st.Queue, st.Sender, nil)
 	idle.Now = func() time.Time { return time.Now().Add(closeloop.SessionIdle + time.Minute) }
 	idleSrv := httptest.NewServer(idle)
 	defer idleSrv.Close()

@@ -1,12 +1,16 @@
 package api
 
 import (
+	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/platform/web"
+	"github.com/closeloop/closeloop/shared/queue"
 )
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
@@ -219,4 +223,48 @@ func (h *Handler) listImprovements(w http.ResponseWriter, r *http.Request) {
 
 func viewOf(im closeloop.Improvement) ImprovementView {
 	return ImprovementView{Improvement: im, Pending: im.Recipients - im.Sent - im.Failed - im.Suppressed}
+}
+
+func (h *Handler) deadLetters(r *http.Request) (queue.DeadLetters, error) {
+	name := r.PathValue("queue")
+	d, ok := h.DeadLetters[name]
+	if !ok {
+		names := slices.Sorted(maps.Keys(h.DeadLetters))
+		return nil, closeloop.Errorf(closeloop.ErrNotFound, "no dead-letter queue %q (queues: %s)", name, strings.Join(names, ", "))
+	}
+	return d, nil
+}
+
+func (h *Handler) listDeadLetters(w http.ResponseWriter, r *http.Request) {
+	d, err := h.deadLetters(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	ms, err := d.List(r.Context())
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if ms == nil {
+		ms = []queue.DeadLetter{}
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"queue": r.PathValue("queue"), "messages": ms})
+}
+
+func (h *Handler) replayDeadLetters(w http.ResponseWriter, r *http.Request) {
+	d, err := h.deadLetters(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	n, err := d.Replay(r.Context())
+	if n > 0 {
+		h.audit(r.Context(), "dlq.replay", r.PathValue("queue"), fmt.Sprintf("%d messages", n))
+	}
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"queue": r.PathValue("queue"), "replayed": n})
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/platform/logging"
+	"github.com/closeloop/closeloop/shared/queue"
 )
 
 // Options configure a Stack.
@@ -100,7 +101,7 @@ func Assemble(ctx context.Context, cfg closeloop.Config, dynamoURL, sesURL strin
 	}
 	mount(webhook.Paths, webhook.New(cfg, s.Store))
 	mount(response.Paths, response.New(cfg, s.Store, s.Queue))
-	s.API = api.New(cfg, s.Store, s.Queue, s.Sender)
+	s.API = api.New(cfg, s.Store, s.Queue, s.Sender, map[string]queue.DeadLetters{"closing": s.Queue})
 	mount(api.Paths, s.API)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "Closeloop is running. Webhooks: POST /webhooks/{source}. Operators' console: /console. Operators' API: /api/ (bearer token).")

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/closeloop/closeloop/shared/queue"
 )
 
 // Handler is an SQS-triggered Lambda handler that reports partial batch
@@ -154,4 +156,30 @@ func (q *Queue) now() time.Time {
 		return q.Now()
 	}
 	return time.Now()
+}
+
+// List returns the dead-letter list, as queue.DeadLetters.
+func (q *Queue) List(context.Context) ([]queue.DeadLetter, error) {
+	var out []queue.DeadLetter
+	for i, b := range q.Dead() {
+		out = append(out, queue.DeadLetter{ID: fmt.Sprintf("dead-%d", i+1), Body: b})
+	}
+	return out, nil
+}
+
+// Replay is Redrive, as queue.DeadLetters.
+func (q *Queue) Replay(context.Context) (int, error) { return q.Redrive(), nil }
+
+// Redrive moves every dead-lettered message back onto the queue, once, and
+// returns how many.
+func (q *Queue) Redrive() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, b := range q.dead {
+		q.seq++
+		q.msgs = append(q.msgs, &localMsg{id: fmt.Sprintf("local-%d", q.seq), body: b})
+	}
+	n := len(q.dead)
+	q.dead = nil
+	return n
 }
