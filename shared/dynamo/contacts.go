@@ -148,6 +148,8 @@ func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 			err = s.del(ctx, pk, sks[i]) // the case and its notes go with the person
 		case strings.HasPrefix(pk, checkInPrefix):
 			err = s.del(ctx, pk, sks[i]) // with its answer and comment
+		case strings.HasPrefix(pk, improvementPrefix):
+			err = s.del(ctx, pk, sks[i]) // a "you said, we did" claim: its person is gone
 		case strings.HasPrefix(pk, ticketPrefix):
 			err = s.eraseTicket(ctx, pk)
 		case strings.HasPrefix(pk, surveyPrefix):

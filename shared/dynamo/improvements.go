@@ -140,12 +140,13 @@ func (s *Store) AddProgress(ctx context.Context, id string, d closeloop.Progress
 }
 
 type closingItem struct {
-	PK        string `dynamodbav:"pk"` // IMPROVEMENT#<id>
-	SK        string `dynamodbav:"sk"` // TO#<contact id>
-	SurveyID  string `dynamodbav:"survey_id"`
-	State     string `dynamodbav:"state"`
-	ClaimedAt string `dynamodbav:"claimed_at"`
-	MessageID string `dynamodbav:"message_id,omitempty"`
+	PK         string `dynamodbav:"pk"` // IMPROVEMENT#<id>
+	SK         string `dynamodbav:"sk"` // TO#<contact id>
+	SurveyID   string `dynamodbav:"survey_id"`
+	ContactKey string `dynamodbav:"contact_key"` // by_contact index: erasure removes the claim
+	State      string `dynamodbav:"state"`
+	ClaimedAt  string `dynamodbav:"claimed_at"`
+	MessageID  string `dynamodbav:"message_id,omitempty"`
 }
 
 // ClaimClosing claims the one "you said, we did" email of improvement
@@ -153,7 +154,7 @@ type closingItem struct {
 // duplicate message or a second job, is an error wrapping
 // closeloop.ErrDuplicate: the email is someone else's to send.
 func (s *Store) ClaimClosing(ctx context.Context, impID, contactID, surveyID string, now time.Time) error {
-	it := closingItem{PK: improvementPK(impID), SK: toPrefix + contactID, SurveyID: surveyID, State: string(closeloop.ClosingClaimed), ClaimedAt: ts(now)}
+	it := closingItem{PK: improvementPK(impID), SK: toPrefix + contactID, SurveyID: surveyID, ContactKey: contactID, State: string(closeloop.ClosingClaimed), ClaimedAt: ts(now)}
 	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	if conditionFailed(err) {
 		return fmt.Errorf("claim closing %s/%s: %w", impID, contactID, closeloop.ErrDuplicate)

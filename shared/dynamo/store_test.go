@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -240,5 +241,35 @@ func TestClosingClaims(t *testing.T) {
 	}
 	if err := s.ReleaseClosing(ctx, "imp", "c"); !errors.Is(err, closeloop.ErrConflict) {
 		t.Errorf("releasing a sent claim: %v, want conflict", err)
+	}
+}
+
+// TestHousekeepingAndErasure: an unanswered survey expires by TTL for
+// housekeeping (the code never relies on it), and erasure removes the
+// person's "you said, we did" claims, which hold their contact id.
+func TestHousekeepingAndErasure(t *testing.T) {
+	ctx := context.Background()
+	s := awstest.Store(t)
+	now := time.Now()
+	addr := awstest.Email()
+	cid := closeloop.ContactID(addr)
+	if err := s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr}); err != nil {
+		t.Fatal(err)
+	}
+	sv := closeloop.Survey{ID: "sv-ttl", Source: "generic", TicketID: "1", ContactID: cid, Kind: closeloop.CSAT, SentAt: now, ExpiresAt: now.Add(closeloop.SurveyTTL)}
+	if err := s.CreateSurvey(ctx, sv); err != nil {
+		t.Fatal(err)
+	}
+	if snap := awstest.Snapshot(t, s.Table()); !strings.Contains(snap, `"expires_ttl"`) {
+		t.Errorf("an unanswered survey has no expires_ttl: %s", snap)
+	}
+	if err := s.ClaimClosing(ctx, "imp-1", cid, sv.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Erase(ctx, addr); err != nil {
+		t.Fatal(err)
+	}
+	if snap := awstest.Snapshot(t, s.Table()); strings.Contains(snap, cid) || strings.Contains(snap, addr) {
+		t.Errorf("after erasure the table still names the person:\n%s", snap)
 	}
 }

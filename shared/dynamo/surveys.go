@@ -59,6 +59,9 @@ func (s *Store) CreateSurvey(ctx context.Context, sv closeloop.Survey) error {
 		PK: surveyPK(sv.ID), SK: "SURVEY", ID: sv.ID, Source: sv.Source, TicketID: sv.TicketID,
 		ContactKey: sv.ContactID, Kind: string(sv.Kind), Locale: sv.Locale, Subject: sv.Subject,
 		AgentName: sv.AgentName, AgentEmail: sv.AgentEmail, SentAt: ts(sv.SentAt), ExpiresAt: ts(sv.ExpiresAt),
+		// Housekeeping only: an unanswered survey goes 30 days after its link
+		// expired; an answer extends it (Answer).
+		ExpiresTTL: sv.ExpiresAt.Add(30 * 24 * time.Hour).Unix(),
 	}
 	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	if conditionFailed(err) {
