@@ -133,6 +133,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	checkA11y(t, ctx, axe, "sign-in page")
 	run("type the address", chromedp.SendKeys(chromedp.CSS("#email"), admin))
 	clickNav("ask for a link", `main button[type=submit]`)
+	checkA11y(t, ctx, axe, "sign-in link sent page")
 	mails := waitMail(t, admin, 1)
 	link := regexp.MustCompile(`https?://\S+/console/login/\S+`).FindString(mails[0].Body.Text)
 	run("open the link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`button[type=submit]`)))
@@ -227,7 +228,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := text(`[data-case-status]`); got != "contacted" {
 		t.Errorf("case status after the reply: %q", got)
 	}
-	for _, p := range []string{"/console/operators", "/console/tokens", "/console/audit"} {
+	for _, p := range []string{"/console/operators", "/console/tokens", "/console/audit", "/console/responses/nosuch"} {
 		run(p, chromedp.Navigate(s.URL+p), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
 		checkA11y(t, ctx, axe, p)
 	}

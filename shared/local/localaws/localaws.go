@@ -30,7 +30,7 @@ type Servers struct {
 	// SESPID is the process id of a kept SES server (Options.KeepSES).
 	SESPID int
 
-	procs []*exec.Cmd
+	procs []*proc
 	once  sync.Once
 }
 
@@ -66,14 +66,14 @@ func Start(ctx context.Context, o Options) (*Servers, error) {
 		return nil, fmt.Errorf("local servers are not installed in %s: run `npm ci` (or `make deps`) in the project root", filepath.Join(root, "node_modules"))
 	}
 	if s.DynamoDB == "" {
-		port, err := freePort()
+		url, err := s.startOnFreePort(ctx, o.Log, "", func(port string) []string {
+			return []string{filepath.Join(bin, "dynalite"), "--host", "127.0.0.1", "--port", port, "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"}
+		})
 		if err != nil {
+			s.Stop()
 			return nil, err
 		}
-		if err := s.start(o.Log, filepath.Join(bin, "dynalite"), "--host", "127.0.0.1", "--port", port, "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"); err != nil {
-			return nil, err
-		}
-		s.DynamoDB = "http://127.0.0.1:" + port
+		s.DynamoDB = url
 	}
 	if s.SES == "" {
 		port, err := freePort()
@@ -90,14 +90,20 @@ func Start(ctx context.Context, o Options) (*Servers, error) {
 			}
 			s.SESPID = cmd.Process.Pid
 			go cmd.Wait()
-		} else if err := s.start(o.Log, filepath.Join(bin, "aws-ses-v2-local"), "--host", "127.0.0.1", "--port", port); err != nil {
-			s.Stop()
-			return nil, err
+			s.SES = "http://127.0.0.1:" + port
+		} else {
+			url, err := s.startOnFreePort(ctx, o.Log, "/store", func(port string) []string {
+				return []string{filepath.Join(bin, "aws-ses-v2-local"), "--host", "127.0.0.1", "--port", port}
+			})
+			if err != nil {
+				s.Stop()
+				return nil, err
+			}
+			s.SES = url
 		}
-		s.SES = "http://127.0.0.1:" + port
 	}
 	for _, u := range []string{s.DynamoDB, s.SES + "/store"} {
-		if err := waitHTTP(ctx, u); err != nil {
+		if err := waitHTTP(ctx, u, nil); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -105,24 +111,64 @@ func Start(ctx context.Context, o Options) (*Servers, error) {
 	return s, nil
 }
 
-func (s *Servers) start(log *os.File, name string, args ...string) error {
+// errExited means a server process ended on its own: the port picked for
+// it was taken meanwhile by another test binary's server (parallel packages
+// each start their own servers).
+var errExited = errors.New("the server exited")
+
+// startOnFreePort starts the server argv(port) names on a free port and
+// waits until it, and not another process on that port, answers at path;
+// a server that exits (its port taken meanwhile) is started again on
+// another port.
+func (s *Servers) startOnFreePort(ctx context.Context, log *os.File, path string, argv func(port string) []string) (string, error) {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		var port string
+		if port, err = freePort(); err != nil {
+			return "", err
+		}
+		args := argv(port)
+		var p *proc
+		if p, err = s.start(log, args[0], args[1:]...); err != nil {
+			return "", err
+		}
+		url := "http://127.0.0.1:" + port
+		if err = waitHTTP(ctx, url+path, p.done); err == nil {
+			return url, nil
+		}
+		if !errors.Is(err, errExited) {
+			return "", err
+		}
+	}
+	return "", err
+}
+
+// proc is a started server and a channel closed when it exits.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (s *Servers) start(log *os.File, name string, args ...string) (*proc, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	// Its own process group, so Stop ends node and anything it spawned.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", filepath.Base(name), err)
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(name), err)
 	}
-	s.procs = append(s.procs, cmd)
-	return nil
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.done) }()
+	s.procs = append(s.procs, p)
+	return p, nil
 }
 
 // Stop ends the servers Start started. It is safe to call more than once.
 func (s *Servers) Stop() {
 	s.once.Do(func() {
 		for _, p := range s.procs {
-			syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
-			p.Wait()
+			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+			<-p.done
 		}
 	})
 }
@@ -167,7 +213,10 @@ func freePort() (string, error) {
 	return port, nil
 }
 
-func waitHTTP(ctx context.Context, u string) error {
+// waitHTTP waits until u answers. With a process's done channel, it also
+// waits a moment after the first answer: a server that lost its port to
+// another exits within it, and the answer was someone else's (errExited).
+func waitHTTP(ctx context.Context, u string, done <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {
@@ -175,9 +224,19 @@ func waitHTTP(ctx context.Context, u string) error {
 		res, err := http.DefaultClient.Do(req)
 		if err == nil {
 			res.Body.Close()
-			return nil
+			if done == nil {
+				return nil
+			}
+			select {
+			case <-done:
+				return errExited
+			case <-time.After(time.Second):
+				return nil
+			}
 		}
 		select {
+		case <-done:
+			return errExited
 		case <-ctx.Done():
 			return fmt.Errorf("local server at %s did not answer: %w", strings.TrimSuffix(u, "/store"), err)
 		case <-time.After(100 * time.Millisecond):
