@@ -198,7 +198,8 @@ func TestCSRFAndRoles(t *testing.T) {
 	}
 	before = awstest.Snapshot(t, st.Config.Table)
 	csrf := viewer.csrf()
-	for _, path := range []string{"/console/themes", "/console/operators", "/console/improvements", "/console/responses/x/themes", "/console/themes/x/delete", "/console/operators/" + viewerEmail + "/delete"} {
+	for _, path := range []string{"/console/themes", "/console/operators", "/console/improvements", "/console/responses/x/themes", "/console/themes/x/delete",
+		"/console/themes/x/rename", "/console/cases/x", "/console/cases/x/reply", "/console/operators/" + viewerEmail + "/delete"} {
 		res, _ := viewer.do("POST", path, url.Values{"csrf": {csrf}, "name": {"exports"}, "theme": {"x"}, "summary": {"s"}, "message": {"m"}, "action": {"send"}, "email": {"eve@example.com"}, "role": {"admin"}})
 		if res.StatusCode != http.StatusForbidden {
 			t.Errorf("viewer POST %s: %d, want 403", path, res.StatusCode)
@@ -234,6 +235,10 @@ func TestCSRFAndRoles(t *testing.T) {
 		{"DELETE", "/api/operators/" + st.Config.AdminEmail, "", 403},
 		{"GET", "/api/operators", "", 403},
 		{"GET", "/api/audit", "", 403},
+		{"PATCH", "/api/cases/x", `{"status":"resolved"}`, 403},
+		{"POST", "/api/cases/x/reply", `{"message":"hi"}`, 403},
+		{"GET", "/api/dlq/closing", "", 403},
+		{"POST", "/api/dlq/closing/replay", "", 403},
 	} {
 		if w := call(t, st.Handler, tt.method, tt.path, tt.body, token, nil); w.Code != tt.want {
 			t.Errorf("viewer token %s %s: %d, want %d", tt.method, tt.path, w.Code, tt.want)
