@@ -54,6 +54,13 @@ type server struct {
 // start (so no test writes a field a job goroutine reads).
 func startServer(t *testing.T, setups ...func(*devstack.Stack)) *server {
 	t.Helper()
+	return startServerWith(t, nil, setups...)
+}
+
+// startServerWith is startServer with configure changing the configuration
+// the handlers are built with.
+func startServerWith(t *testing.T, configure func(*closeloop.Config), setups ...func(*devstack.Stack)) *server {
+	t.Helper()
 	logs := &lockedBuffer{}
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(logs, nil)))
@@ -62,6 +69,9 @@ func startServer(t *testing.T, setups ...func(*devstack.Stack)) *server {
 	cfg := awstest.Config()
 	cfg.BaseURL = ts.URL
 	cfg.AdminEmail = awstest.Email()
+	if configure != nil {
+		configure(&cfg)
+	}
 	st := awstest.Stack(t, cfg)
 	h = st.Handler
 	for _, setup := range setups {

@@ -37,7 +37,7 @@ func TestCatalogIsComplete(t *testing.T) {
 			}
 		}
 	}
-	for in, want := range map[string]string{"de-AT": "de", "fr_CA": "fr", "pt-BR": "en", "": "en", "ES": "es"} {
+	for in, want := range map[string]string{"de-AT": "de", "fr_CA": "fr", "pt-BR": "pt", "ja-JP": "ja", "sv": "en", "": "en", "ES": "es"} {
 		if got := For(in).Lang; got != want {
 			t.Errorf("For(%q) = %s, want %s", in, got, want)
 		}

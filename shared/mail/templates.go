@@ -17,7 +17,9 @@ import (
 var templateFS embed.FS
 
 var (
-	htmlT = htmltemplate.Must(htmltemplate.New("").Funcs(htmltemplate.FuncMap{"printf": fmt.Sprintf}).ParseFS(templateFS, "templates/*.html"))
+	htmlT = htmltemplate.Must(htmltemplate.New("").Funcs(htmltemplate.FuncMap{"printf": fmt.Sprintf, "button": func(url, label, color string) map[string]string {
+		return map[string]string{"URL": url, "Label": label, "Color": color}
+	}}).ParseFS(templateFS, "templates/*.html"))
 	textT = texttemplate.Must(texttemplate.New("").Funcs(texttemplate.FuncMap{"printf": fmt.Sprintf, "dec": func(n int) int { return n - 1 }}).ParseFS(templateFS, "templates/*.txt"))
 )
 
@@ -114,8 +116,8 @@ func oneLine(s string, n int) string {
 
 // SignInEmail renders the console sign-in email to operator to, with link
 // (valid for minutes). It has no unsubscribe link: an operator asked for it.
-func SignInEmail(to, link string, minutes int) (Message, error) {
-	data := map[string]any{"Email": to, "Link": link, "Minutes": minutes}
+func SignInEmail(to, link string, minutes int, brand closeloop.Brand) (Message, error) {
+	data := map[string]any{"Email": to, "Link": link, "Minutes": minutes, "B": brandOf(brand), "Title": "Sign in to Closeloop"}
 	return render(to, "Sign in to Closeloop", "signin", data, "")
 }
 
@@ -134,20 +136,21 @@ type Alert struct {
 // AlertEmail renders the detractor alert to the team's address to. It
 // names the ticket and quotes the comment; it never holds the customer's
 // address.
-func AlertEmail(to string, a Alert) (Message, error) {
+func AlertEmail(to string, a Alert, brand closeloop.Brand) (Message, error) {
 	a.Low, a.High = a.Kind.Scale()
-	return render(to, fmt.Sprintf("Unhappy customer: %d on %s ticket %s", a.Rating, a.Source, oneLine(a.TicketID, 40)), "alert", map[string]any{
+	subject := fmt.Sprintf("Unhappy customer: %d on %s ticket %s", a.Rating, a.Source, oneLine(a.TicketID, 40))
+	return render(to, subject, "alert", map[string]any{
 		"Kind": a.Kind, "Rating": a.Rating, "Low": a.Low, "High": a.High, "Source": a.Source, "TicketID": a.TicketID,
-		"Agent": a.Agent, "Comment": a.Comment, "CaseURL": a.CaseURL,
+		"Agent": a.Agent, "Comment": a.Comment, "CaseURL": a.CaseURL, "B": brandOf(brand), "Title": subject,
 	}, "")
 }
 
 // ReplyEmail renders an operator's personal reply to customer to, about
 // their ticket: their own words, nothing added, with replies going to
 // replyTo.
-func ReplyEmail(to, replyTo, locale, subject, message string) (Message, error) {
+func ReplyEmail(to, replyTo, locale, subject, message string, brand closeloop.Brand) (Message, error) {
 	t := i18n.For(locale)
-	data := map[string]any{"T": t, "Subject": subject, "Message": message,
+	data := map[string]any{"T": t, "Subject": subject, "Title": subject, "Message": message, "B": brandOf(brand),
 		"Paragraphs": strings.Split(strings.ReplaceAll(strings.TrimSpace(message), "\r\n", "\n"), "\n\n")}
 	m, err := render(to, oneLine(subject, 100), "reply", data, "")
 	m.ReplyTo = replyTo
@@ -156,18 +159,18 @@ func ReplyEmail(to, replyTo, locale, subject, message string) (Message, error) {
 
 // AckEmail renders the one acknowledgement of a customer's comment: a
 // person read it, and they will hear back when something changes.
-func AckEmail(to, name, locale, quote, unsubscribeURL string) (Message, error) {
+func AckEmail(to, name, locale, quote, unsubscribeURL string, brand closeloop.Brand) (Message, error) {
 	t := i18n.For(locale)
-	return render(to, t.AckSubject, "ack", map[string]any{"T": t, "Name": name, "Quote": quote, "UnsubscribeURL": unsubscribeURL}, unsubscribeURL)
+	return render(to, t.AckSubject, "ack", map[string]any{"T": t, "Title": t.AckSubject, "Name": name, "Quote": quote, "UnsubscribeURL": unsubscribeURL, "B": brandOf(brand)}, unsubscribeURL)
 }
 
 // CheckInEmail renders the check-in of a solved ticket: yes and no links to
 // a page that records nothing until the customer submits it (mail scanners
 // open every link).
-func CheckInEmail(to, name, locale, ticketSubject, baseURL, token, unsubscribeURL string) (Message, error) {
+func CheckInEmail(to, name, locale, ticketSubject, baseURL, token, unsubscribeURL string, brand closeloop.Brand) (Message, error) {
 	t := i18n.For(locale)
 	subject := fmt.Sprintf(t.CheckInSubject, oneLine(ticketSubject, 80))
-	data := map[string]any{"T": t, "Name": name, "Subject": subject, "UnsubscribeURL": unsubscribeURL,
+	data := map[string]any{"T": t, "Name": name, "Subject": subject, "Title": subject, "UnsubscribeURL": unsubscribeURL, "B": brandOf(brand),
 		"YesURL": baseURL + "/s/" + token + "?a=yes", "NoURL": baseURL + "/s/" + token + "?a=no"}
 	return render(to, subject, "checkin", data, unsubscribeURL)
 }

@@ -169,7 +169,7 @@ func (h *Handler) reply(ctx context.Context, id, message string) (closeloop.Case
 		subject = "Re: " + sv.Subject
 	}
 	p := principalOf(ctx)
-	m, err := mail.ReplyEmail(contact.Email, cmp.Or(h.Config.AlertEmail, h.owner(p)), cmp.Or(sv.Locale, contact.Locale), subject, message)
+	m, err := mail.ReplyEmail(contact.Email, cmp.Or(h.Config.AlertEmail, h.owner(p)), cmp.Or(sv.Locale, contact.Locale), subject, message, h.Config.Brand)
 	if err == nil {
 		m.Tags = map[string]string{"closeloop_kind": "reply", "case_id": c.ID}
 		_, err = h.Mailer.Send(ctx, m)

@@ -272,7 +272,7 @@ func (h *Handler) sendLoginLink(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	m, err := mail.SignInEmail(addr, link, int(closeloop.LoginLinkTTL.Minutes()))
+	m, err := mail.SignInEmail(addr, link, int(closeloop.LoginLinkTTL.Minutes()), h.Config.Brand)
 	if err != nil {
 		return err
 	}

@@ -305,7 +305,7 @@ func (h *Handler) alert(ctx context.Context, id string) error {
 				comment = c.Reason
 			}
 			m, err := mail.AlertEmail(h.AlertEmail, mail.Alert{Kind: cmp.Or(c.Kind, closeloop.CSAT), Rating: c.Rating, Source: c.Source, TicketID: c.TicketID,
-				Agent: sv.AgentName, Comment: comment, CaseURL: caseURL})
+				Agent: sv.AgentName, Comment: comment, CaseURL: caseURL}, h.Brand)
 			if err != nil {
 				return err
 			}
@@ -349,7 +349,7 @@ func (h *Handler) ack(ctx context.Context, id string) error {
 		if err := h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, h.now()); err != nil {
 			return err
 		}
-		m, err := mail.AckEmail(c.Email, c.Name, cmp.Or(sv.Locale, c.Locale), sv.Comment, h.BaseURL+"/u/"+token)
+		m, err := mail.AckEmail(c.Email, c.Name, cmp.Or(sv.Locale, c.Locale), sv.Comment, h.BaseURL+"/u/"+token, h.Brand)
 		if err != nil {
 			return err
 		}

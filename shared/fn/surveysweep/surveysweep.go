@@ -460,7 +460,7 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 	if err := h.Store.CreateUnsubscribeLink(ctx, unsubID, ci.ContactID, now); err != nil {
 		return "", err
 	}
-	msg, err := mail.CheckInEmail(c.Email, c.Name, cmp.Or(ci.Locale, c.Locale), ci.Subject, h.BaseURL, token, h.BaseURL+"/u/"+unsubToken)
+	msg, err := mail.CheckInEmail(c.Email, c.Name, cmp.Or(ci.Locale, c.Locale), ci.Subject, h.BaseURL, token, h.BaseURL+"/u/"+unsubToken, h.Brand)
 	if err != nil {
 		return "", err
 	}
