@@ -27,24 +27,26 @@ type Texts struct {
 	Low      map[closeloop.Kind]string
 	High     map[closeloop.Kind]string
 
-	PageTitle    string
-	CommentLabel string
-	Submit       string
-	ThanksTitle  string
-	Thanks       string
-	ThanksLow    string // after an unhappy answer
-	TitleGone    string // page title: expired or erased
-	TitleUnknown string // page title: no such link
-	TitleUnsub   string // page title: unsubscribed
-	ChangeUntil  string // expiry date
-	Expired      string
-	NotFound     string
-	TooLong      string
-	BadRating    string
-	UnsubTitle   string
-	UnsubExplain string
-	UnsubButton  string
-	UnsubDone    string
+	PageTitle     string
+	CommentLabel  string
+	Submit        string
+	ThanksTitle   string
+	Thanks        string
+	ThanksLow     string // after an unhappy answer
+	TitleGone     string // page title: expired or erased
+	TitleUnknown  string // page title: no such link
+	TitleUnsub    string // page title: unsubscribed
+	TitleAnswered string // page title: a survey already answered
+	DateLayout    string // Go layout of dates, e.g. "02.01.2006"
+	ChangeUntil   string // expiry date
+	Expired       string
+	NotFound      string
+	TooLong       string
+	BadRating     string
+	UnsubTitle    string
+	UnsubExplain  string
+	UnsubButton   string
+	UnsubDone     string
 
 	ClosingSubject string // improvement summary
 	ClosingIntro   string
@@ -73,6 +75,26 @@ func For(locale string) *Texts {
 	return catalog["en"]
 }
 
+// ForRequest returns the texts for locale, or, when Closeloop does not
+// know the customer's language, for the first language of an HTTP
+// Accept-Language header that it speaks.
+func ForRequest(locale, acceptLanguage string) *Texts {
+	if locale != "" {
+		return For(locale)
+	}
+	for _, part := range strings.Split(acceptLanguage, ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		l := strings.ToLower(tag)
+		if i := strings.IndexAny(l, "-_"); i >= 0 {
+			l = l[:i]
+		}
+		if t, ok := catalog[l]; ok {
+			return t
+		}
+	}
+	return catalog["en"]
+}
+
 // Languages lists the languages in the catalog.
 func Languages() []string {
 	return []string{"en", "de", "fr", "es", "pt", "it", "nl", "ja"}
@@ -81,6 +103,8 @@ func Languages() []string {
 var catalog = map[string]*Texts{
 	"en": {
 		Lang:            "en",
+		TitleAnswered:   "You already answered",
+		DateLayout:      "2 Jan 2006",
 		SurveySubject:   "How did we do? (%s)",
 		ReminderPrefix:  "Reminder: ",
 		Greeting:        "Hi %s,",
@@ -132,6 +156,8 @@ var catalog = map[string]*Texts{
 	},
 	"de": {
 		Lang:            "de",
+		TitleAnswered:   "Sie haben bereits geantwortet",
+		DateLayout:      "02.01.2006",
 		SurveySubject:   "Wie waren wir? (%s)",
 		ReminderPrefix:  "Erinnerung: ",
 		Greeting:        "Hallo %s,",
@@ -183,6 +209,8 @@ var catalog = map[string]*Texts{
 	},
 	"fr": {
 		Lang:            "fr",
+		TitleAnswered:   "Vous avez déjà répondu",
+		DateLayout:      "02/01/2006",
 		SurveySubject:   "Comment avons-nous fait ? (%s)",
 		ReminderPrefix:  "Rappel : ",
 		Greeting:        "Bonjour %s,",
@@ -234,6 +262,8 @@ var catalog = map[string]*Texts{
 	},
 	"es": {
 		Lang:            "es",
+		TitleAnswered:   "Ya respondiste",
+		DateLayout:      "02/01/2006",
 		SurveySubject:   "¿Qué tal lo hicimos? (%s)",
 		ReminderPrefix:  "Recordatorio: ",
 		Greeting:        "Hola, %s:",
@@ -285,6 +315,8 @@ var catalog = map[string]*Texts{
 	},
 	"pt": {
 		Lang:            "pt",
+		TitleAnswered:   "Você já respondeu",
+		DateLayout:      "02/01/2006",
 		SurveySubject:   "Como nos saímos? (%s)",
 		ReminderPrefix:  "Lembrete: ",
 		Greeting:        "Olá %s,",
@@ -330,6 +362,8 @@ var catalog = map[string]*Texts{
 	},
 	"it": {
 		Lang:            "it",
+		TitleAnswered:   "Hai già risposto",
+		DateLayout:      "02/01/2006",
 		SurveySubject:   "Com'è andata? (%s)",
 		ReminderPrefix:  "Promemoria: ",
 		Greeting:        "Ciao %s,",
@@ -375,6 +409,8 @@ var catalog = map[string]*Texts{
 	},
 	"nl": {
 		Lang:            "nl",
+		TitleAnswered:   "Je hebt al geantwoord",
+		DateLayout:      "02-01-2006",
 		SurveySubject:   "Hoe deden we het? (%s)",
 		ReminderPrefix:  "Herinnering: ",
 		Greeting:        "Hallo %s,",
@@ -420,6 +456,8 @@ var catalog = map[string]*Texts{
 	},
 	"ja": {
 		Lang:            "ja",
+		TitleAnswered:   "回答済みです",
+		DateLayout:      "2006年1月2日",
 		SurveySubject:   "対応はいかがでしたか？（%s）",
 		ReminderPrefix:  "リマインダー：",
 		Greeting:        "%s 様",

@@ -123,3 +123,26 @@ func contactOf(t *testing.T, st *devstack.Stack, m awstest.Mail) string {
 	}
 	return sv.ContactID
 }
+
+// TestPageStatesAndLanguages: an answered survey's page says so in its
+// title, dates follow the language, and a link Closeloop does not know is
+// explained in the browser's language.
+func TestPageStatesAndLanguages(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	token := awstest.Token(m)
+	if w := do(st, http.MethodGet, "/s/"+token, nil); !strings.Contains(w.Body.String(), "<title>How satisfied") {
+		t.Errorf("unanswered title: %.300s", w.Body.String())
+	}
+	awstest.Answer(t, st, m, 4, "ok")
+	if w := do(st, http.MethodGet, "/s/"+token, nil); !strings.Contains(w.Body.String(), "<title>You already answered") {
+		t.Errorf("answered title missing")
+	}
+	r := httptest.NewRequest(http.MethodGet, "/s/"+strings.Repeat("A", 43), nil)
+	r.Header.Set("Accept-Language", "sv, de-CH;q=0.8, en;q=0.5")
+	w := httptest.NewRecorder()
+	st.Handler.ServeHTTP(w, r)
+	if w.Code != 404 || !strings.Contains(w.Body.String(), "Link nicht gefunden") {
+		t.Errorf("unknown link for a German browser: %d", w.Code)
+	}
+}

@@ -96,7 +96,7 @@ type page struct {
 func (h *Handler) load(w http.ResponseWriter, r *http.Request) (closeloop.Survey, bool) {
 	token := r.PathValue("token")
 	if err := closeloop.CheckToken(token); err != nil {
-		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound, Title: i18n.For("").TitleUnknown})
+		h.render(w, r, http.StatusNotFound, "message.html", notFoundPage(r))
 		return closeloop.Survey{}, false
 	}
 	sv, err := h.Store.GetSurvey(r.Context(), closeloop.SurveyIDOf(token))
@@ -117,7 +117,7 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (closeloop.Survey
 		}
 	}
 	if errors.Is(err, closeloop.ErrNotFound) {
-		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound, Title: i18n.For("").TitleUnknown})
+		h.render(w, r, http.StatusNotFound, "message.html", notFoundPage(r))
 		return sv, false
 	}
 	if err != nil {
@@ -136,7 +136,7 @@ func (h *Handler) surveyPage(sv closeloop.Survey, selected int, comment string) 
 	return page{
 		T: t, Survey: sv, Question: t.Question[sv.Kind], Low: t.Low[sv.Kind], High: t.High[sv.Kind],
 		Ratings: sv.Kind.Ratings(), Selected: selected, Comment: comment,
-		Until: sv.ExpiresAt.Format("2006-01-02"), Title: t.Question[sv.Kind],
+		Until: sv.ExpiresAt.In(time.UTC).Format(t.DateLayout), Title: t.Question[sv.Kind],
 	}
 }
 
@@ -152,7 +152,18 @@ func (h *Handler) showSurvey(w http.ResponseWriter, r *http.Request) {
 	if n, err := sv.Kind.ParseRating(r.URL.Query().Get("r")); err == nil {
 		selected = n
 	}
-	h.render(w, r, http.StatusOK, "survey.html", h.surveyPage(sv, selected, sv.Comment))
+	p := h.surveyPage(sv, selected, sv.Comment)
+	if sv.Rating != nil {
+		p.Title = p.T.TitleAnswered // the page shows the answer, to change it
+	}
+	h.render(w, r, http.StatusOK, "survey.html", p)
+}
+
+// notFoundPage is the page of a link Closeloop does not know, in the
+// browser's language.
+func notFoundPage(r *http.Request) page {
+	t := i18n.ForRequest("", r.Header.Get("Accept-Language"))
+	return page{T: t, Message: t.NotFound, Title: t.TitleUnknown}
 }
 
 func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
@@ -221,7 +232,7 @@ func (h *Handler) serveCheckIn(w http.ResponseWriter, r *http.Request, id string
 	ci, err := h.Store.GetCheckIn(r.Context(), id)
 	if err != nil {
 		if errors.Is(err, closeloop.ErrNotFound) {
-			h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound, Title: i18n.For("").TitleUnknown})
+			h.render(w, r, http.StatusNotFound, "message.html", notFoundPage(r))
 			return
 		}
 		web.Error(w, r, err)
@@ -334,7 +345,7 @@ const (
 func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (contactID, locale string, ok bool) {
 	token := r.PathValue("token")
 	nf := func() (string, string, bool) {
-		h.render(w, r, http.StatusNotFound, "message.html", page{T: i18n.For(""), Message: i18n.For("").NotFound, Title: i18n.For("").TitleUnknown})
+		h.render(w, r, http.StatusNotFound, "message.html", notFoundPage(r))
 		return "", "", false
 	}
 	if closeloop.CheckToken(token) != nil {
@@ -382,7 +393,7 @@ func (h *Handler) showUnsubscribe(w http.ResponseWriter, r *http.Request) {
 // (body "List-Unsubscribe=One-Click"); either unsubscribes. It is idempotent.
 func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	if err := web.ParseForm(w, r, MaxUnsubscribeForm); err != nil {
-		t := i18n.For("")
+		t := i18n.ForRequest("", r.Header.Get("Accept-Language"))
 		h.render(w, r, web.Status(err), "message.html", page{T: t, Message: t.NotFound, Title: t.TitleUnknown})
 		return
 	}
