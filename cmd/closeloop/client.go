@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -213,4 +215,120 @@ func dlq(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stdout, "%d dead letters in %s\n", len(out.Messages), pos[0])
 	return nil
+}
+
+// report runs `closeloop report [--from D] [--to D] [--by day|week|month]
+// [--json|--csv]`: /api/metrics for a range, as a table with sparklines,
+// or as JSON or CSV.
+func report(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	client := clientFlags(fs, getenv)
+	from := fs.String("from", "", "first day, YYYY-MM-DD (default: 30 days ago)")
+	to := fs.String("to", "", "last day, YYYY-MM-DD (default: today)")
+	by := fs.String("by", "week", "series by day, week or month")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	asCSV := fs.Bool("csv", false, "print the series as CSV")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *asJSON && *asCSV {
+		return errors.New("usage: closeloop report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|week|month] [--json|--csv] [--api URL] [--token TOKEN]")
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	q := url.Values{"by": {*by}}
+	if *from != "" {
+		q.Set("from", *from)
+	}
+	if *to != "" {
+		q.Set("to", *to)
+	}
+	var raw json.RawMessage
+	if err := c.do(ctx, "GET", "/api/metrics?"+q.Encode(), nil, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		_, err := fmt.Fprintf(stdout, "%s\n", raw)
+		return err
+	}
+	var m struct {
+		From, To string
+		Series   []map[string]any
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return err
+	}
+	var totals map[string]any
+	json.Unmarshal(raw, &totals)
+	cols := []string{"surveys_sent", "responses", "response_rate", "csat", "nps", "ces", "closing_sent"}
+	if *asCSV {
+		w := csv.NewWriter(stdout)
+		w.Write(append([]string{"period"}, cols...))
+		for _, p := range m.Series {
+			row := []string{fmt.Sprint(p["day"])}
+			for _, c := range cols {
+				row = append(row, figure(p[c]))
+			}
+			w.Write(row)
+		}
+		w.Flush()
+		return w.Error()
+	}
+	fmt.Fprintf(stdout, "Closeloop, %s to %s, by %s\n\n", m.From, m.To, *by)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "measure\ttotal\ttrend")
+	for _, c := range cols {
+		var vals []*float64
+		for _, p := range m.Series {
+			if f, ok := p[c].(float64); ok {
+				vals = append(vals, &f)
+			} else {
+				vals = append(vals, nil)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c, figure(totals[c]), sparkline(vals))
+	}
+	for _, c := range []string{"detractors", "detractors_contacted", "median_hours_to_contact", "theme_raisers", "theme_raisers_told", "checkins_sent", "checkins_still_solved"} {
+		fmt.Fprintf(tw, "%s\t%s\t\n", c, figure(totals[c]))
+	}
+	return tw.Flush()
+}
+
+// figure prints a JSON number or null.
+func figure(v any) string {
+	f, ok := v.(float64)
+	if !ok {
+		return "–"
+	}
+	if f == float64(int64(f)) {
+		return fmt.Sprint(int64(f))
+	}
+	return fmt.Sprintf("%.2f", f)
+}
+
+// sparkline draws vals (nil: no data) as block characters.
+func sparkline(vals []*float64) string {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range vals {
+		if v != nil {
+			lo, hi = math.Min(lo, *v), math.Max(hi, *v)
+		}
+	}
+	bars := []rune("▁▂▃▄▅▆▇█")
+	var b strings.Builder
+	for _, v := range vals {
+		switch {
+		case v == nil:
+			b.WriteRune(' ')
+		case hi == lo:
+			b.WriteRune(bars[len(bars)/2])
+		default:
+			b.WriteRune(bars[int((*v-lo)/(hi-lo)*float64(len(bars)-1)+0.5)])
+		}
+	}
+	return b.String()
 }

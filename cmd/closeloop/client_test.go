@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -114,5 +115,50 @@ func TestDeadLetterReplay(t *testing.T) {
 	var errs bytes.Buffer
 	if err := run(context.Background(), []string{"dlq", "list", "nosuch"}, func(k string) string { return env[k] }, &bytes.Buffer{}, &errs); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("unknown queue: %v", err)
+	}
+}
+
+// TestReportCommand prints the metrics of a stack with two answers as a
+// table, as JSON and as CSV.
+func TestReportCommand(t *testing.T) {
+	s := startServer(t)
+	for i, r := range []string{"5", "2"} {
+		email := awstest.Email()
+		s.solve(t, "generic", fmt.Sprint("rep-", i), email, "Ada", "solved")
+		m := waitMail(t, email, 1)[0]
+		res, err := http.PostForm(s.URL+"/s/"+awstest.Token(m), url.Values{"rating": {r}})
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("answer: %v", err)
+		}
+	}
+	env := map[string]string{"CLOSELOOP_API_URL": s.URL, "CLOSELOOP_TOKEN": s.Config.AdminToken}
+	cli := func(args ...string) string {
+		var out, errs bytes.Buffer
+		if err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errs); err != nil {
+			t.Fatalf("%v: %v %s", args, err, errs.String())
+		}
+		return out.String()
+	}
+	table := cli("report", "--by", "day")
+	rows := map[string]string{}
+	for _, line := range strings.Split(table, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 {
+			rows[f[0]] = f[1]
+		}
+	}
+	for name, want := range map[string]string{"surveys_sent": "2", "responses": "2", "csat": "50", "detractors": "1", "ces": "–"} {
+		if rows[name] != want {
+			t.Errorf("report: %s = %q, want %q:\n%s", name, rows[name], want, table)
+		}
+	}
+	if out := cli("report", "--json"); !strings.Contains(out, `"surveys_sent":2`) {
+		t.Errorf("--json: %s", out)
+	}
+	if out := cli("report", "--csv", "--by", "month"); !strings.HasPrefix(out, "period,surveys_sent,responses") || strings.Count(out, "\n") < 2 {
+		t.Errorf("--csv: %s", out)
+	}
+	var out, errs bytes.Buffer
+	if err := run(context.Background(), []string{"report", "--by", "year"}, func(k string) string { return env[k] }, &out, &errs); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("--by year: %v", err)
 	}
 }

@@ -25,6 +25,8 @@ Usage:
   closeloop operators list | remove EMAIL             list or remove operators
   closeloop erase EMAIL                               erase everything Closeloop holds about one person
   closeloop dlq list|replay QUEUE                     list or replay a queue's dead letters (closing, ses-events)
+  closeloop report [--from D] [--to D] [--by day|week|month] [--json|--csv]
+                                                      the metrics of a range, with a series
 
 Commands that read or change data take --api URL and --token TOKEN
 (defaults: CLOSELOOP_API_URL, CLOSELOOP_TOKEN), against closeloop dev or a
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return erase(ctx, args[1:], getenv, stdout, stderr)
 	case "dlq":
 		return dlq(ctx, args[1:], getenv, stdout, stderr)
+	case "report":
+		return report(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

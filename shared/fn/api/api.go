@@ -467,8 +467,24 @@ type Metrics struct {
 
 // Point is one day of a metrics series.
 type Point struct {
-	Day string `json:"day"`
+	Day string `json:"day"` // the day, or the first day of the week (Monday) or month
 	closeloop.Scores
+}
+
+// periodOf returns the first day of the period of day (YYYY-MM-DD) by day,
+// week (ISO, from Monday) or month.
+func periodOf(day, by string) string {
+	t, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return day
+	}
+	switch by {
+	case "week":
+		t = t.AddDate(0, 0, -((int(t.Weekday()) + 6) % 7))
+	case "month":
+		t = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	return t.Format(time.DateOnly)
 }
 
 func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
@@ -478,8 +494,10 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	by := r.URL.Query().Get("by")
-	if by != "" && by != "day" {
-		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "by=%q: only by=day is supported", by))
+	switch by {
+	case "", "day", "week", "month":
+	default:
+		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "by=%q: want day, week or month", by))
 		return
 	}
 	m, err := h.metricsBetween(r.Context(), from, to, by)
@@ -505,10 +523,24 @@ func (h *Handler) metricsBetween(ctx context.Context, from, to time.Time, by str
 func metricsOf(from, to time.Time, days []closeloop.DayCounters, by string) Metrics {
 	var total closeloop.Counters
 	m := Metrics{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly)}
-	for _, d := range days {
+	var period closeloop.Counters
+	start := ""
+	for i, d := range days {
 		total = total.Add(d.Counters)
-		if by == "day" {
-			m.Series = append(m.Series, Point{Day: d.Day, Scores: d.Counters.Score()})
+		if by == "" {
+			continue
+		}
+		key := periodOf(d.Day, by)
+		if start == "" {
+			start = key
+		}
+		if key != start {
+			m.Series = append(m.Series, Point{Day: start, Scores: period.Score()})
+			start, period = key, closeloop.Counters{}
+		}
+		period = period.Add(d.Counters)
+		if i == len(days)-1 {
+			m.Series = append(m.Series, Point{Day: start, Scores: period.Score()})
 		}
 	}
 	m.Scores = total.Score()

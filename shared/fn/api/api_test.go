@@ -271,3 +271,47 @@ func TestProtocolDetails(t *testing.T) {
 		}
 	}
 }
+
+func TestPeriods(t *testing.T) {
+	for _, tt := range []struct{ day, by, want string }{
+		{"2026-11-25", "day", "2026-11-25"}, {"2026-11-25", "week", "2026-11-23"}, {"2026-11-23", "week", "2026-11-23"},
+		{"2026-11-29", "week", "2026-11-23"}, {"2026-11-25", "month", "2026-11-01"},
+	} {
+		if got := api.PeriodOf(tt.day, tt.by); got != tt.want {
+			t.Errorf("periodOf(%s, %s) = %s, want %s", tt.day, tt.by, got, tt.want)
+		}
+	}
+}
+
+// TestSeriesByWeekAndMonth: ten days, one survey sent each, sum into a
+// series per week (from Monday) and per month.
+func TestSeriesByWeekAndMonth(t *testing.T) {
+	start := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) // a Friday
+	var days []closeloop.DayCounters
+	for i := 0; i < 10; i++ {
+		days = append(days, closeloop.DayCounters{Day: start.AddDate(0, 0, i).Format(time.DateOnly), Counters: closeloop.Counters{SurveysSent: 1}})
+	}
+	end := start.AddDate(0, 0, 9)
+	for by, want := range map[string]map[string]int64{
+		"week":  {"2026-11-23": 3, "2026-11-30": 7},
+		"month": {"2026-11-01": 4, "2026-12-01": 6},
+		"day":   {"2026-11-27": 1, "2026-12-06": 1},
+	} {
+		m := api.MetricsOf(start, end, days, by)
+		got := map[string]int64{}
+		for _, p := range m.Series {
+			got[p.Day] = p.SurveysSent
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("by=%s: %s has %d, want %d (series %v)", by, k, got[k], v, got)
+			}
+		}
+		if by != "day" && len(m.Series) != len(want) {
+			t.Errorf("by=%s: %d points", by, len(m.Series))
+		}
+		if m.SurveysSent != 10 {
+			t.Errorf("by=%s total %d", by, m.SurveysSent)
+		}
+	}
+}
