@@ -229,8 +229,8 @@ func TestAnnouncementsReadWell(t *testing.T) {
 	}{{"de", "de-DE", 2}, {"fr", "fr", 1}, {"happy", "en", 5}} {
 		email := awstest.Email()
 		people[p.name] = email
-		ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: awstest.Name("T"), Status: closeloop.StatusSolved,
-			OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, Name: "Kim", Locale: p.locale}}
+		ev := awstest.Solved(awstest.Name("T"), email)
+		ev.Customer.Locale = p.locale
 		if _, err := webhookApply(st, ev); err != nil {
 			t.Fatal(err)
 		}
@@ -298,8 +298,8 @@ func TestCheckIns(t *testing.T) {
 	ctx := context.Background()
 	apply := func(ticket, email, status string, at time.Time) {
 		t.Helper()
-		ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: ticket, Status: closeloop.Status(status),
-			OccurredAt: at, Customer: closeloop.Person{Email: email, Name: "Kim"}, Subject: "Printer"}
+		ev := awstest.Solved(ticket, email)
+		ev.Status, ev.OccurredAt, ev.Subject = closeloop.Status(status), at, "Printer"
 		if _, err := webhookApply(st, ev); err != nil {
 			t.Fatal(err)
 		}
@@ -387,9 +387,7 @@ func TestScoreChangeCounted(t *testing.T) {
 	call(t, st.Handler, "POST", "/api/themes", `{"name":"exports","keywords":["export"]}`, tok, nil)
 	answer := func(email, ticket string, rating int, comment string) {
 		t.Helper()
-		ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: ticket, Status: closeloop.StatusSolved,
-			OccurredAt: time.Now(), Customer: closeloop.Person{Email: email}}
-		if _, err := webhookApply(st, ev); err != nil {
+		if _, err := webhookApply(st, awstest.Solved(ticket, email)); err != nil {
 			t.Fatal(err)
 		}
 		st.Sweeper.FatigueWindow = 0

@@ -24,8 +24,8 @@ func sent(t *testing.T, st *devstack.Stack, kind closeloop.Kind) awstest.Mail {
 	t.Helper()
 	email := awstest.Email()
 	h := webhook.New(closeloop.Config{SurveyKind: kind}, st.Store)
-	ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: awstest.Name("T-"), Status: closeloop.StatusSolved,
-		OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, Name: "Ada"}, Subject: "Printer"}
+	ev := awstest.Solved(awstest.Name("T-"), email)
+	ev.Subject = "Printer"
 	if _, err := h.Apply(context.Background(), ev, time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -22,11 +22,7 @@ func TestMain(m *testing.M) { awstest.Main(m) }
 func solve(t *testing.T, st *devstack.Stack, id, email string) {
 	t.Helper()
 	h := webhook.New(closeloop.Config{SurveyKind: closeloop.CSAT}, st.Store)
-	ev := closeloop.TicketEvent{
-		Source: "generic", EventID: "e-" + id, TicketID: id, Status: closeloop.StatusSolved,
-		OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, Name: "Ada"}, Subject: "Ticket " + id,
-	}
-	if a, err := h.Apply(context.Background(), ev, time.Now()); err != nil || a != closeloop.ActionScheduled {
+	if a, err := h.Apply(context.Background(), awstest.Solved(id, email), time.Now()); err != nil || a != closeloop.ActionScheduled {
 		t.Fatalf("solve %s: %s, %v", id, a, err)
 	}
 }
@@ -275,8 +271,8 @@ func TestQuietHours(t *testing.T) {
 	st.Sweeper.Window, _ = closeloop.ParseSendWindow("09:00-18:00 Mon-Fri")
 	st.Sweeper.Zone = time.UTC
 	email := awstest.Email()
-	ev := closeloop.TicketEvent{Source: "generic", EventID: "q1", TicketID: "quiet-1", Status: closeloop.StatusSolved,
-		OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, TimeZone: "America/New_York"}}
+	ev := awstest.Solved("quiet-1", email)
+	ev.Customer.TimeZone = "America/New_York"
 	if _, err := webhook.New(st.Config, st.Store).Apply(context.Background(), ev, time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -140,6 +140,13 @@ func MailTo(t testing.TB, to string) []Mail {
 // Email returns a fresh address at example.com.
 func Email() string { return Name("c") + "@example.com" }
 
+// Solved is a generic source's event saying ticket of email was solved now,
+// with a fresh event id; tests change the fields they care about.
+func Solved(ticket, email string) closeloop.TicketEvent {
+	return closeloop.TicketEvent{Source: "generic", EventID: Name("e"), TicketID: ticket, Status: closeloop.StatusSolved,
+		OccurredAt: time.Now(), Customer: closeloop.Person{Email: email, Name: "Ada"}, Subject: "Ticket " + ticket}
+}
+
 // Snapshot returns every item of table as sorted JSON lines, to compare the
 // whole stored state before and after a request that must change nothing.
 func Snapshot(t testing.TB, table string) string {
