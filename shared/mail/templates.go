@@ -60,7 +60,9 @@ func SurveyEmail(to string, s Survey) (Message, error) {
 	for _, r := range s.Kind.Ratings() {
 		links = append(links, RatingLink{Rating: r, URL: fmt.Sprintf("%s/s/%s?r=%d", s.BaseURL, s.Token, r)})
 	}
-	data := map[string]any{"T": t, "S": s, "B": brandOf(s.Brand), "Links": links, "Question": t.Question[s.Kind], "Low": t.Low[s.Kind], "High": t.High[s.Kind]}
+	question := t.Question[s.Kind]
+	data := map[string]any{"T": t, "S": s, "B": brandOf(s.Brand), "Links": links, "Question": question, "Low": t.Low[s.Kind], "High": t.High[s.Kind],
+		"Title": question, "Preheader": question + " " + t.OneClick, "UnsubscribeURL": s.UnsubscribeURL}
 	subject := fmt.Sprintf(t.SurveySubject, oneLine(s.TicketSubject, 80))
 	if s.Reminder {
 		subject = t.ReminderPrefix + subject
@@ -84,7 +86,8 @@ type Closing struct {
 // customer's own words.
 func ClosingEmail(to string, c Closing) (Message, error) {
 	t := i18n.For(c.Locale)
-	data := map[string]any{"T": t, "C": c, "B": brandOf(c.Brand), "Paragraphs": strings.Split(strings.ReplaceAll(c.Detail, "\r\n", "\n"), "\n\n")}
+	data := map[string]any{"T": t, "C": c, "B": brandOf(c.Brand), "Title": c.Summary, "UnsubscribeURL": c.UnsubscribeURL,
+		"Paragraphs": strings.Split(strings.ReplaceAll(c.Detail, "\r\n", "\n"), "\n\n")}
 	subject := fmt.Sprintf(t.ClosingSubject, oneLine(c.Summary, 100))
 	return render(to, subject, "closing", data, c.UnsubscribeURL)
 }
