@@ -228,7 +228,10 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 		return err
 	}
 	if err := h.Store.AddProgress(ctx, im.ID, closeloop.Progress{Recipients: 1}); err != nil {
-		return err
+		if rerr := h.Store.ReleaseClosing(ctx, im.ID, c.ID); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err // uncounted and unclaimed: the retry starts afresh
 	}
 	if c.Suppressed != "" {
 		return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingSuppressed, "", closeloop.Progress{Suppressed: 1})

@@ -2,6 +2,7 @@ package closing_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -173,6 +174,44 @@ func TestThrottledBatchIsRetried(t *testing.T) {
 	}
 	if n := len(awstest.MailTo(t, e)); n != 1 {
 		t.Errorf("%d emails, want 1", n)
+	}
+	if got, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 1, Sent: 1}); got != want {
+		t.Errorf("progress %+v, want %+v", got, want)
+	}
+}
+
+// progressFails fails the first count of a new recipient, as a throttled
+// or unreachable table would.
+type progressFails struct {
+	closing.Store
+	failed atomic.Bool
+}
+
+func (f *progressFails) AddProgress(ctx context.Context, id string, p closeloop.Progress) error {
+	if p.Recipients == 1 && !f.failed.Swap(true) {
+		return errors.New("injected: table unreachable")
+	}
+	return f.Store.AddProgress(ctx, id, p)
+}
+
+// TestCountFailureKeepsTheRecipient: when counting a claimed recipient
+// fails, the claim is given back, so the retry still sends them their email.
+func TestCountFailureKeepsTheRecipient(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	e := awstest.Email()
+	sv := answered(t, st, e, "Exports slow", "exports")
+	im := announce(t, st, "exports")
+	st.Closing.Store = &progressFails{Store: st.Store}
+	batch := `{"improvement_id":"` + im.ID + `","recipients":[{"survey_id":"` + sv.ID + `","contact_id":"` + sv.ContactID + `"}]}`
+	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batch}}}
+	if res, err := st.Closing.Handle(context.Background(), ev); err != nil || len(res.BatchItemFailures) != 1 {
+		t.Fatalf("failed count: %+v, %v; want one item failure", res, err)
+	}
+	if res, err := st.Closing.Handle(context.Background(), ev); err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("retry: %+v, %v", res, err)
+	}
+	if n := len(awstest.MailTo(t, e)); n != 1 {
+		t.Errorf("%d emails after the retry, want 1", n)
 	}
 	if got, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 1, Sent: 1}); got != want {
 		t.Errorf("progress %+v, want %+v", got, want)
