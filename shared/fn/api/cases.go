@@ -23,6 +23,9 @@ type CaseView struct {
 
 func (h *Handler) caseView(ctx context.Context, c closeloop.Case) (CaseView, error) {
 	v := CaseView{Case: c, Overdue: c.Status == closeloop.CaseOpen && h.now().After(c.DueAt)}
+	if c.SurveyID == "" {
+		return v, nil // a check-in's case: no survey to show
+	}
 	sv, err := h.Store.GetSurvey(ctx, c.SurveyID)
 	if err != nil && !errors.Is(err, closeloop.ErrNotFound) {
 		return v, err
@@ -144,14 +147,19 @@ func (h *Handler) reply(ctx context.Context, id, message string) (closeloop.Case
 	if err != nil {
 		return c, err
 	}
-	sv, err := h.Store.GetSurvey(ctx, c.SurveyID)
-	if err == nil && sv.Erased() {
+	var sv closeloop.Survey // none for a check-in's case
+	if c.SurveyID != "" {
+		if sv, err = h.Store.GetSurvey(ctx, c.SurveyID); err == nil && sv.Erased() {
+			err = closeloop.Errorf(closeloop.ErrExpired, "this customer was erased")
+		}
+		if err != nil {
+			return c, err
+		}
+	}
+	contact, err := h.Store.GetContact(ctx, cmp.Or(sv.ContactID, c.ContactID))
+	if errors.Is(err, closeloop.ErrNotFound) {
 		err = closeloop.Errorf(closeloop.ErrExpired, "this customer was erased")
 	}
-	if err != nil {
-		return c, err
-	}
-	contact, err := h.Store.GetContact(ctx, sv.ContactID)
 	if err != nil {
 		return c, err
 	}
