@@ -72,11 +72,6 @@ func (s *Store) OpenCase(ctx context.Context, c closeloop.Case) error {
 	if err != nil {
 		return fmt.Errorf("open case %s: %w", c.ID, err)
 	}
-	if c.Reason == "" { // an unhappy answer; a check-in's "no" is no detractor
-		if err := s.AddCounters(ctx, c.OpenedAt, closeloop.Counters{Loops: closeloop.LoopCounters{Detractors: 1}}); err != nil {
-			return fmt.Errorf("count case %s: %w", c.ID, err)
-		}
-	}
 	return nil
 }
 

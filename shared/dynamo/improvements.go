@@ -223,7 +223,10 @@ func (s *Store) MarkTold(ctx context.Context, sv closeloop.Survey, now time.Time
 	}
 	d := closeloop.Counters{Loops: closeloop.LoopCounters{ThemeRaisersTold: 1, ToldHours: closeloop.HistOf(now.Sub(sv.RespondedAt))}}
 	if err := s.AddCounters(ctx, sv.RespondedAt, d); err != nil {
-		return err
+		if rerr := s.Release(ctx, "told/"+sv.ID); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err // uncounted and unclaimed: the next closing email counts it
 	}
 	_, err = s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                       key(contactPK(sv.ContactID), "CONTACT"),

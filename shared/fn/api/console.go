@@ -811,10 +811,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, v view) erro
 	if err != nil {
 		return err
 	}
-	d := dashboardData{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly)}
-	if d.Metrics, err = h.metricsBetween(r.Context(), from, to, ""); err != nil {
-		return err
-	}
+	d := dashboardData{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Metrics: metricsOf(from, to, days, "")}
 	d.Charts = charts(days)
 	svs, _, err := h.Store.ListResponses(r.Context(), closeloop.ResponseFilter{From: from, To: to})
 	if err != nil {

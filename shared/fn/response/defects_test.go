@@ -2,16 +2,20 @@ package response_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/fn/response"
 	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/local/devstack"
+	"github.com/closeloop/closeloop/shared/local/localqueue"
 )
 
 // TestErasedSurveyIsGone: after erasure the old link neither shows the
@@ -144,5 +148,36 @@ func TestPageStatesAndLanguages(t *testing.T) {
 	st.Handler.ServeHTTP(w, r)
 	if w.Code != 404 || !strings.Contains(w.Body.String(), "Link nicht gefunden") {
 		t.Errorf("unknown link for a German browser: %d", w.Code)
+	}
+}
+
+// countFails fails every count of a detractor, as a throttled table would.
+type countFails struct{ response.Store }
+
+func (countFails) AddCounters(_ context.Context, _ time.Time, c closeloop.Counters) error {
+	if c.Loops.Detractors > 0 {
+		return errors.New("injected: table unreachable")
+	}
+	return nil
+}
+
+// TestCountFailureStillAlerts: a stored case whose count fails still
+// queues the team's alert (nothing would retry it later).
+func TestCountFailureStillAlerts(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	q := &localqueue.Queue{}
+	pages := *st
+	cfg := st.Config
+	cfg.Acknowledge = "off" // the queue then carries only the alert
+	pages.Handler = response.New(cfg, countFails{st.Store}, q)
+	if code := awstest.Answer(t, &pages, m, 1, "Nobody answered"); code != http.StatusOK {
+		t.Fatalf("answer: %d", code)
+	}
+	if cases, _ := st.Store.Cases(context.Background(), ""); len(cases) != 1 {
+		t.Fatalf("%d cases, want 1", len(cases))
+	}
+	if n := q.Len(); n != 1 {
+		t.Errorf("%d alerts queued, want 1", n)
 	}
 }

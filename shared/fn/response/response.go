@@ -319,6 +319,11 @@ func (h *Handler) openFollowUp(ctx context.Context, c closeloop.Case, ticketID s
 		return
 	}
 	slog.InfoContext(ctx, "case opened", "case", c.ID, "ticket", ticketID)
+	if c.Reason == "" { // an unhappy answer; a check-in's "no" is no detractor
+		if err := h.Store.AddCounters(ctx, c.OpenedAt, closeloop.Counters{Loops: closeloop.LoopCounters{Detractors: 1}}); err != nil {
+			slog.ErrorContext(ctx, "count case", "case", c.ID, "err", err) // the alert matters more than the figure
+		}
+	}
 	if h.FollowUps == nil {
 		return
 	}
