@@ -100,39 +100,25 @@ func (s *Store) CountersBetween(ctx context.Context, from, to time.Time) ([]clos
 	for d := from.UTC().Truncate(24 * time.Hour); !d.After(to); d = d.Add(24 * time.Hour) {
 		days = append(days, day(d))
 	}
+	keys := make([]map[string]types.AttributeValue, len(days))
+	for i, d := range days {
+		keys[i] = key(dayPrefix+d, "COUNTERS")
+	}
 	got := map[string]closeloop.Counters{}
-	for start := 0; start < len(days); start += 100 {
-		var keys []map[string]types.AttributeValue
-		for _, d := range days[start:min(start+100, len(days))] {
-			keys = append(keys, key(dayPrefix+d, "COUNTERS"))
+	err := s.batchGet(ctx, keys, func(m map[string]types.AttributeValue) error {
+		pk, _ := m["pk"].(*types.AttributeValueMemberS)
+		if pk == nil {
+			return nil
 		}
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 0 {
-				if err := backOff(ctx, attempt); err != nil {
-					return nil, fmt.Errorf("read counters: %w", err)
-				}
-			}
-			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: s.rcc()})
-			if err != nil {
-				return nil, fmt.Errorf("read counters: %w", err)
-			}
-			for i := range res.ConsumedCapacity {
-				s.consumed("BatchGetItem", &res.ConsumedCapacity[i])
-			}
-			for _, m := range res.Responses[s.table] {
-				pk, _ := m["pk"].(*types.AttributeValueMemberS)
-				if pk == nil {
-					continue
-				}
-				c, err := countersOf(m)
-				if err != nil {
-					return nil, fmt.Errorf("read counters of %s: %w", pk.Value, err)
-				}
-				got[strings.TrimPrefix(pk.Value, dayPrefix)] = c
-			}
-			req = res.UnprocessedKeys
+		c, err := countersOf(m)
+		if err != nil {
+			return fmt.Errorf("counters of %s: %w", pk.Value, err)
 		}
+		got[strings.TrimPrefix(pk.Value, dayPrefix)] = c
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read counters: %w", err)
 	}
 	out := make([]closeloop.DayCounters, len(days))
 	for i, d := range days {

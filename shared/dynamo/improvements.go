@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -91,13 +92,27 @@ func (s *Store) Improvements(ctx context.Context, limit int) ([]closeloop.Improv
 	if err != nil {
 		return nil, fmt.Errorf("list improvements: %w", err)
 	}
-	out := make([]closeloop.Improvement, 0, len(ids))
-	for _, id := range ids {
-		im, err := s.GetImprovement(ctx, id)
-		if err != nil {
-			return nil, err
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = key(improvementPK(id), "IMPROVEMENT")
+	}
+	byID := make(map[string]closeloop.Improvement, len(ids))
+	err = s.batchGet(ctx, keys, func(m map[string]types.AttributeValue) error {
+		var it improvementItem
+		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+			return err
 		}
-		out = append(out, im)
+		byID[it.ID] = it.improvement()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list improvements: %w", err)
+	}
+	out := make([]closeloop.Improvement, 0, len(ids))
+	for _, id := range ids { // in the listing's order
+		if im, ok := byID[id]; ok {
+			out = append(out, im)
+		}
 	}
 	return out, nil
 }
@@ -109,6 +124,10 @@ func (s *Store) GetImprovement(ctx context.Context, id string) (closeloop.Improv
 	if err := s.get(ctx, improvementPK(id), "IMPROVEMENT", &it); err != nil {
 		return closeloop.Improvement{}, fmt.Errorf("get improvement %s: %w", id, err)
 	}
+	return it.improvement(), nil
+}
+
+func (it improvementItem) improvement() closeloop.Improvement {
 	im := closeloop.Improvement{
 		ID: it.ID, Theme: it.Theme, Summary: it.Summary, Message: it.Message, CreatedAt: parseTS(it.CreatedAt),
 		Locale: it.Locale, Link: it.Link, Audience: closeloop.Audience{OnlyDetractors: it.OnlyDetractors, SinceDays: it.SinceDays},
@@ -120,7 +139,7 @@ func (s *Store) GetImprovement(ctx context.Context, id string) (closeloop.Improv
 		}
 		im.Translations[lang] = closeloop.Text{Summary: t.Summary, Message: t.Message}
 	}
-	return im, nil
+	return im
 }
 
 // AddProgress adds d to improvement id's progress atomically.

@@ -150,6 +150,37 @@ func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
 	return attributevalue.UnmarshalMap(res.Item, out)
 }
 
+// batchGet reads the items of keys, eventually consistent, in batches of
+// 100, calling each for every item found (in no particular order). Keys
+// DynamoDB leaves unprocessed (throttling) are asked for again with a
+// growing back-off.
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, each func(map[string]types.AttributeValue) error) error {
+	for start := 0; start < len(keys); start += 100 {
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys[start:min(start+100, len(keys))]}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if err := backOff(ctx, attempt); err != nil {
+					return err
+				}
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: s.rcc()})
+			if err != nil {
+				return err
+			}
+			for i := range res.ConsumedCapacity {
+				s.consumed("BatchGetItem", &res.ConsumedCapacity[i])
+			}
+			for _, m := range res.Responses[s.table] {
+				if err := each(m); err != nil {
+					return err
+				}
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return nil
+}
+
 func (s *Store) put(ctx context.Context, item any, cond string, names map[string]string, values map[string]types.AttributeValue) error {
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {

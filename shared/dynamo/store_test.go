@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -271,5 +272,57 @@ func TestHousekeepingAndErasure(t *testing.T) {
 	}
 	if snap := awstest.Snapshot(t, s.Table()); strings.Contains(snap, cid) || strings.Contains(snap, addr) {
 		t.Errorf("after erasure the table still names the person:\n%s", snap)
+	}
+}
+
+// TestListsReadInBatches: the improvements and a contact's surveys are read
+// with one batch each (not one read per item), and come back in order.
+func TestListsReadInBatches(t *testing.T) {
+	s := awstest.Store(t)
+	var reads atomic.Int64
+	s.Capacity = func(op string, _, _ float64) {
+		if op == "GetItem" {
+			reads.Add(1)
+		}
+	}
+	start := time.Now().Add(-time.Hour)
+	var want []string
+	for i := 0; i < 5; i++ {
+		im, err := closeloop.NewImprovement("exports", fmt.Sprint("Change ", i), "Done.", start.Add(time.Duration(i)*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateImprovement(ctx, im); err != nil {
+			t.Fatal(err)
+		}
+		want = append([]string{im.Summary}, want...)
+	}
+	ims, err := s.Improvements(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, im := range ims {
+		got = append(got, im.Summary)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("improvements %v, want newest first %v", got, want)
+	}
+	for i := 0; i < 3; i++ {
+		sv := closeloop.Survey{ID: awstest.Name("sv"), Source: "generic", TicketID: fmt.Sprint("T", i), ContactID: "contact-batch", Kind: closeloop.CSAT,
+			SentAt: start.Add(time.Duration(i) * time.Minute), ExpiresAt: start.Add(24 * time.Hour)}
+		if err := s.CreateSurvey(ctx, sv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svs, err := s.SurveysOf(ctx, "contact-batch", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(svs) != 2 || svs[0].TicketID != "T2" || svs[1].TicketID != "T1" {
+		t.Errorf("surveys of a contact %+v, want T2 then T1", svs)
+	}
+	if n := reads.Load(); n != 0 {
+		t.Errorf("%d single-item reads for two lists, want 0", n)
 	}
 }

@@ -281,16 +281,21 @@ func (s *Store) SurveysOf(ctx context.Context, contactID string, limit int) ([]c
 	if err != nil {
 		return nil, fmt.Errorf("surveys of %s: %w", contactID, err)
 	}
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = key(surveyPK(id), "SURVEY")
+	}
 	var out []closeloop.Survey
-	for _, id := range ids {
-		sv, err := s.GetSurvey(ctx, id)
-		if errors.Is(err, closeloop.ErrNotFound) {
-			continue
+	err = s.batchGet(ctx, keys, func(m map[string]types.AttributeValue) error {
+		var it surveyItem
+		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+			return err
 		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sv)
+		out = append(out, it.survey())
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("surveys of %s: %w", contactID, err)
 	}
 	slices.SortFunc(out, func(a, b closeloop.Survey) int { return b.SentAt.Compare(a.SentAt) })
 	if len(out) > limit {
