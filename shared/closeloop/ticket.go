@@ -35,14 +35,6 @@ const (
 	ReminderSkipped   Reminder = "skipped"
 )
 
-// Final reports whether s can no longer lead to an email.
-func (s SurveyState) Final() bool {
-	switch s {
-	case SurveySent, SurveyThrottled, SurveySuppressed, SurveyFailed:
-		return true
-	}
-	return false
-}
 
 // Ticket is what Closeloop remembers of one helpdesk ticket and its survey.
 // It holds no email address: the contact is named by ContactID.

@@ -128,13 +128,7 @@ func (s *Store) AnswerCheckIn(ctx context.Context, id, answer, comment string, n
 // CreateCheckInLink stores link id (closeloop.SurveyIDOf of a fresh token)
 // as the answer link of check-in checkInID.
 func (s *Store) CreateCheckInLink(ctx context.Context, id, checkInID, contactID string, now time.Time) error {
-	it := struct {
-		PK         string `dynamodbav:"pk"`
-		SK         string `dynamodbav:"sk"`
-		ContactKey string `dynamodbav:"contact_key"`
-		CheckIn    string `dynamodbav:"checkin_id"`
-		ExpiresTTL int64  `dynamodbav:"expires_ttl"`
-	}{linkPrefix + id, "CHECKINLINK", contactID, checkInID, now.Add(400 * 24 * time.Hour).Unix()}
+	it := linkItem{PK: linkPrefix + id, SK: "CHECKINLINK", ContactKey: contactID, CheckIn: checkInID, ExpiresTTL: now.Add(400 * 24 * time.Hour).Unix()}
 	if err := s.put(ctx, it, "", nil, nil); err != nil {
 		return fmt.Errorf("create check-in link: %w", err)
 	}
@@ -144,9 +138,7 @@ func (s *Store) CreateCheckInLink(ctx context.Context, id, checkInID, contactID 
 // CheckInLink returns the check-in of link id, or an error wrapping
 // closeloop.ErrNotFound.
 func (s *Store) CheckInLink(ctx context.Context, id string) (string, error) {
-	var it struct {
-		CheckIn string `dynamodbav:"checkin_id"`
-	}
+	var it linkItem
 	if err := s.get(ctx, linkPrefix+id, "CHECKINLINK", &it); err != nil {
 		return "", fmt.Errorf("get check-in link: %w", err)
 	}

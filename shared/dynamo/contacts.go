@@ -248,7 +248,8 @@ type linkItem struct {
 	PK         string `dynamodbav:"pk"`
 	SK         string `dynamodbav:"sk"`
 	ContactKey string `dynamodbav:"contact_key"`
-	SurveyID   string `dynamodbav:"survey_id,omitempty"` // a survey link of a reminder
+	SurveyID   string `dynamodbav:"survey_id,omitempty"`  // a survey link of a reminder
+	CheckIn    string `dynamodbav:"checkin_id,omitempty"` // a check-in's answer link
 	ExpiresTTL int64  `dynamodbav:"expires_ttl"`
 }
 

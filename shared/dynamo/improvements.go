@@ -212,12 +212,13 @@ func (s *Store) FinishClosing(ctx context.Context, impID, contactID string, stat
 // error, so that a retry can claim it again. It only removes a claim still
 // in the claimed state.
 func (s *Store) ReleaseClosing(ctx context.Context, impID, contactID string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 &s.table,
 		Key:                       key(improvementPK(impID), toPrefix+contactID),
 		ConditionExpression:       aws.String("#s = :c"),
 		ExpressionAttributeNames:  map[string]string{"#s": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(string(closeloop.ClosingClaimed))},
+		ReturnConsumedCapacity:    s.rcc(),
 	})
 	if conditionFailed(err) {
 		return fmt.Errorf("release closing %s/%s: %w", impID, contactID, closeloop.ErrConflict)
@@ -225,6 +226,7 @@ func (s *Store) ReleaseClosing(ctx context.Context, impID, contactID string) err
 	if err != nil {
 		return fmt.Errorf("release closing %s/%s: %w", impID, contactID, err)
 	}
+	s.consumed("DeleteItem", res.ConsumedCapacity)
 	return nil
 }
 

@@ -146,7 +146,7 @@ func (s *Store) ConsumeLoginLink(ctx context.Context, id string, now time.Time) 
 	res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &s.table, Key: key(loginPrefix+id, "LOGIN"),
 		ConditionExpression: aws.String("attribute_exists(pk)"),
-		ReturnValues:        types.ReturnValueAllOld,
+		ReturnValues:        types.ReturnValueAllOld, ReturnConsumedCapacity: s.rcc(),
 	})
 	if conditionFailed(err) {
 		return "", closeloop.Errorf(closeloop.ErrNotFound, "this sign-in link was used already or is not valid")
@@ -154,6 +154,7 @@ func (s *Store) ConsumeLoginLink(ctx context.Context, id string, now time.Time) 
 	if err != nil {
 		return "", fmt.Errorf("use sign-in link: %w", err)
 	}
+	s.consumed("DeleteItem", res.ConsumedCapacity)
 	var it loginItem
 	if err := unmarshal(res.Attributes, &it); err != nil {
 		return "", err

@@ -181,7 +181,8 @@ func (s *Store) ThemeCount(ctx context.Context, theme string) (int, error) {
 		TableName:                 &s.table,
 		KeyConditionExpression:    aws.String("pk = :p"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(themePrefix + theme)},
-		Select:                    types.SelectCount,
+		Select:                    types.SelectCount, // the items stay on the server: query's callback would fetch them
+		ReturnConsumedCapacity:    s.rcc(),
 	}
 	n := 0
 	for {
@@ -189,6 +190,7 @@ func (s *Store) ThemeCount(ctx context.Context, theme string) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("count theme %s: %w", theme, err)
 		}
+		s.consumed("Query", res.ConsumedCapacity)
 		n += int(res.Count)
 		if len(res.LastEvaluatedKey) == 0 {
 			return n, nil
