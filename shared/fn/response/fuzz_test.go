@@ -1,11 +1,13 @@
 package response
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 )
@@ -17,9 +19,10 @@ func FuzzSurveyForm(f *testing.F) {
 		f.Add(s)
 	}
 	tok, id := closeloop.NewToken()
-	st := &memStore{sv: closeloop.Survey{ID: id, ContactID: "c1", Kind: closeloop.NPS, ExpiresAt: time.Now().Add(time.Hour)}}
+	st := &recording{memStore: &memStore{sv: closeloop.Survey{ID: id, ContactID: "c1", Kind: closeloop.NPS, ExpiresAt: time.Now().Add(time.Hour)}}}
 	h := New(closeloop.Config{}, st, nil)
 	f.Fuzz(func(t *testing.T, body string) {
+		st.comments = nil
 		r := httptest.NewRequest(http.MethodPost, "/s/"+tok, strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		w := httptest.NewRecorder()
@@ -29,5 +32,21 @@ func FuzzSurveyForm(f *testing.F) {
 		default:
 			t.Fatalf("body %.80q: status %d", body, w.Code)
 		}
+		for _, c := range st.comments {
+			if !utf8.ValidString(c) || len(c) > closeloop.MaxComment {
+				t.Fatalf("body %.80q: stored a comment of %d bytes, valid UTF-8 %v", body, len(c), utf8.ValidString(c))
+			}
+		}
 	})
+}
+
+// recording keeps the comments handed to the store.
+type recording struct {
+	*memStore
+	comments []string
+}
+
+func (r *recording) Answer(ctx context.Context, sv closeloop.Survey, rating int, c string, themes []string, now time.Time) (closeloop.Survey, error) {
+	r.comments = append(r.comments, c)
+	return r.memStore.Answer(ctx, sv, rating, c, themes, now)
 }
