@@ -35,7 +35,6 @@ const (
 	ReminderSkipped   Reminder = "skipped"
 )
 
-
 // Ticket is what Closeloop remembers of one helpdesk ticket and its survey.
 // It holds no email address: the contact is named by ContactID.
 type Ticket struct {
