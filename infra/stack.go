@@ -131,6 +131,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 
 	table := newTable(stack)
 	secret := newSecret(stack)
+	contactKey := newContactKey(stack)
 
 	// Queues: the closing fan-out, and SES's bounce and complaint events.
 	closingDLQ := newQueue(stack, "ClosingDeadLetters", nil, 0)
@@ -177,10 +178,15 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		spec := Functions[name]
 		spec.Env = map[string]*string{}
 		switch name {
-		case "webhook", "response", "api":
-			// Secrets (webhook secrets, admin token, alert URL) are read
-			// from Secrets Manager at start; the environment holds only the ARN.
+		case "webhook", "api":
+			// Secrets (webhook secrets, admin token, alert URL, and the
+			// contact key these two turn addresses into ids with) are read
+			// from Secrets Manager at start; the environment holds only ARNs.
+			spec.Env["CLOSELOOP_SECRET_ID"] = awscdk.Fn_Join(jsii.String(","), &[]*string{secret.SecretArn(), contactKey.SecretArn()})
+		case "response":
 			spec.Env["CLOSELOOP_SECRET_ID"] = secret.SecretArn()
+		case "ses-events":
+			spec.Env["CLOSELOOP_SECRET_ID"] = contactKey.SecretArn() // suppresses addresses by their keyed id
 		case "survey-sweep", "closing":
 			spec.Env["CLOSELOOP_BASE_URL"] = baseURL
 			spec.Env["CLOSELOOP_SES_CONFIGURATION_SET"] = configSet.ConfigurationSetName()
@@ -219,6 +225,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	table.Grant(fns["ses-events"], jsii.String("dynamodb:UpdateItem")) // suppress an address: one update
 	for _, name := range []string{"webhook", "response", "api"} {
 		secret.GrantRead(fns[name], nil)
+	}
+	for _, name := range []string{"webhook", "api", "ses-events"} {
+		contactKey.GrantRead(fns[name], nil)
 	}
 	closingQueue.GrantSendMessages(fns["api"])
 	closingQueue.GrantSendMessages(fns["closing"])
@@ -263,7 +272,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
 	awscdk.NewCfnOutput(stack, jsii.String("ConfigurationSetName"), &awscdk.CfnOutputProps{Value: configSet.ConfigurationSetName()})
 
-	suppress(stack, table, secret, api)
+	suppress(stack, table, secret, contactKey, api)
 	return stack
 }
 
@@ -321,6 +330,23 @@ func newSecret(stack awscdk.Stack) awssecretsmanager.Secret {
 			GenerateStringKey:    jsii.String("CLOSELOOP_ADMIN_TOKEN"),
 			ExcludePunctuation:   jsii.Bool(true),
 			PasswordLength:       jsii.Number(48),
+		},
+	})
+}
+
+// newContactKey is the secret contact ids are keyed with
+// (CLOSELOOP_CONTACT_KEY, generated at the first deploy). It is never
+// rotated and outlives the stack: a new key would give every person a new
+// id, losing their suppressions and survey history (docs/privacy.md).
+func newContactKey(stack awscdk.Stack) awssecretsmanager.Secret {
+	return awssecretsmanager.NewSecret(stack, jsii.String("ContactKey"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("Closeloop: CLOSELOOP_CONTACT_KEY, the HMAC key of contact ids. Never rotate it (docs/privacy.md)."),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			SecretStringTemplate: jsii.String("{}"),
+			GenerateStringKey:    jsii.String("CLOSELOOP_CONTACT_KEY"),
+			ExcludePunctuation:   jsii.Bool(true),
+			PasswordLength:       jsii.Number(64),
 		},
 	})
 }
@@ -464,7 +490,7 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 }
 
 // suppress records, with reasons, the cdk-nag findings this design accepts.
-func suppress(stack awscdk.Stack, table awsdynamodb.Table, secret awssecretsmanager.Secret, api awsapigatewayv2.HttpApi) {
+func suppress(stack awscdk.Stack, table awsdynamodb.Table, secret, contactKey awssecretsmanager.Secret, api awsapigatewayv2.HttpApi) {
 	s := func(id, reason string, appliesTo ...string) *cdknag.NagPackSuppression {
 		sup := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
 		if len(appliesTo) > 0 {
@@ -484,6 +510,9 @@ func suppress(stack awscdk.Stack, table awsdynamodb.Table, secret awssecretsmana
 	}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{
 		s("AwsSolutions-SMG4", "The secret holds webhook secrets issued by each helpdesk and an admin token; the operator rotates them together with the helpdesk (docs/deploy.md), which a rotation Lambda cannot do."),
+	}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(contactKey, &[]*cdknag.NagPackSuppression{
+		s("AwsSolutions-SMG4", "The contact key keys every contact id; rotating it would orphan every suppression and survey history, so it is never rotated, by design (docs/privacy.md)."),
 	}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(api, &[]*cdknag.NagPackSuppression{
 		s("AwsSolutions-APIG4", "Every route authenticates in its function: webhooks by the helpdesk's HMAC signature (or shared secret), survey and unsubscribe pages by unguessable 256-bit link tokens, and /api and /console by an operator's session (from an emailed single-use link) or token, stored hashed, or the bootstrap token from Secrets Manager, compared in constant time (docs/deploy.md)."),

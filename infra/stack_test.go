@@ -336,19 +336,34 @@ func TestAPI(t *testing.T) {
 			t.Errorf("stage without access logs")
 		}
 	}
-	readers := 0
+	// Who reads which secret: the stack's secret (admin token, webhook
+	// secrets) and the contact key (for turning addresses into ids).
+	reads := map[string]string{"webhook": "Secrets ContactKey", "api": "Secrets ContactKey", "response": "Secrets", "sesevents": "ContactKey", "surveysweep": "", "closing": ""}
+	got := map[string]string{}
 	for id, r := range resources(a, "AWS::IAM::Policy") {
-		if strings.Contains(jsonOf(r), "secretsmanager:GetSecretValue") {
-			readers++
-			for _, who := range []string{"surveysweep", "closing", "sesevents"} {
-				if strings.HasPrefix(strings.ToLower(id), who) {
-					t.Errorf("%s can read the secrets but needs none", id)
+		js := jsonOf(r)
+		for fn := range reads {
+			if !strings.HasPrefix(strings.ToLower(id), fn) {
+				continue
+			}
+			var reads []string
+			for _, sec := range []string{"Secrets", "ContactKey"} {
+				if strings.Contains(js, `"Ref":"`+sec) && strings.Contains(js, "secretsmanager:GetSecretValue") {
+					reads = append(reads, sec)
 				}
 			}
+			got[fn] = strings.Join(reads, " ")
 		}
 	}
-	if readers != 3 {
-		t.Errorf("%d functions read the secrets, want 3 (webhook, response, api)", readers)
+	for fn, w := range reads {
+		if got[fn] != w {
+			t.Errorf("%s reads the secrets %q, reads %q", fn, got[fn], w)
+		}
+	}
+	for id, r := range resources(a, "AWS::SecretsManager::Secret") {
+		if strings.HasPrefix(id, "ContactKey") && r["DeletionPolicy"] != "Retain" {
+			t.Errorf("the contact key %s is deleted with the stack; losing it loses every suppression", id)
+		}
 	}
 	for id, r := range resources(a, "AWS::Lambda::Function") {
 		env := jsonOf(props(r)["Environment"])

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
 )
 
 // apiClient speaks the operators' API of a running Closeloop: `closeloop
@@ -215,6 +217,47 @@ func dlq(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stdout, "%d dead letters in %s\n", len(out.Messages), pos[0])
 	return nil
+}
+
+// migrate runs `closeloop migrate contact-ids`: the move from the unkeyed
+// contact ids of older releases to keyed ids, one page per API call until
+// the last, printing the totals. It is safe to stop and run again.
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const use = "usage: closeloop migrate contact-ids [--api URL] [--token TOKEN]"
+	if len(args) == 0 || args[0] != "contact-ids" {
+		return errors.New(use)
+	}
+	fs := flag.NewFlagSet("migrate contact-ids", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	client := clientFlags(fs, getenv)
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return errors.New(use)
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	var total closeloop.Migration
+	cursor := ""
+	for pages := 1; ; pages++ {
+		var m closeloop.Migration
+		if err := c.do(ctx, "POST", "/api/migrations/contact-ids", map[string]string{"cursor": cursor}, &m); err != nil {
+			return fmt.Errorf("page %d: %w (moved so far: %d contacts, %d items; run again to resume)", pages, err, total.Contacts, total.Items)
+		}
+		total.Scanned += m.Scanned
+		total.Contacts += m.Contacts
+		total.Items += m.Items
+		total.Keyed += m.Keyed
+		if cursor = m.NextCursor; cursor == "" {
+			fmt.Fprintf(stdout, "scanned %d items in %d pages: moved %d contacts and %d of their items to keyed ids; %d contacts were already keyed\n",
+				total.Scanned, pages, total.Contacts, total.Items, total.Keyed)
+			return nil
+		}
+	}
 }
 
 // report runs `closeloop report [--from D] [--to D] [--by day|week|month]

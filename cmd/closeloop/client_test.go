@@ -162,3 +162,38 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("--by year: %v", err)
 	}
 }
+
+// TestMigrateCommand: `closeloop migrate contact-ids` moves a contact of an
+// older release (stored under the unkeyed id) to the keyed id through the
+// API, page by page, and a second run finds nothing to move.
+func TestMigrateCommand(t *testing.T) {
+	s := startServer(t)
+	env := map[string]string{"CLOSELOOP_API_URL": s.URL, "CLOSELOOP_TOKEN": s.Config.AdminToken}
+	cli := func(args ...string) (string, error) {
+		var out, errs bytes.Buffer
+		err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errs)
+		return out.String() + errs.String(), err
+	}
+	ctx := context.Background()
+	addr := awstest.Email()
+	legacy := closeloop.LegacyContactID(addr)
+	if err := s.Store.UpsertContact(ctx, closeloop.Contact{ID: legacy, Email: addr}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Store.SaveTicket(ctx, &closeloop.Ticket{Source: "generic", TicketID: "old-1", ContactID: legacy, State: closeloop.SurveySent}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cli("migrate", "contact-ids"); err != nil || !strings.Contains(out, "moved 1 contacts and 1 of their items") {
+		t.Fatalf("migrate: %q %v", out, err)
+	}
+	if out, err := cli("migrate", "contact-ids"); err != nil || !strings.Contains(out, "moved 0 contacts") {
+		t.Errorf("migrate again: %q %v", out, err)
+	}
+	nid, _ := s.Store.ContactID(addr)
+	if tk, _ := s.Store.GetTicket(ctx, "generic", "old-1"); tk == nil || tk.ContactID != nid {
+		t.Errorf("the ticket after the migration: %+v", tk)
+	}
+	if _, err := cli("migrate", "everything"); err == nil || !strings.Contains(err.Error(), "contact-ids") {
+		t.Errorf("an unknown migration: %v", err)
+	}
+}

@@ -100,6 +100,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	generated := false
+	keyGenerated := getenv("CLOSELOOP_CONTACT_KEY") == ""
 	if cfg.AdminToken == "" {
 		cfg.AdminToken, generated = randomToken(), true
 	}
@@ -120,6 +121,9 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if generated {
 		fmt.Fprintf(stdout, "admin token (generated; set CLOSELOOP_ADMIN_TOKEN to choose one): %s\n", cfg.AdminToken)
 	}
+	if keyGenerated {
+		fmt.Fprintf(stdout, "contact key (generated; set CLOSELOOP_CONTACT_KEY to keep contact ids across restarts on the same DynamoDB, and for `closeloop invoke`): %s\n", cfg.ContactKey)
+	}
 	var missing []string
 	for _, s := range closeloop.Sources {
 		if cfg.Secrets[s] == "" {
@@ -138,7 +142,8 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 // except that, unless the environment says otherwise, mail goes out at any
 // hour (a developer should not wait for Monday 09:00) and comments are not
 // acknowledged by email (the contract's smoke test counts exactly the
-// survey and the closing email to one detractor).
+// survey and the closing email to one detractor). Without
+// CLOSELOOP_CONTACT_KEY it generates a contact key for this run.
 func localConfig(getenv func(string) string) (closeloop.Config, error) {
 	cfg, err := closeloop.LoadConfig(getenv)
 	if err == nil && getenv("CLOSELOOP_SEND_WINDOW") == "" {
@@ -146,6 +151,9 @@ func localConfig(getenv func(string) string) (closeloop.Config, error) {
 	}
 	if getenv("CLOSELOOP_ACKNOWLEDGE") == "" {
 		cfg.Acknowledge = "off"
+	}
+	if len(cfg.ContactKey) == 0 {
+		cfg.ContactKey = closeloop.ContactKey(randomToken())
 	}
 	return cfg, err
 }

@@ -25,6 +25,7 @@ Usage:
   closeloop operators list | remove EMAIL             list or remove operators
   closeloop erase EMAIL                               erase everything Closeloop holds about one person
   closeloop dlq list|replay QUEUE                     list or replay a queue's dead letters (closing, ses-events)
+  closeloop migrate contact-ids                       move contacts of older releases to keyed ids (docs/privacy.md)
   closeloop report [--from D] [--to D] [--by day|week|month] [--json|--csv]
                                                       the metrics of a range, with a series
 
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return erase(ctx, args[1:], getenv, stdout, stderr)
 	case "dlq":
 		return dlq(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "report":
 		return report(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":

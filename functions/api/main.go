@@ -26,7 +26,7 @@ func main() {
 
 func run(ctx context.Context, getenv func(string) string) error {
 	slog.SetDefault(logging.New(os.Stdout, getenv))
-	env, err := boot.Load(ctx, getenv, secrets.FromAWS)
+	env, err := boot.Load(ctx, getenv, secrets.FromAWS, boot.RequireContactKey)
 	if err != nil {
 		return err
 	}

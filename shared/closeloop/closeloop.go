@@ -33,6 +33,9 @@ var (
 	// ErrForbidden means the caller is known but may not do this: their role
 	// is too low, or a form lacks its CSRF token (HTTP 403).
 	ErrForbidden = errors.New("forbidden")
+	// ErrErased means the person was erased: nothing about them may be
+	// stored again, and they are never mailed again.
+	ErrErased = errors.New("erased")
 )
 
 // Sources lists every helpdesk a webhook may come from, as it appears in

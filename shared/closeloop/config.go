@@ -29,6 +29,7 @@ type Config struct {
 	Brand           Brand             // CLOSELOOP_BRAND_NAME, CLOSELOOP_BRAND_COLOR, CLOSELOOP_BRAND_LOGO_URL
 	Acknowledge     string            // CLOSELOOP_ACKNOWLEDGE: "detractors" (default), "all" or "off": who gets the one "we read your comment" email
 	SendWindow      SendWindow        // CLOSELOOP_SEND_WINDOW, default 09:00-18:00 Mon-Fri: when surveys go out, in the customer's zone when known
+	ContactKey      ContactKey        // CLOSELOOP_CONTACT_KEY: keys contact ids; the functions that turn addresses into ids refuse to without it
 
 	// Set by the stack in AWS only.
 	ClosingQueueURL     string // CLOSELOOP_CLOSING_QUEUE_URL: the closing function's SQS queue
@@ -112,6 +113,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.SendWindow, err = ParseSendWindow(cmp.Or(getenv("CLOSELOOP_SEND_WINDOW"), DefaultSendWindow)); err != nil {
 		return c, fmt.Errorf("CLOSELOOP_SEND_WINDOW: %v", err)
+	}
+	if v := getenv("CLOSELOOP_CONTACT_KEY"); v != "" {
+		if len(v) < MinContactKeyLen {
+			return c, fmt.Errorf("CLOSELOOP_CONTACT_KEY: want at least %d characters of random data, got %d", MinContactKeyLen, len(v))
+		}
+		c.ContactKey = ContactKey(v)
 	}
 	if c.AlertEmail != "" {
 		if c.AlertEmail, err = NormalizeEmail(c.AlertEmail); err != nil {

@@ -28,10 +28,12 @@ type contactItem struct {
 func contactPK(id string) string { return contactPrefix + id }
 
 // UpsertContact records the address, name and locale of c, keeping its
-// suppression and survey history. It is idempotent.
+// suppression and survey history. It is idempotent. The contact of an
+// erased person keeps no address: storing one again is refused with an
+// error wrapping closeloop.ErrErased.
 func (s *Store) UpsertContact(ctx context.Context, c closeloop.Contact) error {
 	names := map[string]string{"#n": "name"}
-	vals := map[string]types.AttributeValue{":e": str(c.Email), ":n": str(c.Name)}
+	vals := map[string]types.AttributeValue{":e": str(c.Email), ":n": str(c.Name), ":erased": str(closeloop.SuppressedErased)}
 	expr := "SET email = :e, #n = :n"
 	if c.Locale != "" {
 		expr += ", locale = :l"
@@ -39,8 +41,12 @@ func (s *Store) UpsertContact(ctx context.Context, c closeloop.Contact) error {
 	}
 	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key: key(contactPK(c.ID), "CONTACT"), UpdateExpression: &expr,
+		ConditionExpression:      aws.String("attribute_not_exists(suppressed) OR suppressed <> :erased"),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
 	})
+	if conditionFailed(err) {
+		return fmt.Errorf("upsert contact %s: erased: %w", c.ID, closeloop.ErrErased)
+	}
 	if err != nil {
 		return fmt.Errorf("upsert contact %s: %w", c.ID, err)
 	}
@@ -96,16 +102,26 @@ func (s *Store) Suppress(ctx context.Context, email, reason string) error {
 	if err != nil {
 		return closeloop.Errorf(closeloop.ErrInvalid, "suppress: email: %v", err)
 	}
-	return s.SuppressContact(ctx, closeloop.ContactID(addr), addr, reason)
+	cid, err := s.ContactID(addr)
+	if err != nil {
+		return fmt.Errorf("suppress: %w", err)
+	}
+	return s.SuppressContact(ctx, cid, addr, reason)
 }
 
-// SuppressContact is Suppress for a contact already known by id.
+// SuppressContact is Suppress for a contact already known by id. An erased
+// contact stays erased: its suppression is already for good, and it must
+// not hold the address again.
 func (s *Store) SuppressContact(ctx context.Context, id, email, reason string) error {
 	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                       key(contactPK(id), "CONTACT"),
 		UpdateExpression:          aws.String("SET suppressed = :r, email = if_not_exists(email, :e)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":r": str(reason), ":e": str(email)},
+		ConditionExpression:       aws.String("attribute_not_exists(suppressed) OR suppressed <> :erased"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":r": str(reason), ":e": str(email), ":erased": str(closeloop.SuppressedErased)},
 	})
+	if conditionFailed(err) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("suppress contact %s: %w", id, err)
 	}
@@ -113,23 +129,55 @@ func (s *Store) SuppressContact(ctx context.Context, id, email, reason string) e
 }
 
 // Erase removes everything Closeloop holds about the person with address
-// email: the contact item (address, name), ticket subjects, and response
-// comments and theme links, follow-up cases and their notes. Ratings stay,
+// email: the address and name, ticket subjects, response comments and theme
+// links, follow-up cases and their notes, check-ins, links and "you said, we
+// did" claims, under the keyed contact id and under the unkeyed id of
+// releases before it (items the migration has not reached). Ratings stay,
 // anonymous, in the daily counters and on their surveys so that past
-// metrics do not change. Scheduled surveys
-// are cancelled. It returns how many items it changed; erasing an unknown
-// address changes nothing and is not an error.
+// metrics do not change. Scheduled surveys are cancelled. What is kept is
+// the contact item under the keyed id with only the suppression
+// closeloop.SuppressedErased, so the person is never mailed again and a
+// later solve for the address schedules nothing. It returns how many items
+// it changed; erasing again changes only the suppression, and erasing an
+// unknown address keeps a suppression for it too.
 func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 	addr, err := closeloop.NormalizeEmail(email)
 	if err != nil {
 		return 0, closeloop.Errorf(closeloop.ErrInvalid, "erase: email: %v", err)
 	}
-	cid := closeloop.ContactID(addr)
+	cid, err := s.ContactID(addr)
+	if err != nil {
+		return 0, fmt.Errorf("erase: %w", err)
+	}
+	n := 0
+	for _, id := range []string{cid, closeloop.LegacyContactID(addr)} {
+		m, err := s.eraseContactItems(ctx, id)
+		n += m
+		if err != nil {
+			return n, fmt.Errorf("erase %s: %w", cid, err)
+		}
+	}
+	if err := s.del(ctx, contactPK(closeloop.LegacyContactID(addr)), "CONTACT"); err != nil {
+		return n, fmt.Errorf("erase contact %s: %w", cid, err)
+	}
+	kept := struct {
+		PK         string `dynamodbav:"pk"`
+		SK         string `dynamodbav:"sk"`
+		Suppressed string `dynamodbav:"suppressed"`
+	}{contactPK(cid), "CONTACT", closeloop.SuppressedErased}
+	if err := s.put(ctx, kept, "", nil, nil); err != nil {
+		return n, fmt.Errorf("erase contact %s: %w", cid, err)
+	}
+	return n + 1, nil
+}
+
+// eraseContactItems erases every item the by_contact index lists for id.
+func (s *Store) eraseContactItems(ctx context.Context, id string) (int, error) {
 	var pks, sks []string
-	err = s.query(ctx, &dynamodb.QueryInput{
+	err := s.query(ctx, &dynamodb.QueryInput{
 		IndexName:                 aws.String("by_contact"),
 		KeyConditionExpression:    aws.String("contact_key = :c"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(cid)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(id)},
 	}, 0, func(it map[string]types.AttributeValue) error {
 		pk, _ := it["pk"].(*types.AttributeValueMemberS)
 		sk, _ := it["sk"].(*types.AttributeValueMemberS)
@@ -139,7 +187,7 @@ func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("erase %s: %w", cid, err)
+		return 0, err
 	}
 	n := 0
 	for i, pk := range pks {
@@ -158,14 +206,11 @@ func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 			err = s.del(ctx, pk, sks[i])
 		}
 		if err != nil {
-			return n, fmt.Errorf("erase %s: %w", cid, err)
+			return n, err
 		}
 		n++
 	}
-	if err := s.del(ctx, contactPK(cid), "CONTACT"); err != nil {
-		return n, fmt.Errorf("erase contact %s: %w", cid, err)
-	}
-	return n + 1, nil
+	return n, nil
 }
 
 func (s *Store) eraseTicket(ctx context.Context, pk string) error {

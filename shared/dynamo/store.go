@@ -28,6 +28,7 @@ type Client interface {
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) // the contact-id migration only
 }
 
 // Store reads and writes Closeloop's items in one table. It is safe for
@@ -38,7 +39,14 @@ type Store struct {
 	// Capacity, when set, receives the capacity units every call consumed
 	// (benchmarks use it; it is nil in production).
 	Capacity func(op string, read, write float64)
+	// Key keys contact ids (closeloop.ContactKey). Only the functions that
+	// turn addresses into ids need it: webhook, ses-events and api.
+	Key closeloop.ContactKey
 }
+
+// ContactID is the keyed id of the contact with the normalized address, or
+// closeloop.ErrNoContactKey when the store has no key.
+func (s *Store) ContactID(normalizedEmail string) (string, error) { return s.Key.ID(normalizedEmail) }
 
 // NewStore returns a store over table.
 func NewStore(db Client, table string) *Store { return &Store{db: db, table: table} }

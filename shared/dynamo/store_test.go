@@ -167,7 +167,7 @@ func TestThemesAndErase(t *testing.T) {
 	s := awstest.Store(t)
 	email := "Erase.Me@Example.com"
 	addr, _ := closeloop.NormalizeEmail(email)
-	cid := closeloop.ContactID(addr)
+	cid, _ := s.ContactID(addr)
 	s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr, Name: "Erase Me"})
 	for _, th := range []string{"exports", "billing"} {
 		s.PutTheme(ctx, closeloop.Theme{Name: th})
@@ -200,8 +200,17 @@ func TestThemesAndErase(t *testing.T) {
 	if _, err := s.Erase(ctx, email); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetContact(ctx, cid); !errors.Is(err, closeloop.ErrNotFound) {
-		t.Errorf("contact after erase: %v", err)
+	if c, err := s.GetContact(ctx, cid); err != nil || c.Email != "" || c.Name != "" || c.Suppressed != closeloop.SuppressedErased {
+		t.Errorf("contact after erase %+v %v: want only the suppression", c, err)
+	}
+	if err := s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr}); !errors.Is(err, closeloop.ErrErased) {
+		t.Errorf("storing the address again after erasure: %v, want ErrErased", err)
+	}
+	if err := s.Suppress(ctx, addr, "bounce"); err != nil {
+		t.Errorf("a bounce after erasure: %v", err)
+	}
+	if c, _ := s.GetContact(ctx, cid); c.Email != "" || c.Suppressed != closeloop.SuppressedErased {
+		t.Errorf("a bounce after erasure changed the kept suppression: %+v", c)
 	}
 	got, _ := s.GetSurvey(ctx, id)
 	if got.Comment != "" || got.ContactID != "" || got.Subject != "" || got.Rating == nil {
@@ -247,13 +256,14 @@ func TestClosingClaims(t *testing.T) {
 
 // TestHousekeepingAndErasure: an unanswered survey expires by TTL for
 // housekeeping (the code never relies on it), and erasure removes the
-// person's "you said, we did" claims, which hold their contact id.
+// person's "you said, we did" claims, which hold their contact id, and the
+// items of releases before keyed ids, which the migration has not reached.
 func TestHousekeepingAndErasure(t *testing.T) {
 	ctx := context.Background()
 	s := awstest.Store(t)
 	now := time.Now()
 	addr := awstest.Email()
-	cid := closeloop.ContactID(addr)
+	cid, _ := s.ContactID(addr)
 	if err := s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr}); err != nil {
 		t.Fatal(err)
 	}
@@ -267,11 +277,28 @@ func TestHousekeepingAndErasure(t *testing.T) {
 	if err := s.ClaimClosing(ctx, "imp-1", cid, sv.ID, now); err != nil {
 		t.Fatal(err)
 	}
+	legacy := closeloop.LegacyContactID(addr)
+	if err := s.UpsertContact(ctx, closeloop.Contact{ID: legacy, Email: addr}); err != nil {
+		t.Fatal(err)
+	}
+	old := closeloop.Survey{ID: "sv-legacy", Source: "generic", TicketID: "0", ContactID: legacy, Kind: closeloop.CSAT, Subject: "Old subject", SentAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateSurvey(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Answer(ctx, old, 2, "An old comment", nil, now); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.Erase(ctx, addr); err != nil {
 		t.Fatal(err)
 	}
-	if snap := awstest.Snapshot(t, s.Table()); strings.Contains(snap, cid) || strings.Contains(snap, addr) {
-		t.Errorf("after erasure the table still names the person:\n%s", snap)
+	snap := awstest.Snapshot(t, s.Table())
+	for _, bad := range []string{addr, legacy, "An old comment", "Old subject", "imp-1"} {
+		if strings.Contains(snap, bad) {
+			t.Errorf("after erasure the table still holds %q:\n%s", bad, snap)
+		}
+	}
+	if c, err := s.GetContact(ctx, cid); err != nil || c.Suppressed != closeloop.SuppressedErased {
+		t.Errorf("erasure kept no suppression under the keyed id: %+v %v", c, err)
 	}
 }
 

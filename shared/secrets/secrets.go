@@ -19,9 +19,10 @@ type Client interface {
 	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
-// FromAWS is a boot.Overlay: when CLOSELOOP_SECRET_ID is set, it reads that
-// secret from Secrets Manager (endpoint override AWS_ENDPOINT_URL_SECRETS_MANAGER)
-// and answers CLOSELOOP_* names from it first.
+// FromAWS is a boot.Overlay: when CLOSELOOP_SECRET_ID is set (one secret's
+// id or ARN, or several separated by commas), it reads those secrets from
+// Secrets Manager (endpoint override AWS_ENDPOINT_URL_SECRETS_MANAGER) and
+// answers CLOSELOOP_* names from them first, the first secret first.
 func FromAWS(ctx context.Context, cfg aws.Config, getenv func(string) string) (func(string) string, error) {
 	id := getenv("CLOSELOOP_SECRET_ID")
 	if id == "" {
@@ -35,7 +36,20 @@ func FromAWS(ctx context.Context, cfg aws.Config, getenv func(string) string) (f
 			}
 		}
 	})
-	return Overlay(ctx, c, id, getenv)
+	return OverlayAll(ctx, c, id, getenv)
+}
+
+// OverlayAll is Overlay for a comma-separated list of secret ids: names are
+// answered from the first secret that has them, then from getenv.
+func OverlayAll(ctx context.Context, c Client, ids string, getenv func(string) string) (func(string) string, error) {
+	list := strings.Split(ids, ",")
+	for i := len(list) - 1; i >= 0; i-- {
+		var err error
+		if getenv, err = Overlay(ctx, c, strings.TrimSpace(list[i]), getenv); err != nil {
+			return nil, err
+		}
+	}
+	return getenv, nil
 }
 
 // Overlay returns a getenv that answers CLOSELOOP_* names from secret id

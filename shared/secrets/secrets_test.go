@@ -39,3 +39,35 @@ func TestOverlay(t *testing.T) {
 		}
 	}
 }
+
+// byID answers each secret id with its own value.
+type byID map[string]string
+
+func (b byID) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	v, ok := b[aws.ToString(in.SecretId)]
+	if !ok {
+		return nil, errors.New("no such secret")
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(v)}, nil
+}
+
+// TestOverlayAll: the webhook and api functions read two secrets (the
+// stack's and the contact key); the first listed wins a name both hold.
+func TestOverlayAll(t *testing.T) {
+	c := byID{
+		"main": `{"CLOSELOOP_ADMIN_TOKEN":"main-token"}`,
+		"key":  `{"CLOSELOOP_CONTACT_KEY":"k","CLOSELOOP_ADMIN_TOKEN":"key-token"}`,
+	}
+	got, err := OverlayAll(context.Background(), c, "main, key", func(k string) string { return "env-" + k })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"CLOSELOOP_ADMIN_TOKEN": "main-token", "CLOSELOOP_CONTACT_KEY": "k", "CLOSELOOP_FROM": "env-CLOSELOOP_FROM"} {
+		if got(k) != want {
+			t.Errorf("%s = %q, want %q", k, got(k), want)
+		}
+	}
+	if _, err := OverlayAll(context.Background(), c, "main,missing", func(string) string { return "" }); err == nil {
+		t.Error("a missing secret must be an error")
+	}
+}

@@ -66,6 +66,7 @@ type Store interface {
 	Claim(ctx context.Context, name string, now time.Time) error
 	Release(ctx context.Context, name string) error
 	Audit(ctx context.Context, now time.Time, limit int) ([]closeloop.AuditEntry, error)
+	MigrateContactIDs(ctx context.Context, cursor string, limit int) (closeloop.Migration, error)
 }
 
 // Mailer sends one email: console sign-in links and test announcements.
@@ -124,6 +125,7 @@ func New(cfg closeloop.Config, store Store, closingQueue queue.Sender, mailer Ma
 	api("GET /api/me", viewer, h.me)
 	api("GET /api/dlq/{queue}", admin, h.listDeadLetters)
 	api("POST /api/dlq/{queue}/replay", admin, h.replayDeadLetters)
+	api("POST /api/migrations/contact-ids", admin, h.migrateContactIDs)
 	api("GET /api/cases", viewer, h.listCases)
 	api("GET /api/cases/{id}", viewer, h.getCase)
 	api("PATCH /api/cases/{id}", editor, h.patchCase)

@@ -191,7 +191,11 @@ func TestPersonalReplyOnceAndContacted(t *testing.T) {
 }
 
 // TestClosingEmailContactsTheCase: a "you said, we did" email reaches the
-// unhappy customer, so their case is contacted; erasure removes the case.
+// unhappy customer, so their case is contacted. Erasing that customer (who
+// answered, was tagged, was told and had a case) leaves no trace a table
+// scan can find: not the address, not its unkeyed hash, not the comment; a
+// new solve for the address schedules nothing, and the audit log records the
+// erasure without the address.
 func TestClosingEmailContactsTheCase(t *testing.T) {
 	st, _ := followUpStack(t, 0)
 	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
@@ -212,6 +216,30 @@ func TestClosingEmailContactsTheCase(t *testing.T) {
 	}
 	if cases, _ := st.Store.Cases(context.Background(), ""); len(cases) != 0 {
 		t.Errorf("erasure left %d cases", len(cases))
+	}
+	snap := awstest.Snapshot(t, st.Config.Table)
+	for what, s := range map[string]string{"address": email, "unkeyed hash": closeloop.LegacyContactID(email), "comment": "The export is slow"} {
+		if strings.Contains(snap, s) {
+			t.Errorf("after erasure the table still holds the %s", what)
+		}
+	}
+	if w := call(t, st.Handler, "DELETE", "/api/contacts/"+email, "", tok, nil); w.Code != 200 {
+		t.Errorf("erasing again: %d, want 200", w.Code)
+	}
+	ev := awstest.Solved(awstest.Name("T"), email)
+	if action, err := webhookApply(st, ev); err != nil || action != closeloop.ActionIgnored {
+		t.Errorf("a new solve after erasure: %v %v, want ignored", action, err)
+	}
+	st.Sweeper.Run(context.Background())
+	if snap := awstest.Snapshot(t, st.Config.Table); strings.Contains(snap, email) || strings.Contains(snap, ev.TicketID) {
+		t.Errorf("a solve after erasure stored the address or the ticket")
+	}
+	var audit struct {
+		Entries []struct{ Action, Detail, Target string }
+	}
+	w := call(t, st.Handler, "GET", "/api/audit", "", tok, &audit)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "contact.erase") || strings.Contains(w.Body.String(), email) {
+		t.Errorf("audit log after erasure: %d %s", w.Code, w.Body)
 	}
 }
 

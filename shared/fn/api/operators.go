@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/http"
@@ -267,4 +268,33 @@ func (h *Handler) replayDeadLetters(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.JSON(w, http.StatusOK, map[string]any{"queue": r.PathValue("queue"), "replayed": n})
+}
+
+// migrateContactIDs runs one page of the move to keyed contact ids
+// (docs/privacy.md): body {"cursor", "limit"}, both optional; the answer's
+// next_cursor is empty after the last page.
+func (h *Handler) migrateContactIDs(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Cursor string `json:"cursor"`
+		Limit  int    `json:"limit"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &in); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+	}
+	if in.Limit < 0 || in.Limit > 1000 {
+		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "limit %d: want 1 to 1000", in.Limit))
+		return
+	}
+	m, err := h.Store.MigrateContactIDs(r.Context(), in.Cursor, cmp.Or(in.Limit, 500))
+	if m.Contacts > 0 {
+		h.audit(r.Context(), "contacts.migrate", "", fmt.Sprintf("%d contacts, %d items moved to keyed ids", m.Contacts, m.Items))
+	}
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, m)
 }

@@ -27,7 +27,11 @@ func answered(t *testing.T, st *devstack.Stack, email, comment string, themes ..
 	t.Helper()
 	ctx := context.Background()
 	addr, _ := closeloop.NormalizeEmail(email)
-	c := closeloop.Contact{ID: closeloop.ContactID(addr), Email: addr, Name: "Ada"}
+	cid, err := st.Store.ContactID(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := closeloop.Contact{ID: cid, Email: addr, Name: "Ada"}
 	if err := st.Store.UpsertContact(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +40,7 @@ func answered(t *testing.T, st *devstack.Stack, email, comment string, themes ..
 	if err := st.Store.CreateSurvey(ctx, sv); err != nil {
 		t.Fatal(err)
 	}
-	sv, err := st.Store.Answer(ctx, sv, 2, comment, themes, time.Now())
+	sv, err = st.Store.Answer(ctx, sv, 2, comment, themes, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

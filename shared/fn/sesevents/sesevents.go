@@ -113,7 +113,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 				res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 				break
 			}
-			slog.InfoContext(ctx, "address suppressed", "contact", closeloop.ContactID(strings.ToLower(addr)), "reason", reason)
+			slog.InfoContext(ctx, "address suppressed", "message", rec.MessageId, "reason", reason)
 		}
 	}
 	return res, nil

@@ -24,6 +24,7 @@ type Store interface {
 	GetTicket(ctx context.Context, source, id string) (*closeloop.Ticket, error)
 	SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
 	UpsertContact(ctx context.Context, c closeloop.Contact) error
+	ContactID(normalizedEmail string) (string, error)
 	ScheduleCheckIn(ctx context.Context, ci closeloop.CheckIn) error
 }
 
@@ -139,7 +140,11 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 		if err != nil {
 			return "", closeloop.Errorf(closeloop.ErrInvalid, "customer email: %v", err)
 		}
-		contact = closeloop.Contact{ID: closeloop.ContactID(addr), Email: addr, Name: ev.Customer.Name, Locale: ev.Customer.Locale}
+		id, err := h.Store.ContactID(addr)
+		if err != nil {
+			return "", err
+		}
+		contact = closeloop.Contact{ID: id, Email: addr, Name: ev.Customer.Name, Locale: ev.Customer.Locale}
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		t, err := h.Store.GetTicket(ctx, ev.Source, ev.TicketID)
@@ -158,7 +163,13 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 			// The contact is stored before the survey that needs it, so a
 			// survey is never scheduled for a contact the store cannot name.
 			// Duplicates and reopens write no contact.
-			if err := h.Store.UpsertContact(ctx, contact); err != nil {
+			// An erased person's contact refuses the address: nothing
+			// about them is stored again and nothing is scheduled.
+			err := h.Store.UpsertContact(ctx, contact)
+			if errors.Is(err, closeloop.ErrErased) {
+				return closeloop.ActionIgnored, nil
+			}
+			if err != nil {
 				return "", err
 			}
 		}

@@ -83,8 +83,13 @@ func Store(t testing.TB) *dynamo.Store {
 	if err := dynamo.CreateTable(context.Background(), db, table); err != nil {
 		t.Fatal(err)
 	}
-	return dynamo.NewStore(db, table)
+	s := dynamo.NewStore(db, table)
+	s.Key = TestContactKey
+	return s
 }
+
+// TestContactKey is the contact key of every test store and configuration.
+var TestContactKey = closeloop.ContactKey("test-contact-key-0123456789abcdef0123456789")
 
 // Config returns a configuration for tests: no survey delay, a known admin
 // token and a secret for every source.
@@ -98,6 +103,7 @@ func Config() closeloop.Config {
 	cfg.AdminToken = "test-admin-token"
 	cfg.Table = Name("t")
 	cfg.BaseURL = "http://closeloop.test"
+	cfg.ContactKey = TestContactKey
 	for _, s := range closeloop.Sources {
 		cfg.Secrets[s] = "test-secret-" + s
 	}

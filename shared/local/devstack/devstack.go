@@ -86,7 +86,7 @@ func Assemble(ctx context.Context, cfg closeloop.Config, dynamoURL, sesURL strin
 	}
 	s := &Stack{
 		Config: cfg, Env: env,
-		Store:  dynamo.NewStore(db, cfg.Table),
+		Store:  env.Store(),
 		Sender: mail.FromEnv(env, sesRate),
 		Queue:  &localqueue.Queue{Visibility: 5 * time.Second},
 	}

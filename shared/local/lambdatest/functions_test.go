@@ -39,7 +39,7 @@ func TestBootstraps(t *testing.T) {
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"AWS_ENDPOINT_URL_DYNAMODB=" + dynamoURL, "AWS_ENDPOINT_URL_SESV2=" + sesURL,
 		"AWS_EC2_METADATA_DISABLED=true",
-		"CLOSELOOP_TABLE=" + table, "CLOSELOOP_SURVEY_DELAY=0s", "CLOSELOOP_ADMIN_TOKEN=" + cfg.AdminToken,
+		"CLOSELOOP_TABLE=" + table, "CLOSELOOP_SURVEY_DELAY=0s", "CLOSELOOP_ADMIN_TOKEN=" + cfg.AdminToken, "CLOSELOOP_CONTACT_KEY=" + string(cfg.ContactKey),
 		"CLOSELOOP_SECRET_GENERIC=" + cfg.Secrets["generic"], "CLOSELOOP_FROM=feedback@closeloop.test",
 		"CLOSELOOP_CLOSING_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/123456789012/closing",
 	}

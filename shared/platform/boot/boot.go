@@ -31,6 +31,17 @@ type Env struct {
 // so the others do not link (or start) the Secrets Manager client.
 type Overlay func(ctx context.Context, cfg aws.Config, getenv func(string) string) (func(string) string, error)
 
+// RequireContactKey is an Overlay for the functions that turn addresses into
+// contact ids (webhook, api, ses-events): list it after the secrets, and a
+// function without CLOSELOOP_CONTACT_KEY stops at start, naming it, rather
+// than failing every request.
+func RequireContactKey(_ context.Context, _ aws.Config, getenv func(string) string) (func(string) string, error) {
+	if getenv("CLOSELOOP_CONTACT_KEY") == "" {
+		return nil, closeloop.ErrNoContactKey
+	}
+	return getenv, nil
+}
+
 // Load builds the AWS configuration, applies overlays to getenv in order,
 // and parses the configuration.
 func Load(ctx context.Context, getenv func(string) string, overlays ...Overlay) (Env, error) {
@@ -90,5 +101,10 @@ func (e Env) DynamoDB() *dynamodb.Client {
 	return dynamodb.NewFromConfig(e.AWS, func(o *dynamodb.Options) { o.BaseEndpoint = Endpoint(e.Getenv, "DYNAMODB") })
 }
 
-// Store returns the DynamoDB store of the configured table.
-func (e Env) Store() *dynamo.Store { return dynamo.NewStore(e.DynamoDB(), e.Config.Table) }
+// Store returns the DynamoDB store of the configured table, keyed
+// with the contact key, where the function has one.
+func (e Env) Store() *dynamo.Store {
+	s := dynamo.NewStore(e.DynamoDB(), e.Config.Table)
+	s.Key = e.Config.ContactKey
+	return s
+}

@@ -125,3 +125,22 @@ func TestAWSConfigFromTheLambdaEnvironment(t *testing.T) {
 		env[missing] = was
 	}
 }
+
+// TestRequireContactKey: a function that turns addresses into ids stops at
+// start without a contact key, naming the variable; with one it starts.
+func TestRequireContactKey(t *testing.T) {
+	env := map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
+	getenv := func(k string) string { return env[k] }
+	if _, err := boot.Load(context.Background(), getenv, boot.RequireContactKey); err == nil || !strings.Contains(err.Error(), "CLOSELOOP_CONTACT_KEY") {
+		t.Errorf("start without a contact key: %v", err)
+	}
+	env["CLOSELOOP_CONTACT_KEY"] = "short"
+	if _, err := boot.Load(context.Background(), getenv, boot.RequireContactKey); err == nil || !strings.Contains(err.Error(), "32") {
+		t.Errorf("a short contact key: %v", err)
+	}
+	env["CLOSELOOP_CONTACT_KEY"] = strings.Repeat("k", 40)
+	e, err := boot.Load(context.Background(), getenv, boot.RequireContactKey)
+	if err != nil || len(e.Config.ContactKey) != 40 || e.Store().Key == nil {
+		t.Errorf("start with a contact key: %v", err)
+	}
+}
