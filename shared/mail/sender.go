@@ -8,14 +8,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"golang.org/x/time/rate"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -64,6 +67,12 @@ var ErrTemporary = errors.New("temporary")
 
 // Send sends m and returns SES's message id. It waits for the rate limiter
 // first. Its error wraps ErrTemporary when a retry may succeed.
+//
+// When the request went out and the connection failed before SES answered,
+// SES may well have sent the email; sending again could send it twice.
+// Closeloop errs on the side of at most once: Send neither retries nor
+// fails then, but returns no message id and no error, and the email counts
+// as sent (docs/reliability.md).
 func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	if err := s.limit.Wait(ctx); err != nil {
 		return "", closeloop.Errorf(ErrTemporary, "send: %w", err)
@@ -96,17 +105,21 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 		in.EmailTags = append(in.EmailTags, types.MessageTag{Name: aws.String(k), Value: aws.String(m.Tags[k])})
 	}
 	out, err := s.ses.SendEmail(ctx, in)
-	if err != nil {
-		if temporary(err) {
-			return "", closeloop.Errorf(ErrTemporary, "send: %w", err)
-		}
-		return "", fmt.Errorf("send: %w", err)
+	switch {
+	case err == nil:
+		return aws.ToString(out.MessageId), nil
+	case temporary(err):
+		return "", closeloop.Errorf(ErrTemporary, "send: %w", err)
+	case outcomeUnknown(err):
+		slog.WarnContext(ctx, "ses: the connection failed after the email went out; counted as sent, not retried", "tags", m.Tags, "err", err)
+		return "", nil
 	}
-	return aws.ToString(out.MessageId), nil
+	return "", fmt.Errorf("send: %w", err)
 }
 
-// temporary reports whether err is throttling, a server fault or a network
-// error: the kinds a later retry can get past.
+// temporary reports whether err is throttling, a server fault, or a
+// connection that failed before the request left: the kinds a later retry
+// can get past without sending twice.
 func temporary(err error) bool {
 	var tooMany *types.TooManyRequestsException
 	var limit *types.LimitExceededException
@@ -117,8 +130,52 @@ func temporary(err error) bool {
 	if errors.As(err, &api) {
 		return api.ErrorFault() == smithy.FaultServer || api.ErrorCode() == "Throttling"
 	}
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
+	if neverSent(err) {
+		return true
+	}
+	var send *smithyhttp.RequestSendError
+	return !errors.As(err, &send) && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled))
+}
+
+// outcomeUnknown reports whether the request may have reached SES: the
+// HTTP exchange failed after the connection was made.
+func outcomeUnknown(err error) bool {
+	var send *smithyhttp.RequestSendError
+	return errors.As(err, &send) && !neverSent(err)
+}
+
+// neverSent reports whether err is a connection that failed before the
+// request left: refused or failed dials, and failed DNS look-ups.
+func neverSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns) && !dns.IsNotFound
+}
+
+// notSent is the SDK retry check that stands in for its default connection
+// check: it retries a connection error only when the request never left.
+type notSent struct{}
+
+func (notSent) IsErrorRetryable(err error) aws.Ternary {
+	if neverSent(err) {
+		return aws.TrueTernary
+	}
+	return aws.UnknownTernary
+}
+
+// sesRetryables are the SDK's default retry checks for SendEmail, except
+// that a lost connection is not retried unless the request never left: SES
+// may have sent the email, and the SDK would send it again.
+var sesRetryables = []retry.IsErrorRetryable{
+	retry.NoRetryCanceledError{},
+	retry.RetryableError{},
+	notSent{},
+	retry.RetryableHTTPStatusCode{Codes: retry.DefaultRetryableHTTPStatusCodes},
+	retry.RetryableErrorCode{Codes: retry.DefaultRetryableErrorCodes},
+	retry.RetryableErrorCode{Codes: retry.DefaultThrottleErrorCodes},
 }
 
 // FromEnv returns the sender of a started function or of the local stack:
@@ -130,7 +187,11 @@ func FromEnv(env boot.Env, rate float64) *Sender {
 }
 
 // SESClient returns an SES v2 client from env (endpoint override
-// AWS_ENDPOINT_URL_SESV2).
+// AWS_ENDPOINT_URL_SESV2) whose retries never resend an email SES may have
+// taken (sesRetryables).
 func SESClient(env boot.Env) *sesv2.Client {
-	return sesv2.NewFromConfig(env.AWS, func(o *sesv2.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SESV2") })
+	return sesv2.NewFromConfig(env.AWS, func(o *sesv2.Options) {
+		o.BaseEndpoint = boot.Endpoint(env.Getenv, "SESV2")
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.Retryables = sesRetryables })
+	})
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/local/awstest"
@@ -80,5 +84,27 @@ func TestTemporaryErrors(t *testing.T) {
 		if got := errors.Is(err, mail.ErrTemporary); got != tt.temporary {
 			t.Errorf("%v: temporary %v, want %v", tt.err, got, tt.temporary)
 		}
+	}
+}
+
+// TestConnectionErrors: a connection that failed before the request left is
+// temporary (retried); one that failed after it left may have sent the
+// email, so it counts as sent (no error, no message id) and is not retried.
+func TestConnectionErrors(t *testing.T) {
+	send := func(err error) (string, error) {
+		s := mail.NewSender(failing{err}, "a@b.test", "", 0)
+		return s.Send(context.Background(), mail.Message{To: "x@example.com", Subject: "s", Text: "t"})
+	}
+	dial := &smithyhttp.RequestSendError{Err: &url.Error{Op: "Post", URL: "https://email", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}}
+	if _, err := send(dial); !errors.Is(err, mail.ErrTemporary) {
+		t.Errorf("a refused connection: %v, want temporary", err)
+	}
+	lost := &smithyhttp.RequestSendError{Err: &url.Error{Op: "Post", URL: "https://email", Err: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}}}
+	if id, err := send(lost); err != nil || id != "" {
+		t.Errorf("a connection lost after sending: %q %v, want counted as sent", id, err)
+	}
+	timeout := &smithyhttp.RequestSendError{Err: &url.Error{Op: "Post", URL: "https://email", Err: context.DeadlineExceeded}}
+	if _, err := send(timeout); err != nil {
+		t.Errorf("a deadline while waiting for SES: %v, want counted as sent", err)
 	}
 }

@@ -79,7 +79,13 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 // package's New, exactly as the Lambdas build them; only the clients point
 // at the local servers and the closing queue is in-process.
 func Assemble(ctx context.Context, cfg closeloop.Config, dynamoURL, sesURL string, sesRate float64) (*Stack, error) {
-	env := Env(cfg, dynamoURL, sesURL)
+	return AssembleEnv(ctx, Env(cfg, dynamoURL, sesURL), sesRate)
+}
+
+// AssembleEnv is Assemble over env's clients (tests inject faults through
+// env.AWS.HTTPClient).
+func AssembleEnv(ctx context.Context, env boot.Env, sesRate float64) (*Stack, error) {
+	cfg := env.Config
 	db := env.DynamoDB()
 	if err := dynamo.CreateTable(ctx, db, cfg.Table); err != nil {
 		return nil, err

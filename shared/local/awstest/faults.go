@@ -1,0 +1,160 @@
+package awstest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/local/devstack"
+)
+
+// Fault is what Faults does to one AWS request.
+type Fault int
+
+// The faults Faults can inject, each as the real service or network shows it
+// to the SDK, so the SDK's own retries and Closeloop's handling both run.
+const (
+	Pass         Fault = iota // forward the request
+	Throttle                  // DynamoDB ProvisionedThroughputExceededException, SES TooManyRequestsException (HTTP 429): nothing done
+	Reject                    // SES MessageRejected (HTTP 400): nothing sent, and a retry will not help
+	Refuse                    // the connection is refused: the request never left
+	LoseResponse              // the server does the request, then the connection drops before the answer: the outcome is unknown to the caller
+	ServerError               // HTTP 500 InternalFailure: nothing done
+)
+
+func (f Fault) String() string {
+	return [...]string{"pass", "throttle", "reject", "refuse", "lose-response", "server-error"}[f]
+}
+
+// Faults is an http.RoundTripper between the SDK clients and the local
+// servers that injects faults by rule. Operations are named "dynamodb.PutItem",
+// "ses.SendEmail" and so on; Rule sees the operation and how many calls of
+// it came before (0 for the first).
+type Faults struct {
+	Rule func(op string, n int) Fault
+
+	mu       sync.Mutex
+	calls    map[string]int
+	injected map[string]int // "op fault" → count
+	next     http.RoundTripper
+}
+
+// Injected returns how many faults were injected, by "operation fault".
+func (f *Faults) Injected() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range f.injected {
+		out[k] = v
+	}
+	return out
+}
+
+// Total is the number of faults injected.
+func (f *Faults) Total() int {
+	n := 0
+	for _, v := range f.Injected() {
+		n += v
+	}
+	return n
+}
+
+// RoundTrip implements http.RoundTripper.
+func (f *Faults) RoundTrip(r *http.Request) (*http.Response, error) {
+	op := operation(r)
+	f.mu.Lock()
+	if f.calls == nil {
+		f.calls, f.injected = map[string]int{}, map[string]int{}
+	}
+	n := f.calls[op]
+	f.calls[op]++
+	fault := Pass
+	if f.Rule != nil {
+		fault = f.Rule(op, n)
+	}
+	if fault != Pass {
+		f.injected[op+" "+fault.String()]++
+	}
+	next := f.next
+	f.mu.Unlock()
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	ses := strings.HasPrefix(op, "ses.")
+	switch fault {
+	case Throttle:
+		if ses {
+			return reply(r, 429, "TooManyRequestsException", "injected: maximum sending rate exceeded"), nil
+		}
+		return reply(r, 400, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", "injected: throughput exceeded"), nil
+	case Reject:
+		return reply(r, 400, "MessageRejected", "injected: message rejected"), nil
+	case ServerError:
+		if ses {
+			return reply(r, 500, "InternalFailure", "injected"), nil
+		}
+		return reply(r, 500, "com.amazon.coral.service#InternalFailure", "injected"), nil
+	case Refuse:
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: syscall.ECONNREFUSED.Error(), Addr: r.URL.Host}}
+	case LoseResponse:
+		res, err := next.RoundTrip(r)
+		if err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		return nil, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	}
+	return next.RoundTrip(r)
+}
+
+// operation names an AWS request: DynamoDB by its X-Amz-Target, SES v2 by
+// its REST path.
+func operation(r *http.Request) string {
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		_, name, _ := strings.Cut(t, ".")
+		return "dynamodb." + name
+	}
+	if strings.HasSuffix(r.URL.Path, "/outbound-emails") {
+		return "ses.SendEmail"
+	}
+	return "ses." + r.Method + " " + r.URL.Path
+}
+
+func reply(r *http.Request, code int, errType, msg string) *http.Response {
+	if r.Body != nil {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	body := fmt.Sprintf(`{"__type":%q,"message":%q}`, errType, msg)
+	h := http.Header{"Content-Type": {"application/x-amz-json-1.0"}, "X-Amzn-Errortype": {errType}}
+	return &http.Response{
+		StatusCode: code, Status: fmt.Sprint(code), Header: h, Request: r,
+		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	}
+}
+
+// FaultyStack is Stack whose DynamoDB and SES clients go through faults.
+func FaultyStack(t testing.TB, cfg closeloop.Config, faults *Faults) *devstack.Stack {
+	t.Helper()
+	if cfg.Table == "" {
+		cfg = Config()
+	}
+	env := devstack.Env(cfg, servers.DynamoDB, servers.SES)
+	env.AWS.HTTPClient = &http.Client{Transport: faults}
+	s, err := devstack.AssembleEnv(context.Background(), env, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
