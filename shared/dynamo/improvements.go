@@ -184,6 +184,17 @@ func (s *Store) ClaimClosing(ctx context.Context, impID, contactID, surveyID str
 	return nil
 }
 
+// ClosingClaim returns the state of the claim of improvement impID's email
+// to contactID and when it was claimed, or an error wrapping
+// closeloop.ErrNotFound.
+func (s *Store) ClosingClaim(ctx context.Context, impID, contactID string) (closeloop.ClosingState, time.Time, error) {
+	var c closingItem
+	if err := s.get(ctx, improvementPK(impID), toPrefix+contactID, &c); err != nil {
+		return "", time.Time{}, fmt.Errorf("closing claim %s/%s: %w", impID, contactID, err)
+	}
+	return closeloop.ClosingState(c.State), parseTS(c.ClaimedAt), nil
+}
+
 // FinishClosing records the outcome of a claimed closing email.
 func (s *Store) FinishClosing(ctx context.Context, impID, contactID string, state closeloop.ClosingState, messageID string) error {
 	expr := "SET #s = :s"

@@ -5,10 +5,12 @@ package slack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 )
@@ -16,9 +18,14 @@ import (
 // Slack posts to an incoming webhook URL (Slack, Mattermost, Teams
 // workflows and others take the same {"text": ...} body).
 type Slack struct {
-	URL    string
-	Client *http.Client // nil for http.DefaultClient
+	URL     string
+	Client  *http.Client  // nil for http.DefaultClient
+	Timeout time.Duration // how long one post may take; 0 for DefaultTimeout
 }
+
+// DefaultTimeout bounds one post, so a receiver that never answers fails
+// the alert (which is retried) rather than the whole batch's time.
+const DefaultTimeout = 10 * time.Second
 
 // Text is the alert for survey sv. It names the ticket and quotes the
 // comment for the team; it never includes the customer's address.
@@ -41,6 +48,8 @@ func (s Slack) Detractor(ctx context.Context, sv closeloop.Survey) error {
 
 // Post posts text. Its error says whether the receiver answered.
 func (s Slack) Post(ctx context.Context, text string) error {
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(s.Timeout, DefaultTimeout))
+	defer cancel()
 	body, _ := json.Marshal(map[string]string{"text": text})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {

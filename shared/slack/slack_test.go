@@ -70,4 +70,8 @@ func TestDetractorReportsFailures(t *testing.T) {
 	if err := (Slack{URL: stuck.URL}).Detractor(ctx, survey(1, "")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a receiver that never answers: %v, want the deadline", err)
 	}
+	// Without a deadline of the caller's, the post's own timeout ends it.
+	if err := (Slack{URL: stuck.URL, Timeout: 50 * time.Millisecond}).Detractor(context.Background(), survey(1, "")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a receiver that never answers, no caller deadline: %v, want the post's timeout", err)
+	}
 }

@@ -32,6 +32,7 @@ type Store interface {
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	ClaimClosing(ctx context.Context, impID, contactID, surveyID string, now time.Time) error
+	ClosingClaim(ctx context.Context, impID, contactID string) (closeloop.ClosingState, time.Time, error)
 	ReleaseClosing(ctx context.Context, impID, contactID string) error
 	FinishClosing(ctx context.Context, impID, contactID string, state closeloop.ClosingState, messageID string) error
 	AddProgress(ctx context.Context, id string, d closeloop.Progress) error
@@ -222,7 +223,7 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 	}
 	err = h.Store.ClaimClosing(ctx, im.ID, c.ID, sv.ID, now)
 	if errors.Is(err, closeloop.ErrDuplicate) {
-		return nil // this person's email belongs to another attempt
+		return h.settle(ctx, im.ID, c.ID, sv.ID, now)
 	}
 	if err != nil {
 		return err
@@ -392,6 +393,42 @@ func (h *Handler) finish(ctx context.Context, impID, contactID, surveyID string,
 	}
 	slog.InfoContext(ctx, "closing email", "improvement", impID, "survey", surveyID, "state", state, "message", messageID)
 	return h.Store.AddProgress(ctx, impID, d)
+}
+
+// ClaimLease is how long a claimed "you said, we did" email may stay
+// unrecorded before a later delivery of its batch settles it: far longer
+// than one batch takes (the function's timeout is a minute), and shorter
+// than SQS's five deliveries of a batch, six minutes apart.
+const ClaimLease = 15 * time.Minute
+
+// errClaimOpen fails a batch whose recipient another attempt has claimed
+// and not yet recorded, so that SQS delivers the batch again later, when
+// that attempt has finished or its lease has run out.
+var errClaimOpen = errors.New("claimed by another attempt, not yet recorded")
+
+// settle handles a recipient someone already claimed. A recorded claim is
+// done. A claim still open within its lease belongs to a running attempt:
+// the batch comes back later. A claim open past its lease belongs to an
+// attempt that died, or that sent and could not record it: whether the
+// email went is unknown, so it is recorded as failed and never resent
+// (at most once, like the survey; docs/reliability.md).
+func (h *Handler) settle(ctx context.Context, impID, contactID, surveyID string, now time.Time) error {
+	state, claimedAt, err := h.Store.ClosingClaim(ctx, impID, contactID)
+	if errors.Is(err, closeloop.ErrNotFound) {
+		return fmt.Errorf("closing %s/%s: %w", impID, surveyID, errClaimOpen) // released a moment ago: claim it on the next delivery
+	}
+	if err != nil || state != closeloop.ClosingClaimed {
+		return err
+	}
+	if now.Sub(claimedAt) < ClaimLease {
+		return fmt.Errorf("closing %s/%s: %w", impID, surveyID, errClaimOpen)
+	}
+	slog.WarnContext(ctx, "closing email: claim lease expired; outcome unknown, not resent", "improvement", impID, "survey", surveyID)
+	err = h.finish(ctx, impID, contactID, surveyID, closeloop.ClosingFailed, "", closeloop.Progress{Failed: 1})
+	if errors.Is(err, closeloop.ErrConflict) {
+		return nil // settled by a concurrent delivery
+	}
+	return err
 }
 
 // release gives a claim back after a failure that sent nothing, so the

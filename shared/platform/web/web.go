@@ -21,8 +21,9 @@ const MaxBody = 1 << 20
 var ErrTooLarge = errors.New("request body is too large")
 
 // Status maps an error to its HTTP status: 400 for invalid input, 401, 404,
-// 409 for a lost race the client may retry, 410 for an expired link, 413, and
-// 500 for anything else.
+// 409 for a lost race the client may retry, 410 for an expired link, 413,
+// 503 when AWS throttled the request beyond the SDK's own retries, and 500
+// for anything else.
 func Status(err error) int {
 	var mbe *http.MaxBytesError
 	switch {
@@ -40,8 +41,26 @@ func Status(err error) int {
 		return http.StatusGone
 	case errors.Is(err, ErrTooLarge), errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
+	case throttled(err):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
+}
+
+// throttled reports whether err is an AWS service's throttling error
+// (DynamoDB's ProvisionedThroughputExceededException and the like), as the
+// SDK's error codes name them.
+func throttled(err error) bool {
+	var coded interface{ ErrorCode() string }
+	if !errors.As(err, &coded) {
+		return false
+	}
+	switch coded.ErrorCode() {
+	case "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
+		"TooManyRequestsException", "LimitExceededException", "RequestThrottled":
+		return true
+	}
+	return false
 }
 
 // Error answers err as JSON {"error": "..."}. A 5xx hides the error's text
@@ -52,6 +71,10 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	if code >= 500 {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
 		msg = "internal error"
+	}
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+		msg = "busy: try again shortly"
 	}
 	JSON(w, code, map[string]string{"error": msg})
 }

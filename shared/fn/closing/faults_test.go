@@ -1,0 +1,84 @@
+package closing_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/fn/closing"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+)
+
+// TestFaultHalfwayThroughABatch: the network to SES and DynamoDB fails
+// after three of six "you said, we did" emails of one batch went out (the
+// second with its answer lost, the third before it could be recorded). The
+// batch fails, SQS delivers it again after the claims' lease (and once more,
+// as a duplicate), and in the end everyone got exactly one email. The third
+// email's outcome was never recorded, so it counts as failed (at most once:
+// not resent); the progress adds up with nothing pending.
+func TestFaultHalfwayThroughABatch(t *testing.T) {
+	var sends atomic.Int64
+	var partition atomic.Bool
+	f := &awstest.Faults{Rule: func(op string, n int) awstest.Fault {
+		if partition.Load() {
+			return awstest.Refuse
+		}
+		if op == "ses.SendEmail" {
+			switch sends.Add(1) {
+			case 2:
+				return awstest.LoseResponse // SES took it; the answer is lost
+			case 3:
+				partition.Store(true) // this one goes out; then nothing gets through
+			}
+		}
+		return awstest.Pass
+	}}
+	f2 := f.Rule
+	f.Rule = func(string, int) awstest.Fault { return awstest.Pass } // set-up passes
+	st := awstest.FaultyStack(t, closeloop.Config{}, f)
+	var people []string
+	var recipients []string
+	for i := 0; i < 6; i++ {
+		e := awstest.Email()
+		people = append(people, e)
+		sv := answered(t, st, e, "Exports are slow", "exports")
+		recipients = append(recipients, `{"survey_id":"`+sv.ID+`","contact_id":"`+sv.ContactID+`"}`)
+	}
+	im := announce(t, st, "exports")
+	batch := `{"improvement_id":"` + im.ID + `","recipients":[` + strings.Join(recipients, ",") + `]}`
+	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batch}}}
+
+	f.Rule = f2
+	res, err := st.Closing.Handle(context.Background(), ev)
+	if err != nil || len(res.BatchItemFailures) != 1 {
+		t.Fatalf("the batch under a partition: %+v, %v; want it failed for a retry", res, err)
+	}
+	partition.Store(false) // the network heals
+	// Within the lease the open claim may belong to a running attempt: the
+	// batch comes back later rather than guess.
+	if res, err := st.Closing.Handle(context.Background(), ev); err != nil || len(res.BatchItemFailures) != 1 {
+		t.Fatalf("redelivery within the lease: %+v, %v; want it failed for later", res, err)
+	}
+	st.Closing.Now = func() time.Time { return time.Now().Add(closing.ClaimLease + time.Minute) }
+	for i := 0; i < 2; i++ { // SQS's redelivery, and a duplicate of it
+		if res, err := st.Closing.Handle(context.Background(), ev); err != nil || len(res.BatchItemFailures) != 0 {
+			t.Fatalf("redelivery %d: %+v, %v", i, res, err)
+		}
+	}
+	for _, e := range people {
+		if n := len(awstest.MailTo(t, e)); n != 1 {
+			t.Errorf("%d emails to one person, want exactly 1", n)
+		}
+	}
+	if got, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 6, Sent: 5, Failed: 1}); got != want {
+		t.Errorf("progress %+v, want %+v", got, want)
+	}
+	if f.Injected()["ses.SendEmail lose-response"] != 1 || f.Total() < 2 {
+		t.Errorf("faults injected %v", f.Injected())
+	}
+}
