@@ -22,12 +22,12 @@ import (
 // browser is an HTTP client with a cookie jar that does not follow
 // redirects, over a test server of the whole stack.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 }
 
-func newBrowser(t *testing.T, srv *httptest.Server) *browser {
+func newBrowser(t testing.TB, srv *httptest.Server) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, base: srv.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -66,7 +66,7 @@ func (b *browser) csrf() string {
 
 // stack starts the whole stack over a test server whose address is the
 // base URL of every link.
-func stack(t *testing.T) (*devstack.Stack, *httptest.Server) {
+func stack(t testing.TB) (*devstack.Stack, *httptest.Server) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
@@ -82,7 +82,7 @@ func stack(t *testing.T) (*devstack.Stack, *httptest.Server) {
 var signInRE = regexp.MustCompile(`https?://[^\s"<>]+/console/login/([A-Za-z0-9_-]{43})`)
 
 // signIn signs b in as email through the emailed link.
-func signIn(t *testing.T, st *devstack.Stack, b *browser, email string) {
+func signIn(t testing.TB, st *devstack.Stack, b *browser, email string) {
 	t.Helper()
 	before := len(awstest.MailTo(t, email))
 	if res, _ := b.do("POST", "/console/login", url.Values{"email": {email}}); res.StatusCode != 200 {
