@@ -14,7 +14,7 @@ CDK_ARGS  ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
-.PHONY: help deps demo demo-stop dev test test-go test-infra contract build bench bench-record fuzz synth deploy lint clean
+.PHONY: help deps demo demo-stop dev test test-go test-infra contract build bench bench-record fuzz load synth deploy lint clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ FUZZTIME ?= 60s
 fuzz: deps ## run every fuzzer for FUZZTIME each (default 60s; make test runs them for 3s)
 	@for f in $(FUZZERS); do pkg=$${f%%:*}; name=$${f##*:}; echo "fuzz $$name ($(FUZZTIME))"; \
 	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
+load: deps ## the full-size load test: 5,000 deliveries for 3,000 tickets with faults (make test runs 500)
+	CLOSELOOP_LOAD=full $(GO) test -count=1 -run '^TestLoad$$' -v ./shared/local/loadtest | grep -v '^20'
 
 lint: deps ## gofmt, go vet and staticcheck
 	$(MAKE) lint-quick
