@@ -272,12 +272,17 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 	by := fs.String("by", "week", "series by day, week or month")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
 	asCSV := fs.Bool("csv", false, "print the series as CSV")
+	breakdown := fs.String("breakdown", "", "also score each source, agent, kind or theme")
+	filters := map[string]*string{}
+	for _, name := range []string{"source", "agent", "kind", "theme"} {
+		filters[name] = fs.String(name, "", "only this "+name+" (one filter at a time)")
+	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 || *asJSON && *asCSV {
-		return errors.New("usage: closeloop report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|week|month] [--json|--csv] [--api URL] [--token TOKEN]")
+		return errors.New("usage: closeloop report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|week|month] [--source S|--agent A|--kind K|--theme T] [--breakdown source|agent|kind|theme] [--json|--csv] [--api URL] [--token TOKEN]")
 	}
 	c, err := client()
 	if err != nil {
@@ -290,6 +295,14 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 	if *to != "" {
 		q.Set("to", *to)
 	}
+	for name, v := range filters {
+		if *v != "" {
+			q.Set(name, *v)
+		}
+	}
+	if *breakdown != "" {
+		q.Set("breakdown", *breakdown)
+	}
 	var raw json.RawMessage
 	if err := c.do(ctx, "GET", "/api/metrics?"+q.Encode(), nil, &raw); err != nil {
 		return err
@@ -299,8 +312,9 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	var m struct {
-		From, To string
-		Series   []map[string]any
+		From, To, Filter string
+		Series           []map[string]any
+		Breakdown        []map[string]any
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return err
@@ -321,7 +335,11 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 		w.Flush()
 		return w.Error()
 	}
-	fmt.Fprintf(stdout, "Closeloop, %s to %s, by %s\n\n", m.From, m.To, *by)
+	title := fmt.Sprintf("Closeloop, %s to %s, by %s", m.From, m.To, *by)
+	if m.Filter != "" {
+		title += ", " + m.Filter
+	}
+	fmt.Fprintf(stdout, "%s\n\n", title)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "measure\ttotal\ttrend")
 	for _, c := range cols {
@@ -335,8 +353,23 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", c, figure(totals[c]), sparkline(vals))
 	}
-	for _, c := range []string{"detractors", "detractors_contacted", "median_hours_to_contact", "theme_raisers", "theme_raisers_told", "checkins_sent", "checkins_still_solved"} {
+	for _, c := range []string{"detractors", "detractors_contacted", "median_hours_to_contact", "theme_raisers", "theme_raisers_told", "checkins_sent", "checkins_still_solved",
+		"reopen_rate", "repeat_contact_rate_7d", "repeat_contact_rate_30d"} {
 		fmt.Fprintf(tw, "%s\t%s\t\n", c, figure(totals[c]))
+	}
+	if err := tw.Flush(); err != nil || len(m.Breakdown) == 0 {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nby %s\n", *breakdown)
+	tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	bcols := []string{"surveys_sent", "responses", "response_rate", "csat", "nps", "ces", "reopen_rate", "repeat_contact_rate_30d"}
+	fmt.Fprintln(tw, *breakdown+"\t"+strings.Join(bcols, "\t"))
+	for _, row := range m.Breakdown {
+		line := fmt.Sprint(row["key"])
+		for _, c := range bcols {
+			line += "\t" + figure(row[c])
+		}
+		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
 }

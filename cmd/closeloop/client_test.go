@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -150,6 +151,13 @@ func TestReportCommand(t *testing.T) {
 		if rows[name] != want {
 			t.Errorf("report: %s = %q, want %q:\n%s", name, rows[name], want, table)
 		}
+	}
+	if rows["response_rate"] != "1" || rows["reopen_rate"] != "0" {
+		t.Errorf("report: response rate %q, reopen rate %q; want 1 and 0:\n%s", rows["response_rate"], rows["reopen_rate"], table)
+	}
+	byAgent := cli("report", "--breakdown", "source", "--source", "generic")
+	if !strings.Contains(byAgent, "source=generic") || !regexp.MustCompile(`(?m)^generic\s+2\s+2\s+1\s+50`).MatchString(byAgent) {
+		t.Errorf("report with a filter and a breakdown:\n%s", byAgent)
 	}
 	if out := cli("report", "--json"); !strings.Contains(out, `"surveys_sent":2`) {
 		t.Errorf("--json: %s", out)

@@ -27,7 +27,8 @@ Usage:
   closeloop dlq list|replay QUEUE                     list or replay a queue's dead letters (closing, ses-events)
   closeloop migrate contact-ids                       move contacts of older releases to keyed ids (docs/privacy.md)
   closeloop report [--from D] [--to D] [--by day|week|month] [--json|--csv]
-                                                      the metrics of a range, with a series
+                  [--source S|--agent A|--kind K|--theme T] [--breakdown source|agent|kind|theme]
+                                                      the metrics of a range, with a series and a breakdown
 
 Commands that read or change data take --api URL and --token TOKEN
 (defaults: CLOSELOOP_API_URL, CLOSELOOP_TOKEN), against closeloop dev or a

@@ -79,7 +79,7 @@ func TestScores(t *testing.T) {
 	for _, r := range []int{7, 6} { // CES mean 6.5
 		c = c.Add(RatingCounters(CES, r))
 	}
-	c.SurveysSent = 22
+	c.SurveysSent, c.Answered = 22, 11 // of the 22 sent in the range, 11 were answered
 	s := c.Score()
 	check := func(name string, got *float64, want float64) {
 		if got == nil || *got != want {
@@ -93,6 +93,21 @@ func TestScores(t *testing.T) {
 	check("response_rate", s.ResponseRate, 0.5)
 	if s.Responses != 11 {
 		t.Errorf("responses %d", s.Responses)
+	}
+	// A day whose answers are to surveys sent earlier: under the old rule
+	// (answers that day / sends that day) the rate would be 3.
+	if r := (Counters{SurveysSent: 1, Responses: 3, Answered: 0}).Score().ResponseRate; r == nil || *r != 0 {
+		t.Errorf("response rate of a day that answered older surveys: %v, want 0", r)
+	}
+	f := Counters{Solved: 8, Reopened: 2, Repeat7: 1, Repeat30: 3}.Figures()
+	for name, got := range map[string]*float64{"reopen": f.ReopenRate, "repeat 7d": f.RepeatContactRate7d, "repeat 30d": f.RepeatContactRate30d} {
+		want := map[string]float64{"reopen": 0.25, "repeat 7d": 0.125, "repeat 30d": 0.375}[name]
+		if got == nil || *got != want {
+			t.Errorf("%s rate %v, want %v", name, got, want)
+		}
+	}
+	if f := (Counters{}).Figures(); f.ReopenRate != nil || f.RepeatContactRate7d != nil {
+		t.Errorf("rates without solved tickets must be null: %+v", f)
 	}
 	empty := Counters{}.Score()
 	if empty.CSAT != nil || empty.NPS != nil || empty.ResponseRate != nil {

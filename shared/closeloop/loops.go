@@ -110,6 +110,10 @@ func (c Counters) Figures() LoopFigures {
 		r := round3(float64(c.CheckInsYes) / float64(n))
 		f.CheckinsStillSolved = &r
 	}
+	if c.Solved > 0 {
+		reopen, r7, r30 := round3(float64(c.Reopened)/float64(c.Solved)), round3(float64(c.Repeat7)/float64(c.Solved)), round3(float64(c.Repeat30)/float64(c.Solved))
+		f.ReopenRate, f.RepeatContactRate7d, f.RepeatContactRate30d = &reopen, &r7, &r30
+	}
 	if l.ScoreToldN > 0 {
 		v := round3(float64(l.ScoreToldSum) / 1000 / float64(l.ScoreToldN))
 		f.ScoreChangeTold = &v

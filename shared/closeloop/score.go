@@ -1,6 +1,9 @@
 package closeloop
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // Counters are the additive daily totals kept for one day. Every field is a
 // count or a sum, so two days add field by field and a range is the sum of
@@ -21,6 +24,11 @@ type Counters struct {
 	CheckInsSent  int64        `json:"checkins_sent"`
 	CheckInsYes   int64        `json:"checkins_yes"` // answered "still solved"
 	CheckInsNo    int64        `json:"checkins_no"`
+	Answered      int64        `json:"answered"`   // surveys sent this day that have been answered since: the response rate by send date
+	Solved        int64        `json:"solved"`     // tickets first solved this day
+	Reopened      int64        `json:"reopened"`   // of those, reopened since
+	Repeat7       int64        `json:"repeat_7d"`  // of those, followed by another ticket of the same customer within 7 days
+	Repeat30      int64        `json:"repeat_30d"` // … within 30 days
 	Loops         LoopCounters `json:"loops"`
 }
 
@@ -47,6 +55,11 @@ func (c Counters) Add(d Counters) Counters {
 		CheckInsSent:  c.CheckInsSent + d.CheckInsSent,
 		CheckInsYes:   c.CheckInsYes + d.CheckInsYes,
 		CheckInsNo:    c.CheckInsNo + d.CheckInsNo,
+		Answered:      c.Answered + d.Answered,
+		Solved:        c.Solved + d.Solved,
+		Reopened:      c.Reopened + d.Reopened,
+		Repeat7:       c.Repeat7 + d.Repeat7,
+		Repeat30:      c.Repeat30 + d.Repeat30,
 		Loops:         c.Loops.add(d.Loops, 1),
 	}
 }
@@ -59,8 +72,18 @@ func (c Counters) Sub(d Counters) Counters {
 		NPSCount: -d.NPSCount, NPSPromoters: -d.NPSPromoters, NPSDetractors: -d.NPSDetractors,
 		CESCount: -d.CESCount, CESSum: -d.CESSum, ClosingSent: -d.ClosingSent,
 		CheckInsSent: -d.CheckInsSent, CheckInsYes: -d.CheckInsYes, CheckInsNo: -d.CheckInsNo,
+		Answered: -d.Answered, Solved: -d.Solved, Reopened: -d.Reopened, Repeat7: -d.Repeat7, Repeat30: -d.Repeat30,
 		Loops: LoopCounters{}.add(d.Loops, -1),
 	})
+}
+
+// OnlyScores keeps the response and rating fields of c: what a theme's
+// breakdown counts (a theme is known only once a response has it).
+func (c Counters) OnlyScores() Counters {
+	return Counters{
+		Responses: c.Responses, CSATCount: c.CSATCount, CSATSatisfied: c.CSATSatisfied, CSATSum: c.CSATSum,
+		NPSCount: c.NPSCount, NPSPromoters: c.NPSPromoters, NPSDetractors: c.NPSDetractors, CESCount: c.CESCount, CESSum: c.CESSum,
+	}
 }
 
 // RatingCounters returns what one response with rating r to a survey of kind
@@ -91,7 +114,7 @@ func RatingCounters(k Kind, r int) Counters {
 type Scores struct {
 	SurveysSent  int64    `json:"surveys_sent"`
 	Responses    int64    `json:"responses"`
-	ResponseRate *float64 `json:"response_rate"` // responses / surveys sent, 0 to 1
+	ResponseRate *float64 `json:"response_rate"` // of the surveys sent in the range, the share answered (by send date, so 0 to 1)
 	CSAT         *float64 `json:"csat"`          // percent of CSAT answers that are 4 or 5
 	CSATAverage  *float64 `json:"csat_average"`  // mean CSAT rating, 1 to 5
 	NPS          *float64 `json:"nps"`           // percent promoters minus percent detractors, -100 to 100
@@ -103,7 +126,7 @@ type Scores struct {
 func (c Counters) Score() Scores {
 	s := Scores{SurveysSent: c.SurveysSent, Responses: c.Responses, ClosingSent: c.ClosingSent}
 	if c.SurveysSent > 0 {
-		s.ResponseRate = ratio(c.Responses, c.SurveysSent, 1)
+		s.ResponseRate = ratio(min(c.Answered, c.SurveysSent), c.SurveysSent, 1)
 	}
 	if c.CSATCount > 0 {
 		s.CSAT = ratio(c.CSATSatisfied, c.CSATCount, 100)
@@ -121,4 +144,56 @@ func (c Counters) Score() Scores {
 func ratio(n, d int64, scale float64) *float64 {
 	v := math.Round(float64(n)/float64(d)*scale*1000) / 1000
 	return &v
+}
+
+// Breakdowns are the dimensions a report can be broken down by, and
+// filtered by: one at a time (GET /api/metrics?source=…, &breakdown=…).
+var Breakdowns = []string{"source", "agent", "kind", "theme"}
+
+// Dims names the breakdowns one count belongs to; empty fields name none.
+type Dims struct {
+	Source string
+	Agent  string // the agent's address, or their name when the helpdesk gives no address
+	Kind   Kind
+	Themes []string
+}
+
+// SurveyDims are the breakdowns of survey sv's counts.
+func SurveyDims(sv Survey) Dims {
+	return Dims{Source: sv.Source, Agent: cmpOr(sv.AgentEmail, sv.AgentName), Kind: sv.Kind, Themes: sv.Themes}
+}
+
+// Keys returns the dimension keys of d ("source#zendesk", "agent#…",
+// "kind#csat", "theme#…"), each at most 300 bytes.
+func (d Dims) Keys() []string {
+	var out []string
+	add := func(name, v string) {
+		if v = DimValue(v); v != "" {
+			out = append(out, name+"#"+v)
+		}
+	}
+	add("source", d.Source)
+	add("agent", d.Agent)
+	add("kind", string(d.Kind))
+	for _, t := range d.Themes {
+		add("theme", t)
+	}
+	return out
+}
+
+// DimValue is how a dimension's value is kept and asked for: trimmed,
+// lower-case, at most 256 bytes.
+func DimValue(v string) string {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if len(v) > 256 {
+		v = strings.ToValidUTF8(v[:256], "")
+	}
+	return v
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -57,6 +57,33 @@ type Ticket struct {
 	Reminder   Reminder    // the survey's one reminder; DueAt is its time while scheduled
 	Version    int64       // optimistic lock: each stored write adds one
 	ReceivedAt time.Time   // when the first event arrived
+	SolvedAt   time.Time   // the first solve: the day the ticket counts as solved (reopen and repeat-contact rates)
+	Reopened   bool        // reopened since its first solve (counted once)
+}
+
+// The windows of the repeat-contact rates: another ticket of the same
+// customer solved within this long after a ticket's first solve.
+const (
+	RepeatWindow7  = 7 * 24 * time.Hour
+	RepeatWindow30 = 30 * 24 * time.Hour
+)
+
+// SolveCounts returns what the move from prev (nil for a new ticket) to
+// next adds to the counters, and the day it belongs to: a ticket's first
+// solve counts as solved on its day, its first reopen after that counts as
+// reopened on the day of that solve.
+func SolveCounts(prev, next *Ticket) (Counters, time.Time) {
+	var c Counters
+	if next == nil || next.SolvedAt.IsZero() {
+		return c, time.Time{}
+	}
+	if prev == nil || prev.SolvedAt.IsZero() {
+		c.Solved = 1
+	}
+	if next.Reopened && (prev == nil || !prev.Reopened) {
+		c.Reopened = 1
+	}
+	return c, next.SolvedAt
 }
 
 // TicketRef names a ticket.
@@ -132,6 +159,9 @@ func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time)
 		if next.State != SurveyNone && next.State != SurveyCancelled {
 			return ActionDuplicate, &next
 		}
+		if next.SolvedAt.IsZero() {
+			next.SolvedAt = at
+		}
 		next.State = SurveyScheduled
 		next.DueAt = at.Add(p.Delay)
 		if next.DueAt.Before(now) {
@@ -149,6 +179,9 @@ func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time)
 		}
 		return ActionScheduled, &next
 	case StatusReopened:
+		if !next.SolvedAt.IsZero() {
+			next.Reopened = true
+		}
 		if next.State == SurveyScheduled {
 			next.State = SurveyCancelled
 			next.DueAt = time.Time{}

@@ -81,12 +81,42 @@ func TestApply(t *testing.T) {
 	}
 }
 
+// TestSolveCounts: a ticket counts as solved once, on its first solve's
+// day, and as reopened once, on that same day, however often it is
+// reopened and solved again.
+func TestSolveCounts(t *testing.T) {
+	p := Policy{Kind: CSAT}
+	var tk *Ticket
+	var total Counters
+	var days []time.Time
+	for i, ev := range []TicketEvent{solved("s1", t0), reopened("r1", t0.Add(time.Hour)), solved("s2", t0.Add(48*time.Hour)), reopened("r2", t0.Add(72*time.Hour))} {
+		_, next := Apply(tk, ev, "cid", p, t0.Add(96*time.Hour))
+		c, day := SolveCounts(tk, next)
+		if c != (Counters{}) {
+			days = append(days, day)
+		}
+		total = total.Add(c)
+		tk = next
+		if i == 0 && c.Solved != 1 {
+			t.Errorf("the first solve counts %+v", c)
+		}
+	}
+	if total.Solved != 1 || total.Reopened != 1 {
+		t.Errorf("counted %d solved, %d reopened; want 1 and 1", total.Solved, total.Reopened)
+	}
+	for _, d := range days {
+		if !d.Equal(t0) {
+			t.Errorf("counted on %v, want the first solve's day %v", d, t0)
+		}
+	}
+}
+
 func TestApplyScheduling(t *testing.T) {
 	p := Policy{Delay: time.Hour, Kind: NPS}
 	_, tk := Apply(nil, solved("e1", t0), "cid", p, t0.Add(10*time.Minute))
 	want := Ticket{Source: "generic", TicketID: "1", Status: StatusSolved, StatusAt: t0, Events: []string{"e1"},
 		ContactID: "cid", Subject: "Printer", AgentName: "Sam", Kind: NPS, Locale: "de", State: SurveyScheduled,
-		DueAt: t0.Add(time.Hour), ReceivedAt: t0.Add(10 * time.Minute)}
+		DueAt: t0.Add(time.Hour), ReceivedAt: t0.Add(10 * time.Minute), SolvedAt: t0}
 	if d := cmp.Diff(want, *tk); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -31,6 +32,7 @@ func counterAttrs(c *closeloop.Counters) []struct {
 		{"ces_n", &c.CESCount}, {"ces_sum", &c.CESSum},
 		{"closing_sent", &c.ClosingSent},
 		{"checkins_sent", &c.CheckInsSent}, {"checkins_yes", &c.CheckInsYes}, {"checkins_no", &c.CheckInsNo},
+		{"answered", &c.Answered}, {"solved", &c.Solved}, {"reopened", &c.Reopened}, {"repeat_7d", &c.Repeat7}, {"repeat_30d", &c.Repeat30},
 		{"detractors", &l.Detractors}, {"detractors_contacted", &l.DetractorsContacted},
 		{"theme_raisers", &l.ThemeRaisers}, {"theme_raisers_told", &l.ThemeRaisersTold},
 		{"score_told_sum", &l.ScoreToldSum}, {"score_told_n", &l.ScoreToldN},
@@ -48,27 +50,46 @@ func counterAttrs(c *closeloop.Counters) []struct {
 	return attrs
 }
 
-// AddCounters adds c to the counters of the day of t with one atomic ADD.
-// Zero fields are left out; an all-zero c writes nothing.
-func (s *Store) AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error {
+// AddCounters adds c to the counters of the day of t (in the team's zone)
+// with one atomic ADD, and to the same day's counters of each breakdown in
+// dims (one ADD each). Zero fields are left out; an all-zero c writes
+// nothing.
+func (s *Store) AddCounters(ctx context.Context, t time.Time, c closeloop.Counters, dims ...closeloop.Dims) error {
+	if err := s.addCountersAt(ctx, t, "COUNTERS", c); err != nil {
+		return err
+	}
+	for _, d := range dims {
+		for _, k := range d.Keys() {
+			if err := s.addCountersAt(ctx, t, countersPrefix+k, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// countersPrefix starts the sort key of a breakdown's counters:
+// DAY#<date> / COUNTERS#<dimension>#<value>.
+const countersPrefix = "COUNTERS#"
+
+// addCountersAt adds c to the one counters item sk of the day of t.
+func (s *Store) addCountersAt(ctx context.Context, t time.Time, sk string, c closeloop.Counters) error {
 	var parts []string
 	vals := map[string]types.AttributeValue{}
 	for i, a := range counterAttrs(&c) {
-		if *a.v == 0 {
-			continue
+		if *a.v != 0 {
+			parts = append(parts, fmt.Sprintf("%s :v%d", a.name, i))
+			vals[fmt.Sprintf(":v%d", i)] = num(*a.v)
 		}
-		parts = append(parts, fmt.Sprintf("%s :v%d", a.name, i))
-		vals[fmt.Sprintf(":v%d", i)] = num(*a.v)
 	}
 	if len(parts) == 0 {
 		return nil
 	}
-	expr := "ADD " + strings.Join(parts, ", ")
 	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
-		Key: key(dayPrefix+day(t), "COUNTERS"), UpdateExpression: &expr, ExpressionAttributeValues: vals,
+		Key: key(dayPrefix+s.day(t), sk), UpdateExpression: aws.String("ADD " + strings.Join(parts, ", ")), ExpressionAttributeValues: vals,
 	})
 	if err != nil {
-		return fmt.Errorf("add counters of %s: %w", day(t), err)
+		return fmt.Errorf("add counters of %s: %w", s.day(t), err)
 	}
 	return nil
 }
@@ -91,18 +112,33 @@ func countersOf(m map[string]types.AttributeValue) (closeloop.Counters, error) {
 }
 
 // CountersBetween returns the counters of every day from from to to
-// (inclusive, UTC), in order, with zero counters for days with none. It
-// reads one item per day, in batches of 100, whatever the number of
-// responses. Keys DynamoDB leaves unprocessed (throttling) are asked for
-// again with a growing back-off.
+// (inclusive dates, days in the team's zone), in order, with zero counters
+// for days with none. It reads one item per day, in batches of 100,
+// whatever the number of responses. Keys DynamoDB leaves unprocessed
+// (throttling) are asked for again with a growing back-off.
 func (s *Store) CountersBetween(ctx context.Context, from, to time.Time) ([]closeloop.DayCounters, error) {
+	return s.countersBetween(ctx, from, to, "COUNTERS")
+}
+
+// BreakdownCountersBetween is CountersBetween for one value of one
+// breakdown (closeloop.Breakdowns), e.g. "source", "zendesk".
+func (s *Store) BreakdownCountersBetween(ctx context.Context, from, to time.Time, name, value string) ([]closeloop.DayCounters, error) {
+	return s.countersBetween(ctx, from, to, countersPrefix+name+"#"+closeloop.DimValue(value))
+}
+
+func dates(from, to time.Time) []string {
 	var days []string
 	for d := from.UTC().Truncate(24 * time.Hour); !d.After(to); d = d.Add(24 * time.Hour) {
-		days = append(days, day(d))
+		days = append(days, d.Format(time.DateOnly))
 	}
+	return days
+}
+
+func (s *Store) countersBetween(ctx context.Context, from, to time.Time, sk string) ([]closeloop.DayCounters, error) {
+	days := dates(from, to)
 	keys := make([]map[string]types.AttributeValue, len(days))
 	for i, d := range days {
-		keys[i] = key(dayPrefix+d, "COUNTERS")
+		keys[i] = key(dayPrefix+d, sk)
 	}
 	got := map[string]closeloop.Counters{}
 	err := s.batchGet(ctx, keys, func(m map[string]types.AttributeValue) error {
@@ -123,6 +159,36 @@ func (s *Store) CountersBetween(ctx context.Context, from, to time.Time) ([]clos
 	out := make([]closeloop.DayCounters, len(days))
 	for i, d := range days {
 		out[i] = closeloop.DayCounters{Day: d, Counters: got[d]}
+	}
+	return out, nil
+}
+
+// Breakdown returns the counters of [from, to] of every value of breakdown
+// name (closeloop.Breakdowns) that has any: one query per day, whatever the
+// number of responses.
+func (s *Store) Breakdown(ctx context.Context, from, to time.Time, name string) (map[string]closeloop.Counters, error) {
+	out := map[string]closeloop.Counters{}
+	prefix := countersPrefix + name + "#"
+	for _, d := range dates(from, to) {
+		err := s.query(ctx, &dynamodb.QueryInput{
+			KeyConditionExpression:    aws.String("pk = :d AND begins_with(sk, :p)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":d": str(dayPrefix + d), ":p": str(prefix)},
+		}, 0, func(m map[string]types.AttributeValue) error {
+			sk, _ := m["sk"].(*types.AttributeValueMemberS)
+			if sk == nil {
+				return nil
+			}
+			c, err := countersOf(m)
+			if err != nil {
+				return err
+			}
+			v := strings.TrimPrefix(sk.Value, prefix)
+			out[v] = out[v].Add(c)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("breakdown by %s on %s: %w", name, d, err)
+		}
 	}
 	return out, nil
 }

@@ -42,6 +42,9 @@ type Store struct {
 	// Key keys contact ids (closeloop.ContactKey). Only the functions that
 	// turn addresses into ids need it: webhook, ses-events and api.
 	Key closeloop.ContactKey
+	// Zone is the team's zone (CLOSELOOP_TIMEZONE): the days of counts and
+	// responses. nil is UTC.
+	Zone *time.Location
 }
 
 // ContactID is the keyed id of the contact with the normalized address, or

@@ -105,7 +105,7 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 		"day_pk = if_not_exists(day_pk, :dpk), day_sk = if_not_exists(day_sk, :dsk), expires_ttl = :ttl"
 	vals := map[string]types.AttributeValue{
 		":r": num(int64(rating)), ":now": str(ts(now)),
-		":dpk": str(respDayPrefix + day(now)), ":dsk": str(ts(now) + "#" + sv.ID),
+		":dpk": str(respDayPrefix + s.day(now)), ":dsk": str(ts(now) + "#" + sv.ID),
 		":ttl": num(now.Add(surveyRetention).Unix()),
 	}
 	names := map[string]string{}
@@ -154,8 +154,31 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 			return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
 		}
 	}
-	if err := s.AddCounters(ctx, first, delta); err != nil {
+	// The day's counters, and its breakdowns: source, agent and kind take
+	// the difference; a theme the response had takes the difference too,
+	// a theme it gains takes the whole answer.
+	dims := closeloop.SurveyDims(old.survey())
+	dims.Themes = nil
+	if err := s.AddCounters(ctx, first, delta, dims); err != nil {
 		return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
+	}
+	for _, th := range old.Themes {
+		if err := s.addThemeCounters(ctx, th, first, delta); err != nil {
+			return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
+		}
+	}
+	for _, th := range themes {
+		if !slices.Contains(old.Themes, th) {
+			if err := s.addThemeCounters(ctx, th, first, closeloop.RatingCounters(sv.Kind, rating)); err != nil {
+				return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
+			}
+		}
+	}
+	if old.Rating == nil && old.SentAt != "" {
+		// The response rate counts answers on the day their survey went.
+		if err := s.AddCounters(ctx, parseTS(old.SentAt), closeloop.Counters{Answered: 1}, dims); err != nil {
+			return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
+		}
 	}
 	for _, th := range themes {
 		if err := s.putThemeLink(ctx, th, sv.ID, sv.ContactID); err != nil {
@@ -172,7 +195,26 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 	return out, nil
 }
 
-func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+// day is the date of t in the team's zone (UTC unless Zone is set): the
+// day a count and a response belong to.
+func (s *Store) day(t time.Time) string {
+	if s.Zone != nil {
+		t = t.In(s.Zone)
+	} else {
+		t = t.UTC()
+	}
+	return t.Format(time.DateOnly)
+}
+
+// addThemeCounters adds c to theme's breakdown counters of the day of t
+// only (the day's totals already hold it).
+func (s *Store) addThemeCounters(ctx context.Context, theme string, t time.Time, c closeloop.Counters) error {
+	k := closeloop.Dims{Themes: []string{theme}}.Keys()
+	if len(k) == 0 {
+		return nil
+	}
+	return s.addCountersAt(ctx, t, countersPrefix+k[0], c.OnlyScores())
+}
 
 // ListResponses returns answered surveys first answered in [From, To]
 // that match f, by day and then time (newest first when f.Newest), up to
@@ -191,16 +233,16 @@ func (s *Store) ListResponses(ctx context.Context, f closeloop.ResponseFilter) (
 	var out []closeloop.Survey
 	next := ""
 	for d := first; f.Newest && !d.Before(last) || !f.Newest && !d.After(last); d = d.Add(step) {
-		if afterDay != "" && (!f.Newest && day(d) < afterDay || f.Newest && day(d) > afterDay) {
+		if afterDay != "" && (!f.Newest && d.Format(time.DateOnly) < afterDay || f.Newest && d.Format(time.DateOnly) > afterDay) {
 			continue // before the cursor's day
 		}
 		in := &dynamodb.QueryInput{
 			IndexName:                 aws.String("by_day"),
 			KeyConditionExpression:    aws.String("day_pk = :d"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":d": str(respDayPrefix + day(d))},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":d": str(respDayPrefix + d.Format(time.DateOnly))},
 			ScanIndexForward:          aws.Bool(!f.Newest),
 		}
-		if afterDay == day(d) && afterSK != "" {
+		if afterDay == d.Format(time.DateOnly) && afterSK != "" {
 			op := ">"
 			if f.Newest {
 				op = "<"
@@ -216,7 +258,7 @@ func (s *Store) ListResponses(ctx context.Context, f closeloop.ResponseFilter) (
 			if sv := it.survey(); f.Match(sv) {
 				out = append(out, sv)
 				if f.Limit > 0 && len(out) >= f.Limit {
-					next = makeCursor(day(d), it.DaySK)
+					next = makeCursor(d.Format(time.DateOnly), it.DaySK)
 					return errStop
 				}
 			}
@@ -226,7 +268,7 @@ func (s *Store) ListResponses(ctx context.Context, f closeloop.ResponseFilter) (
 			break
 		}
 		if err != nil {
-			return nil, "", fmt.Errorf("list responses of %s: %w", day(d), err)
+			return nil, "", fmt.Errorf("list responses of %s: %w", d.Format(time.DateOnly), err)
 		}
 	}
 	return out, next, nil

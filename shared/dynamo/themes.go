@@ -133,6 +133,25 @@ func (s *Store) SetThemes(ctx context.Context, id string, themes []string) (clos
 			}
 		}
 	}
+	if old.Rating != nil {
+		// The themes' breakdowns follow: a theme gained counts the answer
+		// on the day it was given, a theme lost takes it back.
+		answer := closeloop.RatingCounters(closeloop.Kind(old.Kind), *old.Rating)
+		for _, th := range themes {
+			if !slices.Contains(old.Themes, th) {
+				if err := s.addThemeCounters(ctx, th, parseTS(old.RespondedAt), answer); err != nil {
+					return closeloop.Survey{}, err
+				}
+			}
+		}
+		for _, th := range old.Themes {
+			if !slices.Contains(themes, th) {
+				if err := s.addThemeCounters(ctx, th, parseTS(old.RespondedAt), closeloop.Counters{}.Sub(answer)); err != nil {
+					return closeloop.Survey{}, err
+				}
+			}
+		}
+	}
 	if (len(old.Themes) == 0) != (len(themes) == 0) && old.Rating != nil {
 		d := int64(1)
 		if len(themes) == 0 {

@@ -5,6 +5,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -41,6 +42,8 @@ type Store interface {
 	GetImprovement(ctx context.Context, id string) (closeloop.Improvement, error)
 	Improvements(ctx context.Context, limit int) ([]closeloop.Improvement, error)
 	CountersBetween(ctx context.Context, from, to time.Time) ([]closeloop.DayCounters, error)
+	BreakdownCountersBetween(ctx context.Context, from, to time.Time, name, value string) ([]closeloop.DayCounters, error)
+	Breakdown(ctx context.Context, from, to time.Time, name string) (map[string]closeloop.Counters, error)
 	Erase(ctx context.Context, email string) (int, error)
 
 	PutOperator(ctx context.Context, op closeloop.Operator) error
@@ -181,7 +184,9 @@ func responseOf(sv closeloop.Survey) Response {
 // dateRange reads from and to (YYYY-MM-DD, inclusive), defaulting to the
 // last 30 days.
 func (h *Handler) dateRange(q url.Values) (from, to time.Time, err error) {
-	today := h.now().UTC().Truncate(24 * time.Hour)
+	// Dates are days in the team's zone, kept as midnight UTC of that date.
+	now := h.now().In(cmp.Or(h.Config.TimeZone, time.UTC))
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	from, to = today.AddDate(0, 0, -29), today
 	if v := q.Get("from"); v != "" {
 		if from, err = time.Parse(time.DateOnly, v); err != nil {
@@ -465,6 +470,21 @@ type Metrics struct {
 	closeloop.Scores
 	closeloop.LoopFigures
 	Series []Point `json:"series,omitempty"`
+	// Filter names the one breakdown value the figures are limited to
+	// ("source=zendesk"), when asked for.
+	Filter string `json:"filter,omitempty"`
+	// Breakdown scores each value of the breakdown asked for
+	// (breakdown=source|agent|kind|theme), most responses first.
+	Breakdown []BreakdownRow `json:"breakdown,omitempty"`
+}
+
+// BreakdownRow is one value of a breakdown, e.g. one agent.
+type BreakdownRow struct {
+	Key string `json:"key"`
+	closeloop.Scores
+	ReopenRate           *float64 `json:"reopen_rate"`
+	RepeatContactRate7d  *float64 `json:"repeat_contact_rate_7d"`
+	RepeatContactRate30d *float64 `json:"repeat_contact_rate_30d"`
 }
 
 // Point is one day of a metrics series.
@@ -490,34 +510,73 @@ func periodOf(day, by string) string {
 }
 
 func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
-	from, to, err := h.dateRange(r.URL.Query())
+	q := r.URL.Query()
+	from, to, err := h.dateRange(q)
 	if err != nil {
 		web.Error(w, r, err)
 		return
 	}
-	by := r.URL.Query().Get("by")
+	by := q.Get("by")
 	switch by {
 	case "", "day", "week", "month":
 	default:
 		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "by=%q: want day, week or month", by))
 		return
 	}
-	m, err := h.metricsBetween(r.Context(), from, to, by)
+	var filter, value string
+	for _, name := range closeloop.Breakdowns {
+		if v := q.Get(name); v != "" {
+			if filter != "" {
+				web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "%s and %s: the figures are kept per breakdown, so filter by one of source, agent, kind or theme at a time", filter, name))
+				return
+			}
+			filter, value = name, v
+		}
+	}
+	breakdown := q.Get("breakdown")
+	if breakdown != "" && !slices.Contains(closeloop.Breakdowns, breakdown) {
+		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "breakdown=%q: want source, agent, kind or theme", breakdown))
+		return
+	}
+	var days []closeloop.DayCounters
+	if filter == "" {
+		days, err = h.Store.CountersBetween(r.Context(), from, to)
+	} else {
+		days, err = h.Store.BreakdownCountersBetween(r.Context(), from, to, filter, value)
+	}
 	if err != nil {
 		web.Error(w, r, err)
 		return
 	}
+	m := metricsOf(from, to, days, by)
+	if filter != "" {
+		m.Filter = filter + "=" + closeloop.DimValue(value)
+	}
+	if breakdown != "" {
+		if m.Breakdown, err = h.breakdown(r.Context(), from, to, breakdown); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+	}
 	web.JSON(w, http.StatusOK, m)
 }
 
-// metricsBetween reads the metrics of [from, to]: the daily counters, one
-// read a day, whatever the number of responses, cases or emails.
-func (h *Handler) metricsBetween(ctx context.Context, from, to time.Time, by string) (Metrics, error) {
-	days, err := h.Store.CountersBetween(ctx, from, to)
+// breakdown scores every value of breakdown name over [from, to], most
+// responses first: one query a day, whatever the number of responses.
+func (h *Handler) breakdown(ctx context.Context, from, to time.Time, name string) ([]BreakdownRow, error) {
+	groups, err := h.Store.Breakdown(ctx, from, to, name)
 	if err != nil {
-		return Metrics{}, err
+		return nil, err
 	}
-	return metricsOf(from, to, days, by), nil
+	rows := make([]BreakdownRow, 0, len(groups))
+	for k, c := range groups {
+		f := c.Figures()
+		rows = append(rows, BreakdownRow{Key: k, Scores: c.Score(), ReopenRate: f.ReopenRate, RepeatContactRate7d: f.RepeatContactRate7d, RepeatContactRate30d: f.RepeatContactRate30d})
+	}
+	slices.SortFunc(rows, func(a, b BreakdownRow) int {
+		return cmp.Or(cmp.Compare(b.Responses, a.Responses), cmp.Compare(b.SurveysSent, a.SurveysSent), strings.Compare(a.Key, b.Key))
+	})
+	return rows, nil
 }
 
 // metricsOf sums days into the metrics of [from, to], with a series by day

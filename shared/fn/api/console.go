@@ -789,6 +789,7 @@ type breakdownRow struct {
 	Name      string
 	Responses int
 	Scores    closeloop.Scores
+	Row       BreakdownRow // with the reopen and repeat-contact rates
 }
 
 type dashboardData struct {
@@ -818,31 +819,20 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, v view) erro
 		return err
 	}
 	d.Distribution = distribution(svs)
-	d.BySource = breakdown(svs, func(sv closeloop.Survey) []string { return []string{sv.Source} })
-	d.ByAgent = breakdown(svs, func(sv closeloop.Survey) []string { return []string{cmp.Or(sv.AgentName, "(unknown)")} })
-	d.ByTheme = breakdown(svs, func(sv closeloop.Survey) []string { return sv.Themes })
+	// The breakdowns come from the daily rollups: one query a day each.
+	for name, rows := range map[string]*[]breakdownRow{"source": &d.BySource, "agent": &d.ByAgent, "theme": &d.ByTheme} {
+		br, err := h.breakdown(r.Context(), from, to, name)
+		if err != nil {
+			return err
+		}
+		for _, b := range br {
+			if b.Responses > 0 || b.SurveysSent > 0 {
+				*rows = append(*rows, breakdownRow{Name: b.Key, Responses: int(b.Responses), Scores: b.Scores, Row: b})
+			}
+		}
+	}
 	v.Title, v.Nav, v.Data = "Dashboard", "dashboard", d
 	return h.render(w, r, http.StatusOK, "dashboard.html", v)
-}
-
-// breakdown groups answered surveys by the names key gives each and scores
-// each group, largest first.
-func breakdown(svs []closeloop.Survey, key func(closeloop.Survey) []string) []breakdownRow {
-	groups := map[string]closeloop.Counters{}
-	for _, sv := range svs {
-		if sv.Rating == nil {
-			continue
-		}
-		for _, k := range key(sv) {
-			groups[k] = groups[k].Add(closeloop.RatingCounters(sv.Kind, *sv.Rating))
-		}
-	}
-	rows := make([]breakdownRow, 0, len(groups))
-	for name, c := range groups {
-		rows = append(rows, breakdownRow{Name: name, Responses: int(c.Responses), Scores: c.Score()})
-	}
-	slices.SortFunc(rows, func(a, b breakdownRow) int { return cmp.Or(b.Responses-a.Responses, strings.Compare(a.Name, b.Name)) })
-	return rows
 }
 
 // ---- operators, tokens, audit ----

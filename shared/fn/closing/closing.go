@@ -36,7 +36,7 @@ type Store interface {
 	ReleaseClosing(ctx context.Context, impID, contactID string) error
 	FinishClosing(ctx context.Context, impID, contactID string, state closeloop.ClosingState, messageID string) error
 	AddProgress(ctx context.Context, id string, d closeloop.Progress) error
-	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
+	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters, dims ...closeloop.Dims) error
 	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error
 	GetCase(ctx context.Context, id string) (closeloop.Case, error)
 	MarkContacted(ctx context.Context, id string, now time.Time) error

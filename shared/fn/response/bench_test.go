@@ -44,8 +44,10 @@ func (m *memStore) GetCheckIn(context.Context, string) (closeloop.CheckIn, error
 func (m *memStore) AnswerCheckIn(context.Context, string, string, string, time.Time) (closeloop.CheckIn, error) {
 	return closeloop.CheckIn{}, nil
 }
-func (m *memStore) AddCounters(context.Context, time.Time, closeloop.Counters) error { return nil }
-func (m *memStore) OpenCase(context.Context, closeloop.Case) error                   { return nil }
+func (m *memStore) AddCounters(context.Context, time.Time, closeloop.Counters, ...closeloop.Dims) error {
+	return nil
+}
+func (m *memStore) OpenCase(context.Context, closeloop.Case) error { return nil }
 func (m *memStore) GetOperator(context.Context, string) (closeloop.Operator, error) {
 	return closeloop.Operator{}, closeloop.ErrNotFound
 }

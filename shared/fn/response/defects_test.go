@@ -154,7 +154,7 @@ func TestPageStatesAndLanguages(t *testing.T) {
 // countFails fails every count of a detractor, as a throttled table would.
 type countFails struct{ response.Store }
 
-func (countFails) AddCounters(_ context.Context, _ time.Time, c closeloop.Counters) error {
+func (countFails) AddCounters(_ context.Context, _ time.Time, c closeloop.Counters, _ ...closeloop.Dims) error {
 	if c.Loops.Detractors > 0 {
 		return errors.New("injected: table unreachable")
 	}

@@ -34,7 +34,7 @@ type Store interface {
 	CheckInLink(ctx context.Context, id string) (checkInID string, err error)
 	GetCheckIn(ctx context.Context, id string) (closeloop.CheckIn, error)
 	AnswerCheckIn(ctx context.Context, id, answer, comment string, now time.Time) (closeloop.CheckIn, error)
-	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
+	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters, dims ...closeloop.Dims) error
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	SuppressContact(ctx context.Context, id, email, reason string) error
 	OpenCase(ctx context.Context, c closeloop.Case) error

@@ -39,7 +39,7 @@ type Store interface {
 	CreateCheckInLink(ctx context.Context, id, checkInID, contactID string, now time.Time) error
 	CountContact(ctx context.Context, id, slot string, now time.Time) error
 	DeleteSurvey(ctx context.Context, id string) error
-	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters) error
+	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters, dims ...closeloop.Dims) error
 }
 
 // Mailer sends one email and returns its message id.
@@ -250,7 +250,8 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 		return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveyFailed, err.Error())
 	}
 	slog.InfoContext(ctx, "survey sent", "source", t.Source, "ticket", t.TicketID, "survey", surveyID, "message", messageID, "kind", t.Kind)
-	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{SurveysSent: 1}); err != nil {
+	dims := closeloop.Dims{Source: t.Source, Agent: cmp.Or(t.AgentEmail, t.AgentName), Kind: t.Kind}
+	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{SurveysSent: 1}, dims); err != nil {
 		slog.ErrorContext(ctx, "count survey", "survey", surveyID, "err", err)
 	}
 	state, err = h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySent, "")

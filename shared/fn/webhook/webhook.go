@@ -6,12 +6,14 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -25,6 +27,8 @@ type Store interface {
 	SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
 	UpsertContact(ctx context.Context, c closeloop.Contact) error
 	ContactID(normalizedEmail string) (string, error)
+	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters, dims ...closeloop.Dims) error
+	NoteSolve(ctx context.Context, id, ref, agent string, at time.Time) (string, string, time.Time, error)
 	ScheduleCheckIn(ctx context.Context, ci closeloop.CheckIn) error
 }
 
@@ -185,6 +189,7 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 		if err != nil {
 			return "", err
 		}
+		h.count(ctx, t, next)
 		if action == closeloop.ActionScheduled && h.CheckInDelay > 0 {
 			// The check-in is scheduled after the survey it follows; the sweep
 			// skips it if the ticket has reopened by then.
@@ -197,6 +202,44 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 		return action, nil
 	}
 	return "", fmt.Errorf("apply event %s to ticket %s: %w", ev.EventID, ev.TicketID, closeloop.ErrConflict)
+}
+
+// count adds what the applied event changes to the reports: a first solve,
+// a first reopen after it (on the solve's day), and, when the customer's
+// previous ticket was solved within 30 days before this one, a repeat
+// contact on that ticket's day. Counting is best effort: the event is
+// stored already, and a failure is logged, not retried.
+func (h *Handler) count(ctx context.Context, prev, next *closeloop.Ticket) {
+	c, day := closeloop.SolveCounts(prev, next)
+	if c == (closeloop.Counters{}) {
+		return
+	}
+	agent := cmp.Or(next.AgentEmail, next.AgentName)
+	if err := h.Store.AddCounters(ctx, day, c, closeloop.Dims{Source: next.Source, Agent: agent}); err != nil {
+		slog.ErrorContext(ctx, "count ticket", "source", next.Source, "ticket", next.TicketID, "err", err)
+		return
+	}
+	if c.Solved == 0 || next.ContactID == "" {
+		return
+	}
+	ref := next.Source + "#" + next.TicketID
+	prevRef, prevAgent, prevAt, err := h.Store.NoteSolve(ctx, next.ContactID, ref, agent, next.SolvedAt)
+	if err != nil {
+		slog.ErrorContext(ctx, "note solve", "source", next.Source, "ticket", next.TicketID, "err", err)
+		return
+	}
+	gap := next.SolvedAt.Sub(prevAt)
+	if prevRef == "" || prevRef == ref || gap > closeloop.RepeatWindow30 {
+		return
+	}
+	r := closeloop.Counters{Repeat30: 1}
+	if gap <= closeloop.RepeatWindow7 {
+		r.Repeat7 = 1
+	}
+	source, _, _ := strings.Cut(prevRef, "#")
+	if err := h.Store.AddCounters(ctx, prevAt, r, closeloop.Dims{Source: source, Agent: prevAgent}); err != nil {
+		slog.ErrorContext(ctx, "count repeat contact", "source", next.Source, "ticket", next.TicketID, "err", err)
+	}
 }
 
 func (h *Handler) now() time.Time {

@@ -102,9 +102,11 @@ func (e Env) DynamoDB() *dynamodb.Client {
 }
 
 // Store returns the DynamoDB store of the configured table, keyed
-// with the contact key, where the function has one.
+// with the contact key, where the function has one, counting days in the
+// team's zone.
 func (e Env) Store() *dynamo.Store {
 	s := dynamo.NewStore(e.DynamoDB(), e.Config.Table)
 	s.Key = e.Config.ContactKey
+	s.Zone = e.Config.TimeZone
 	return s
 }

@@ -1,0 +1,121 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/fn/api"
+	"github.com/closeloop/closeloop/shared/fn/webhook"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+)
+
+// TestReportOnAHandCheckedDataSet computes every measure on a small data
+// set whose figures are worked out by hand, in a team zone eight hours
+// behind UTC so that day boundaries matter:
+//
+//	T1 zendesk, Ann: solved and surveyed 10 Nov 23:30 (11 Nov in UTC), answered 5 at 00:30 on 11 Nov.
+//	T2 generic, Bob: solved and surveyed 11 Nov 10:00, answered 2 at 11:00, reopened at 12:00.
+//	T3 zendesk, T1's customer again: solved 15 Nov (a repeat contact of T1 within 7 days; no survey: fatigue).
+func TestReportOnAHandCheckedDataSet(t *testing.T) {
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	cfg := awstest.Config()
+	cfg.TimeZone = la
+	st := awstest.Stack(t, cfg)
+	ctx := context.Background()
+	at := func(day, hour, min int) time.Time { return time.Date(2026, 11, day, hour, min, 0, 0, la) }
+	c1, c2 := awstest.Email(), awstest.Email()
+	apply := func(ticket, source, email, agent string, status closeloop.Status, when time.Time) {
+		t.Helper()
+		ev := closeloop.TicketEvent{Source: source, EventID: awstest.Name("e"), TicketID: ticket, Status: status, Kind: closeloop.CSAT,
+			OccurredAt: when, Customer: closeloop.Person{Email: email}, Agent: closeloop.Person{Name: agent, Email: agent + "@support.example"}}
+		if _, err := webhook.New(st.Config, st.Store).Apply(ctx, ev, when.Add(time.Minute)); err != nil {
+			t.Fatalf("%s %s: %v", ticket, status, err)
+		}
+	}
+	sweep := func(when time.Time) {
+		t.Helper()
+		st.Sweeper.Now = func() time.Time { return when }
+		if _, err := st.Sweeper.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer := func(source, ticket string, rating int, when time.Time) {
+		t.Helper()
+		tk, err := st.Store.GetTicket(ctx, source, ticket)
+		if err != nil || tk.SurveyID == "" {
+			t.Fatalf("ticket %s has no survey: %+v %v", ticket, tk, err)
+		}
+		sv, _ := st.Store.GetSurvey(ctx, tk.SurveyID)
+		if _, err := st.Store.Answer(ctx, sv, rating, "", nil, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t1, t2, t3 := awstest.Name("T1-"), awstest.Name("T2-"), awstest.Name("T3-")
+	apply(t1, "zendesk", c1, "ann", closeloop.StatusSolved, at(10, 23, 30))
+	sweep(at(10, 23, 31))
+	answer("zendesk", t1, 5, at(11, 0, 30))
+	apply(t2, "generic", c2, "bob", closeloop.StatusSolved, at(11, 10, 0))
+	sweep(at(11, 10, 1))
+	answer("generic", t2, 2, at(11, 11, 0))
+	apply(t2, "generic", c2, "bob", closeloop.StatusReopened, at(11, 12, 0))
+	apply(t3, "zendesk", c1, "ann", closeloop.StatusSolved, at(15, 9, 0))
+	sweep(at(15, 9, 1))
+
+	get := func(query string) api.Metrics {
+		t.Helper()
+		var m api.Metrics
+		if w := call(t, st.Handler, "GET", "/api/metrics?"+query, "", st.Config.AdminToken, &m); w.Code != 200 {
+			t.Fatalf("%s: %d %s", query, w.Code, w.Body)
+		}
+		return m
+	}
+	f := func(p *float64) string {
+		if p == nil {
+			return "null"
+		}
+		return fmt.Sprint(*p)
+	}
+	for _, tt := range []struct {
+		query                                    string
+		sent, responses                          int64
+		rate, csat, csatAvg, reopen, rep7, rep30 string
+	}{
+		// 10 Nov: T1 was sent and (later) answered; its answer falls on 11 Nov.
+		{"from=2026-11-10&to=2026-11-10", 1, 0, "1", "null", "null", "0", "1", "1"},
+		// 11 Nov: two answers but one survey sent that day (the old rule would say 2).
+		{"from=2026-11-11&to=2026-11-11", 1, 2, "1", "50", "3.5", "1", "0", "0"},
+		{"from=2026-11-10&to=2026-11-11", 2, 2, "1", "50", "3.5", "0.5", "0.5", "0.5"},
+		// A single response: generic only.
+		{"from=2026-11-10&to=2026-11-11&source=generic", 1, 1, "1", "0", "2", "1", "0", "0"},
+		{"from=2026-11-10&to=2026-11-11&agent=ann@support.example", 1, 1, "1", "100", "5", "0", "1", "1"},
+		{"from=2026-11-10&to=2026-11-11&kind=csat", 2, 2, "1", "50", "3.5", "null", "null", "null"},
+		// An empty range.
+		{"from=2026-10-01&to=2026-10-02", 0, 0, "null", "null", "null", "null", "null", "null"},
+	} {
+		m := get(tt.query)
+		got := fmt.Sprintln(m.SurveysSent, m.Responses, f(m.ResponseRate), f(m.CSAT), f(m.CSATAverage), f(m.ReopenRate), f(m.RepeatContactRate7d), f(m.RepeatContactRate30d))
+		want := fmt.Sprintln(tt.sent, tt.responses, tt.rate, tt.csat, tt.csatAvg, tt.reopen, tt.rep7, tt.rep30)
+		if got != want {
+			t.Errorf("%s:\n got  sent, responses, rate, csat, avg, reopen, repeat 7d, 30d = %s\n want %s", tt.query, got, want)
+		}
+	}
+	m := get("from=2026-11-10&to=2026-11-11&breakdown=source&by=week")
+	if len(m.Series) != 1 || m.Series[0].Day != "2026-11-09" {
+		t.Errorf("weekly series %+v, want one week from Monday 9 Nov", m.Series)
+	}
+	rows := map[string]api.BreakdownRow{}
+	for _, r := range m.Breakdown {
+		rows[r.Key] = r
+	}
+	if z, g := rows["zendesk"], rows["generic"]; len(rows) != 2 || f(z.CSAT) != "100" || f(g.CSAT) != "0" || f(g.ReopenRate) != "1" || f(z.RepeatContactRate7d) != "1" {
+		t.Errorf("breakdown by source %+v", m.Breakdown)
+	}
+	for _, bad := range []string{"source=zendesk&agent=ann", "breakdown=color", "by=year"} {
+		if w := call(t, st.Handler, "GET", "/api/metrics?"+bad, "", st.Config.AdminToken, nil); w.Code != 400 {
+			t.Errorf("%s: %d, want 400", bad, w.Code)
+		}
+	}
+}
