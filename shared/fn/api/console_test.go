@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -463,5 +465,64 @@ func TestThemeRenameAndLink(t *testing.T) {
 	last := mails[len(mails)-1]
 	if !strings.Contains(last.Body.HTML, `href="https://acme.example/changelog"`) || !strings.Contains(last.Body.Text, "Read more: https://acme.example/changelog") {
 		t.Errorf("closing email without the link: %d emails, last %q\n%s", len(mails), last.Subject, last.Body.Text)
+	}
+}
+
+// TestResponsesPagesStaySmall: 300 responses with 4 KB comments (1.2 MB in
+// all) asked for with the largest limit come back over several pages, each
+// body under 1 MB, every response exactly once; the CSV export pages the
+// same way, with the next cursor in X-Next-Cursor.
+func TestResponsesPagesStaySmall(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	ctx := context.Background()
+	comment := strings.Repeat("Long feedback. ", 270)[:4000]
+	now := time.Now()
+	for i := 0; i < 300; i++ {
+		sv := closeloop.Survey{ID: awstest.Name("sv"), Source: "generic", TicketID: fmt.Sprint(i), ContactID: "c", Kind: closeloop.CSAT, SentAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := st.Store.CreateSurvey(ctx, sv); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Store.Answer(ctx, sv, 3, comment, nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, format := range []string{"json", "csv"} {
+		seen, pages, cursor := map[string]bool{}, 0, ""
+		for ; pages < 20; pages++ {
+			w := call(t, st.Handler, "GET", fmt.Sprintf("/api/responses?limit=%d&format=%s&cursor=%s", api.MaxLimit, format, url.QueryEscape(cursor)), "", st.Config.AdminToken, nil)
+			if w.Code != 200 || w.Body.Len() > 1<<20 {
+				t.Fatalf("%s page %d: %d, %d bytes", format, pages, w.Code, w.Body.Len())
+			}
+			var ids []string
+			if format == "json" {
+				var page struct {
+					Responses  []api.Response
+					NextCursor string `json:"next_cursor"`
+				}
+				json.Unmarshal(w.Body.Bytes(), &page)
+				for _, r := range page.Responses {
+					ids = append(ids, r.ID)
+				}
+				cursor = page.NextCursor
+			} else {
+				rows, _ := csv.NewReader(w.Body).ReadAll()
+				for _, row := range rows[1:] {
+					ids = append(ids, row[0])
+				}
+				cursor = w.Header().Get("X-Next-Cursor")
+			}
+			for _, id := range ids {
+				if seen[id] {
+					t.Errorf("%s: response %s on two pages", format, id)
+				}
+				seen[id] = true
+			}
+			if cursor == "" {
+				break
+			}
+		}
+		if len(seen) != 300 || pages < 1 {
+			t.Errorf("%s: %d responses over %d pages, want 300 over more than one", format, len(seen), pages+1)
+		}
 	}
 }
