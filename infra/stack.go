@@ -55,6 +55,10 @@ var Functions = map[string]FunctionSpec{
 	"closing": {MemoryMB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(60)), ReservedConcurrency: 2},
 	// One conditional update per bounced or complaining address.
 	"ses-events": {MemoryMB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
+	// Fires hourly; on Monday morning in the team's zone it reads two weeks
+	// of counters (two batches), a week of theme rollups (7 queries) and the
+	// open cases, and sends one email.
+	"digest": {MemoryMB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
 }
 
 // StackProps configure the stack. Everything else comes from context values
@@ -72,6 +76,7 @@ type settings struct {
 	delay, kind, fatigue, alarmEmail         string
 	adminEmail                               string
 	brandName, brandColor, brandLogoURL      string
+	timeZone, alertEmail                     string
 }
 
 func readSettings(scope constructs.Construct) (settings, error) {
@@ -93,6 +98,8 @@ func readSettings(scope constructs.Construct) (settings, error) {
 		brandName:      get("brandName", ""),
 		brandColor:     get("brandColor", ""),
 		brandLogoURL:   get("brandLogoUrl", ""),
+		timeZone:       get("timeZone", "UTC"),
+		alertEmail:     get("alertEmail", ""),
 	}
 	addr, err := closeloop.SenderAddress(s.sender)
 	if err != nil {
@@ -103,7 +110,8 @@ func readSettings(scope constructs.Construct) (settings, error) {
 	// Check the values the functions would refuse at start, at synth time.
 	_, err = closeloop.LoadConfig(func(k string) string {
 		return map[string]string{"CLOSELOOP_SURVEY_DELAY": s.delay, "CLOSELOOP_SURVEY_KIND": s.kind, "CLOSELOOP_FATIGUE_WINDOW": s.fatigue,
-			"CLOSELOOP_BRAND_NAME": s.brandName, "CLOSELOOP_BRAND_COLOR": s.brandColor, "CLOSELOOP_BRAND_LOGO_URL": s.brandLogoURL}[k]
+			"CLOSELOOP_BRAND_NAME": s.brandName, "CLOSELOOP_BRAND_COLOR": s.brandColor, "CLOSELOOP_BRAND_LOGO_URL": s.brandLogoURL,
+			"CLOSELOOP_TIMEZONE": s.timeZone, "CLOSELOOP_ALERT_EMAIL": s.alertEmail}[k]
 	})
 	if err != nil {
 		return s, fmt.Errorf("context: %w", err)
@@ -172,6 +180,8 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		"CLOSELOOP_SURVEY_KIND":    jsii.String(cfg.kind),
 		"CLOSELOOP_FATIGUE_WINDOW": jsii.String(cfg.fatigue),
 		"CLOSELOOP_FROM":           jsii.String(cfg.sender),
+		// Every function counts days in the team's zone, so reports agree.
+		"CLOSELOOP_TIMEZONE": jsii.String(cfg.timeZone),
 	}
 	fns := map[string]awslambda.Function{}
 	for _, name := range sortedNames() {
@@ -187,9 +197,14 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 			spec.Env["CLOSELOOP_SECRET_ID"] = secret.SecretArn()
 		case "ses-events":
 			spec.Env["CLOSELOOP_SECRET_ID"] = contactKey.SecretArn() // suppresses addresses by their keyed id
-		case "survey-sweep", "closing":
+		case "survey-sweep", "closing", "digest":
 			spec.Env["CLOSELOOP_BASE_URL"] = baseURL
 			spec.Env["CLOSELOOP_SES_CONFIGURATION_SET"] = configSet.ConfigurationSetName()
+		}
+		if cfg.alertEmail != "" && (name == "closing" || name == "digest" || name == "api") {
+			// Detractor alerts, the weekly digest, and where customers'
+			// replies to a personal reply go.
+			spec.Env["CLOSELOOP_ALERT_EMAIL"] = jsii.String(cfg.alertEmail)
 		}
 		if name == "api" || name == "closing" || name == "response" {
 			// response queues the team's alerts of an unhappy answer there.
@@ -222,6 +237,8 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	for _, name := range []string{"webhook", "response", "api", "survey-sweep", "closing"} {
 		table.GrantReadWriteData(fns[name])
 	}
+	table.GrantReadData(fns["digest"])
+	table.Grant(fns["digest"], jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:DeleteItem")) // the week's one-time claim
 	table.Grant(fns["ses-events"], jsii.String("dynamodb:UpdateItem")) // suppress an address: one update
 	for _, name := range []string{"webhook", "response", "api"} {
 		secret.GrantRead(fns[name], nil)
@@ -245,6 +262,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	fns["survey-sweep"].AddToRolePolicy(sendEmail)
 	fns["closing"].AddToRolePolicy(sendEmail)
 	fns["api"].AddToRolePolicy(sendEmail)
+	fns["digest"].AddToRolePolicy(sendEmail)
 
 	// Triggers.
 	integrate(api, fns["webhook"], "/webhooks/{source}", awsapigatewayv2.HttpMethod_POST)
@@ -257,6 +275,11 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		Description: jsii.String("Closeloop: send due surveys every minute"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
 		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns["survey-sweep"], &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
+	})
+	awsevents.NewRule(stack, jsii.String("DigestSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Closeloop: the weekly digest, sent on the first run from 08:00 on Monday in the team's zone (timeZone)"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Hours(jsii.Number(1))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns["digest"], &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(2)})},
 	})
 	fns["closing"].AddEventSource(awslambdaeventsources.NewSqsEventSource(closingQueue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize: jsii.Number(5), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(2),

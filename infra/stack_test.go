@@ -49,6 +49,7 @@ func templates(t *testing.T) (a, b map[string]any) {
 		app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{
 			"sender": "Acme Support <feedback@acme.example>", "alarmEmail": "ops@acme.example",
 			"adminEmail": "lead@acme.example", "brandName": "Acme Support", "brandColor": "#b91c1c",
+			"timeZone": "Europe/Berlin", "alertEmail": "team@acme.example",
 		}})
 		sa := NewStack(app, "Production", &StackProps{AssetDir: assets})
 		sb := NewStack(app, "Staging", &StackProps{AssetDir: assets})
@@ -149,6 +150,23 @@ func TestBrandAndAdmin(t *testing.T) {
 		if got := strings.Contains(env, "CLOSELOOP_CLOSING_DLQ_URL") && strings.Contains(env, "CLOSELOOP_SES_EVENTS_DLQ_URL"); got != (fn == "api") {
 			t.Errorf("%s: dead-letter queues in its environment %v", fn, got)
 		}
+		// Every function counts days in the team's zone.
+		if !strings.Contains(env, `"CLOSELOOP_TIMEZONE":"Europe/Berlin"`) {
+			t.Errorf("%s: no team zone in its environment", fn)
+		}
+		if got := strings.Contains(env, `"CLOSELOOP_ALERT_EMAIL":"team@acme.example"`); got != (fn == "closing" || fn == "digest" || fn == "api") {
+			t.Errorf("%s: the team's address in its environment %v", fn, got)
+		}
+	}
+	digestRules := 0
+	for _, r := range resources(a, "AWS::Events::Rule") {
+		p := props(r)
+		if p["ScheduleExpression"] == "rate(1 hour)" && strings.Contains(jsonOf(p["Targets"]), `"digest`) {
+			digestRules++
+		}
+	}
+	if digestRules != 1 {
+		t.Errorf("%d hourly rules invoke the digest, want 1", digestRules)
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{"brandColor": "#fde68a"}})
 	func() {
@@ -308,8 +326,23 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
-	if sesStatements != 3 {
-		t.Errorf("%d SES statements, want 3 (survey-sweep, closing, and api for sign-in links)", sesStatements)
+	if sesStatements != 4 {
+		t.Errorf("%d SES statements, want 4 (survey-sweep, closing, api for sign-in links, digest)", sesStatements)
+	}
+	// The digest reads, and writes only its weekly claim.
+	for id, r := range resources(a, "AWS::IAM::Policy") {
+		if !strings.HasPrefix(strings.ToLower(id), "digest") {
+			continue
+		}
+		js := jsonOf(r)
+		for _, bad := range []string{"dynamodb:UpdateItem", "dynamodb:BatchWriteItem"} {
+			if strings.Contains(js, bad) {
+				t.Errorf("the digest may %s", bad)
+			}
+		}
+		if !strings.Contains(js, "dynamodb:PutItem") || !strings.Contains(js, "dynamodb:Query") {
+			t.Errorf("the digest cannot claim its week or read the counters: %s", js)
+		}
 	}
 }
 

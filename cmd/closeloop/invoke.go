@@ -27,7 +27,7 @@ var httpFunctions = map[string]bool{"webhook": true, "response": true, "api": tr
 // are re-signed with CLOSELOOP_SECRET_<SOURCE> (a throwaway secret when unset).
 func invoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) != 2 {
-		return fmt.Errorf("usage: closeloop invoke FUNCTION EVENT.json (functions: webhook, survey-sweep, response, api, closing, ses-events)")
+		return fmt.Errorf("usage: closeloop invoke FUNCTION EVENT.json (functions: webhook, survey-sweep, response, api, closing, ses-events, digest)")
 	}
 	fn, file := args[0], args[1]
 	raw, err := os.ReadFile(file)
@@ -47,9 +47,9 @@ func invoke(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 	}
 	switch fn {
-	case "webhook", "response", "api", "survey-sweep", "closing", "ses-events":
+	case "webhook", "response", "api", "survey-sweep", "closing", "ses-events", "digest":
 	default:
-		return fmt.Errorf("unknown function %q (functions: webhook, survey-sweep, response, api, closing, ses-events)", fn)
+		return fmt.Errorf("unknown function %q (functions: webhook, survey-sweep, response, api, closing, ses-events, digest)", fn)
 	}
 	st, err := devstack.Start(ctx, devstack.Options{Config: cfg, DynamoDB: getenv("CLOSELOOP_DYNAMODB_ENDPOINT"), SES: getenv("CLOSELOOP_SES_ENDPOINT")})
 	if err != nil {
@@ -96,6 +96,15 @@ func invokeOn(ctx context.Context, st *devstack.Stack, fn string, raw []byte, st
 			return nil, fmt.Errorf("survey-sweep takes an EventBridge scheduled event: %w", err)
 		}
 		return st.Sweeper.Run(ctx)
+	case fn == "digest":
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("digest takes an EventBridge scheduled event: %w", err)
+		}
+		if !ev.Time.IsZero() {
+			st.Digest.Now = func() time.Time { return ev.Time } // the event's time decides whether it is Monday morning
+		}
+		return st.Digest.Run(ctx)
 	default:
 		var ev events.SQSEvent
 		if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Records) == 0 {

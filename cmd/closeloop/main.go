@@ -34,7 +34,7 @@ Commands that read or change data take --api URL and --token TOKEN
 (defaults: CLOSELOOP_API_URL, CLOSELOOP_TOKEN), against closeloop dev or a
 deployed stack alike.
 
-Functions: webhook, survey-sweep, response, api, closing, ses-events.
+Functions: webhook, survey-sweep, response, api, closing, ses-events, digest.
 Configuration comes from CLOSELOOP_* environment variables (see README.md).
 `
 

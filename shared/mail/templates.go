@@ -185,3 +185,38 @@ func brandOf(b closeloop.Brand) closeloop.Brand {
 	}
 	return b
 }
+
+// DigestRow is one measure of the weekly digest, formatted.
+type DigestRow struct{ Name, This, Prev string }
+
+// DigestEmail renders the team's weekly digest to to. It holds figures,
+// themes and counts only: no customer's address or comment.
+func DigestEmail(to string, d closeloop.Digest, consoleURL string, brand closeloop.Brand) (Message, error) {
+	f := func(p *float64, unit string) string {
+		if p == nil {
+			return "–"
+		}
+		return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.1f", *p), "0"), ".") + unit
+	}
+	pct := func(p *float64) string {
+		if p == nil {
+			return "–"
+		}
+		v := *p * 100
+		return f(&v, "%")
+	}
+	rows := []DigestRow{
+		{"Surveys sent", fmt.Sprint(d.This.SurveysSent), fmt.Sprint(d.Prev.SurveysSent)},
+		{"Responses", fmt.Sprint(d.This.Responses), fmt.Sprint(d.Prev.Responses)},
+		{"Response rate", pct(d.This.ResponseRate), pct(d.Prev.ResponseRate)},
+		{"CSAT (satisfied)", f(d.This.CSAT, "%"), f(d.Prev.CSAT, "%")},
+		{"NPS", f(d.This.NPS, ""), f(d.Prev.NPS, "")},
+		{"CES (1–7)", f(d.This.CES, ""), f(d.Prev.CES, "")},
+		{"Loops closed", fmt.Sprint(d.This.ClosingSent), fmt.Sprint(d.Prev.ClosingSent)},
+	}
+	subject := fmt.Sprintf("Closeloop weekly: %s to %s", d.WeekStart, d.WeekEnd)
+	if d.Warning != "" {
+		subject += " (CSAT and NPS moved apart)"
+	}
+	return render(to, subject, "digest", map[string]any{"D": d, "Rows": rows, "ConsoleURL": consoleURL, "B": brandOf(brand), "Title": "Your week in feedback"}, "")
+}

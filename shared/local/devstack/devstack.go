@@ -20,6 +20,7 @@ import (
 	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/fn/api"
 	"github.com/closeloop/closeloop/shared/fn/closing"
+	"github.com/closeloop/closeloop/shared/fn/digest"
 	"github.com/closeloop/closeloop/shared/fn/response"
 	"github.com/closeloop/closeloop/shared/fn/sesevents"
 	"github.com/closeloop/closeloop/shared/fn/surveysweep"
@@ -54,6 +55,7 @@ type Stack struct {
 	Sweeper   *surveysweep.Handler
 	Closing   *closing.Handler
 	SESEvents *sesevents.Handler
+	Digest    *digest.Handler // the weekly digest
 	API       *api.Handler // the operators' API and console
 	Handler   http.Handler // every route of the HTTP surface
 }
@@ -99,6 +101,7 @@ func AssembleEnv(ctx context.Context, env boot.Env, sesRate float64) (*Stack, er
 	s.Sweeper = surveysweep.New(cfg, s.Store, s.Sender)
 	s.Closing = closing.New(cfg, s.Store, s.Sender, s.Queue)
 	s.SESEvents = sesevents.New(s.Store)
+	s.Digest = digest.New(cfg, s.Store, s.Sender)
 	mux := http.NewServeMux()
 	mount := func(paths []string, h http.Handler) {
 		for _, p := range paths {
@@ -164,9 +167,9 @@ func (s *Stack) Serve(ctx context.Context, l net.Listener) error {
 	return err
 }
 
-// RunJobs runs the scheduled jobs until ctx ends: the survey sweep every
-// tick, as the schedule does in AWS, and the closing queue's consumer, as
-// the SQS event source mapping does.
+// RunJobs runs the scheduled jobs until ctx ends: the survey sweep and the
+// weekly digest every tick, as the schedules do in AWS, and the closing
+// queue's consumer, as the SQS event source mapping does.
 func (s *Stack) RunJobs(ctx context.Context, tick time.Duration) {
 	// Each run gets a request id of its own, as each invocation does in AWS.
 	run := func(ctx context.Context) context.Context { return logging.WithRequestID(ctx, logging.NewRequestID()) }
@@ -178,6 +181,9 @@ func (s *Stack) RunJobs(ctx context.Context, tick time.Duration) {
 		defer t.Stop()
 		for {
 			s.Sweep(run(ctx))
+			if _, err := s.Digest.Run(run(ctx)); err != nil && ctx.Err() == nil {
+				slog.ErrorContext(ctx, "digest", "err", err)
+			}
 			select {
 			case <-ctx.Done():
 				return
