@@ -239,7 +239,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	}
 	table.GrantReadData(fns["digest"])
 	table.Grant(fns["digest"], jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:DeleteItem")) // the week's one-time claim
-	table.Grant(fns["ses-events"], jsii.String("dynamodb:UpdateItem")) // suppress an address: one update
+	table.Grant(fns["ses-events"], jsii.String("dynamodb:UpdateItem"))                              // suppress an address: one update
 	for _, name := range []string{"webhook", "response", "api"} {
 		secret.GrantRead(fns[name], nil)
 	}

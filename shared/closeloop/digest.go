@@ -53,8 +53,12 @@ func NewDigest(monday time.Time, this, prev Counters, themes map[string]Counters
 			d.Complaints = append(d.Complaints, tc)
 		}
 	}
-	slices.SortFunc(d.Themes, func(a, b ThemeCount) int { return cmp.Or(cmp.Compare(b.Responses, a.Responses), cmp.Compare(a.Theme, b.Theme)) })
-	slices.SortFunc(d.Complaints, func(a, b ThemeCount) int { return cmp.Or(cmp.Compare(b.Unhappy, a.Unhappy), cmp.Compare(a.Theme, b.Theme)) })
+	slices.SortFunc(d.Themes, func(a, b ThemeCount) int {
+		return cmp.Or(cmp.Compare(b.Responses, a.Responses), cmp.Compare(a.Theme, b.Theme))
+	})
+	slices.SortFunc(d.Complaints, func(a, b ThemeCount) int {
+		return cmp.Or(cmp.Compare(b.Unhappy, a.Unhappy), cmp.Compare(a.Theme, b.Theme))
+	})
 	d.Themes, d.Complaints = d.Themes[:min(5, len(d.Themes))], d.Complaints[:min(5, len(d.Complaints))]
 	if moves := func(a, b *float64) float64 {
 		if a == nil || b == nil {

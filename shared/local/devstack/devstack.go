@@ -56,8 +56,8 @@ type Stack struct {
 	Closing   *closing.Handler
 	SESEvents *sesevents.Handler
 	Digest    *digest.Handler // the weekly digest
-	API       *api.Handler // the operators' API and console
-	Handler   http.Handler // every route of the HTTP surface
+	API       *api.Handler    // the operators' API and console
+	Handler   http.Handler    // every route of the HTTP surface
 }
 
 // Start starts the local servers (unless o names endpoints), creates the
