@@ -81,7 +81,8 @@ deploy: deps build ## deploy the stack to the account of your AWS credentials (C
 
 # Fuzzers as package:Function; make test runs each for 3 s, make fuzz for FUZZTIME.
 FUZZERS  := ./shared/helpdesk:FuzzParse ./shared/helpdesk:FuzzNormalizeEmail ./shared/fn/response:FuzzSurveyForm \
-            ./shared/fn/api:FuzzAPIBodies ./shared/fn/api:FuzzConsoleForms
+            ./shared/fn/api:FuzzAPIBodies ./shared/fn/api:FuzzConsoleForms \
+            ./shared/closeloop:FuzzParseCSV ./shared/closeloop:FuzzParseDelighted
 FUZZTIME ?= 60s
 
 fuzz: deps ## run every fuzzer for FUZZTIME each (default 60s; make test runs them for 3s)

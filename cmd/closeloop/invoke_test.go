@@ -19,7 +19,7 @@ import (
 
 // functionOf names the function a sample event is for, from its file name.
 func functionOf(name string) string {
-	for _, fn := range []string{"survey-sweep", "ses-events", "closing", "response", "api"} {
+	for _, fn := range []string{"survey-sweep", "ses-events", "closing", "response", "api", "digest"} {
 		if strings.HasPrefix(name, fn+"-") {
 			return fn
 		}
@@ -70,7 +70,7 @@ func TestEverySampleEvent(t *testing.T) {
 			}
 		})
 	}
-	for _, fn := range []string{"webhook", "survey-sweep", "response", "api", "closing", "ses-events"} {
+	for _, fn := range []string{"webhook", "survey-sweep", "response", "api", "closing", "ses-events", "digest"} {
 		if !seen[fn] {
 			t.Errorf("no sample event for %s in events/", fn)
 		}

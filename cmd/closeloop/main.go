@@ -25,6 +25,8 @@ Usage:
   closeloop operators list | remove EMAIL             list or remove operators
   closeloop erase EMAIL                               erase everything Closeloop holds about one person
   closeloop dlq list|replay QUEUE                     list or replay a queue's dead letters (closing, ses-events)
+  closeloop import delighted DIR | --api-key KEY     bring in Delighted's history: responses, unsubscribes, bounces
+  closeloop import csv FILE                           bring in past answers from a CSV (README: the columns)
   closeloop migrate contact-ids                       move contacts of older releases to keyed ids (docs/privacy.md)
   closeloop report [--from D] [--to D] [--by day|week|month] [--json|--csv]
                   [--source S|--agent A|--kind K|--theme T] [--breakdown source|agent|kind|theme]
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return erase(ctx, args[1:], getenv, stdout, stderr)
 	case "dlq":
 		return dlq(ctx, args[1:], getenv, stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "report":

@@ -297,7 +297,7 @@ func (s *Store) EraseSurvey(ctx context.Context, id string) error {
 func (s *Store) eraseSurvey(ctx context.Context, pk string) error {
 	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                      key(pk, "SURVEY"),
-		UpdateExpression:         aws.String("REMOVE contact_key, #c, subject, agent_name, agent_email, themes"),
+		UpdateExpression:         aws.String("REMOVE contact_key, #c, subject, agent_name, agent_email, themes, properties"),
 		ConditionExpression:      aws.String("attribute_exists(pk)"),
 		ExpressionAttributeNames: map[string]string{"#c": "comment"},
 		ReturnValues:             types.ReturnValueAllOld,

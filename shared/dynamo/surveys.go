@@ -106,7 +106,7 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 	vals := map[string]types.AttributeValue{
 		":r": num(int64(rating)), ":now": str(ts(now)),
 		":dpk": str(respDayPrefix + s.day(now)), ":dsk": str(ts(now) + "#" + sv.ID),
-		":ttl": num(now.Add(surveyRetention).Unix()),
+		":ttl": num(max(now.Unix(), time.Now().Unix()) + int64(surveyRetention/time.Second)), // from today for an imported past answer
 	}
 	names := map[string]string{}
 	if comment != "" {

@@ -70,6 +70,8 @@ type Store interface {
 	Release(ctx context.Context, name string) error
 	Audit(ctx context.Context, now time.Time, limit int) ([]closeloop.AuditEntry, error)
 	MigrateContactIDs(ctx context.Context, cursor string, limit int) (closeloop.Migration, error)
+	ImportResponse(ctx context.Context, r closeloop.ImportedResponse) (bool, error)
+	Suppress(ctx context.Context, email, reason string) error
 }
 
 // Mailer sends one email: console sign-in links and test announcements.
@@ -129,6 +131,7 @@ func New(cfg closeloop.Config, store Store, closingQueue queue.Sender, mailer Ma
 	api("GET /api/dlq/{queue}", admin, h.listDeadLetters)
 	api("POST /api/dlq/{queue}/replay", admin, h.replayDeadLetters)
 	api("POST /api/migrations/contact-ids", admin, h.migrateContactIDs)
+	api("POST /api/import", admin, h.importRecords)
 	api("GET /api/cases", viewer, h.listCases)
 	api("GET /api/cases/{id}", viewer, h.getCase)
 	api("PATCH /api/cases/{id}", editor, h.patchCase)

@@ -38,6 +38,7 @@ func FuzzAPIBodies(f *testing.F) {
 		{"PATCH", "/api/cases/" + sv.ID},
 		{"POST", "/api/cases/" + sv.ID + "/reply"},
 		{"POST", "/api/migrations/contact-ids"},
+		{"POST", "/api/import"},
 	}
 	for i, bodies := range [][]string{
 		{`{"name":"exports","keywords":["export","csv"]}`, `{"name":""}`, `{"name":"x","keywords":"nope"}`},
@@ -48,6 +49,9 @@ func FuzzAPIBodies(f *testing.F) {
 		{`{"status":"resolved","note":"Called"}`, `{"status":"done"}`, `{"owner":"nobody@example.com"}`},
 		{`{"message":"Hello"}`, `{"message":""}`, `{"message":"` + strings.Repeat("m", 20000) + `"}`},
 		{`{}`, `{"cursor":"garbage"}`, `{"limit":-5}`},
+		{`{"responses":[{"origin":"csv","id":"1","email":"ada@example.com","kind":"csat","score":5,"at":"2025-09-01T00:00:00Z","themes":["Billing"]}]}`,
+			`{"suppressions":[{"email":"x@example.com","reason":"bounce"},{"email":"bad","reason":"bounce"},{"email":"y@example.com","reason":"spam"}]}`,
+			`{"responses":[{"origin":"other","id":"","email":"","kind":"x","score":99,"at":"3000-01-01T00:00:00Z"}]}`},
 	} {
 		for _, b := range append(bodies, "", "null", "[]", "{", `{"a":`+strings.Repeat("[", 200)) {
 			f.Add(uint8(i), b)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -297,4 +298,81 @@ func (h *Handler) migrateContactIDs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.JSON(w, http.StatusOK, m)
+}
+
+// MaxImport is how many records one POST /api/import takes.
+const MaxImport = 500
+
+// importRecords stores past answers and suppressions from another tool
+// (closeloop import delighted|csv sends them in batches): body
+// {"responses": [closeloop.ImportedResponse], "suppressions":
+// [closeloop.ImportedSuppression]}, answered with what was imported and
+// every record skipped, with why. Importing the same records again changes
+// nothing.
+func (h *Handler) importRecords(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Responses    []closeloop.ImportedResponse    `json:"responses"`
+		Suppressions []closeloop.ImportedSuppression `json:"suppressions"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if n := len(in.Responses) + len(in.Suppressions); n == 0 || n > MaxImport {
+		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "%d records: send 1 to %d at a time", n, MaxImport))
+		return
+	}
+	rep := closeloop.ImportReport{Skipped: []closeloop.Skipped{}}
+	now := h.now()
+	for _, rec := range in.Responses {
+		what := rec.Origin + " response " + rec.ID
+		switch rec.Origin {
+		case "delighted", "csv":
+		default:
+			rep.Skipped = append(rep.Skipped, closeloop.Skipped{Record: what, Reason: fmt.Sprintf("origin %q: want delighted or csv", rec.Origin)})
+			continue
+		}
+		if err := rec.Validate(now); err != nil {
+			rep.Skipped = append(rep.Skipped, closeloop.Skipped{Record: what, Reason: err.Error()})
+			continue
+		}
+		created, err := h.Store.ImportResponse(r.Context(), rec)
+		switch {
+		case errors.Is(err, closeloop.ErrErased):
+			rep.Skipped = append(rep.Skipped, closeloop.Skipped{Record: what, Reason: "the person was erased"})
+		case err != nil:
+			h.auditImport(r, rep)
+			web.Error(w, r, err) // the records before it are in; sending the batch again is safe
+			return
+		case created:
+			rep.Imported++
+		default:
+			rep.Already++
+		}
+	}
+	for i, sup := range in.Suppressions {
+		if sup.Reason != "unsubscribed" && sup.Reason != "bounce" {
+			rep.Skipped = append(rep.Skipped, closeloop.Skipped{Record: fmt.Sprintf("suppression #%d", i+1), Reason: fmt.Sprintf("reason %q: want unsubscribed or bounce", sup.Reason)})
+			continue
+		}
+		err := h.Store.Suppress(r.Context(), sup.Email, sup.Reason)
+		if errors.Is(err, closeloop.ErrInvalid) {
+			rep.Skipped = append(rep.Skipped, closeloop.Skipped{Record: fmt.Sprintf("suppression #%d", i+1), Reason: err.Error()})
+			continue
+		}
+		if err != nil {
+			h.auditImport(r, rep)
+			web.Error(w, r, err)
+			return
+		}
+		rep.Suppressions++
+	}
+	h.auditImport(r, rep)
+	web.JSON(w, http.StatusOK, rep)
+}
+
+func (h *Handler) auditImport(r *http.Request, rep closeloop.ImportReport) {
+	if rep.Imported+rep.Suppressions > 0 {
+		h.audit(r.Context(), "import", "", fmt.Sprintf("%d responses, %d suppressions; %d already there, %d skipped", rep.Imported, rep.Suppressions, rep.Already, len(rep.Skipped)))
+	}
 }
