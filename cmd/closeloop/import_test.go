@@ -81,6 +81,23 @@ func TestImportDelighted(t *testing.T) {
 	if !names["fast-response"] || !names["exports"] {
 		t.Errorf("themes from the tags: %v", names)
 	}
+	// Churn and renewal events from a CSV move the imported cohorts.
+	events := filepath.Join(t.TempDir(), "events.csv")
+	os.WriteFile(events, []byte("email,type,at\nada.delighted@example.com,churned,2025-11-02\nnobody@example.com,renewed,2025-11-02\n"), 0o600)
+	if out, err := cli("import", "csv", events); err != nil || !strings.Contains(out, "recorded 1 churn and renewal events; skipped 1") || !strings.Contains(out, "no cohort") {
+		t.Errorf("import events: %v\n%s", err, out)
+	}
+	var ret struct{ Retention []closeloop.CohortRow }
+	s.call(t, "GET", "/api/metrics?from=2025-10-01&to=2025-10-31", nil, &ret)
+	found := false
+	for _, r := range ret.Retention {
+		if r.Cohort == "2025-10" && r.Band == closeloop.Promoter && r.Customers == 2 && r.Churned == 1 && r.Retention != nil && *r.Retention == 0.5 { // Ada (NPS 9) and Linus (CES 6)
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("retention of the imported cohort: %+v", ret.Retention)
+	}
 	// Imported unsubscribes and bounces are never surveyed.
 	other := awstest.Email()
 	for i, email := range []string{"unsub.delighted@example.com", "bounce.delighted@example.com", other} {

@@ -53,12 +53,15 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	var skipped []closeloop.Skipped
 	switch {
 	case what == "csv":
-		f, err := os.Open(pos[0])
+		data, err := os.ReadFile(pos[0])
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if responses, skipped, err = closeloop.ParseCSV(f, now); err != nil {
+		header, _, _ := strings.Cut(string(data), "\n")
+		if closeloop.IsEventsCSV(header) {
+			return importEvents(ctx, c, pos[0], data, now, stdout)
+		}
+		if responses, skipped, err = closeloop.ParseCSV(strings.NewReader(string(data)), now); err != nil {
 			return fmt.Errorf("%s: %w", pos[0], err)
 		}
 	default:
@@ -120,6 +123,36 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	fmt.Fprintf(stdout, "imported %d responses (%d were there already) and %d unsubscribes and bounces; skipped %d records\n",
 		total.Imported, total.Already, total.Suppressions, len(total.Skipped))
 	for _, s := range total.Skipped {
+		fmt.Fprintf(stdout, "  skipped %s: %s\n", s.Record, s.Reason)
+	}
+	return nil
+}
+
+// importEvents sends a CSV of churn and renewal events (email,type,at) to
+// POST /api/customers/events in batches, for the retention by cohort.
+func importEvents(ctx context.Context, c *apiClient, name string, data []byte, now time.Time, stdout io.Writer) error {
+	evs, skipped, err := closeloop.ParseEventsCSV(strings.NewReader(string(data)), now)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	applied := 0
+	for start := 0; start < len(evs); start += 500 {
+		var out struct {
+			Applied int
+			Skipped []closeloop.Skipped
+		}
+		if err := c.do(ctx, "POST", "/api/customers/events", map[string]any{"events": evs[start:min(start+500, len(evs))]}, &out); err != nil {
+			return fmt.Errorf("%w (run the import again to resume: events already recorded change nothing)", err)
+		}
+		applied += out.Applied
+		for _, s := range out.Skipped {
+			// The API numbers events within its batch; name them by line here.
+			s.Record = fmt.Sprintf("event %s of batch %d", strings.TrimPrefix(s.Record, "event "), start/500+1)
+			skipped = append(skipped, s)
+		}
+	}
+	fmt.Fprintf(stdout, "recorded %d churn and renewal events; skipped %d\n", applied, len(skipped))
+	for _, s := range skipped {
 		fmt.Fprintf(stdout, "  skipped %s: %s\n", s.Record, s.Reason)
 	}
 	return nil

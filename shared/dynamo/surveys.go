@@ -351,12 +351,16 @@ func (s *Store) SurveysOf(ctx context.Context, contactID string, limit int) ([]c
 // rating moved on the day of that earlier answer, told or not told about a
 // change in between.
 func (s *Store) recordAnswer(ctx context.Context, contactID, surveyID string, kind closeloop.Kind, rating int, now time.Time) error {
+	// The first answer also puts the contact in its cohort: the month of
+	// that answer, in the band of its rating (retention by cohort).
+	month, band := s.month(now), kind.Band(rating)
 	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
-		Key:                 key(contactPK(contactID), "CONTACT"),
-		UpdateExpression:    aws.String("SET last_answer_survey = :s, last_answer_at = :now, last_rating = :r, last_kind = :k"),
+		Key: key(contactPK(contactID), "CONTACT"),
+		UpdateExpression: aws.String("SET last_answer_survey = :s, last_answer_at = :now, last_rating = :r, last_kind = :k, " +
+			"cohort = if_not_exists(cohort, :m), cohort_band = if_not_exists(cohort_band, :b)"),
 		ConditionExpression: aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s": str(surveyID), ":now": str(ts(now)), ":r": num(int64(rating)), ":k": str(string(kind)),
+			":s": str(surveyID), ":now": str(ts(now)), ":r": num(int64(rating)), ":k": str(string(kind)), ":m": str(month), ":b": str(string(band)),
 		},
 		ReturnValues: types.ReturnValueAllOld,
 	})
@@ -372,9 +376,15 @@ func (s *Store) recordAnswer(ctx context.Context, contactID, surveyID string, ki
 		Rating int    `dynamodbav:"last_rating"`
 		Kind   string `dynamodbav:"last_kind"`
 		ToldAt string `dynamodbav:"last_told_at"`
+		Cohort string `dynamodbav:"cohort"`
 	}
 	if err := unmarshal(res.Attributes, &old); err != nil {
 		return err
+	}
+	if old.Cohort == "" {
+		if err := s.addCohort(ctx, month, band, closeloop.CohortCounts{Customers: 1}); err != nil {
+			return err
+		}
 	}
 	if old.Survey == "" || old.Survey == surveyID || closeloop.Kind(old.Kind) != kind {
 		return nil

@@ -71,6 +71,8 @@ type Store interface {
 	Audit(ctx context.Context, now time.Time, limit int) ([]closeloop.AuditEntry, error)
 	MigrateContactIDs(ctx context.Context, cursor string, limit int) (closeloop.Migration, error)
 	ImportResponse(ctx context.Context, r closeloop.ImportedResponse) (bool, error)
+	CustomerEvent(ctx context.Context, ev closeloop.CustomerEvent) (string, error)
+	Retention(ctx context.Context, from, to time.Time) ([]closeloop.CohortRow, error)
 	Suppress(ctx context.Context, email, reason string) error
 }
 
@@ -132,6 +134,7 @@ func New(cfg closeloop.Config, store Store, closingQueue queue.Sender, mailer Ma
 	api("POST /api/dlq/{queue}/replay", admin, h.replayDeadLetters)
 	api("POST /api/migrations/contact-ids", admin, h.migrateContactIDs)
 	api("POST /api/import", admin, h.importRecords)
+	api("POST /api/customers/events", editor, h.customerEvents)
 	api("GET /api/cases", viewer, h.listCases)
 	api("GET /api/cases/{id}", viewer, h.getCase)
 	api("PATCH /api/cases/{id}", editor, h.patchCase)
@@ -501,6 +504,10 @@ type Metrics struct {
 	// Breakdown scores each value of the breakdown asked for
 	// (breakdown=source|agent|kind|theme), most responses first.
 	Breakdown []BreakdownRow `json:"breakdown,omitempty"`
+	// Retention is each monthly cohort of the range (customers by the month
+	// of their first answer) by the band of that answer, from the churn and
+	// renewal events of POST /api/customers/events.
+	Retention []closeloop.CohortRow `json:"retention"`
 }
 
 // BreakdownRow is one value of a breakdown, e.g. one agent.
@@ -574,6 +581,15 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := metricsOf(from, to, days, by)
+	if filter == "" {
+		if m.Retention, err = h.Store.Retention(r.Context(), from, to); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+	}
+	if m.Retention == nil {
+		m.Retention = []closeloop.CohortRow{}
+	}
 	if filter != "" {
 		m.Filter = filter + "=" + closeloop.DimValue(value)
 	}

@@ -376,3 +376,44 @@ func (h *Handler) auditImport(r *http.Request, rep closeloop.ImportReport) {
 		h.audit(r.Context(), "import", "", fmt.Sprintf("%d responses, %d suppressions; %d already there, %d skipped", rep.Imported, rep.Suppressions, rep.Already, len(rep.Skipped)))
 	}
 }
+
+// customerEvents records churn and renewal events (body {"events":
+// [{"email", "type": "churned"|"renewed", "at"}]}, at most MaxImport) for
+// the retention by cohort, and answers how many were applied and every one
+// skipped, with why. Sending the same events again changes nothing.
+func (h *Handler) customerEvents(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Events []closeloop.CustomerEvent `json:"events"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if len(in.Events) == 0 || len(in.Events) > MaxImport {
+		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "%d events: send 1 to %d at a time", len(in.Events), MaxImport))
+		return
+	}
+	out := struct {
+		Applied int                 `json:"applied"`
+		Skipped []closeloop.Skipped `json:"skipped"`
+	}{Skipped: []closeloop.Skipped{}}
+	now := h.now()
+	for i, ev := range in.Events {
+		what := fmt.Sprintf("event #%d", i+1)
+		if err := ev.Validate(now); err != nil {
+			out.Skipped = append(out.Skipped, closeloop.Skipped{Record: what, Reason: err.Error()})
+			continue
+		}
+		why, err := h.Store.CustomerEvent(r.Context(), ev)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		if why != "" {
+			out.Skipped = append(out.Skipped, closeloop.Skipped{Record: what, Reason: why})
+			continue
+		}
+		out.Applied++
+	}
+	web.JSON(w, http.StatusOK, out)
+}

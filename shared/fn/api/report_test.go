@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,6 +114,46 @@ func TestReportOnAHandCheckedDataSet(t *testing.T) {
 	}
 	if z, g := rows["zendesk"], rows["generic"]; len(rows) != 2 || f(z.CSAT) != "100" || f(g.CSAT) != "0" || f(g.ReopenRate) != "1" || f(z.RepeatContactRate7d) != "1" {
 		t.Errorf("breakdown by source %+v", m.Breakdown)
+	}
+	// Retention by cohort: both customers first answered in November, c1
+	// happily (promoter), c2 not (detractor).
+	post := func(body string) (applied int, reasons []string) {
+		t.Helper()
+		var out struct {
+			Applied int
+			Skipped []closeloop.Skipped
+		}
+		if w := call(t, st.Handler, "POST", "/api/customers/events", body, st.Config.AdminToken, &out); w.Code != 200 {
+			t.Fatalf("events %s: %d %s", body, w.Code, w.Body)
+		}
+		for _, s := range out.Skipped {
+			reasons = append(reasons, s.Reason)
+		}
+		return out.Applied, reasons
+	}
+	events := fmt.Sprintf(`{"events":[{"email":%q,"type":"churned","at":"2026-11-20T10:00:00Z"},{"email":%q,"type":"renewed","at":"2026-11-21T10:00:00Z"},`+
+		`{"email":%q,"type":"renewed","at":"2026-11-19T10:00:00Z"},{"email":"stranger@example.com","type":"churned","at":"2026-11-20T10:00:00Z"},{"email":%q,"type":"paused","at":"2026-11-20T10:00:00Z"}]}`, c2, c1, c2, c1)
+	applied, reasons := post(events)
+	if applied != 2 || len(reasons) != 3 || !strings.Contains(strings.Join(reasons, "|"), "later event") || !strings.Contains(strings.Join(reasons, "|"), "no cohort") || !strings.Contains(strings.Join(reasons, "|"), "paused") {
+		t.Errorf("events: %d applied, skipped %q", applied, reasons)
+	}
+	if again, _ := post(events); again != 0 {
+		t.Errorf("the same events again applied %d", again)
+	}
+	retention := func() string {
+		var rows []string
+		for _, r := range get("from=2026-11-01&to=2026-11-30").Retention {
+			rows = append(rows, fmt.Sprintf("%s %s %d %d %d %s", r.Cohort, r.Band, r.Customers, r.Churned, r.Renewed, f(r.Retention)))
+		}
+		slices.Sort(rows)
+		return strings.Join(rows, "; ")
+	}
+	if got, want := retention(), "2026-11 detractor 1 1 0 0; 2026-11 promoter 1 0 1 1"; got != want {
+		t.Errorf("retention %q, want %q", got, want)
+	}
+	post(fmt.Sprintf(`{"events":[{"email":%q,"type":"renewed","at":"2026-11-25T10:00:00Z"}]}`, c2)) // won back
+	if got, want := retention(), "2026-11 detractor 1 0 1 1; 2026-11 promoter 1 0 1 1"; got != want {
+		t.Errorf("retention after a renewal %q, want %q", got, want)
 	}
 	for _, bad := range []string{"source=zendesk&agent=ann", "breakdown=color", "by=year"} {
 		if w := call(t, st.Handler, "GET", "/api/metrics?"+bad, "", st.Config.AdminToken, nil); w.Code != 400 {
