@@ -213,6 +213,32 @@ func (s *Store) MarkContacted(ctx context.Context, id string, now time.Time) err
 	return s.countContact(ctx, it, now)
 }
 
+// CaseStatuses returns the follow-up status of the cases of the given
+// survey ids that have one, read in batches (listings and exports).
+func (s *Store) CaseStatuses(ctx context.Context, ids []string) (map[string]closeloop.CaseStatus, error) {
+	out := map[string]closeloop.CaseStatus{}
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, key(casesPK, caseSK+id))
+		}
+	}
+	err := s.batchGet(ctx, keys, func(m map[string]types.AttributeValue) error {
+		var it caseItem
+		if err := unmarshal(m, &it); err != nil {
+			return err
+		}
+		out[it.ID] = closeloop.CaseStatus(it.Status)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("case statuses: %w", err)
+	}
+	return out, nil
+}
+
 // Claim takes the one-time job name (such as "alert/slack/<case>") with a
 // conditional put; a job claimed already is an error wrapping
 // closeloop.ErrDuplicate.

@@ -73,6 +73,7 @@ type Store interface {
 	ImportResponse(ctx context.Context, r closeloop.ImportedResponse) (bool, error)
 	CustomerEvent(ctx context.Context, ev closeloop.CustomerEvent) (string, error)
 	Retention(ctx context.Context, from, to time.Time) ([]closeloop.CohortRow, error)
+	CaseStatuses(ctx context.Context, ids []string) (map[string]closeloop.CaseStatus, error)
 	Suppress(ctx context.Context, email, reason string) error
 }
 
@@ -170,12 +171,17 @@ type Response struct {
 	CreatedAt time.Time `json:"created_at"`
 	RevisedAt time.Time `json:"revised_at"`
 	Flagged   bool      `json:"flagged"` // a detractor: the team should follow up
+	SentAt    time.Time `json:"sent_at,omitzero"`
+	Agent     string    `json:"agent,omitempty"`
+	Locale    string    `json:"locale,omitempty"`
+	FollowUp  string    `json:"follow_up,omitempty"` // the case's status: open, contacted or resolved
 }
 
 func responseOf(sv closeloop.Survey) Response {
 	r := Response{
 		ID: sv.ID, SurveyID: sv.ID, TicketID: sv.TicketID, Source: sv.Source, Kind: string(sv.Kind),
 		Comment: sv.Comment, Themes: sv.Themes, CreatedAt: sv.RespondedAt, RevisedAt: sv.RevisedAt,
+		SentAt: sv.SentAt, Agent: cmp.Or(sv.AgentName, sv.AgentEmail), Locale: sv.Locale,
 	}
 	if r.Themes == nil {
 		r.Themes = []string{}
@@ -275,8 +281,19 @@ func (h *Handler) listResponses(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out := make([]Response, 0, len(svs))
+	ids := make([]string, 0, len(svs))
 	for _, sv := range svs {
 		out = append(out, responseOf(sv))
+		ids = append(ids, sv.ID)
+	}
+	// Each response's follow-up, if it has a case: one batch read a page.
+	statuses, err := h.Store.CaseStatuses(r.Context(), ids)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	for i := range out {
+		out[i].FollowUp = string(statuses[out[i].ID])
 	}
 	if q.Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv") {
 		if next != "" {
@@ -296,10 +313,14 @@ func writeCSV(w http.ResponseWriter, rs []Response) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="closeloop-responses.csv"`)
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"id", "ticket_id", "source", "kind", "rating", "comment", "themes", "created_at", "flagged"})
+	cw.Write([]string{"id", "ticket_id", "source", "kind", "rating", "comment", "themes", "created_at", "flagged", "sent_at", "agent", "locale", "follow_up"})
 	for _, r := range rs {
+		sent := ""
+		if !r.SentAt.IsZero() {
+			sent = r.SentAt.Format(time.RFC3339)
+		}
 		row := []string{r.ID, r.TicketID, r.Source, r.Kind, strconv.Itoa(r.Rating), r.Comment,
-			strings.Join(r.Themes, " "), r.CreatedAt.Format(time.RFC3339), strconv.FormatBool(r.Flagged)}
+			strings.Join(r.Themes, " "), r.CreatedAt.Format(time.RFC3339), strconv.FormatBool(r.Flagged), sent, r.Agent, r.Locale, r.FollowUp}
 		for i := range row {
 			row[i] = csvSafe(row[i]) // every cell: ticket ids come from outside too
 		}

@@ -238,6 +238,18 @@ func TestCSVExportDefusesFormulas(t *testing.T) {
 			}
 		}
 	}
+	// The export carries the sent date and the follow-up state: the
+	// detractor (rating 2) has an open case, the others none.
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, row := range rows[1:] {
+		wantFollowUp := map[string]string{"2": "open"}[row[col["rating"]]]
+		if row[col["sent_at"]] == "" || row[col["follow_up"]] != wantFollowUp {
+			t.Errorf("rating %s: sent_at %q, follow_up %q (want %q)", row[col["rating"]], row[col["sent_at"]], row[col["follow_up"]], wantFollowUp)
+		}
+	}
 }
 
 // TestProtocolDetails: a wrong method is 405 with Allow, the bearer scheme

@@ -800,6 +800,7 @@ type dashboardData struct {
 	BySource     []breakdownRow
 	ByAgent      []breakdownRow
 	ByTheme      []breakdownRow
+	Retention    []closeloop.CohortRow
 }
 
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, v view) error {
@@ -830,6 +831,9 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, v view) erro
 				*rows = append(*rows, breakdownRow{Name: b.Key, Responses: int(b.Responses), Scores: b.Scores, Row: b})
 			}
 		}
+	}
+	if d.Retention, err = h.Store.Retention(r.Context(), from, to); err != nil {
+		return err
 	}
 	v.Title, v.Nav, v.Data = "Dashboard", "dashboard", d
 	return h.render(w, r, http.StatusOK, "dashboard.html", v)

@@ -383,9 +383,16 @@ func TestConsolePagesEscapeAndWork(t *testing.T) {
 	var metrics map[string]any
 	w := call(t, st.Handler, "GET", "/api/metrics?from="+today+"&to="+today, "", st.Config.AdminToken, nil)
 	json.Unmarshal(w.Body.Bytes(), &metrics)
-	for name, want := range map[string]string{"responses": "2", "surveys_sent": "2", "csat": "50.0", "closing_sent": "1"} {
+	for name, want := range map[string]string{"responses": "2", "surveys_sent": "2", "csat": "50.0", "closing_sent": "1", "response_rate": "1.00", "reopen_rate": "0.00"} {
 		if !strings.Contains(page, `data-metric="`+name+`">`+want+`<`) {
 			t.Errorf("dashboard %s is not %s (API: %v)", name, want, metrics[name])
+		}
+	}
+	// Breakdowns and cohorts come from the rollups: both answers were to
+	// generic tickets; both customers are in this month's cohorts.
+	for _, want := range []string{"By helpdesk", "<td>generic</td><td>2</td><td>2</td><td>1.00</td>", "Retention by cohort", "<td>" + today[:7] + "</td>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("dashboard lacks %q", want)
 		}
 	}
 	// Every page renders for an admin.

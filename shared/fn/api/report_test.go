@@ -21,6 +21,7 @@ import (
 //	T1 zendesk, Ann: solved and surveyed 10 Nov 23:30 (11 Nov in UTC), answered 5 at 00:30 on 11 Nov.
 //	T2 generic, Bob: solved and surveyed 11 Nov 10:00, answered 2 at 11:00, reopened at 12:00.
 //	T3 zendesk, T1's customer again: solved 15 Nov (a repeat contact of T1 within 7 days; no survey: fatigue).
+//	T4, T5 generic: solved and surveyed 12 Nov; NPS 10 and CES 2.
 func TestReportOnAHandCheckedDataSet(t *testing.T) {
 	la, _ := time.LoadLocation("America/Los_Angeles")
 	cfg := awstest.Config()
@@ -65,6 +66,23 @@ func TestReportOnAHandCheckedDataSet(t *testing.T) {
 	apply(t2, "generic", c2, "bob", closeloop.StatusReopened, at(11, 12, 0))
 	apply(t3, "zendesk", c1, "ann", closeloop.StatusSolved, at(15, 9, 0))
 	sweep(at(15, 9, 1))
+	// 12 Nov: an NPS promoter and an unhappy CES answer.
+	c3, c4 := awstest.Email(), awstest.Email()
+	t4, t5 := awstest.Name("T4-"), awstest.Name("T5-")
+	for _, x := range []struct {
+		ticket, email string
+		kind          closeloop.Kind
+		rating        int
+	}{{t4, c3, closeloop.NPS, 10}, {t5, c4, closeloop.CES, 2}} {
+		ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: x.ticket, Status: closeloop.StatusSolved, Kind: x.kind,
+			OccurredAt: at(12, 9, 0), Customer: closeloop.Person{Email: x.email}}
+		if _, err := webhook.New(st.Config, st.Store).Apply(ctx, ev, at(12, 9, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep(at(12, 9, 2))
+	answer("generic", t4, 10, at(12, 10, 0))
+	answer("generic", t5, 2, at(12, 10, 0))
 
 	get := func(query string) api.Metrics {
 		t.Helper()
@@ -104,6 +122,9 @@ func TestReportOnAHandCheckedDataSet(t *testing.T) {
 			t.Errorf("%s:\n got  sent, responses, rate, csat, avg, reopen, repeat 7d, 30d = %s\n want %s", tt.query, got, want)
 		}
 	}
+	if m := get("from=2026-11-12&to=2026-11-12"); fmt.Sprintln(m.SurveysSent, m.Responses, f(m.ResponseRate), f(m.NPS), f(m.CES), f(m.CSAT)) != fmt.Sprintln(2, 2, "1", "100", "2", "null") {
+		t.Errorf("12 Nov: sent %d, responses %d, rate %s, NPS %s, CES %s, CSAT %s; want 2, 2, 1, 100, 2, null", m.SurveysSent, m.Responses, f(m.ResponseRate), f(m.NPS), f(m.CES), f(m.CSAT))
+	}
 	m := get("from=2026-11-10&to=2026-11-11&breakdown=source&by=week")
 	if len(m.Series) != 1 || m.Series[0].Day != "2026-11-09" {
 		t.Errorf("weekly series %+v, want one week from Monday 9 Nov", m.Series)
@@ -115,8 +136,8 @@ func TestReportOnAHandCheckedDataSet(t *testing.T) {
 	if z, g := rows["zendesk"], rows["generic"]; len(rows) != 2 || f(z.CSAT) != "100" || f(g.CSAT) != "0" || f(g.ReopenRate) != "1" || f(z.RepeatContactRate7d) != "1" {
 		t.Errorf("breakdown by source %+v", m.Breakdown)
 	}
-	// Retention by cohort: both customers first answered in November, c1
-	// happily (promoter), c2 not (detractor).
+	// Retention by cohort: every customer first answered in November; c1
+	// and c3 happily (promoters), c2 and c4 not (detractors).
 	post := func(body string) (applied int, reasons []string) {
 		t.Helper()
 		var out struct {
@@ -148,11 +169,11 @@ func TestReportOnAHandCheckedDataSet(t *testing.T) {
 		slices.Sort(rows)
 		return strings.Join(rows, "; ")
 	}
-	if got, want := retention(), "2026-11 detractor 1 1 0 0; 2026-11 promoter 1 0 1 1"; got != want {
+	if got, want := retention(), "2026-11 detractor 2 1 0 0.5; 2026-11 promoter 2 0 1 1"; got != want {
 		t.Errorf("retention %q, want %q", got, want)
 	}
 	post(fmt.Sprintf(`{"events":[{"email":%q,"type":"renewed","at":"2026-11-25T10:00:00Z"}]}`, c2)) // won back
-	if got, want := retention(), "2026-11 detractor 1 0 1 1; 2026-11 promoter 1 0 1 1"; got != want {
+	if got, want := retention(), "2026-11 detractor 2 0 1 1; 2026-11 promoter 2 0 1 1"; got != want {
 		t.Errorf("retention after a renewal %q, want %q", got, want)
 	}
 	for _, bad := range []string{"source=zendesk&agent=ann", "breakdown=color", "by=year"} {
