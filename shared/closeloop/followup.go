@@ -123,6 +123,8 @@ type LoopFigures struct {
 	ReopenRate            *float64 `json:"reopen_rate"`
 	RepeatContactRate7d   *float64 `json:"repeat_contact_rate_7d"`
 	RepeatContactRate30d  *float64 `json:"repeat_contact_rate_30d"`
+	RepeatSameTagRate7d   *float64 `json:"repeat_contact_rate_same_tag_7d"` // the repeat ticket shares a helpdesk tag with the first
+	RepeatSameTagRate30d  *float64 `json:"repeat_contact_rate_same_tag_30d"`
 	DetractorsContactRate *float64 `json:"detractors_contacted_rate"`
 	ScoreChangeTold       *float64 `json:"score_change_told"`     // next answer minus this one, as a share of the scale, for customers told about a change in between
 	ScoreChangeNotTold    *float64 `json:"score_change_not_told"` // the same for customers not told

@@ -113,6 +113,8 @@ func (c Counters) Figures() LoopFigures {
 	if c.Solved > 0 {
 		reopen, r7, r30 := round3(float64(c.Reopened)/float64(c.Solved)), round3(float64(c.Repeat7)/float64(c.Solved)), round3(float64(c.Repeat30)/float64(c.Solved))
 		f.ReopenRate, f.RepeatContactRate7d, f.RepeatContactRate30d = &reopen, &r7, &r30
+		t7, t30 := round3(float64(c.RepeatTag7)/float64(c.Solved)), round3(float64(c.RepeatTag30)/float64(c.Solved))
+		f.RepeatSameTagRate7d, f.RepeatSameTagRate30d = &t7, &t30
 	}
 	if l.ScoreToldN > 0 {
 		v := round3(float64(l.ScoreToldSum) / 1000 / float64(l.ScoreToldN))

@@ -24,11 +24,13 @@ type Counters struct {
 	CheckInsSent  int64        `json:"checkins_sent"`
 	CheckInsYes   int64        `json:"checkins_yes"` // answered "still solved"
 	CheckInsNo    int64        `json:"checkins_no"`
-	Answered      int64        `json:"answered"`   // surveys sent this day that have been answered since: the response rate by send date
-	Solved        int64        `json:"solved"`     // tickets first solved this day
-	Reopened      int64        `json:"reopened"`   // of those, reopened since
-	Repeat7       int64        `json:"repeat_7d"`  // of those, followed by another ticket of the same customer within 7 days
-	Repeat30      int64        `json:"repeat_30d"` // … within 30 days
+	Answered      int64        `json:"answered"`       // surveys sent this day that have been answered since: the response rate by send date
+	Solved        int64        `json:"solved"`         // tickets first solved this day
+	Reopened      int64        `json:"reopened"`       // of those, reopened since
+	Repeat7       int64        `json:"repeat_7d"`      // of those, followed by another ticket of the same customer within 7 days
+	Repeat30      int64        `json:"repeat_30d"`     // … within 30 days
+	RepeatTag7    int64        `json:"repeat_tag_7d"`  // … within 7 days, about the same thing: the tickets share a helpdesk tag
+	RepeatTag30   int64        `json:"repeat_tag_30d"` // … within 30 days, sharing a tag
 	Loops         LoopCounters `json:"loops"`
 }
 
@@ -60,6 +62,8 @@ func (c Counters) Add(d Counters) Counters {
 		Reopened:      c.Reopened + d.Reopened,
 		Repeat7:       c.Repeat7 + d.Repeat7,
 		Repeat30:      c.Repeat30 + d.Repeat30,
+		RepeatTag7:    c.RepeatTag7 + d.RepeatTag7,
+		RepeatTag30:   c.RepeatTag30 + d.RepeatTag30,
 		Loops:         c.Loops.add(d.Loops, 1),
 	}
 }
@@ -73,6 +77,7 @@ func (c Counters) Sub(d Counters) Counters {
 		CESCount: -d.CESCount, CESSum: -d.CESSum, ClosingSent: -d.ClosingSent,
 		CheckInsSent: -d.CheckInsSent, CheckInsYes: -d.CheckInsYes, CheckInsNo: -d.CheckInsNo,
 		Answered: -d.Answered, Solved: -d.Solved, Reopened: -d.Reopened, Repeat7: -d.Repeat7, Repeat30: -d.Repeat30,
+		RepeatTag7: -d.RepeatTag7, RepeatTag30: -d.RepeatTag30,
 		Loops: LoopCounters{}.add(d.Loops, -1),
 	})
 }

@@ -2,6 +2,7 @@ package closeloop
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -67,6 +68,40 @@ const (
 	RepeatWindow7  = 7 * 24 * time.Hour
 	RepeatWindow30 = 30 * 24 * time.Hour
 )
+
+// Solve is a ticket's first solve as its customer's contact remembers it,
+// for the repeat-contact rates.
+type Solve struct {
+	Ticket string // source#id
+	Agent  string
+	Tags   []string
+	At     time.Time
+}
+
+// RepeatCounts returns what a customer's new solve next adds to the day of
+// their previous solve prev: a repeat contact within 7 and 30 days, and
+// the same when the two tickets share a helpdesk tag.
+func RepeatCounts(prev, next Solve) Counters {
+	var c Counters
+	gap := next.At.Sub(prev.At)
+	if prev.Ticket == "" || prev.Ticket == next.Ticket || gap < 0 || gap > RepeatWindow30 {
+		return c
+	}
+	shared := false
+	for _, t := range next.Tags {
+		for _, p := range prev.Tags {
+			shared = shared || strings.EqualFold(t, p)
+		}
+	}
+	c.Repeat30 = 1
+	if shared {
+		c.RepeatTag30 = 1
+	}
+	if gap <= RepeatWindow7 {
+		c.Repeat7, c.RepeatTag7 = 1, c.RepeatTag30
+	}
+	return c
+}
 
 // SolveCounts returns what the move from prev (nil for a new ticket) to
 // next adds to the counters, and the day it belongs to: a ticket's first

@@ -144,3 +144,29 @@ func TestApplyDoesNotMutateAndBoundsEvents(t *testing.T) {
 		t.Errorf("events %v, want the last 8", tk.Events)
 	}
 }
+
+// TestRepeatCounts: a customer's next ticket within 7 or 30 days of the
+// previous one's first solve is a repeat contact, about the same thing when
+// they share a tag (in any case); the same ticket, an older solve or one
+// after 30 days is not.
+func TestRepeatCounts(t *testing.T) {
+	prev := Solve{Ticket: "zendesk#1", Tags: []string{"Billing"}, At: t0}
+	for _, tt := range []struct {
+		next Solve
+		want Counters
+	}{
+		{Solve{Ticket: "zendesk#2", Tags: []string{"billing"}, At: t0.Add(3 * 24 * time.Hour)}, Counters{Repeat7: 1, Repeat30: 1, RepeatTag7: 1, RepeatTag30: 1}},
+		{Solve{Ticket: "zendesk#2", Tags: []string{"refund"}, At: t0.Add(10 * 24 * time.Hour)}, Counters{Repeat30: 1}},
+		{Solve{Ticket: "zendesk#2", Tags: []string{"billing"}, At: t0.Add(10 * 24 * time.Hour)}, Counters{Repeat30: 1, RepeatTag30: 1}},
+		{Solve{Ticket: "zendesk#2", At: t0.Add(31 * 24 * time.Hour)}, Counters{}},
+		{Solve{Ticket: "zendesk#1", At: t0.Add(24 * time.Hour)}, Counters{}},
+		{Solve{Ticket: "zendesk#2", At: t0.Add(-time.Hour)}, Counters{}},
+	} {
+		if got := RepeatCounts(prev, tt.next); got != tt.want {
+			t.Errorf("%+v: %+v, want %+v", tt.next, got, tt.want)
+		}
+	}
+	if got := RepeatCounts(Solve{}, prev); got != (Counters{}) {
+		t.Errorf("a first ticket counts %+v", got)
+	}
+}

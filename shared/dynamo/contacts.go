@@ -53,35 +53,40 @@ func (s *Store) UpsertContact(ctx context.Context, c closeloop.Contact) error {
 	return nil
 }
 
-// NoteSolve records that the ticket ref (source#id) of contact id, solved
-// by agent, was first solved at at, and returns the ticket of theirs solved
-// before it ("" when none), its agent and when, so the caller can count a
-// repeat contact. A solve older than the one recorded changes nothing and
-// returns "".
-func (s *Store) NoteSolve(ctx context.Context, id, ref, agent string, at time.Time) (string, string, time.Time, error) {
+// NoteSolve records the first solve of a ticket of contact id, and returns
+// the one of theirs recorded before it (zero when none), so the caller can
+// count a repeat contact. A solve older than the one recorded changes
+// nothing and returns zero.
+func (s *Store) NoteSolve(ctx context.Context, id string, solve closeloop.Solve) (closeloop.Solve, error) {
+	tags, err := marshalList(solve.Tags)
+	if err != nil {
+		return closeloop.Solve{}, err
+	}
+	at := solve.At
 	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:              key(contactPK(id), "CONTACT"),
-		UpdateExpression: aws.String("SET last_solved_at = :at, last_solved_ticket = :t, last_solved_agent = :a"),
+		UpdateExpression: aws.String("SET last_solved_at = :at, last_solved_ticket = :t, last_solved_agent = :a, last_solved_tags = :g"),
 		ConditionExpression: aws.String("attribute_exists(pk) AND (attribute_not_exists(suppressed) OR suppressed <> :erased) AND " +
 			"(attribute_not_exists(last_solved_at) OR last_solved_at < :at)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(ts(at)), ":t": str(ref), ":a": str(agent), ":erased": str(closeloop.SuppressedErased)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(ts(at)), ":t": str(solve.Ticket), ":a": str(solve.Agent), ":g": tags, ":erased": str(closeloop.SuppressedErased)},
 		ReturnValues:              types.ReturnValueAllOld,
 	})
 	if conditionFailed(err) {
-		return "", "", time.Time{}, nil
+		return closeloop.Solve{}, nil
 	}
 	if err != nil {
-		return "", "", time.Time{}, fmt.Errorf("note solve of %s: %w", id, err)
+		return closeloop.Solve{}, fmt.Errorf("note solve of %s: %w", id, err)
 	}
 	var old struct {
-		At     string `dynamodbav:"last_solved_at"`
-		Ticket string `dynamodbav:"last_solved_ticket"`
-		Agent  string `dynamodbav:"last_solved_agent"`
+		At     string   `dynamodbav:"last_solved_at"`
+		Ticket string   `dynamodbav:"last_solved_ticket"`
+		Agent  string   `dynamodbav:"last_solved_agent"`
+		Tags   []string `dynamodbav:"last_solved_tags"`
 	}
 	if err := unmarshal(res.Attributes, &old); err != nil {
-		return "", "", time.Time{}, err
+		return closeloop.Solve{}, err
 	}
-	return old.Ticket, old.Agent, parseTS(old.At), nil
+	return closeloop.Solve{Ticket: old.Ticket, Agent: old.Agent, Tags: old.Tags, At: parseTS(old.At)}, nil
 }
 
 // GetContact returns contact id, or an error wrapping closeloop.ErrNotFound.

@@ -33,6 +33,7 @@ func counterAttrs(c *closeloop.Counters) []struct {
 		{"closing_sent", &c.ClosingSent},
 		{"checkins_sent", &c.CheckInsSent}, {"checkins_yes", &c.CheckInsYes}, {"checkins_no", &c.CheckInsNo},
 		{"answered", &c.Answered}, {"solved", &c.Solved}, {"reopened", &c.Reopened}, {"repeat_7d", &c.Repeat7}, {"repeat_30d", &c.Repeat30},
+		{"repeat_tag_7d", &c.RepeatTag7}, {"repeat_tag_30d", &c.RepeatTag30},
 		{"detractors", &l.Detractors}, {"detractors_contacted", &l.DetractorsContacted},
 		{"theme_raisers", &l.ThemeRaisers}, {"theme_raisers_told", &l.ThemeRaisersTold},
 		{"score_told_sum", &l.ScoreToldSum}, {"score_told_n", &l.ScoreToldN},

@@ -18,9 +18,9 @@ import (
 // set whose figures are worked out by hand, in a team zone eight hours
 // behind UTC so that day boundaries matter:
 //
-//	T1 zendesk, Ann: solved and surveyed 10 Nov 23:30 (11 Nov in UTC), answered 5 at 00:30 on 11 Nov.
+//	T1 zendesk, Ann, tag billing: solved and surveyed 10 Nov 23:30 (11 Nov in UTC), answered 5 at 00:30 on 11 Nov.
 //	T2 generic, Bob: solved and surveyed 11 Nov 10:00, answered 2 at 11:00, reopened at 12:00.
-//	T3 zendesk, T1's customer again: solved 15 Nov (a repeat contact of T1 within 7 days; no survey: fatigue).
+//	T3 zendesk, T1's customer again, tags Billing and refund: solved 15 Nov (a repeat contact of T1 within 7 days; no survey: fatigue).
 //	T4, T5 generic: solved and surveyed 12 Nov; NPS 10 and CES 2.
 func TestReportOnAHandCheckedDataSet(t *testing.T) {
 	la, _ := time.LoadLocation("America/Los_Angeles")
@@ -30,10 +30,10 @@ func TestReportOnAHandCheckedDataSet(t *testing.T) {
 	ctx := context.Background()
 	at := func(day, hour, min int) time.Time { return time.Date(2026, 11, day, hour, min, 0, 0, la) }
 	c1, c2 := awstest.Email(), awstest.Email()
-	apply := func(ticket, source, email, agent string, status closeloop.Status, when time.Time) {
+	apply := func(ticket, source, email, agent string, status closeloop.Status, when time.Time, tags ...string) {
 		t.Helper()
 		ev := closeloop.TicketEvent{Source: source, EventID: awstest.Name("e"), TicketID: ticket, Status: status, Kind: closeloop.CSAT,
-			OccurredAt: when, Customer: closeloop.Person{Email: email}, Agent: closeloop.Person{Name: agent, Email: agent + "@support.example"}}
+			OccurredAt: when, Customer: closeloop.Person{Email: email}, Agent: closeloop.Person{Name: agent, Email: agent + "@support.example"}, Tags: tags}
 		if _, err := webhook.New(st.Config, st.Store).Apply(ctx, ev, when.Add(time.Minute)); err != nil {
 			t.Fatalf("%s %s: %v", ticket, status, err)
 		}
@@ -57,14 +57,14 @@ func TestReportOnAHandCheckedDataSet(t *testing.T) {
 		}
 	}
 	t1, t2, t3 := awstest.Name("T1-"), awstest.Name("T2-"), awstest.Name("T3-")
-	apply(t1, "zendesk", c1, "ann", closeloop.StatusSolved, at(10, 23, 30))
+	apply(t1, "zendesk", c1, "ann", closeloop.StatusSolved, at(10, 23, 30), "billing")
 	sweep(at(10, 23, 31))
 	answer("zendesk", t1, 5, at(11, 0, 30))
 	apply(t2, "generic", c2, "bob", closeloop.StatusSolved, at(11, 10, 0))
 	sweep(at(11, 10, 1))
 	answer("generic", t2, 2, at(11, 11, 0))
 	apply(t2, "generic", c2, "bob", closeloop.StatusReopened, at(11, 12, 0))
-	apply(t3, "zendesk", c1, "ann", closeloop.StatusSolved, at(15, 9, 0))
+	apply(t3, "zendesk", c1, "ann", closeloop.StatusSolved, at(15, 9, 0), "Billing", "refund")
 	sweep(at(15, 9, 1))
 	// 12 Nov: an NPS promoter and an unhappy CES answer.
 	c3, c4 := awstest.Email(), awstest.Email()
@@ -121,6 +121,10 @@ func TestReportOnAHandCheckedDataSet(t *testing.T) {
 		if got != want {
 			t.Errorf("%s:\n got  sent, responses, rate, csat, avg, reopen, repeat 7d, 30d = %s\n want %s", tt.query, got, want)
 		}
+	}
+	// T3 shares T1's tag: a repeat contact about the same thing.
+	if m := get("from=2026-11-10&to=2026-11-11"); f(m.RepeatSameTagRate7d) != "0.5" || f(m.RepeatSameTagRate30d) != "0.5" {
+		t.Errorf("same-tag repeat rates %s, %s; want 0.5, 0.5", f(m.RepeatSameTagRate7d), f(m.RepeatSameTagRate30d))
 	}
 	if m := get("from=2026-11-12&to=2026-11-12"); fmt.Sprintln(m.SurveysSent, m.Responses, f(m.ResponseRate), f(m.NPS), f(m.CES), f(m.CSAT)) != fmt.Sprintln(2, 2, "1", "100", "2", "null") {
 		t.Errorf("12 Nov: sent %d, responses %d, rate %s, NPS %s, CES %s, CSAT %s; want 2, 2, 1, 100, 2, null", m.SurveysSent, m.Responses, f(m.ResponseRate), f(m.NPS), f(m.CES), f(m.CSAT))

@@ -28,7 +28,7 @@ type Store interface {
 	UpsertContact(ctx context.Context, c closeloop.Contact) error
 	ContactID(normalizedEmail string) (string, error)
 	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters, dims ...closeloop.Dims) error
-	NoteSolve(ctx context.Context, id, ref, agent string, at time.Time) (string, string, time.Time, error)
+	NoteSolve(ctx context.Context, id string, solve closeloop.Solve) (closeloop.Solve, error)
 	ScheduleCheckIn(ctx context.Context, ci closeloop.CheckIn) error
 }
 
@@ -189,7 +189,7 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 		if err != nil {
 			return "", err
 		}
-		h.count(ctx, t, next)
+		h.count(ctx, t, next, ev.Tags)
 		if action == closeloop.ActionScheduled && h.CheckInDelay > 0 {
 			// The check-in is scheduled after the survey it follows; the sweep
 			// skips it if the ticket has reopened by then.
@@ -209,7 +209,7 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 // previous ticket was solved within 30 days before this one, a repeat
 // contact on that ticket's day. Counting is best effort: the event is
 // stored already, and a failure is logged, not retried.
-func (h *Handler) count(ctx context.Context, prev, next *closeloop.Ticket) {
+func (h *Handler) count(ctx context.Context, prev, next *closeloop.Ticket, tags []string) {
 	c, day := closeloop.SolveCounts(prev, next)
 	if c == (closeloop.Counters{}) {
 		return
@@ -222,22 +222,18 @@ func (h *Handler) count(ctx context.Context, prev, next *closeloop.Ticket) {
 	if c.Solved == 0 || next.ContactID == "" {
 		return
 	}
-	ref := next.Source + "#" + next.TicketID
-	prevRef, prevAgent, prevAt, err := h.Store.NoteSolve(ctx, next.ContactID, ref, agent, next.SolvedAt)
+	solve := closeloop.Solve{Ticket: next.Source + "#" + next.TicketID, Agent: agent, Tags: tags, At: next.SolvedAt}
+	prevSolve, err := h.Store.NoteSolve(ctx, next.ContactID, solve)
 	if err != nil {
 		slog.ErrorContext(ctx, "note solve", "source", next.Source, "ticket", next.TicketID, "err", err)
 		return
 	}
-	gap := next.SolvedAt.Sub(prevAt)
-	if prevRef == "" || prevRef == ref || gap > closeloop.RepeatWindow30 {
+	r := closeloop.RepeatCounts(prevSolve, solve)
+	if r == (closeloop.Counters{}) {
 		return
 	}
-	r := closeloop.Counters{Repeat30: 1}
-	if gap <= closeloop.RepeatWindow7 {
-		r.Repeat7 = 1
-	}
-	source, _, _ := strings.Cut(prevRef, "#")
-	if err := h.Store.AddCounters(ctx, prevAt, r, closeloop.Dims{Source: source, Agent: prevAgent}); err != nil {
+	source, _, _ := strings.Cut(prevSolve.Ticket, "#")
+	if err := h.Store.AddCounters(ctx, prevSolve.At, r, closeloop.Dims{Source: source, Agent: prevSolve.Agent}); err != nil {
 		slog.ErrorContext(ctx, "count repeat contact", "source", next.Source, "ticket", next.TicketID, "err", err)
 	}
 }
