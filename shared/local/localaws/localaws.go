@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -154,11 +155,27 @@ func (s *Servers) start(log *os.File, name string, args ...string) (*proc, error
 	cmd.Stdout, cmd.Stderr = log, log
 	// Its own process group, so Stop ends node and anything it spawned.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
+	// Pdeathsig fires when the OS thread that started the server ends, not
+	// this process: Go may end threads, which killed a test binary's
+	// DynamoDB server halfway through its tests. The server is started and
+	// waited for on a thread kept for it, as chromedp does for Chrome.
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			close(p.done)
+			return
+		}
+		started <- nil
+		cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
 		return nil, fmt.Errorf("start %s: %w", filepath.Base(name), err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.done) }()
 	s.procs = append(s.procs, p)
 	return p, nil
 }
