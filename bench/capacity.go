@@ -155,6 +155,7 @@ func benchConfig() closeloop.Config {
 	cfg.FatigueWindow = 0
 	cfg.SendWindow, _ = closeloop.ParseSendWindow("always") // measure at any hour
 	cfg.AdminToken = "bench"
+	cfg.ContactKey = closeloop.ContactKey("bench-contact-key-0123456789abcdef0123")
 	cfg.BaseURL = "https://fb.bench.example"
 	cfg.Table = fmt.Sprintf("bench%d", time.Now().UnixNano())
 	for _, s := range closeloop.Sources {

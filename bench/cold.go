@@ -27,7 +27,7 @@ const coldRuns = 15
 
 var samples = map[string]string{
 	"webhook": "generic-solved.json", "api": "api-metrics.json", "response": "response-get.json",
-	"survey-sweep": "survey-sweep-tick.json", "closing": "closing-announce.json", "ses-events": "ses-events-bounce.json",
+	"survey-sweep": "survey-sweep-tick.json", "closing": "closing-announce.json", "ses-events": "ses-events-bounce.json", "digest": "digest-tick.json",
 }
 
 func coldStarts(ctx context.Context, rep *Report, root, bins string, srv *localaws.Servers) error {
@@ -39,7 +39,7 @@ func coldStarts(ctx context.Context, rep *Report, root, bins string, srv *locala
 	env := []string{
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_ENDPOINT_URL_DYNAMODB=" + srv.DynamoDB, "AWS_ENDPOINT_URL_SESV2=" + srv.SES,
-		"CLOSELOOP_TABLE=" + table, "CLOSELOOP_ADMIN_TOKEN=bench", "CLOSELOOP_SECRET_GENERIC=bench-secret",
+		"CLOSELOOP_TABLE=" + table, "CLOSELOOP_ADMIN_TOKEN=bench", "CLOSELOOP_SECRET_GENERIC=bench-secret", "CLOSELOOP_CONTACT_KEY=bench-contact-key-0123456789abcdef0123",
 		"CLOSELOOP_CLOSING_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/123456789012/closing",
 	}
 	names := append([]string{"hello"}, functionNames(bins)...)

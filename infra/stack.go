@@ -188,15 +188,19 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		spec := Functions[name]
 		spec.Env = map[string]*string{}
 		switch name {
-		case "webhook", "api":
-			// Secrets (webhook secrets, admin token, alert URL, and the
-			// contact key these two turn addresses into ids with) are read
-			// from Secrets Manager at start; the environment holds only ARNs.
+		case "webhook", "api", "survey-sweep":
+			// Secrets (webhook secrets, admin token, alert URL, helpdesk API
+			// credentials, and the contact key these turn addresses into ids
+			// with; the sweep looks up customers a delivery named by id only)
+			// are read from Secrets Manager at start; the environment holds
+			// only ARNs.
 			spec.Env["CLOSELOOP_SECRET_ID"] = awscdk.Fn_Join(jsii.String(","), &[]*string{secret.SecretArn(), contactKey.SecretArn()})
 		case "response":
 			spec.Env["CLOSELOOP_SECRET_ID"] = secret.SecretArn()
 		case "ses-events":
 			spec.Env["CLOSELOOP_SECRET_ID"] = contactKey.SecretArn() // suppresses addresses by their keyed id
+		}
+		switch name {
 		case "survey-sweep", "closing", "digest":
 			spec.Env["CLOSELOOP_BASE_URL"] = baseURL
 			spec.Env["CLOSELOOP_SES_CONFIGURATION_SET"] = configSet.ConfigurationSetName()
@@ -240,10 +244,10 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	table.GrantReadData(fns["digest"])
 	table.Grant(fns["digest"], jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:DeleteItem")) // the week's one-time claim
 	table.Grant(fns["ses-events"], jsii.String("dynamodb:UpdateItem"))                              // suppress an address: one update
-	for _, name := range []string{"webhook", "response", "api"} {
+	for _, name := range []string{"webhook", "response", "api", "survey-sweep"} {
 		secret.GrantRead(fns[name], nil)
 	}
-	for _, name := range []string{"webhook", "api", "ses-events"} {
+	for _, name := range []string{"webhook", "api", "ses-events", "survey-sweep"} {
 		contactKey.GrantRead(fns[name], nil)
 	}
 	closingQueue.GrantSendMessages(fns["api"])
@@ -344,6 +348,11 @@ func newSecret(stack awscdk.Stack) awssecretsmanager.Secret {
 	template := map[string]string{"CLOSELOOP_ALERT_WEBHOOK_URL": ""}
 	for _, s := range closeloop.Sources {
 		template["CLOSELOOP_SECRET_"+strings.ToUpper(s)] = ""
+	}
+	// Helpdesk API credentials for look-ups (docs/deploy.md): empty, so
+	// off, until filled in.
+	for _, s := range []string{"INTERCOM", "ZENDESK"} {
+		template["CLOSELOOP_API_"+s+"_URL"], template["CLOSELOOP_API_"+s+"_TOKEN"] = "", ""
 	}
 	b, _ := json.Marshal(template)
 	return awssecretsmanager.NewSecret(stack, jsii.String("Secrets"), &awssecretsmanager.SecretProps{

@@ -12,6 +12,7 @@ import (
 	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/platform/logging"
+	"github.com/closeloop/closeloop/shared/secrets"
 )
 
 func main() {
@@ -23,7 +24,7 @@ func main() {
 
 func run(ctx context.Context, getenv func(string) string) error {
 	slog.SetDefault(logging.New(os.Stdout, getenv))
-	env, err := boot.Load(ctx, getenv)
+	env, err := boot.Load(ctx, getenv, secrets.FromAWS) // helpdesk API credentials and the contact key, for look-ups
 	if err != nil {
 		return err
 	}

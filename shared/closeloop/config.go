@@ -12,28 +12,35 @@ import (
 // Config is Closeloop's configuration, the same for every Lambda and the
 // local dev server. Load it once, at start.
 type Config struct {
-	SurveyDelay     time.Duration     // CLOSELOOP_SURVEY_DELAY, default 1h
-	SurveyKind      Kind              // CLOSELOOP_SURVEY_KIND, default csat
-	FatigueWindow   time.Duration     // CLOSELOOP_FATIGUE_WINDOW, default 168h (7 days)
-	Secrets         map[string]string // CLOSELOOP_SECRET_<SOURCE>; a source without one refuses every delivery
-	AdminToken      string            // CLOSELOOP_ADMIN_TOKEN; /api refuses every call without one
-	From            string            // CLOSELOOP_FROM, default "Closeloop <feedback@closeloop.localhost>"
-	BaseURL         string            // CLOSELOOP_BASE_URL, default http://127.0.0.1:8787; no trailing slash
-	AlertWebhookURL string            // CLOSELOOP_ALERT_WEBHOOK_URL; no Slack alerts when empty
-	AlertEmail      string            // CLOSELOOP_ALERT_EMAIL: the team's address for detractor alerts; none when empty
-	Table           string            // CLOSELOOP_TABLE, default "closeloop"
-	AdminEmail      string            // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
-	TimeZone        *time.Location    // CLOSELOOP_TIMEZONE, default UTC: the team's zone
-	ReminderDelay   time.Duration     // CLOSELOOP_REMINDER_DELAY, default 72h: one reminder this long after an unanswered survey; 0 for none
-	CheckInDelay    time.Duration     // CLOSELOOP_CHECKIN_DELAY, default 168h: the check-in this long after the solve; 0 for none
-	Brand           Brand             // CLOSELOOP_BRAND_NAME, CLOSELOOP_BRAND_COLOR, CLOSELOOP_BRAND_LOGO_URL
-	Acknowledge     string            // CLOSELOOP_ACKNOWLEDGE: "detractors" (default), "all" or "off": who gets the one "we read your comment" email
-	SendWindow      SendWindow        // CLOSELOOP_SEND_WINDOW, default 09:00-18:00 Mon-Fri: when surveys go out, in the customer's zone when known
-	ContactKey      ContactKey        // CLOSELOOP_CONTACT_KEY: keys contact ids; the functions that turn addresses into ids refuse to without it
+	SurveyDelay     time.Duration        // CLOSELOOP_SURVEY_DELAY, default 1h
+	SurveyKind      Kind                 // CLOSELOOP_SURVEY_KIND, default csat
+	FatigueWindow   time.Duration        // CLOSELOOP_FATIGUE_WINDOW, default 168h (7 days)
+	Secrets         map[string]string    // CLOSELOOP_SECRET_<SOURCE>; a source without one refuses every delivery
+	AdminToken      string               // CLOSELOOP_ADMIN_TOKEN; /api refuses every call without one
+	From            string               // CLOSELOOP_FROM, default "Closeloop <feedback@closeloop.localhost>"
+	BaseURL         string               // CLOSELOOP_BASE_URL, default http://127.0.0.1:8787; no trailing slash
+	AlertWebhookURL string               // CLOSELOOP_ALERT_WEBHOOK_URL; no Slack alerts when empty
+	AlertEmail      string               // CLOSELOOP_ALERT_EMAIL: the team's address for detractor alerts; none when empty
+	Table           string               // CLOSELOOP_TABLE, default "closeloop"
+	AdminEmail      string               // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
+	TimeZone        *time.Location       // CLOSELOOP_TIMEZONE, default UTC: the team's zone
+	ReminderDelay   time.Duration        // CLOSELOOP_REMINDER_DELAY, default 72h: one reminder this long after an unanswered survey; 0 for none
+	CheckInDelay    time.Duration        // CLOSELOOP_CHECKIN_DELAY, default 168h: the check-in this long after the solve; 0 for none
+	Brand           Brand                // CLOSELOOP_BRAND_NAME, CLOSELOOP_BRAND_COLOR, CLOSELOOP_BRAND_LOGO_URL
+	Acknowledge     string               // CLOSELOOP_ACKNOWLEDGE: "detractors" (default), "all" or "off": who gets the one "we read your comment" email
+	SendWindow      SendWindow           // CLOSELOOP_SEND_WINDOW, default 09:00-18:00 Mon-Fri: when surveys go out, in the customer's zone when known
+	ContactKey      ContactKey           // CLOSELOOP_CONTACT_KEY: keys contact ids; the functions that turn addresses into ids refuse to without it
+	APIs            map[string]VendorAPI // CLOSELOOP_API_<SOURCE>_URL and _TOKEN: a helpdesk's API for look-ups
 
 	// Set by the stack in AWS only.
 	ClosingQueueURL     string // CLOSELOOP_CLOSING_QUEUE_URL: the closing function's SQS queue
 	SESConfigurationSet string // CLOSELOOP_SES_CONFIGURATION_SET: where SES sends bounce and complaint events
+}
+
+// VendorAPI is a helpdesk's API base URL and credential, for look-ups.
+type VendorAPI struct {
+	URL   string
+	Token string
 }
 
 // Defaults for unset configuration.
@@ -107,6 +114,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if v := getenv("CLOSELOOP_SECRET_" + strings.ToUpper(s)); v != "" {
 			c.Secrets[s] = v
 		}
+		u, tok := getenv("CLOSELOOP_API_"+strings.ToUpper(s)+"_URL"), getenv("CLOSELOOP_API_"+strings.ToUpper(s)+"_TOKEN")
+		if tok == "" {
+			continue // no credential: no look-ups for this source
+		}
+		if u == "" && s == "intercom" {
+			u = "https://api.intercom.io"
+		}
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			return c, fmt.Errorf("CLOSELOOP_API_%s_URL=%q: want the API's base URL, such as https://acme.zendesk.com", strings.ToUpper(s), u)
+		}
+		if c.APIs == nil {
+			c.APIs = map[string]VendorAPI{}
+		}
+		c.APIs[s] = VendorAPI{URL: strings.TrimRight(u, "/"), Token: tok}
 	}
 	if c.TimeZone, err = time.LoadLocation(cmp.Or(getenv("CLOSELOOP_TIMEZONE"), "UTC")); err != nil {
 		return c, fmt.Errorf("CLOSELOOP_TIMEZONE=%q: want an IANA zone such as Europe/Berlin", getenv("CLOSELOOP_TIMEZONE"))

@@ -21,6 +21,10 @@ const (
 
 // Person is a customer or an agent as the helpdesk names them.
 type Person struct {
+	// ID is the helpdesk's own id of the person, for a look-up through its
+	// API when the delivery carries no email (Intercom 2.x, Zendesk event
+	// subscriptions).
+	ID     string `json:"id,omitempty"`
 	Email  string `json:"email"`
 	Name   string `json:"name"`
 	Locale string `json:"locale,omitempty"`
@@ -99,7 +103,11 @@ func (e TicketEvent) Validate(now time.Time) error {
 			return Errorf(ErrInvalid, "a tag is longer than %d bytes", MaxTag)
 		}
 	}
-	if e.Status == StatusSolved {
+	if len(e.Customer.ID) > MaxTicketID {
+		return Errorf(ErrInvalid, "customer id is longer than %d bytes", MaxTicketID)
+	}
+	if e.Status == StatusSolved && (e.Customer.Email != "" || e.Customer.ID == "") {
+		// Without an email, the helpdesk's id of the customer is looked up.
 		if _, err := NormalizeEmail(e.Customer.Email); err != nil {
 			return Errorf(ErrInvalid, "customer email: %v", err)
 		}

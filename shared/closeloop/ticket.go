@@ -59,6 +59,8 @@ type Ticket struct {
 	Version    int64       // optimistic lock: each stored write adds one
 	ReceivedAt time.Time   // when the first event arrived
 	SolvedAt   time.Time   // the first solve: the day the ticket counts as solved (reopen and repeat-contact rates)
+	LookupID   string      // the helpdesk's id of a customer the delivery named without an email: looked up before the survey goes
+	Reason     string      // why the survey was not sent (failed, suppressed, throttled), for operators
 	Reopened   bool        // reopened since its first solve (counted once)
 }
 

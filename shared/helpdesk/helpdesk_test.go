@@ -233,7 +233,8 @@ func TestMalformed(t *testing.T) {
 	tests := []struct{ source, body, reason string }{
 		{"freshdesk", `{"freshdesk_webhook": {}}`, "freshdesk_webhook"},
 		{"freshdesk", `{"freshdesk_webhook": {"ticket_id": "1", "ticket_status": "Resolved"}}`, "customer email"},
-		{"intercom", `{"topic": "conversation.admin.closed", "id": "n1", "data": {"item": {"id": "1", "contacts": {"contacts": [{"id": "c1"}]}}}}`, "API 2.x"},
+		{"intercom", `{"topic": "conversation.admin.closed", "id": "n1", "data": {"item": {"id": "1", "contacts": {"contacts": []}}}}`, "neither an email nor a contact id"},
+		{"zendesk", `{"type": "zen:event-type:ticket.status_changed", "id": "e1", "time": "2026-11-24T10:00:00Z", "detail": {"id": "5", "requester_id": "9"}, "event": {}}`, "event.current is missing"},
 		{"jira", `{"webhookEvent": "jira:issue_updated", "issue": {"key": "S-1", "fields": {"status": {"statusCategory": {"key": "done"}}}}}`, "emailAddress"},
 		{"zammad", `{"ticket": {"id": 1}}`, "state"},
 		{"gorgias", `[1,2]`, "expected JSON"},
@@ -245,6 +246,33 @@ func TestMalformed(t *testing.T) {
 		_, err := rc.Parse(http.Header{}, []byte(tt.body), now)
 		if !errors.Is(err, closeloop.ErrInvalid) || !strings.Contains(err.Error(), tt.reason) {
 			t.Errorf("%s %s: %v, want invalid with %q", tt.source, tt.body, err, tt.reason)
+		}
+	}
+}
+
+// TestEmailLessShapes: Intercom API 2.x notifications and Zendesk event
+// subscriptions name the customer by id only; the event carries that id for
+// a look-up, in the shapes the vendors publish (events/*-lookup.json).
+func TestEmailLessShapes(t *testing.T) {
+	now := time.Date(2026, 11, 24, 10, 5, 0, 0, time.UTC)
+	for _, tt := range []struct{ source, file, ticket, customer string }{
+		{"intercom", "intercom-solved-lookup.json", "5001", "6650f2ab9c3e1a0001b7c0de"},
+		{"zendesk", "zendesk-solved-lookup.json", "35436", "422008837373"},
+	} {
+		body, err := os.ReadFile(filepath.Join("..", "..", "events", tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev struct{ Body string }
+		json.Unmarshal(body, &ev)
+		rc, _ := helpdesk.New(tt.source, "s")
+		evs, err := rc.Parse(http.Header{}, []byte(ev.Body), now)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("%s: %v %v", tt.file, evs, err)
+		}
+		e := evs[0]
+		if e.Status != closeloop.StatusSolved || e.TicketID != tt.ticket || e.Customer.ID != tt.customer || e.Customer.Email != "" {
+			t.Errorf("%s: %+v", tt.file, e)
 		}
 	}
 }

@@ -25,8 +25,10 @@ type Intercom struct {
 }
 
 type intercomPerson struct {
-	Email string `json:"email"`
-	Name  string `json:"name"`
+	ID    flexString `json:"id"`
+	Email string     `json:"email"`
+	Name  string     `json:"name"`
+	Role  string     `json:"role"` // API 2.x contacts: user or lead
 }
 
 // IntercomPayload is the notification envelope with the fields used.
@@ -37,9 +39,13 @@ type IntercomPayload struct {
 	CreatedAt flexString `json:"created_at"`
 	Data      struct {
 		Item struct {
-			ID       flexString     `json:"id"`
-			TicketID flexString     `json:"ticket_id"`
-			Title    string         `json:"title"`
+			ID       flexString `json:"id"`
+			TicketID flexString `json:"ticket_id"`
+			Title    string     `json:"title"`
+			// Tickets (API 2.x) carry their title among their attributes.
+			TicketAttributes struct {
+				Title string `json:"_default_title_"`
+			} `json:"ticket_attributes"`
 			User     intercomPerson `json:"user"`
 			Assignee intercomPerson `json:"assignee"`
 			Contacts struct {
@@ -93,15 +99,25 @@ func (i Intercom) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.
 	if customer.Email == "" && len(it.Contacts.Contacts) > 0 {
 		customer = it.Contacts.Contacts[0]
 	}
-	if status == closeloop.StatusSolved && customer.Email == "" {
-		return nil, invalid("the notification carries no customer email (Intercom API 2.x sends contact ids only): set the app's webhook API version to 1.4, or send solves through the generic source")
+	if customer.Email == "" {
+		// API 2.x names contacts by id only: the customer is the first user
+		// or lead, looked up through Intercom's API before the survey goes.
+		for _, c := range it.Contacts.Contacts {
+			if c.Role == "user" || c.Role == "lead" || c.Role == "" {
+				customer = c
+				break
+			}
+		}
+	}
+	if status == closeloop.StatusSolved && customer.Email == "" && customer.ID == "" {
+		return nil, invalid("the notification names no customer: neither an email nor a contact id")
 	}
 	ev := closeloop.TicketEvent{
 		Source: "intercom", EventID: p.ID, TicketID: string(it.ID), Status: status,
 		OccurredAt: orNow(parseTime(string(p.CreatedAt)), now),
-		Customer:   closeloop.Person{Email: customer.Email, Name: customer.Name},
+		Customer:   closeloop.Person{ID: string(customer.ID), Email: customer.Email, Name: customer.Name},
 		Agent:      closeloop.Person{Email: it.Assignee.Email, Name: it.Assignee.Name},
-		Subject:    firstOf(it.Title, stripTags(it.Source.Subject)),
+		Subject:    firstOf(it.Title, it.TicketAttributes.Title, stripTags(it.Source.Subject)),
 	}
 	if it.TicketID != "" {
 		ev.TicketID = string(it.TicketID)

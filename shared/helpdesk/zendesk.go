@@ -39,6 +39,60 @@ type ZendeskPayload struct {
 	Survey         string `json:"survey"`          // optional: csat, nps or ces
 }
 
+// ZendeskEvent is the envelope of a webhook subscribed to Zendesk's
+// ticket events (zen:event-type:ticket.status_changed): it names the
+// requester by id only, so their email, name, locale and zone are looked up
+// (GET /api/v2/users/{requester_id}).
+type ZendeskEvent struct {
+	Type   string `json:"type"`
+	ID     string `json:"id"`
+	Time   string `json:"time"`
+	Detail struct {
+		ID          flexString `json:"id"`
+		Status      string     `json:"status"`
+		Subject     string     `json:"subject"`
+		RequesterID flexString `json:"requester_id"`
+		Tags        []string   `json:"tags"`
+		UpdatedAt   string     `json:"updated_at"`
+	} `json:"detail"`
+	Event struct {
+		Current  string `json:"current"`
+		Previous string `json:"previous"`
+	} `json:"event"`
+}
+
+func (e ZendeskEvent) parse(now time.Time) ([]closeloop.TicketEvent, error) {
+	if e.Type != "zen:event-type:ticket.status_changed" {
+		return nil, nil // another ticket event: nothing to do
+	}
+	status := strings.ToLower(cmpOr(e.Event.Current, e.Detail.Status))
+	ev := closeloop.TicketEvent{
+		Source: "zendesk", EventID: e.ID, TicketID: string(e.Detail.ID), Subject: e.Detail.Subject, Tags: e.Detail.Tags,
+		Customer: closeloop.Person{ID: string(e.Detail.RequesterID)}, OccurredAt: now,
+	}
+	if t, err := time.Parse(time.RFC3339, e.Time); err == nil {
+		ev.OccurredAt = t
+	}
+	switch status {
+	case "solved", "closed":
+		ev.Status = closeloop.StatusSolved
+	case "new", "open", "pending", "hold", "on-hold":
+		ev.Status = closeloop.StatusReopened
+	case "":
+		return nil, invalid("event.current is missing")
+	default:
+		ev.Status = closeloop.StatusOther
+	}
+	return done(ev, now)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 // Sign returns the headers Zendesk would send for body at ts.
 func (z Zendesk) Sign(body []byte, ts time.Time) http.Header {
 	t := ts.UTC().Format(time.RFC3339)
@@ -69,6 +123,13 @@ func (z Zendesk) Verify(h http.Header, body []byte, now time.Time) error {
 // Parse implements Receiver. Solved and closed are solves; new, open, pending
 // and on-hold are reopens (a reopen only cancels a survey not yet sent).
 func (z Zendesk) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.TicketEvent, error) {
+	var env ZendeskEvent
+	if err := decodeStrict(body, &env); err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(env.Type, "zen:event-type:") {
+		return env.parse(now)
+	}
 	var p ZendeskPayload
 	if err := decodeStrict(body, &p); err != nil {
 		return nil, err

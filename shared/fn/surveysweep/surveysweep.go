@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/helpdesk"
 	"github.com/closeloop/closeloop/shared/mail"
 )
 
@@ -40,6 +41,9 @@ type Store interface {
 	CountContact(ctx context.Context, id, slot string, now time.Time) error
 	DeleteSurvey(ctx context.Context, id string) error
 	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters, dims ...closeloop.Dims) error
+	ContactID(normalizedEmail string) (string, error)
+	UpsertContact(ctx context.Context, c closeloop.Contact) error
+	AddAudit(ctx context.Context, e closeloop.AuditEntry) error
 }
 
 // Mailer sends one email and returns its message id.
@@ -55,7 +59,8 @@ const SESRate = 7
 // and fatigue window. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer) *Handler {
-	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC), ReminderDelay: cfg.ReminderDelay, Brand: cfg.Brand}
+	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC), ReminderDelay: cfg.ReminderDelay, Brand: cfg.Brand,
+		Lookups: helpdesk.Lookups(cfg, nil)}
 }
 
 // Handler sends the surveys that are due.
@@ -64,13 +69,14 @@ type Handler struct {
 	Mailer        Mailer
 	BaseURL       string
 	FatigueWindow time.Duration
-	Window        closeloop.SendWindow // when surveys may go out
-	Zone          *time.Location       // the team's zone: the window's zone for customers of no known zone
-	ReminderDelay time.Duration        // one reminder this long after an unanswered survey; 0 for none
-	Brand         closeloop.Brand      // the team's name, colour and logo in every email
-	Lease         time.Duration        // how long a claim may stay unresolved; 0 for DefaultLease
-	Batch         int                  // surveys per run; 0 for DefaultBatch
-	Now           func() time.Time     // nil for time.Now
+	Window        closeloop.SendWindow       // when surveys may go out
+	Zone          *time.Location             // the team's zone: the window's zone for customers of no known zone
+	ReminderDelay time.Duration              // one reminder this long after an unanswered survey; 0 for none
+	Brand         closeloop.Brand            // the team's name, colour and logo in every email
+	Lease         time.Duration              // how long a claim may stay unresolved; 0 for DefaultLease
+	Batch         int                        // surveys per run; 0 for DefaultBatch
+	Lookups       map[string]helpdesk.Lookup // per source: finds a customer a delivery named by id only
+	Now           func() time.Time           // nil for time.Now
 }
 
 // Defaults for a Handler's zero fields.
@@ -203,6 +209,21 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	}
 	slog.InfoContext(ctx, "survey claimed", "source", t.Source, "ticket", t.TicketID, "survey", surveyID)
 
+	if claimed.ContactID == "" && claimed.LookupID != "" {
+		state, why, err := h.lookUp(ctx, &claimed)
+		if err != nil {
+			// The helpdesk's API is busy or slow: try again after a back-off.
+			state, rerr := h.retry(ctx, &claimed, err)
+			if state == closeloop.SurveyFailed {
+				h.auditLookup(ctx, &claimed, err.Error())
+			}
+			return state, rerr
+		}
+		if state != "" {
+			h.auditLookup(ctx, &claimed, why)
+			return h.finish(ctx, &claimed, claimed.Version, state, why)
+		}
+	}
 	contact, state, why, err := h.eligible(ctx, &claimed, now)
 	if err != nil {
 		// Unknown whether the slot was taken: put it back on the schedule.
@@ -309,6 +330,9 @@ func (h *Handler) eligible(ctx context.Context, t *closeloop.Ticket, now time.Ti
 func (h *Handler) finish(ctx context.Context, t *closeloop.Ticket, prev int64, state closeloop.SurveyState, why string) (closeloop.SurveyState, error) {
 	next := *t
 	next.State, next.DueAt = state, time.Time{}
+	if why != "" {
+		next.Reason = why
+	}
 	if state != closeloop.SurveySent && state != closeloop.SurveyFailed {
 		next.SurveyID = ""
 	}
@@ -495,6 +519,53 @@ func (h *Handler) retry(ctx context.Context, t *closeloop.Ticket, cause error) (
 		return "", errors.Join(cause, err)
 	}
 	return closeloop.SurveyScheduled, cause
+}
+
+// lookUp finds the customer of ticket t, which its delivery named by the
+// helpdesk's id only, and makes them t's contact. It returns an error
+// wrapping helpdesk.ErrLookupRetry when a later try may succeed, and a
+// state with its reason when the survey cannot go: no look-up configured,
+// the customer unknown or without a usable email, or erased.
+func (h *Handler) lookUp(ctx context.Context, t *closeloop.Ticket) (closeloop.SurveyState, string, error) {
+	l := h.Lookups[t.Source]
+	if l == nil {
+		return closeloop.SurveyFailed, "look-up: no " + t.Source + " API configured (" + helpdesk.LookupEnvNames(t.Source) + ")", nil
+	}
+	p, err := l.Person(ctx, t.LookupID)
+	if errors.Is(err, helpdesk.ErrLookupRetry) {
+		return "", "", err
+	}
+	if err != nil {
+		return closeloop.SurveyFailed, err.Error(), nil
+	}
+	addr, err := closeloop.NormalizeEmail(p.Email)
+	if err != nil {
+		return closeloop.SurveyFailed, fmt.Sprintf("look up %s customer %s: no usable email (%v)", t.Source, t.LookupID, err), nil
+	}
+	cid, err := h.Store.ContactID(addr)
+	if err != nil {
+		return closeloop.SurveyFailed, "look-up: " + err.Error(), nil
+	}
+	err = h.Store.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr, Name: p.Name, Locale: p.Locale})
+	if errors.Is(err, closeloop.ErrErased) {
+		return closeloop.SurveySuppressed, "contact erased", nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	t.ContactID = cid
+	t.Locale, t.TimeZone = cmp.Or(t.Locale, p.Locale), cmp.Or(t.TimeZone, p.TimeZone)
+	slog.InfoContext(ctx, "customer looked up", "source", t.Source, "ticket", t.TicketID)
+	return "", "", nil
+}
+
+// auditLookup records a failed look-up in the audit log, where operators
+// see it in the console and through GET /api/audit.
+func (h *Handler) auditLookup(ctx context.Context, t *closeloop.Ticket, why string) {
+	e := closeloop.AuditEntry{At: h.now(), Actor: "survey-sweep", Action: "survey.lookup-failed", Target: t.Source + " ticket " + t.TicketID, Detail: why}
+	if err := h.Store.AddAudit(ctx, e); err != nil {
+		slog.ErrorContext(ctx, "audit look-up", "source", t.Source, "ticket", t.TicketID, "err", err)
+	}
 }
 
 func (h *Handler) lease() time.Duration {

@@ -39,8 +39,11 @@ type Handler struct {
 	Policy  closeloop.Policy
 	// CheckInDelay is how long after a solve the check-in goes; 0 for none.
 	CheckInDelay time.Duration
-	Now          func() time.Time // nil for time.Now
-	mux          *http.ServeMux
+	// Lookups names the sources whose customers can be looked up by id
+	// (their API is configured): their deliveries may lack an email.
+	Lookups map[string]bool
+	Now     func() time.Time // nil for time.Now
+	mux     *http.ServeMux
 }
 
 // Paths are the path prefixes the handler serves, for a server that mounts
@@ -56,7 +59,11 @@ func New(cfg closeloop.Config, store Store) *Handler {
 		Secrets:      cfg.Secrets,
 		Policy:       closeloop.Policy{Delay: cfg.SurveyDelay, Kind: cfg.SurveyKind},
 		CheckInDelay: cfg.CheckInDelay,
+		Lookups:      map[string]bool{},
 		mux:          http.NewServeMux(),
+	}
+	for src := range helpdesk.Lookups(cfg, nil) {
+		h.Lookups[src] = true
 	}
 	h.mux.HandleFunc("POST /webhooks/{source}", h.receive)
 	return h
@@ -139,7 +146,11 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 		return "", err
 	}
 	var contact closeloop.Contact
-	if ev.Status == closeloop.StatusSolved {
+	lookup := ev.Status == closeloop.StatusSolved && ev.Customer.Email == "" && ev.Customer.ID != ""
+	if lookup && !h.Lookups[ev.Source] {
+		return "", closeloop.Errorf(closeloop.ErrInvalid, "the delivery names the customer by %s id %q only, and Closeloop cannot look them up: set %s", ev.Source, ev.Customer.ID, helpdesk.LookupEnvNames(ev.Source))
+	}
+	if ev.Status == closeloop.StatusSolved && !lookup {
 		addr, err := closeloop.NormalizeEmail(ev.Customer.Email)
 		if err != nil {
 			return "", closeloop.Errorf(closeloop.ErrInvalid, "customer email: %v", err)
@@ -163,7 +174,12 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 		if next == nil {
 			return action, nil
 		}
-		if action == closeloop.ActionScheduled {
+		if action == closeloop.ActionScheduled && lookup {
+			// Answer the helpdesk now; the sweep looks the customer up
+			// before the survey is due.
+			next.LookupID = ev.Customer.ID
+		}
+		if action == closeloop.ActionScheduled && !lookup {
 			// The contact is stored before the survey that needs it, so a
 			// survey is never scheduled for a contact the store cannot name.
 			// Duplicates and reopens write no contact.
@@ -190,7 +206,7 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 			return "", err
 		}
 		h.count(ctx, t, next, ev.Tags)
-		if action == closeloop.ActionScheduled && h.CheckInDelay > 0 {
+		if action == closeloop.ActionScheduled && h.CheckInDelay > 0 && next.ContactID != "" {
 			// The check-in is scheduled after the survey it follows; the sweep
 			// skips it if the ticket has reopened by then.
 			ci := closeloop.CheckIn{ID: closeloop.CheckInID(next.Source, next.TicketID), Source: next.Source, TicketID: next.TicketID,
