@@ -39,6 +39,7 @@ func FuzzAPIBodies(f *testing.F) {
 		{"POST", "/api/cases/" + sv.ID + "/reply"},
 		{"POST", "/api/migrations/contact-ids"},
 		{"POST", "/api/import"},
+		{"POST", "/api/customers/events"},
 	}
 	for i, bodies := range [][]string{
 		{`{"name":"exports","keywords":["export","csv"]}`, `{"name":""}`, `{"name":"x","keywords":"nope"}`},
@@ -52,6 +53,8 @@ func FuzzAPIBodies(f *testing.F) {
 		{`{"responses":[{"origin":"csv","id":"1","email":"ada@example.com","kind":"csat","score":5,"at":"2025-09-01T00:00:00Z","themes":["Billing"]}]}`,
 			`{"suppressions":[{"email":"x@example.com","reason":"bounce"},{"email":"bad","reason":"bounce"},{"email":"y@example.com","reason":"spam"}]}`,
 			`{"responses":[{"origin":"other","id":"","email":"","kind":"x","score":99,"at":"3000-01-01T00:00:00Z"}]}`},
+		{`{"events":[{"email":"ada@example.com","type":"churned","at":"2026-11-01T00:00:00Z"}]}`,
+			`{"events":[{"email":"x","type":"paused","at":"3000-01-01T00:00:00Z"}]}`, `{"events":[]}`},
 	} {
 		for _, b := range append(bodies, "", "null", "[]", "{", `{"a":`+strings.Repeat("[", 200)) {
 			f.Add(uint8(i), b)
