@@ -47,8 +47,9 @@ var Functions = map[string]FunctionSpec{
 	"api": {MemoryMB: 512, Timeout: awscdk.Duration_Seconds(jsii.Number(29))},
 	// Sends at 7/s (half of SES's default 14/s quota) and stops claiming 5 s
 	// before its deadline, so up to about 385 surveys a run; the rule fires
-	// every minute and the rest wait for the next run.
-	"survey-sweep": {MemoryMB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(60))},
+	// every minute and the rest wait for the next run. One instance at a
+	// time, so overlapping runs never exceed the rate.
+	"survey-sweep": {MemoryMB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(60)), ReservedConcurrency: 1},
 	// Sends a batch of up to 5 messages × 25 recipients at 3.5/s: about 36 s.
 	// Two instances at 3.5/s plus the sweep's 7/s stay within SES's default
 	// 14/s quota; raise them together with the quota.
@@ -77,6 +78,7 @@ type settings struct {
 	adminEmail                               string
 	brandName, brandColor, brandLogoURL      string
 	timeZone, alertEmail                     string
+	stage                                    string // dev (the default) or prod
 }
 
 func readSettings(scope constructs.Construct) (settings, error) {
@@ -99,6 +101,7 @@ func readSettings(scope constructs.Construct) (settings, error) {
 		brandColor:     get("brandColor", ""),
 		brandLogoURL:   get("brandLogoUrl", ""),
 		timeZone:       get("timeZone", "UTC"),
+		stage:          get("stage", "dev"),
 		alertEmail:     get("alertEmail", ""),
 	}
 	addr, err := closeloop.SenderAddress(s.sender)
@@ -119,15 +122,49 @@ func readSettings(scope constructs.Construct) (settings, error) {
 	if (s.domain == "") != (s.certificateARN == "") {
 		return s, fmt.Errorf("context: domainName and certificateArn go together")
 	}
+	if s.stage != "dev" && s.stage != "prod" {
+		return s, fmt.Errorf("context stage=%q: want dev or prod", s.stage)
+	}
 	return s, nil
+}
+
+// unsafe lists what a production stack must not have: an example sender
+// (SES refuses every send, and every survey is marked failed), no alarm
+// target (failures reach nobody), no custom domain (links on the
+// execute-api host). Each names the context value to set.
+func (s settings) unsafe() []string {
+	var out []string
+	addr, _ := closeloop.SenderAddress(s.sender)
+	if _, domain, _ := strings.Cut(addr, "@"); domain == "example.com" || strings.HasPrefix(domain, "example.") || strings.HasSuffix(domain, ".example") {
+		out = append(out, fmt.Sprintf("context sender=%q is an example address: set sender to an address of your SES identity", s.sender))
+	}
+	if s.alarmEmail == "" {
+		out = append(out, "context alarmEmail is not set: alarms would reach nobody")
+	}
+	if s.domain == "" {
+		out = append(out, "context domainName (with certificateArn) is not set: links in emails would point at the execute-api host")
+	}
+	return out
 }
 
 // NewStack defines Closeloop in one stack.
 func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.Stack {
-	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	sp := props.StackProps
+	if v, _ := scope.Node().TryGetContext(jsii.String("stage")).(string); v == "prod" {
+		sp.TerminationProtection = jsii.Bool(true) // a production stack is not deleted by accident
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
 	cfg, err := readSettings(stack)
 	if err != nil {
 		panic(err) // synth stops with the message; the CDK CLI shows it
+	}
+	if problems := cfg.unsafe(); len(problems) > 0 {
+		if cfg.stage == "prod" {
+			panic(fmt.Errorf("a production stage (stage=prod) refuses to synth: %s", strings.Join(problems, "; ")))
+		}
+		for _, p := range problems {
+			awscdk.Annotations_Of(stack).AddWarning(jsii.String(p + " (fine for trying it out; stage=prod refuses it)"))
+		}
 	}
 	assetDir := props.AssetDir
 	if assetDir == "" {
@@ -275,6 +312,11 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	integrate(api, fns["api"], "/api/{proxy+}", awsapigatewayv2.HttpMethod_ANY)
 	integrate(api, fns["api"], "/console", awsapigatewayv2.HttpMethod_GET)
 	integrate(api, fns["api"], "/console/{proxy+}", awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
+	// A sweep that fails is not run again by Lambda: the next minute's run
+	// picks up where it stopped, and a late retry would only overlap it.
+	fns["survey-sweep"].ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		RetryAttempts: jsii.Number(0), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(2)),
+	})
 	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Closeloop: send due surveys every minute"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
@@ -468,6 +510,19 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 		})
 		key.GrantEncryptDecrypt(awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil))
 		topic := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{MasterKey: key, EnforceSSL: jsii.Bool(true)})
+		// The topic's policy replaces SNS's default one (EnforceSSL adds a
+		// statement), so CloudWatch needs its own grant to publish: this
+		// account's alarms only.
+		topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("CloudWatchAlarmsPublish"),
+			Actions:    jsii.Strings("sns:Publish"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+			Resources:  jsii.Strings(*topic.TopicArn()),
+			Conditions: &map[string]interface{}{
+				"StringEquals": map[string]interface{}{"aws:SourceAccount": stack.Account()},
+				"ArnLike":      map[string]interface{}{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"), ResourceName: jsii.String("*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})},
+			},
+		}))
 		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.alarmEmail), nil))
 		action = awscloudwatchactions.NewSnsAction(topic)
 	}

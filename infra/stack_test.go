@@ -291,6 +291,90 @@ func TestAlarms(t *testing.T) {
 	if len(topics) != 1 || len(resources(a, "AWS::CloudWatch::Dashboard")) != 1 {
 		t.Errorf("%d topics, %d dashboards; want 1 and 1", len(topics), len(resources(a, "AWS::CloudWatch::Dashboard")))
 	}
+	// The topic's policy lets this account's CloudWatch alarms publish (it
+	// replaces SNS's default policy, which would have).
+	published := false
+	for _, r := range resources(a, "AWS::SNS::TopicPolicy") {
+		js := jsonOf(props(r)["PolicyDocument"])
+		if strings.Contains(js, `"Service":"cloudwatch.amazonaws.com"`) && strings.Contains(js, `"sns:Publish"`) && strings.Contains(js, "aws:SourceAccount") && strings.Contains(js, ":alarm:*") {
+			published = true
+		}
+	}
+	if !published {
+		t.Errorf("no topic policy lets CloudWatch alarms publish")
+	}
+	// The sweep runs one at a time and is not retried by Lambda.
+	sweeps := 0
+	for _, r := range resources(a, "AWS::Lambda::Function") {
+		if strings.HasSuffix(props(r)["Description"].(string), " survey-sweep") && fmt.Sprint(props(r)["ReservedConcurrentExecutions"]) == "1" {
+			sweeps++
+		}
+	}
+	invokeConfigs := 0
+	for _, r := range resources(a, "AWS::Lambda::EventInvokeConfig") {
+		if fmt.Sprint(props(r)["MaximumRetryAttempts"]) == "0" && fmt.Sprint(props(r)["MaximumEventAgeInSeconds"]) == "120" {
+			invokeConfigs++
+		}
+	}
+	if sweeps != 1 || invokeConfigs != 1 {
+		t.Errorf("sweep with reserved concurrency 1: %d; without async retries: %d; want 1 and 1", sweeps, invokeConfigs)
+	}
+}
+
+// TestProductionStage: stage=prod refuses to synth with an example sender,
+// without an alarm target or without a custom domain, naming the context
+// value; with all three it synthesizes with termination protection. The
+// dev stage only warns.
+func TestProductionStage(t *testing.T) {
+	assets := t.TempDir()
+	for name := range Functions {
+		os.MkdirAll(filepath.Join(assets, name), 0o755)
+		os.WriteFile(filepath.Join(assets, name, "bootstrap"), []byte("test"), 0o755)
+	}
+	good := map[string]interface{}{
+		"stage": "prod", "sender": "Acme <feedback@mail.acme.com>", "alarmEmail": "ops@acme.com",
+		"domainName": "feedback.acme.com", "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+	}
+	synth := func(change map[string]interface{}) (msg string, stack awscdk.Stack) {
+		ctx := map[string]interface{}{}
+		for k, v := range good {
+			ctx[k] = v
+		}
+		for k, v := range change {
+			if v == nil {
+				delete(ctx, k)
+			} else {
+				ctx[k] = v
+			}
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				msg = fmt.Sprint(r)
+			}
+		}()
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+		return "", NewStack(app, "Prod", &StackProps{AssetDir: assets})
+	}
+	for _, tt := range []struct {
+		change map[string]interface{}
+		want   string
+	}{
+		{map[string]interface{}{"sender": "feedback@example.com"}, "context sender"},
+		{map[string]interface{}{"alarmEmail": nil}, "context alarmEmail"},
+		{map[string]interface{}{"domainName": nil, "certificateArn": nil}, "context domainName"},
+		{map[string]interface{}{"stage": "staging"}, "context stage"},
+	} {
+		if msg, _ := synth(tt.change); !strings.Contains(msg, tt.want) {
+			t.Errorf("%v: synth said %q, want it to name %q", tt.change, msg, tt.want)
+		}
+	}
+	msg, stack := synth(nil)
+	if msg != "" || stack == nil || stack.TerminationProtection() == nil || !*stack.TerminationProtection() {
+		t.Errorf("a complete production stage: %q, termination protection %v", msg, stack)
+	}
+	if msg, _ := synth(map[string]interface{}{"stage": "dev", "sender": "feedback@example.com", "alarmEmail": nil}); msg != "" {
+		t.Errorf("the dev stage refused an example sender: %s", msg)
+	}
 }
 
 // TestLeastPrivilege: no managed *FullAccess policy, no wildcard service
