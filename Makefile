@@ -38,7 +38,10 @@ demo: deps ## run the whole loop locally and print each step (the mail page stay
 	$(GO) run ./cmd/closeloop demo --keep-mail
 
 demo-stop: ## stop the mail page a demo left running
-	@if [ -f build/demo-mail.pid ]; then kill -- -$$(cat build/demo-mail.pid) 2>/dev/null || true; rm -f build/demo-mail.pid; echo stopped; fi
+	@# only while the recorded pid still names the mail server: a stale one may be anyone's
+	@if [ -f build/demo-mail.pid ]; then pid=$$(cat build/demo-mail.pid); \
+	  if ps -o args= -p $$pid 2>/dev/null | grep -q aws-ses-v2-local; then kill -- -$$pid 2>/dev/null || true; echo stopped; fi; \
+	  rm -f build/demo-mail.pid; fi
 
 dev: deps ## run the local stack until Ctrl-C (api on 127.0.0.1:8787)
 	$(GO) run ./cmd/closeloop dev

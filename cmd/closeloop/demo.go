@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -113,16 +114,32 @@ func keptMailPIDFile() string {
 }
 
 // stopKeptMail stops the SES server an earlier demo left running, if any.
+// The recorded pid is only trusted while it still names that server: once
+// the server is gone the number may belong to any process (it once was a
+// test binary's DynamoDB server), which must be left alone.
 func stopKeptMail() {
 	b, err := os.ReadFile(keptMailPIDFile())
 	if err != nil {
 		return
 	}
 	var pid int
-	if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 1 {
+	if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 1 && isKeptMail(pid) {
 		syscall.Kill(-pid, syscall.SIGTERM) // its own session and process group
 	}
 	os.Remove(keptMailPIDFile())
+}
+
+// isKeptMail reports whether process pid is the local SES server.
+func isKeptMail(pid int) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		out, err := exec.Command("ps", "-o", "args=", "-p", fmt.Sprint(pid)).Output() // no /proc (macOS)
+		if err != nil {
+			return false
+		}
+		cmdline = out
+	}
+	return strings.Contains(string(cmdline), "aws-ses-v2-local")
 }
 
 func demoLog() (*os.File, error) {
