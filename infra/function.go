@@ -51,6 +51,7 @@ func newFunction(scope constructs.Construct, name, assetDir string, spec Functio
 		MemorySize:    jsii.Number(float64(spec.MemoryMB)),
 		Timeout:       spec.Timeout,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Tracing:       awslambda.Tracing_ACTIVE, // X-Ray: every log line carries the trace id
 		LogGroup:      logs,
 		Environment:   &all,
 	}

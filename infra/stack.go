@@ -272,6 +272,11 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 			}
 		}
 		fns[name] = newFunction(stack, name, assetDir, spec, env)
+		cdknag.NagSuppressions_AddResourceSuppressions(fns[name].Role(), &[]*cdknag.NagPackSuppression{{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, which take no resource-level permissions (AWS requires Resource *); the role gets no other wildcard resource."),
+			AppliesTo: &[]interface{}{jsii.String("Resource::*")},
+		}}, jsii.Bool(true))
 	}
 
 	// Least privilege, function by function.
@@ -334,7 +339,11 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		BatchSize: jsii.Number(10), ReportBatchItemFailures: jsii.Bool(true),
 	}))
 
-	newAlarms(stack, cfg, fns, []awssqs.Queue{closingDLQ, sesDLQ})
+	dashboard := newAlarms(stack, cfg, fns, []awssqs.Queue{closingDLQ, sesDLQ}, []awssqs.Queue{closingQueue, sesQueue}, api, table)
+	awscdk.NewCfnOutput(stack, jsii.String("DashboardUrl"), &awscdk.CfnOutputProps{
+		Value: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://console.aws.amazon.com/cloudwatch/home?region="), stack.Region(), jsii.String("#dashboards:name="), dashboard}),
+		Description: jsii.String("The CloudWatch dashboard: function errors and p99 duration, API 5xx and latency, queue age, dead letters, SES reputation"),
+	})
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: baseURL, Description: jsii.String("Base URL: webhooks at <ApiUrl>/webhooks/<source>, operators' API at <ApiUrl>/api/, console at <ApiUrl>/console")})
 	awscdk.NewCfnOutput(stack, jsii.String("SecretArn"), &awscdk.CfnOutputProps{Value: secret.SecretArn(), Description: jsii.String("Secrets Manager secret holding the admin token and webhook secrets (the ARN, not the values)")})
@@ -501,7 +510,7 @@ func integrate(api awsapigatewayv2.HttpApi, fn awslambda.Function, path string, 
 // and SES reputation, and puts the main figures on a dashboard. With the
 // context value alarmEmail, alarms notify that address through an encrypted
 // SNS topic.
-func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Function, dlqs []awssqs.Queue) {
+func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Function, dlqs, queues []awssqs.Queue, api awsapigatewayv2.HttpApi, table awsdynamodb.Table) *string {
 	var action awscloudwatch.IAlarmAction
 	if cfg.alarmEmail != "" {
 		key := awskms.NewKey(stack, jsii.String("AlarmTopicKey"), &awskms.KeyProps{
@@ -549,6 +558,28 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 		invocations = append(invocations, fn.MetricInvocations(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String(name)}))
 		errors = append(errors, fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String(name)}))
 	}
+	var durations []awscloudwatch.IMetric
+	for _, name := range sortedNames() {
+		durations = append(durations, fns[name].MetricDuration(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("p99"), Label: jsii.String(name)}))
+	}
+	// The HTTP surface: server errors (a function failing, or timing out)
+	// and p99 latency (helpdesks give up after 5 to 12 s).
+	api5xx := api.MetricServerError(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")})
+	latency := api.MetricLatency(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("p99")})
+	alarm("Api5xx", api5xx, 5, "Closeloop's HTTP API answered 5xx at least 5 times in 5 minutes: helpdesks retry, customers see an error page")
+	alarm("ApiLatency", latency, 4000, "Closeloop's HTTP API p99 latency is over 4 s: HubSpot gives up at 5 s")
+	// Work waiting: a queue whose oldest message is 15 minutes old is stuck.
+	var ages []awscloudwatch.IMetric
+	for i, q := range queues {
+		m := q.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")})
+		alarm(fmt.Sprintf("QueueAge%d", i+1), m, 900, "Closeloop work has waited 15 minutes in a queue: its consumer fails or is throttled")
+		ages = append(ages, m)
+	}
+	for _, name := range []string{"ReadThrottleEvents", "WriteThrottleEvents"} {
+		m := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/DynamoDB"), MetricName: jsii.String(name),
+			DimensionsMap: &map[string]*string{"TableName": table.TableName()}, Statistic: jsii.String("Sum"), Period: five})
+		alarm("Table"+strings.TrimSuffix(name, "Events"), m, 10, "Closeloop's table throttled requests (the SDK retries; sustained throttling loses time, then requests)")
+	}
 	var depths []awscloudwatch.IMetric
 	for i, q := range dlqs {
 		m := q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five})
@@ -562,7 +593,9 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 	alarm("SesBounceRate", bounce, 0.04, "SES bounce rate at 4%: SES reviews the account at 5%")
 	alarm("SesComplaintRate", complaint, 0.0008, "SES complaint rate at 0.08%: SES reviews the account at 0.1%")
 
+	name := awscdk.Fn_Join(jsii.String("-"), &[]*string{stack.StackName(), jsii.String("closeloop")})
 	awscloudwatch.NewDashboard(stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName: name,
 		Widgets: &[]*[]awscloudwatch.IWidget{
 			{
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Invocations"), Left: &invocations, Width: jsii.Number(12)}),
@@ -572,8 +605,14 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Dead letters"), Left: &depths, Width: jsii.Number(12)}),
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("SES reputation"), Left: &[]awscloudwatch.IMetric{bounce, complaint}, Width: jsii.Number(12)}),
 			},
+			{
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Duration p99"), Left: &durations, Width: jsii.Number(8)}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("API 5xx and p99 latency"), Left: &[]awscloudwatch.IMetric{api5xx}, Right: &[]awscloudwatch.IMetric{latency}, Width: jsii.Number(8)}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Oldest message in a queue (s)"), Left: &ages, Width: jsii.Number(8)}),
+			},
 		},
 	})
+	return name
 }
 
 // suppress records, with reasons, the cdk-nag findings this design accepts.

@@ -278,7 +278,8 @@ func TestAlarms(t *testing.T) {
 		}
 	}
 	want := map[string]int{"Errors": len(Functions), "Throttles": len(Functions), "ApproximateNumberOfMessagesVisible": 2,
-		"Reputation.BounceRate": 1, "Reputation.ComplaintRate": 1}
+		"Reputation.BounceRate": 1, "Reputation.ComplaintRate": 1,
+		"5xx": 1, "Latency": 1, "ApproximateAgeOfOldestMessage": 2, "ReadThrottleEvents": 1, "WriteThrottleEvents": 1}
 	if d := cmp.Diff(want, metrics); d != "" {
 		t.Errorf("alarms by metric (-want +got):\n%s", d)
 	}
@@ -302,6 +303,21 @@ func TestAlarms(t *testing.T) {
 	}
 	if !published {
 		t.Errorf("no topic policy lets CloudWatch alarms publish")
+	}
+	// Every function is traced; the dashboard has a name of the stack's and
+	// its URL is an output.
+	for id, r := range resources(a, "AWS::Lambda::Function") {
+		if tc, _ := props(r)["TracingConfig"].(map[string]any); tc["Mode"] != "Active" {
+			t.Errorf("function %s is not traced", id)
+		}
+	}
+	for _, r := range resources(a, "AWS::CloudWatch::Dashboard") {
+		if !strings.Contains(jsonOf(props(r)["DashboardName"]), "closeloop") {
+			t.Errorf("the dashboard has no name of the stack's: %v", props(r)["DashboardName"])
+		}
+	}
+	if outs, _ := a["Outputs"].(map[string]any); outs["DashboardUrl"] == nil {
+		t.Errorf("no DashboardUrl output")
 	}
 	// The sweep runs one at a time and is not retried by Lambda.
 	sweeps := 0

@@ -254,7 +254,7 @@ func (s *Store) eraseTicket(ctx context.Context, pk string) error {
 	// holding an older read loses its conditional write.
 	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                       key(pk, "TICKET"),
-		UpdateExpression:          aws.String("REMOVE contact_key, subject, agent_name, agent_email SET version = version + :one"),
+		UpdateExpression:          aws.String("REMOVE contact_key, subject, agent_name, agent_email, reason, lookup_id SET version = version + :one"),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
 		ReturnValues:              types.ReturnValueAllOld,

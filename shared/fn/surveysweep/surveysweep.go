@@ -21,6 +21,7 @@ import (
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/helpdesk"
 	"github.com/closeloop/closeloop/shared/mail"
+	"github.com/closeloop/closeloop/shared/platform/logging"
 )
 
 // Store is what the sweep needs of the store.
@@ -331,7 +332,7 @@ func (h *Handler) finish(ctx context.Context, t *closeloop.Ticket, prev int64, s
 	next := *t
 	next.State, next.DueAt = state, time.Time{}
 	if why != "" {
-		next.Reason = why
+		next.Reason = logging.Redact(why) // SES errors may name the recipient
 	}
 	if state != closeloop.SurveySent && state != closeloop.SurveyFailed {
 		next.SurveyID = ""
@@ -562,7 +563,7 @@ func (h *Handler) lookUp(ctx context.Context, t *closeloop.Ticket) (closeloop.Su
 // auditLookup records a failed look-up in the audit log, where operators
 // see it in the console and through GET /api/audit.
 func (h *Handler) auditLookup(ctx context.Context, t *closeloop.Ticket, why string) {
-	e := closeloop.AuditEntry{At: h.now(), Actor: "survey-sweep", Action: "survey.lookup-failed", Target: t.Source + " ticket " + t.TicketID, Detail: why}
+	e := closeloop.AuditEntry{At: h.now(), Actor: "survey-sweep", Action: "survey.lookup-failed", Target: t.Source + " ticket " + t.TicketID, Detail: logging.Redact(why)}
 	if err := h.Store.AddAudit(ctx, e); err != nil {
 		slog.ErrorContext(ctx, "audit look-up", "source", t.Source, "ticket", t.TicketID, "err", err)
 	}

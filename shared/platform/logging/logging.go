@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -19,8 +20,33 @@ import (
 
 // New returns a JSON logger writing to w at the level AWS_LAMBDA_LOG_LEVEL
 // names (INFO when unset), with request and trace ids added to every line.
+// Every string and error value is passed through Redact first.
 func New(w io.Writer, getenv func(string) string) *slog.Logger {
-	return slog.New(Wrap(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: Level(getenv("AWS_LAMBDA_LOG_LEVEL"))})))
+	return slog.New(Wrap(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: Level(getenv("AWS_LAMBDA_LOG_LEVEL")), ReplaceAttr: redactAttr})))
+}
+
+// addressRE matches what looks like an email address.
+var addressRE = regexp.MustCompile(`[A-Za-z0-9._%+!#$&'*/=?^{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+`)
+
+// Redact replaces every email address in s with "[address]": errors from
+// SES and helpdesk APIs may name a recipient, and logs carry ids only.
+func Redact(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return addressRE.ReplaceAllString(s, "[address]")
+}
+
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(Redact(a.Value.String()))
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok {
+			a.Value = slog.StringValue(Redact(err.Error()))
+		}
+	}
+	return a
 }
 
 // Level maps Lambda's log levels (TRACE, DEBUG, INFO, WARN, ERROR, FATAL;

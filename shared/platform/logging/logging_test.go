@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -94,5 +96,21 @@ func TestMiddlewareGivesEachRequestAnID(t *testing.T) {
 		if id, _ := l["request_id"].(string); !ids[id] {
 			t.Errorf("line's request id %v is not the one answered", l["request_id"])
 		}
+	}
+}
+
+// TestAddressesAreRedacted: an error from SES or a vendor may name a
+// recipient ("…identities failed the check: ada@example.com"); the line
+// keeps the error and drops the address.
+func TestAddressesAreRedacted(t *testing.T) {
+	var b bytes.Buffer
+	log := New(&b, func(string) string { return "" })
+	log.Error("send", "err", errors.New("MessageRejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: Ada.L+x@Example.com"), "note", "to bob@mail.acme.example")
+	out := b.String()
+	if strings.Contains(strings.ToLower(out), "ada.l+x@example.com") || strings.Contains(out, "bob@") {
+		t.Errorf("a log line names an address: %s", out)
+	}
+	if !strings.Contains(out, "MessageRejected") || !strings.Contains(out, "[address]") {
+		t.Errorf("the error's text is lost: %s", out)
 	}
 }
