@@ -341,7 +341,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 
 	dashboard := newAlarms(stack, cfg, fns, []awssqs.Queue{closingDLQ, sesDLQ}, []awssqs.Queue{closingQueue, sesQueue}, api, table)
 	awscdk.NewCfnOutput(stack, jsii.String("DashboardUrl"), &awscdk.CfnOutputProps{
-		Value: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://console.aws.amazon.com/cloudwatch/home?region="), stack.Region(), jsii.String("#dashboards:name="), dashboard}),
+		Value:       awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://console.aws.amazon.com/cloudwatch/home?region="), stack.Region(), jsii.String("#dashboards:name="), dashboard}),
 		Description: jsii.String("The CloudWatch dashboard: function errors and p99 duration, API 5xx and latency, queue age, dead letters, SES reputation"),
 	})
 
