@@ -402,7 +402,7 @@ func newSecret(stack awscdk.Stack) awssecretsmanager.Secret {
 	}
 	// Helpdesk API credentials for look-ups (docs/deploy.md): empty, so
 	// off, until filled in.
-	for _, s := range []string{"INTERCOM", "ZENDESK"} {
+	for _, s := range []string{"INTERCOM", "ZENDESK", "HUBSPOT"} {
 		template["CLOSELOOP_API_"+s+"_URL"], template["CLOSELOOP_API_"+s+"_TOKEN"] = "", ""
 	}
 	b, _ := json.Marshal(template)

@@ -217,8 +217,15 @@ func TestDeliveriesWithoutATicket(t *testing.T) {
 		t.Errorf("intercom ping: %v %v, want no events", evs, err)
 	}
 	hs, _ := helpdesk.New("hubspot", secret)
-	if evs, err := hs.Parse(http.Header{}, []byte(`[{"eventId":1,"subscriptionType":"ticket.propertyChange","objectId":5,"propertyName":"hs_pipeline_stage","propertyValue":"4"}]`), now); err != nil || len(evs) != 0 {
-		t.Errorf("hubspot property change: %v %v, want no events", evs, err)
+	// A HubSpot batch: the closed stage is a solve of the ticket, whose
+	// contact is looked up; other properties are not events; a retry of the
+	// same change (another eventId) is the same event.
+	batch := `[{"eventId":1,"subscriptionId":77,"subscriptionType":"ticket.propertyChange","objectId":5,"propertyName":"hs_pipeline_stage","propertyValue":"4","occurredAt":1795000000000},
+		{"eventId":2,"subscriptionId":77,"subscriptionType":"ticket.propertyChange","objectId":6,"propertyName":"subject","propertyValue":"x","occurredAt":1795000000000},
+		{"eventId":3,"subscriptionId":77,"subscriptionType":"ticket.propertyChange","objectId":5,"propertyName":"hs_pipeline_stage","propertyValue":"4","occurredAt":1795000000000}]`
+	evs, err := hs.Parse(http.Header{}, []byte(batch), time.UnixMilli(1795000000000))
+	if err != nil || len(evs) != 2 || evs[0].Status != closeloop.StatusSolved || evs[0].Customer.ID != "5" || evs[0].EventID != evs[1].EventID {
+		t.Errorf("hubspot property changes: %+v %v", evs, err)
 	}
 	fr := helpdesk.Front{Secret: []byte(secret)}
 	ch := http.Header{}

@@ -43,6 +43,60 @@ type HubSpotPayload struct {
 	Survey   string     `json:"survey"`
 }
 
+// HubSpotChange is one event of an app webhook's batch (up to 100): a
+// ticket property changed. It names the ticket only; its contact is looked
+// up through the ticket's association (HubSpot's look-up).
+type HubSpotChange struct {
+	ObjectID         flexString `json:"objectId"`
+	PropertyName     string     `json:"propertyName"`
+	PropertyValue    string     `json:"propertyValue"`
+	SubscriptionType string     `json:"subscriptionType"`
+	EventType        string     `json:"eventType"` // some docs' name for subscriptionType
+	SubscriptionID   flexString `json:"subscriptionId"`
+	OccurredAt       int64      `json:"occurredAt"` // ms
+}
+
+// HubSpotClosedStage is the default Support pipeline's closed stage id.
+const HubSpotClosedStage = "4"
+
+// parseHubSpotChanges reads a batch of ticket.propertyChange events on
+// hs_pipeline_stage: the closed stage is a solve, any other stage a reopen.
+// Each event is named by subscription, ticket, property and time (HubSpot's
+// eventId is not unique); its customer is the ticket, to look up.
+func parseHubSpotChanges(body []byte, now time.Time) ([]closeloop.TicketEvent, error) {
+	var cs []HubSpotChange
+	if err := decodeStrict(body, &cs); err != nil {
+		return nil, err
+	}
+	if len(cs) > 100 {
+		return nil, invalid("more than 100 events in one batch")
+	}
+	var out []closeloop.TicketEvent
+	for _, c := range cs {
+		if cmpOr(c.SubscriptionType, c.EventType) != "ticket.propertyChange" || c.PropertyName != "hs_pipeline_stage" {
+			continue
+		}
+		id := string(c.ObjectID)
+		ev := closeloop.TicketEvent{
+			Source: "hubspot", TicketID: id, Status: closeloop.StatusReopened,
+			EventID:    fmt.Sprintf("hubspot:%s:%s:%s:%d", c.SubscriptionID, id, c.PropertyName, c.OccurredAt),
+			OccurredAt: orNow(time.UnixMilli(c.OccurredAt), now),
+			Customer:   closeloop.Person{ID: id},
+		}
+		if c.OccurredAt == 0 {
+			ev.OccurredAt = now
+		}
+		if c.PropertyValue == HubSpotClosedStage {
+			ev.Status = closeloop.StatusSolved
+		}
+		if err := ev.Validate(now); err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
 // Sign implements Signer for a POST to the URI in RequestURIHeader.
 func (s HubSpot) Sign(body []byte, ts time.Time) http.Header {
 	return s.SignURI(http.MethodPost, "http://127.0.0.1:8787/webhooks/hubspot", body, ts)
@@ -73,7 +127,7 @@ func (s HubSpot) Verify(h http.Header, body []byte, now time.Time) error {
 // Parse implements Receiver.
 func (s HubSpot) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.TicketEvent, error) {
 	if b := strings.TrimSpace(string(body)); strings.HasPrefix(b, "[") {
-		return nil, nil // property-change subscriptions: no email to survey
+		return parseHubSpotChanges(body, now)
 	}
 	var p HubSpotPayload
 	if err := decodeStrict(body, &p); err != nil {

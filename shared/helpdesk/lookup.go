@@ -45,13 +45,15 @@ func Lookups(cfg closeloop.Config, client *http.Client) map[string]Lookup {
 			out[src] = intercomLookup{api: api, http: client}
 		case "zendesk":
 			out[src] = zendeskLookup{api: api, http: client}
+		case "hubspot":
+			out[src] = hubspotLookup{api: api, http: client}
 		}
 	}
 	return out
 }
 
 // LookupSources are the sources whose people Closeloop can look up.
-var LookupSources = []string{"intercom", "zendesk"}
+var LookupSources = []string{"intercom", "zendesk", "hubspot"}
 
 type intercomLookup struct {
 	api  closeloop.VendorAPI
@@ -99,6 +101,47 @@ func (l zendeskLookup) Person(ctx context.Context, id string) (closeloop.Person,
 		return closeloop.Person{}, err
 	}
 	return closeloop.Person{ID: id, Email: u.User.Email, Name: u.User.Name, Locale: u.User.Locale, TimeZone: u.User.IANATimeZone}, nil
+}
+
+type hubspotLookup struct {
+	api  closeloop.VendorAPI
+	http *http.Client
+}
+
+// Person follows HubSpot ticket id's first associated contact (GET
+// /crm/v3/objects/tickets/{id}?associations=contacts) and reads its email,
+// name and language (GET /crm/v3/objects/contacts/{id}).
+func (l hubspotLookup) Person(ctx context.Context, ticketID string) (closeloop.Person, error) {
+	h := http.Header{"Authorization": {"Bearer " + l.api.Token}}
+	var t struct {
+		Associations struct {
+			Contacts struct {
+				Results []struct {
+					ID string `json:"id"`
+				} `json:"results"`
+			} `json:"contacts"`
+		} `json:"associations"`
+	}
+	if err := getJSON(ctx, l.http, l.api.URL+"/crm/v3/objects/tickets/"+url.PathEscape(ticketID)+"?associations=contacts", h, "hubspot ticket "+ticketID, &t); err != nil {
+		return closeloop.Person{}, err
+	}
+	if len(t.Associations.Contacts.Results) == 0 {
+		return closeloop.Person{}, fmt.Errorf("look up hubspot ticket %s: no associated contact", ticketID)
+	}
+	cid := t.Associations.Contacts.Results[0].ID
+	var c struct {
+		Properties struct {
+			Email      string `json:"email"`
+			FirstName  string `json:"firstname"`
+			LastName   string `json:"lastname"`
+			HSLanguage string `json:"hs_language"`
+		} `json:"properties"`
+	}
+	if err := getJSON(ctx, l.http, l.api.URL+"/crm/v3/objects/contacts/"+url.PathEscape(cid)+"?properties=email,firstname,lastname,hs_language", h, "hubspot contact "+cid, &c); err != nil {
+		return closeloop.Person{}, err
+	}
+	p := c.Properties
+	return closeloop.Person{ID: cid, Email: p.Email, Name: strings.TrimSpace(p.FirstName + " " + p.LastName), Locale: p.HSLanguage}, nil
 }
 
 // getJSON GETs u with headers h into out. A 429, a 5xx, a timeout or a lost

@@ -165,3 +165,43 @@ func TestLookupFailures(t *testing.T) {
 }
 
 func basic(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// TestLookupHubSpot: a HubSpot property-change batch names tickets only;
+// the closed one's contact is found through the ticket's association and
+// surveyed once; the other ticket moved to a stage that is not closed.
+func TestLookupHubSpot(t *testing.T) {
+	email := awstest.Email()
+	var calls atomic.Int64
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if r.Header.Get("Authorization") != "Bearer pat-hubspot" {
+			http.Error(w, "{}", http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/crm/v3/objects/tickets/4188726301":
+			w.Write([]byte(`{"id":"4188726301","properties":{"subject":"Invoice twice"},"associations":{"contacts":{"results":[{"id":"901","type":"ticket_to_contact"}]}}}`))
+		case "/crm/v3/objects/contacts/901":
+			json.NewEncoder(w).Encode(map[string]any{"id": "901", "properties": map[string]string{"email": email, "firstname": "Lea", "lastname": "Kim", "hs_language": "fr"}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer api.Close()
+	cfg := awstest.Config()
+	cfg.APIs = map[string]closeloop.VendorAPI{"hubspot": {URL: api.URL, Token: "pat-hubspot"}}
+	st := awstest.Stack(t, cfg)
+	code, reply, _ := deliver(t, st, "hubspot-solved-lookup.json")
+	if code != 200 || !strings.Contains(reply, `"scheduled"`) || calls.Load() != 0 {
+		t.Fatalf("batch: %d %s, %d API calls", code, reply, calls.Load())
+	}
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {
+		t.Fatalf("sweep: %+v", res)
+	}
+	if ms := awstest.MailTo(t, email); len(ms) != 1 {
+		t.Errorf("%d emails to the ticket's contact, want 1", len(ms))
+	}
+	if tk, _ := st.Store.GetTicket(context.Background(), "hubspot", "4188726301"); tk == nil || tk.Locale != "fr" || tk.State != closeloop.SurveySent {
+		t.Errorf("ticket %+v", tk)
+	}
+}
