@@ -74,6 +74,7 @@ type Store interface {
 	CustomerEvent(ctx context.Context, ev closeloop.CustomerEvent) (string, error)
 	Retention(ctx context.Context, from, to time.Time) ([]closeloop.CohortRow, error)
 	CaseStatuses(ctx context.Context, ids []string) (map[string]closeloop.CaseStatus, error)
+	GetTicket(ctx context.Context, source, id string) (*closeloop.Ticket, error)
 	Suppress(ctx context.Context, email, reason string) error
 }
 
@@ -136,6 +137,7 @@ func New(cfg closeloop.Config, store Store, closingQueue queue.Sender, mailer Ma
 	api("POST /api/migrations/contact-ids", admin, h.migrateContactIDs)
 	api("POST /api/import", admin, h.importRecords)
 	api("POST /api/customers/events", editor, h.customerEvents)
+	api("GET /api/tickets/{source}/{id}", viewer, h.getTicket)
 	api("GET /api/cases", viewer, h.listCases)
 	api("GET /api/cases/{id}", viewer, h.getCase)
 	api("PATCH /api/cases/{id}", editor, h.patchCase)
@@ -680,6 +682,29 @@ func (h *Handler) erase(w http.ResponseWriter, r *http.Request) {
 	slog.InfoContext(r.Context(), "contact erased", "items", n)
 	h.audit(r.Context(), "contact.erase", "", fmt.Sprintf("%d items changed", n))
 	web.JSON(w, http.StatusOK, map[string]int{"erased": n})
+}
+
+// TicketView is what an operator sees of a ticket: where its survey is and,
+// when it did not go, why (a failed look-up, SES refusing it, fatigue).
+type TicketView struct {
+	Source    string    `json:"source"`
+	TicketID  string    `json:"ticket_id"`
+	Status    string    `json:"status"`
+	State     string    `json:"survey_state"`
+	DueAt     time.Time `json:"due_at,omitzero"`
+	SurveyID  string    `json:"survey_id,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	LookingUp bool      `json:"looking_up,omitempty"` // the customer is still to be looked up through the helpdesk's API
+}
+
+func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
+	t, err := h.Store.GetTicket(r.Context(), r.PathValue("source"), r.PathValue("id"))
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, TicketView{Source: t.Source, TicketID: t.TicketID, Status: string(t.Status), State: string(t.State),
+		DueAt: t.DueAt, SurveyID: t.SurveyID, Reason: t.Reason, LookingUp: t.LookupID != "" && t.ContactID == ""})
 }
 
 func (h *Handler) now() time.Time {

@@ -123,6 +123,14 @@ func TestLookupFailures(t *testing.T) {
 	if tk == nil || tk.State != closeloop.SurveyFailed || !strings.Contains(tk.Reason, "not found (404)") {
 		t.Errorf("ticket %+v, want failed with the reason", tk)
 	}
+	// The reason is visible through the API.
+	req := httptest.NewRequest("GET", "/api/tickets/zendesk/35436", nil)
+	req.Header.Set("Authorization", "Bearer "+st.Config.AdminToken)
+	w := httptest.NewRecorder()
+	st.Handler.ServeHTTP(w, req)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"survey_state":"failed"`) || !strings.Contains(w.Body.String(), "not found (404)") {
+		t.Errorf("GET /api/tickets: %d %s", w.Code, w.Body)
+	}
 	audit, _ := st.Store.Audit(context.Background(), time.Now(), 10)
 	if len(audit) == 0 || audit[0].Action != "survey.lookup-failed" || !strings.Contains(audit[0].Detail, "zendesk user 422008837373: not found (404)") {
 		t.Errorf("audit %+v", audit)
