@@ -79,6 +79,7 @@ type settings struct {
 	brandName, brandColor, brandLogoURL      string
 	timeZone, alertEmail                     string
 	stage                                    string // dev (the default) or prod
+	sourceEnv                                map[string]string // CLOSELOOP_SOURCE_<SOURCE>_* from the context value sources
 }
 
 func readSettings(scope constructs.Construct) (settings, error) {
@@ -104,6 +105,36 @@ func readSettings(scope constructs.Construct) (settings, error) {
 		stage:          get("stage", "dev"),
 		alertEmail:     get("alertEmail", ""),
 	}
+	// sources: per-helpdesk settings, e.g. {"zendesk": {"surveyKind": "nps",
+	// "surveyDelay": "2h", "checkIn": false, "ticketUrl": "https://acme.zendesk.com/agent/tickets/{id}"}}.
+	s.sourceEnv = map[string]string{}
+	if raw := scope.Node().TryGetContext(jsii.String("sources")); raw != nil {
+		var per map[string]struct {
+			SurveyKind, SurveyDelay, TicketURL string
+			CheckIn                            *bool
+		}
+		b, _ := json.Marshal(raw)
+		if str, ok := raw.(string); ok {
+			b = []byte(str)
+		}
+		if err := json.Unmarshal(b, &per); err != nil {
+			return s, fmt.Errorf("context sources: want a JSON object of helpdesk settings: %v", err)
+		}
+		for src, v := range per {
+			if !closeloop.KnownSource(src) {
+				return s, fmt.Errorf("context sources: unknown helpdesk %q", src)
+			}
+			pre := "CLOSELOOP_SOURCE_" + strings.ToUpper(src) + "_"
+			for k, val := range map[string]string{"SURVEY_KIND": v.SurveyKind, "SURVEY_DELAY": v.SurveyDelay, "TICKET_URL": v.TicketURL} {
+				if val != "" {
+					s.sourceEnv[pre+k] = val
+				}
+			}
+			if v.CheckIn != nil {
+				s.sourceEnv[pre+"CHECKIN"] = map[bool]string{true: "on", false: "off"}[*v.CheckIn]
+			}
+		}
+	}
 	addr, err := closeloop.SenderAddress(s.sender)
 	if err != nil {
 		return s, fmt.Errorf("context sender=%q: %v", s.sender, err)
@@ -114,7 +145,7 @@ func readSettings(scope constructs.Construct) (settings, error) {
 	_, err = closeloop.LoadConfig(func(k string) string {
 		return map[string]string{"CLOSELOOP_SURVEY_DELAY": s.delay, "CLOSELOOP_SURVEY_KIND": s.kind, "CLOSELOOP_FATIGUE_WINDOW": s.fatigue,
 			"CLOSELOOP_BRAND_NAME": s.brandName, "CLOSELOOP_BRAND_COLOR": s.brandColor, "CLOSELOOP_BRAND_LOGO_URL": s.brandLogoURL,
-			"CLOSELOOP_TIMEZONE": s.timeZone, "CLOSELOOP_ALERT_EMAIL": s.alertEmail}[k]
+			"CLOSELOOP_TIMEZONE": s.timeZone, "CLOSELOOP_ALERT_EMAIL": s.alertEmail}[k] + s.sourceEnv[k]
 	})
 	if err != nil {
 		return s, fmt.Errorf("context: %w", err)
@@ -219,6 +250,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		"CLOSELOOP_FROM":           jsii.String(cfg.sender),
 		// Every function counts days in the team's zone, so reports agree.
 		"CLOSELOOP_TIMEZONE": jsii.String(cfg.timeZone),
+	}
+	for k, v := range cfg.sourceEnv {
+		env[k] = jsii.String(v) // per-helpdesk settings: the webhook schedules with them, alerts and the console link tickets
 	}
 	fns := map[string]awslambda.Function{}
 	for _, name := range sortedNames() {

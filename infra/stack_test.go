@@ -50,6 +50,7 @@ func templates(t *testing.T) (a, b map[string]any) {
 			"sender": "Acme Support <feedback@acme.example>", "alarmEmail": "ops@acme.example",
 			"adminEmail": "lead@acme.example", "brandName": "Acme Support", "brandColor": "#b91c1c",
 			"timeZone": "Europe/Berlin", "alertEmail": "team@acme.example",
+			"sources": map[string]interface{}{"zendesk": map[string]interface{}{"surveyKind": "nps", "checkIn": false, "ticketUrl": "https://acme.zendesk.com/agent/tickets/{id}"}},
 		}})
 		sa := NewStack(app, "Production", &StackProps{AssetDir: assets})
 		sb := NewStack(app, "Staging", &StackProps{AssetDir: assets})
@@ -150,9 +151,13 @@ func TestBrandAndAdmin(t *testing.T) {
 		if got := strings.Contains(env, "CLOSELOOP_CLOSING_DLQ_URL") && strings.Contains(env, "CLOSELOOP_SES_EVENTS_DLQ_URL"); got != (fn == "api") {
 			t.Errorf("%s: dead-letter queues in its environment %v", fn, got)
 		}
-		// Every function counts days in the team's zone.
+		// Every function counts days in the team's zone, and knows each
+		// helpdesk's own settings.
 		if !strings.Contains(env, `"CLOSELOOP_TIMEZONE":"Europe/Berlin"`) {
 			t.Errorf("%s: no team zone in its environment", fn)
+		}
+		if !strings.Contains(env, `"CLOSELOOP_SOURCE_ZENDESK_SURVEY_KIND":"nps"`) || !strings.Contains(env, `"CLOSELOOP_SOURCE_ZENDESK_CHECKIN":"off"`) || !strings.Contains(env, `"CLOSELOOP_SOURCE_ZENDESK_TICKET_URL":"https://acme.zendesk.com/agent/tickets/{id}"`) {
+			t.Errorf("%s: the zendesk settings are not in its environment", fn)
 		}
 		if got := strings.Contains(env, `"CLOSELOOP_ALERT_EMAIL":"team@acme.example"`); got != (fn == "closing" || fn == "digest" || fn == "api") {
 			t.Errorf("%s: the team's address in its environment %v", fn, got)

@@ -193,6 +193,38 @@ func TestValidation(t *testing.T) {
 	}
 }
 
+// TestSourceSettings: per-helpdesk survey kind, delay, check-in and ticket
+// link, from CLOSELOOP_SOURCE_<SOURCE>_*; an invalid value names its variable.
+func TestSourceSettings(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	c, err := LoadConfig(env(map[string]string{
+		"CLOSELOOP_SOURCE_ZENDESK_SURVEY_KIND": "nps", "CLOSELOOP_SOURCE_ZENDESK_SURVEY_DELAY": "2h", "CLOSELOOP_SOURCE_ZENDESK_CHECKIN": "off",
+		"CLOSELOOP_SOURCE_ZENDESK_TICKET_URL": "https://acme.zendesk.com/agent/tickets/{id}",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ci := c.PerSource["zendesk"].Apply(Policy{Delay: c.SurveyDelay, Kind: c.SurveyKind}, c.CheckInDelay)
+	if p.Kind != NPS || p.Delay != 2*time.Hour || ci != 0 {
+		t.Errorf("zendesk: %+v, check-in %s", p, ci)
+	}
+	if p, ci := c.PerSource["generic"].Apply(Policy{Delay: c.SurveyDelay, Kind: c.SurveyKind}, c.CheckInDelay); p.Kind != CSAT || p.Delay != time.Hour || ci != c.CheckInDelay {
+		t.Errorf("generic keeps the defaults: %+v, %s", p, ci)
+	}
+	if u := c.TicketURL("zendesk", "12/3"); u != "https://acme.zendesk.com/agent/tickets/12%2F3" {
+		t.Errorf("ticket URL %q", u)
+	}
+	if u := c.TicketURL("generic", "1"); u != "" {
+		t.Errorf("a source without a template: %q", u)
+	}
+	for k, v := range map[string]string{"CLOSELOOP_SOURCE_ZENDESK_SURVEY_KIND": "stars", "CLOSELOOP_SOURCE_FRONT_SURVEY_DELAY": "soon",
+		"CLOSELOOP_SOURCE_JIRA_CHECKIN": "maybe", "CLOSELOOP_SOURCE_ZAMMAD_TICKET_URL": "https://z.example/tickets"} {
+		if _, err := LoadConfig(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v, want an error naming it", k, v, err)
+		}
+	}
+}
+
 func TestLoadConfig(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	c, err := LoadConfig(env(nil))

@@ -12,35 +12,107 @@ import (
 // Config is Closeloop's configuration, the same for every Lambda and the
 // local dev server. Load it once, at start.
 type Config struct {
-	SurveyDelay     time.Duration        // CLOSELOOP_SURVEY_DELAY, default 1h
-	SurveyKind      Kind                 // CLOSELOOP_SURVEY_KIND, default csat
-	FatigueWindow   time.Duration        // CLOSELOOP_FATIGUE_WINDOW, default 168h (7 days)
-	Secrets         map[string]string    // CLOSELOOP_SECRET_<SOURCE>; a source without one refuses every delivery
-	AdminToken      string               // CLOSELOOP_ADMIN_TOKEN; /api refuses every call without one
-	From            string               // CLOSELOOP_FROM, default "Closeloop <feedback@closeloop.localhost>"
-	BaseURL         string               // CLOSELOOP_BASE_URL, default http://127.0.0.1:8787; no trailing slash
-	AlertWebhookURL string               // CLOSELOOP_ALERT_WEBHOOK_URL; no Slack alerts when empty
-	AlertEmail      string               // CLOSELOOP_ALERT_EMAIL: the team's address for detractor alerts; none when empty
-	Table           string               // CLOSELOOP_TABLE, default "closeloop"
-	AdminEmail      string               // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
-	TimeZone        *time.Location       // CLOSELOOP_TIMEZONE, default UTC: the team's zone
-	ReminderDelay   time.Duration        // CLOSELOOP_REMINDER_DELAY, default 72h: one reminder this long after an unanswered survey; 0 for none
-	CheckInDelay    time.Duration        // CLOSELOOP_CHECKIN_DELAY, default 168h: the check-in this long after the solve; 0 for none
-	Brand           Brand                // CLOSELOOP_BRAND_NAME, CLOSELOOP_BRAND_COLOR, CLOSELOOP_BRAND_LOGO_URL
-	Acknowledge     string               // CLOSELOOP_ACKNOWLEDGE: "detractors" (default), "all" or "off": who gets the one "we read your comment" email
-	SendWindow      SendWindow           // CLOSELOOP_SEND_WINDOW, default 09:00-18:00 Mon-Fri: when surveys go out, in the customer's zone when known
-	ContactKey      ContactKey           // CLOSELOOP_CONTACT_KEY: keys contact ids; the functions that turn addresses into ids refuse to without it
-	APIs            map[string]VendorAPI // CLOSELOOP_API_<SOURCE>_URL and _TOKEN: a helpdesk's API for look-ups
+	SurveyDelay     time.Duration             // CLOSELOOP_SURVEY_DELAY, default 1h
+	SurveyKind      Kind                      // CLOSELOOP_SURVEY_KIND, default csat
+	FatigueWindow   time.Duration             // CLOSELOOP_FATIGUE_WINDOW, default 168h (7 days)
+	Secrets         map[string]string         // CLOSELOOP_SECRET_<SOURCE>; a source without one refuses every delivery
+	AdminToken      string                    // CLOSELOOP_ADMIN_TOKEN; /api refuses every call without one
+	From            string                    // CLOSELOOP_FROM, default "Closeloop <feedback@closeloop.localhost>"
+	BaseURL         string                    // CLOSELOOP_BASE_URL, default http://127.0.0.1:8787; no trailing slash
+	AlertWebhookURL string                    // CLOSELOOP_ALERT_WEBHOOK_URL; no Slack alerts when empty
+	AlertEmail      string                    // CLOSELOOP_ALERT_EMAIL: the team's address for detractor alerts; none when empty
+	Table           string                    // CLOSELOOP_TABLE, default "closeloop"
+	AdminEmail      string                    // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
+	TimeZone        *time.Location            // CLOSELOOP_TIMEZONE, default UTC: the team's zone
+	ReminderDelay   time.Duration             // CLOSELOOP_REMINDER_DELAY, default 72h: one reminder this long after an unanswered survey; 0 for none
+	CheckInDelay    time.Duration             // CLOSELOOP_CHECKIN_DELAY, default 168h: the check-in this long after the solve; 0 for none
+	Brand           Brand                     // CLOSELOOP_BRAND_NAME, CLOSELOOP_BRAND_COLOR, CLOSELOOP_BRAND_LOGO_URL
+	Acknowledge     string                    // CLOSELOOP_ACKNOWLEDGE: "detractors" (default), "all" or "off": who gets the one "we read your comment" email
+	SendWindow      SendWindow                // CLOSELOOP_SEND_WINDOW, default 09:00-18:00 Mon-Fri: when surveys go out, in the customer's zone when known
+	ContactKey      ContactKey                // CLOSELOOP_CONTACT_KEY: keys contact ids; the functions that turn addresses into ids refuse to without it
+	APIs            map[string]VendorAPI      // CLOSELOOP_API_<SOURCE>_URL and _TOKEN: a helpdesk's API for look-ups
+	PerSource       map[string]SourceSettings // CLOSELOOP_SOURCE_<SOURCE>_SURVEY_KIND, _SURVEY_DELAY, _CHECKIN, _TICKET_URL
 
 	// Set by the stack in AWS only.
 	ClosingQueueURL     string // CLOSELOOP_CLOSING_QUEUE_URL: the closing function's SQS queue
 	SESConfigurationSet string // CLOSELOOP_SES_CONFIGURATION_SET: where SES sends bounce and complaint events
 }
 
+// SourceSettings override the defaults for one helpdesk, without code
+// changes: its survey kind and delay, whether its tickets get a check-in,
+// and the template of a link to one of its tickets ("{id}" is replaced).
+type SourceSettings struct {
+	Kind      Kind
+	Delay     *time.Duration
+	CheckIn   *bool
+	TicketURL string // e.g. https://acme.zendesk.com/agent/tickets/{id}
+}
+
+// Apply returns the scheduling policy and check-in delay for a source
+// with settings s, from the defaults p and checkIn.
+func (s SourceSettings) Apply(p Policy, checkIn time.Duration) (Policy, time.Duration) {
+	if s.Kind != "" {
+		p.Kind = s.Kind
+	}
+	if s.Delay != nil {
+		p.Delay = *s.Delay
+	}
+	if s.CheckIn != nil && !*s.CheckIn {
+		checkIn = 0
+	}
+	return p, checkIn
+}
+
+// TicketURL is the link to ticket id of source in its helpdesk, or "" when
+// no template is configured.
+func (c Config) TicketURL(source, id string) string {
+	t := c.PerSource[source].TicketURL
+	if t == "" || id == "" {
+		return ""
+	}
+	return strings.ReplaceAll(t, "{id}", url.PathEscape(id))
+}
+
 // VendorAPI is a helpdesk's API base URL and credential, for look-ups.
 type VendorAPI struct {
 	URL   string
 	Token string
+}
+
+// sourceSettings reads CLOSELOOP_SOURCE_<SOURCE>_*; an invalid value is
+// an error naming the variable.
+func sourceSettings(getenv func(string) string, source string) (SourceSettings, error) {
+	var s SourceSettings
+	pre := "CLOSELOOP_SOURCE_" + strings.ToUpper(source) + "_"
+	if v := getenv(pre + "SURVEY_KIND"); v != "" {
+		k, err := ParseKind(v)
+		if err != nil {
+			return s, fmt.Errorf("%sSURVEY_KIND: %w", pre, err)
+		}
+		s.Kind = k
+	}
+	if v := getenv(pre + "SURVEY_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return s, fmt.Errorf("%sSURVEY_DELAY=%q: want a Go duration such as 2h", pre, v)
+		}
+		s.Delay = &d
+	}
+	if v := getenv(pre + "CHECKIN"); v != "" {
+		on := v == "on" || v == "true" || v == "1"
+		if !on && v != "off" && v != "false" && v != "0" {
+			return s, fmt.Errorf("%sCHECKIN=%q: want on or off", pre, v)
+		}
+		s.CheckIn = &on
+	}
+	if v := getenv(pre + "TICKET_URL"); v != "" {
+		u, err := url.Parse(strings.ReplaceAll(v, "{id}", "1"))
+		if err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || !strings.Contains(v, "{id}") {
+			return s, fmt.Errorf("%sTICKET_URL=%q: want an http(s) URL with {id} where the ticket id goes", pre, v)
+		}
+		s.TicketURL = v
+	}
+	return s, nil
 }
 
 // Defaults for unset configuration.
@@ -113,6 +185,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	for _, s := range Sources {
 		if v := getenv("CLOSELOOP_SECRET_" + strings.ToUpper(s)); v != "" {
 			c.Secrets[s] = v
+		}
+		if ss, err := sourceSettings(getenv, s); err != nil {
+			return c, err
+		} else if ss != (SourceSettings{}) {
+			if c.PerSource == nil {
+				c.PerSource = map[string]SourceSettings{}
+			}
+			c.PerSource[s] = ss
 		}
 		u, tok := getenv("CLOSELOOP_API_"+strings.ToUpper(s)+"_URL"), getenv("CLOSELOOP_API_"+strings.ToUpper(s)+"_TOKEN")
 		if tok == "" {

@@ -134,6 +134,7 @@ type Alert struct {
 	Agent     string
 	Comment   string
 	CaseURL   string
+	TicketURL string // the ticket in its helpdesk; "" when not configured
 }
 
 // AlertEmail renders the detractor alert to the team's address to. It
@@ -144,7 +145,7 @@ func AlertEmail(to string, a Alert, brand closeloop.Brand) (Message, error) {
 	subject := fmt.Sprintf("Unhappy customer: %d on %s ticket %s", a.Rating, a.Source, oneLine(a.TicketID, 40))
 	return render(to, subject, "alert", map[string]any{
 		"Kind": a.Kind, "Rating": a.Rating, "Low": a.Low, "High": a.High, "Source": a.Source, "TicketID": a.TicketID,
-		"Agent": a.Agent, "Comment": a.Comment, "CaseURL": a.CaseURL, "B": brandOf(brand), "Title": subject,
+		"Agent": a.Agent, "Comment": a.Comment, "CaseURL": a.CaseURL, "TicketURL": a.TicketURL, "B": brandOf(brand), "Title": subject,
 	}, "")
 }
 

@@ -19,10 +19,13 @@ type CaseView struct {
 	Subject string `json:"subject"`
 	Agent   string `json:"agent"`
 	Overdue bool   `json:"overdue"`
+	// TicketURL links the ticket in its helpdesk, when the source's
+	// CLOSELOOP_SOURCE_<SOURCE>_TICKET_URL is set.
+	TicketURL string `json:"ticket_url,omitempty"`
 }
 
 func (h *Handler) caseView(ctx context.Context, c closeloop.Case) (CaseView, error) {
-	v := CaseView{Case: c, Overdue: c.Status == closeloop.CaseOpen && h.now().After(c.DueAt)}
+	v := CaseView{Case: c, Overdue: c.Status == closeloop.CaseOpen && h.now().After(c.DueAt), TicketURL: h.Config.TicketURL(c.Source, c.TicketID)}
 	if c.SurveyID == "" {
 		return v, nil // a check-in's case: no survey to show
 	}

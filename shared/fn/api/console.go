@@ -396,7 +396,8 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request, v view) error {
 }
 
 type responseData struct {
-	Survey  closeloop.Survey
+	TicketURL string // the ticket in its helpdesk, when configured
+	Survey    closeloop.Survey
 	Contact closeloop.Contact
 	Earlier []closeloop.Survey
 	Themes  []closeloop.Theme
@@ -412,7 +413,7 @@ func (h *Handler) responsePage(w http.ResponseWriter, r *http.Request, v view) e
 	if err != nil {
 		return err
 	}
-	d := responseData{Survey: sv}
+	d := responseData{Survey: sv, TicketURL: h.Config.TicketURL(sv.Source, sv.TicketID)}
 	if !sv.Erased() {
 		if d.Contact, err = h.Store.GetContact(r.Context(), sv.ContactID); err != nil && !errors.Is(err, closeloop.ErrNotFound) {
 			return err

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -458,4 +459,49 @@ func deref(f *float64) any {
 		return nil
 	}
 	return *f
+}
+
+// TestPerSourceSettings: a helpdesk's own survey kind, delay and check-in
+// setting apply to its tickets only, and its ticket link template shows on
+// the case and in the team's alert email.
+func TestPerSourceSettings(t *testing.T) {
+	cfg := awstest.Config()
+	cfg.AlertEmail = awstest.Email()
+	cfg.CheckInDelay = 168 * time.Hour
+	two := 2 * time.Hour
+	off := false
+	cfg.PerSource = map[string]closeloop.SourceSettings{
+		"zendesk": {Kind: closeloop.NPS, Delay: &two, CheckIn: &off},
+		"generic": {TicketURL: "https://help.acme.example/tickets/{id}"},
+	}
+	st := awstest.Stack(t, cfg)
+	st.Queue.Visibility = 10 * time.Millisecond
+	now := time.Now()
+	zd := closeloop.TicketEvent{Source: "zendesk", EventID: awstest.Name("e"), TicketID: awstest.Name("Z"), Status: closeloop.StatusSolved,
+		OccurredAt: now, Customer: closeloop.Person{Email: awstest.Email()}}
+	if _, err := webhookApply(st, zd); err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := st.Store.GetTicket(context.Background(), "zendesk", zd.TicketID)
+	if tk.Kind != closeloop.NPS || tk.DueAt.Sub(now).Round(time.Minute) != two {
+		t.Errorf("zendesk ticket: kind %s, due in %s; want nps in 2h", tk.Kind, tk.DueAt.Sub(now))
+	}
+	if _, err := st.Store.GetCheckIn(context.Background(), closeloop.CheckInID("zendesk", zd.TicketID)); !errors.Is(err, closeloop.ErrNotFound) {
+		t.Errorf("a check-in was scheduled for a source with check-ins off: %v", err)
+	}
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 1, "Broken again")
+	st.DrainQueue(context.Background())
+	sv, _ := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(awstest.Token(m)))
+	want := "https://help.acme.example/tickets/" + sv.TicketID
+	var c struct {
+		TicketURL string `json:"ticket_url"`
+	}
+	if w := call(t, st.Handler, "GET", "/api/cases/"+sv.ID, "", st.Config.AdminToken, &c); w.Code != 200 || c.TicketURL != want {
+		t.Errorf("case ticket_url %q, want %q", c.TicketURL, want)
+	}
+	alerts := withSubject(awstest.MailTo(t, cfg.AlertEmail), "Unhappy customer")
+	if len(alerts) != 1 || !strings.Contains(alerts[0].Body.Text, want) || !strings.Contains(alerts[0].Body.HTML, want) {
+		t.Errorf("%d alerts; the ticket link %q is not in it", len(alerts), want)
+	}
 }

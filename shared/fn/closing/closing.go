@@ -96,7 +96,10 @@ type Handler struct {
 
 	Slack      Poster // detractor alerts to the team's channel; nil for none
 	AlertEmail string // detractor alerts to the team's address; "" for none
-	Brand      closeloop.Brand
+	// TicketURL links a ticket in its helpdesk in alerts ("" when the
+	// source has no CLOSELOOP_SOURCE_<SOURCE>_TICKET_URL).
+	TicketURL func(source, id string) string
+	Brand     closeloop.Brand
 }
 
 // SESRate is the sending rate of one closing instance. The stack runs at
@@ -110,7 +113,7 @@ const SESRate = 3.5
 // links to cfg's base URL. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer, closingQueue queue.Sender) *Handler {
-	h := &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL, AlertEmail: cfg.AlertEmail, Brand: cfg.Brand}
+	h := &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL, AlertEmail: cfg.AlertEmail, Brand: cfg.Brand, TicketURL: cfg.TicketURL}
 	if cfg.AlertWebhookURL != "" {
 		h.Slack = slack.Slack{URL: cfg.AlertWebhookURL, Client: &http.Client{Timeout: 5 * time.Second}}
 	}
@@ -292,6 +295,10 @@ func (h *Handler) alert(ctx context.Context, id string) error {
 		}
 	}
 	caseURL := h.BaseURL + "/console/cases/" + c.ID
+	ticketURL := ""
+	if h.TicketURL != nil {
+		ticketURL = h.TicketURL(c.Source, c.TicketID)
+	}
 	var errs []error
 	if h.Slack != nil {
 		text := fmt.Sprintf(":rotating_light: %s ticket %s: %s", c.Source, c.TicketID, c.Reason)
@@ -299,6 +306,9 @@ func (h *Handler) alert(ctx context.Context, id string) error {
 			text = slack.Text(closeloop.Survey{ID: c.SurveyID, Source: c.Source, TicketID: c.TicketID, Kind: c.Kind, Rating: &c.Rating, Comment: sv.Comment, AgentName: sv.AgentName})
 		}
 		errs = append(errs, h.once(ctx, "alert/slack/"+c.ID, func(ctx context.Context) error {
+			if ticketURL != "" {
+				text += "\nTicket: " + ticketURL
+			}
 			return h.Slack.Post(ctx, text+"\nCase: "+caseURL)
 		}))
 	}
@@ -309,7 +319,7 @@ func (h *Handler) alert(ctx context.Context, id string) error {
 				comment = c.Reason
 			}
 			m, err := mail.AlertEmail(h.AlertEmail, mail.Alert{Kind: cmp.Or(c.Kind, closeloop.CSAT), Rating: c.Rating, Source: c.Source, TicketID: c.TicketID,
-				Agent: sv.AgentName, Comment: comment, CaseURL: caseURL}, h.Brand)
+				Agent: sv.AgentName, Comment: comment, CaseURL: caseURL, TicketURL: ticketURL}, h.Brand)
 			if err != nil {
 				return err
 			}

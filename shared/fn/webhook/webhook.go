@@ -39,6 +39,8 @@ type Handler struct {
 	Policy  closeloop.Policy
 	// CheckInDelay is how long after a solve the check-in goes; 0 for none.
 	CheckInDelay time.Duration
+	// PerSource overrides Policy and CheckInDelay for some helpdesks.
+	PerSource map[string]closeloop.SourceSettings
 	// Lookups names the sources whose customers can be looked up by id
 	// (their API is configured): their deliveries may lack an email.
 	Lookups map[string]bool
@@ -59,6 +61,7 @@ func New(cfg closeloop.Config, store Store) *Handler {
 		Secrets:      cfg.Secrets,
 		Policy:       closeloop.Policy{Delay: cfg.SurveyDelay, Kind: cfg.SurveyKind},
 		CheckInDelay: cfg.CheckInDelay,
+		PerSource:    cfg.PerSource,
 		Lookups:      map[string]bool{},
 		mux:          http.NewServeMux(),
 	}
@@ -170,7 +173,8 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 		if t != nil {
 			prev = t.Version
 		}
-		action, next := closeloop.Apply(t, ev, contact.ID, h.Policy, now)
+		policy, checkInDelay := h.PerSource[ev.Source].Apply(h.Policy, h.CheckInDelay)
+		action, next := closeloop.Apply(t, ev, contact.ID, policy, now)
 		if next == nil {
 			return action, nil
 		}
@@ -206,11 +210,11 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 			return "", err
 		}
 		h.count(ctx, t, next, ev.Tags)
-		if action == closeloop.ActionScheduled && h.CheckInDelay > 0 && next.ContactID != "" {
+		if action == closeloop.ActionScheduled && checkInDelay > 0 && next.ContactID != "" {
 			// The check-in is scheduled after the survey it follows; the sweep
 			// skips it if the ticket has reopened by then.
 			ci := closeloop.CheckIn{ID: closeloop.CheckInID(next.Source, next.TicketID), Source: next.Source, TicketID: next.TicketID,
-				ContactID: next.ContactID, Locale: next.Locale, TimeZone: next.TimeZone, Subject: next.Subject, DueAt: next.StatusAt.Add(h.CheckInDelay)}
+				ContactID: next.ContactID, Locale: next.Locale, TimeZone: next.TimeZone, Subject: next.Subject, DueAt: next.StatusAt.Add(checkInDelay)}
 			if err := h.Store.ScheduleCheckIn(ctx, ci); err != nil && !errors.Is(err, closeloop.ErrDuplicate) {
 				return "", err
 			}
