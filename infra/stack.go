@@ -78,7 +78,7 @@ type settings struct {
 	adminEmail                               string
 	brandName, brandColor, brandLogoURL      string
 	timeZone, alertEmail                     string
-	stage                                    string // dev (the default) or prod
+	stage                                    string            // dev (the default) or prod
 	sourceEnv                                map[string]string // CLOSELOOP_SOURCE_<SOURCE>_* from the context value sources
 }
 

@@ -398,9 +398,9 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request, v view) error {
 type responseData struct {
 	TicketURL string // the ticket in its helpdesk, when configured
 	Survey    closeloop.Survey
-	Contact closeloop.Contact
-	Earlier []closeloop.Survey
-	Themes  []closeloop.Theme
+	Contact   closeloop.Contact
+	Earlier   []closeloop.Survey
+	Themes    []closeloop.Theme
 }
 
 // SurveysOf is the store's look-up of one person's surveys, when it has one.
