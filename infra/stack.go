@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -80,6 +81,7 @@ type settings struct {
 	timeZone, alertEmail                     string
 	stage                                    string            // dev (the default) or prod
 	sourceEnv                                map[string]string // CLOSELOOP_SOURCE_<SOURCE>_* from the context value sources
+	hostedZoneID, hostedZoneName             string            // a Route 53 zone of the sender's domain: the stack creates the SES identity and its DNS records
 }
 
 func readSettings(scope constructs.Construct) (settings, error) {
@@ -141,6 +143,13 @@ func readSettings(scope constructs.Construct) (settings, error) {
 	}
 	_, senderDomain, _ := strings.Cut(addr, "@")
 	s.identity = get("sesIdentity", senderDomain)
+	s.hostedZoneID, s.hostedZoneName = get("hostedZoneId", ""), strings.TrimSuffix(get("hostedZoneName", ""), ".")
+	if (s.hostedZoneID == "") != (s.hostedZoneName == "") {
+		return s, fmt.Errorf("context: hostedZoneId and hostedZoneName go together")
+	}
+	if s.hostedZoneName != "" && !strings.EqualFold(senderDomain, s.hostedZoneName) {
+		return s, fmt.Errorf("context hostedZoneName=%q: the sender's domain %q must be the hosted zone's, so the stack can create its SES identity and records", s.hostedZoneName, senderDomain)
+	}
 	// Check the values the functions would refuse at start, at synth time.
 	_, err = closeloop.LoadConfig(func(k string) string {
 		return map[string]string{"CLOSELOOP_SURVEY_DELAY": s.delay, "CLOSELOOP_SURVEY_KIND": s.kind, "CLOSELOOP_FATIGUE_WINDOW": s.fatigue,
@@ -222,6 +231,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		SendingEnabled:    jsii.Bool(true),
 		TlsPolicy:         awsses.ConfigurationSetTlsPolicy_REQUIRE,
 	})
+	if cfg.hostedZoneName != "" {
+		newSendingDomain(stack, cfg, configSet)
+	}
 	defaultBus := awsevents.EventBus_FromEventBusName(stack, jsii.String("DefaultBus"), jsii.String("default"))
 	configSet.AddEventDestination(jsii.String("BouncesAndComplaints"), &awsses.ConfigurationSetEventDestinationOptions{
 		Destination: awsses.EventDestination_EventBus(defaultBus),
@@ -448,6 +460,29 @@ func newSecret(stack awscdk.Stack) awssecretsmanager.Secret {
 			ExcludePunctuation:   jsii.Bool(true),
 			PasswordLength:       jsii.Number(48),
 		},
+	})
+}
+
+// newSendingDomain creates the SES identity of the sender's domain in its
+// Route 53 zone: Easy DKIM (2048-bit keys, three CNAME records), a custom
+// MAIL FROM domain (mail.<domain>, with its MX and SPF records) so SPF
+// aligns, and the stack's configuration set as its default. Gmail's and
+// Yahoo's bulk-sender rules want DKIM and SPF aligned and a DMARC record;
+// the DMARC record to start with is an output (a domain has one, so the
+// stack does not overwrite it).
+func newSendingDomain(stack awscdk.Stack, cfg settings, configSet awsses.ConfigurationSet) {
+	zone := awsroute53.PublicHostedZone_FromHostedZoneAttributes(stack, jsii.String("SenderZone"), &awsroute53.HostedZoneAttributes{
+		HostedZoneId: jsii.String(cfg.hostedZoneID), ZoneName: jsii.String(cfg.hostedZoneName),
+	})
+	awsses.NewEmailIdentity(stack, jsii.String("SenderIdentity"), &awsses.EmailIdentityProps{
+		Identity:         awsses.Identity_PublicHostedZone(zone),
+		DkimIdentity:     awsses.DkimIdentity_EasyDkim(awsses.EasyDkimSigningKeyLength_RSA_2048_BIT),
+		MailFromDomain:   jsii.String("mail." + cfg.hostedZoneName),
+		ConfigurationSet: configSet,
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("DmarcRecord"), &awscdk.CfnOutputProps{
+		Value:       jsii.String("_dmarc." + cfg.hostedZoneName + " TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@" + cfg.hostedZoneName + "\""),
+		Description: jsii.String("Add this DMARC record if the domain has none (docs/deploy.md); move to p=quarantine once reports look clean"),
 	})
 }
 

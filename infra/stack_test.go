@@ -569,3 +569,51 @@ func firstLine(v any) string {
 	}
 	return strings.SplitN(s, "\n", 2)[0]
 }
+
+// TestSendingDomain: with hostedZoneId and hostedZoneName, the stack creates
+// the sender domain's SES identity with Easy DKIM and a custom MAIL FROM
+// domain, their Route 53 records, and a DMARC record to add as an output; a
+// zone that is not the sender's domain is refused.
+func TestSendingDomain(t *testing.T) {
+	assets := t.TempDir()
+	for name := range Functions {
+		os.MkdirAll(filepath.Join(assets, name), 0o755)
+		os.WriteFile(filepath.Join(assets, name, "bootstrap"), []byte("test"), 0o755)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{
+		"sender": "Acme <feedback@acme.com>", "hostedZoneId": "Z0123456789ABC", "hostedZoneName": "acme.com",
+	}})
+	st := NewStack(app, "Mail", &StackProps{AssetDir: assets})
+	tmpl := *assertions.Template_FromStack(st, nil).ToJSON()
+	ids := resources(tmpl, "AWS::SES::EmailIdentity")
+	if len(ids) != 1 {
+		t.Fatalf("%d SES identities, want 1", len(ids))
+	}
+	for _, r := range ids {
+		p := props(r)
+		js := jsonOf(p)
+		if p["EmailIdentity"] != "acme.com" || !strings.Contains(js, "RSA_2048_BIT") || !strings.Contains(js, `"MailFromDomain":"mail.acme.com"`) || !strings.Contains(js, "ConfigurationSetName") {
+			t.Errorf("identity %s", js)
+		}
+	}
+	kinds := map[string]int{}
+	for _, r := range resources(tmpl, "AWS::Route53::RecordSet") {
+		kinds[fmt.Sprint(props(r)["Type"])]++
+	}
+	if kinds["CNAME"] != 3 || kinds["MX"] != 1 || kinds["TXT"] != 1 {
+		t.Errorf("DNS records by type %v, want 3 DKIM CNAMEs, the MAIL FROM MX and its SPF TXT", kinds)
+	}
+	if outs, _ := tmpl["Outputs"].(map[string]any); !strings.Contains(jsonOf(outs["DmarcRecord"]), "_dmarc.acme.com") {
+		t.Errorf("no DMARC record output")
+	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "hostedZoneName") {
+				t.Errorf("a zone of another domain: %v", r)
+			}
+		}()
+		NewStack(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{
+			"sender": "feedback@acme.com", "hostedZoneId": "Z1", "hostedZoneName": "other.com",
+		}}), "Bad", &StackProps{AssetDir: assets})
+	}()
+}
