@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -433,6 +434,41 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	if sesStatements != 4 {
 		t.Errorf("%d SES statements, want 4 (survey-sweep, closing, api for sign-in links, digest)", sesStatements)
+	}
+	// DynamoDB actions, function by function: a part of the store's Client
+	// (shared/dynamo TestClientIsEveryCall); only the api function scans.
+	client := map[string]bool{"GetItem": true, "BatchGetItem": true, "Query": true, "PutItem": true, "UpdateItem": true, "DeleteItem": true, "Scan": true}
+	dynamoActions := map[string][]string{}
+	for id, r := range resources(a, "AWS::IAM::Policy") {
+		fn := ""
+		for _, name := range sortedNames() {
+			if strings.HasPrefix(strings.ToLower(id), strings.ReplaceAll(name, "-", "")) {
+				fn = name
+			}
+		}
+		for _, st := range props(r)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			actions := st.(map[string]any)["Action"]
+			list, ok := actions.([]any)
+			if !ok {
+				list = []any{actions}
+			}
+			for _, act := range list {
+				if a, ok := strings.CutPrefix(act.(string), "dynamodb:"); ok {
+					if !client[a] {
+						t.Errorf("%s may dynamodb:%s, which the code never calls", id, a)
+					}
+					dynamoActions[fn] = append(dynamoActions[fn], a)
+				}
+			}
+		}
+	}
+	for fn, acts := range dynamoActions {
+		if slices.Contains(acts, "Scan") != (fn == "api") {
+			t.Errorf("%s may scan the table: %v", fn, acts)
+		}
+	}
+	if got := dynamoActions["ses-events"]; !slices.Equal(got, []string{"UpdateItem"}) {
+		t.Errorf("ses-events may %v, want UpdateItem only", got)
 	}
 	// The digest reads, and writes only its weekly claim.
 	for id, r := range resources(a, "AWS::IAM::Policy") {
