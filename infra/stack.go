@@ -344,7 +344,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	}
 	grant("api", append(readWrite, "dynamodb:Scan")...)
 	grant("digest", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem") // reads, and its weekly claim
-	grant("ses-events", "dynamodb:UpdateItem")                                                                                  // suppress an address: one update
+	grant("ses-events", "dynamodb:UpdateItem")                                                                                // suppress an address: one update
 	for _, name := range []string{"webhook", "response", "api", "survey-sweep"} {
 		secret.GrantRead(fns[name], nil)
 	}
