@@ -85,10 +85,10 @@ func TestFaultSESThrottledAndRejected(t *testing.T) {
 		return awstest.Pass
 	}}
 	st := awstest.FaultyStack(t, closeloop.Config{}, f)
-	clock := time.Now()
-	st.Sweeper.Now = func() time.Time { return clock }
 	e := awstest.Email()
 	solve(t, st, "throttled-1", e)
+	clock := time.Now() // after the solve: its survey is due now
+	st.Sweeper.Now = func() time.Time { return clock }
 	if res, _ := st.Sweeper.Run(context.Background()); res.Retried != 1 || res.Sent != 0 {
 		t.Fatalf("throttled: %+v, want rescheduled", res)
 	}
