@@ -662,6 +662,17 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 			DimensionsMap: &map[string]*string{"TableName": table.TableName()}, Statistic: jsii.String("Sum"), Period: five})
 		alarm("Table"+strings.TrimSuffix(name, "Events"), m, 10, "Closeloop's table throttled requests (the SDK retries; sustained throttling loses time, then requests)")
 	}
+	// Per-item failures the functions survive, as their embedded-metric log
+	// lines report them (namespace Closeloop, dimension Function).
+	for _, m := range []struct{ fn, name, desc string }{
+		{"survey-sweep", "SurveysFailed", "Closeloop surveys failed for good (SES refused them, a look-up failed, or an outcome is unknown): see the ticket's reason"},
+		{"closing", "ClosingFailed", "Closeloop \"you said, we did\" batches failed and wait for SQS to retry them"},
+		{"closing", "AlertsFailed", "Closeloop detractor alerts failed (Slack or email) and wait for SQS to retry them"},
+	} {
+		metric := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("Closeloop"), MetricName: jsii.String(m.name),
+			DimensionsMap: &map[string]*string{"Function": jsii.String(m.fn)}, Statistic: jsii.String("Sum"), Period: five})
+		alarm(m.name, metric, 1, m.desc)
+	}
 	var depths []awscloudwatch.IMetric
 	for i, q := range dlqs {
 		m := q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five})

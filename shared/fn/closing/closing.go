@@ -21,6 +21,7 @@ import (
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/mail"
+	"github.com/closeloop/closeloop/shared/platform/logging"
 	"github.com/closeloop/closeloop/shared/queue"
 	"github.com/closeloop/closeloop/shared/slack"
 )
@@ -125,6 +126,8 @@ func New(cfg closeloop.Config, store Store, mailer Mailer, closingQueue queue.Se
 // logged and dropped.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var res events.SQSEventResponse
+	failed := map[string]int{"AlertsFailed": 0, "ClosingFailed": 0}
+	defer func() { logging.Metrics(ctx, "closing", failed) }()
 	for _, rec := range ev.Records {
 		var m Message
 		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.ImprovementID == "" && m.Alert == "" && m.Ack == "" {
@@ -146,6 +149,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			slog.ErrorContext(ctx, "closing", "improvement", m.ImprovementID, "message", rec.MessageId, "err", err)
 			if !errors.Is(err, closeloop.ErrNotFound) {
 				res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				if m.Alert != "" {
+					failed["AlertsFailed"]++
+				} else {
+					failed["ClosingFailed"]++
+				}
 			}
 		}
 	}

@@ -155,6 +155,9 @@ func (h *Handler) Run(ctx context.Context) (Result, error) {
 			res.Skipped++
 		}
 	}
+	// Failures the run survives raise nothing by themselves: they are
+	// metrics, which alarms watch.
+	logging.Metrics(ctx, "survey-sweep", map[string]int{"SurveysSent": res.Sent, "SurveysFailed": res.Failed, "SurveysRetried": res.Retried})
 	return res, nil
 }
 

@@ -13,7 +13,9 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
@@ -125,4 +127,33 @@ func Middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Namespace is the CloudWatch namespace of Closeloop's own metrics.
+const Namespace = "Closeloop"
+
+// Metrics writes counts as one line in CloudWatch's embedded metric format:
+// CloudWatch Logs turns it into metrics of Namespace with the dimension
+// Function, which alarms watch (per-item failures a function survives
+// would otherwise raise nothing). Zero counts are written too, so an alarm
+// sees data. Names are sorted for a stable line.
+func Metrics(ctx context.Context, function string, counts map[string]int) {
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	defs := make([]map[string]string, len(names))
+	attrs := []any{"Function", function}
+	for i, n := range names {
+		defs[i] = map[string]string{"Name": n, "Unit": "Count"}
+		attrs = append(attrs, n, counts[n])
+	}
+	emf := map[string]any{
+		"Timestamp": time.Now().UnixMilli(),
+		"CloudWatchMetrics": []map[string]any{{
+			"Namespace": Namespace, "Dimensions": [][]string{{"Function"}}, "Metrics": defs,
+		}},
+	}
+	slog.InfoContext(ctx, "metrics", append([]any{"_aws", emf}, attrs...)...)
 }

@@ -114,3 +114,35 @@ func TestAddressesAreRedacted(t *testing.T) {
 		t.Errorf("the error's text is lost: %s", out)
 	}
 }
+
+// TestMetricsInEmbeddedFormat: a metrics line is CloudWatch's embedded
+// metric format: the _aws block names the namespace, the Function
+// dimension and each metric, whose values are top-level keys.
+func TestMetricsInEmbeddedFormat(t *testing.T) {
+	var b bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(New(&b, func(string) string { return "" }))
+	defer slog.SetDefault(prev)
+	Metrics(context.Background(), "survey-sweep", map[string]int{"SurveysFailed": 2, "SurveysSent": 0})
+	var line struct {
+		AWS struct {
+			Timestamp         int64
+			CloudWatchMetrics []struct {
+				Namespace  string
+				Dimensions [][]string
+				Metrics    []struct{ Name, Unit string }
+			}
+		} `json:"_aws"`
+		Function      string
+		SurveysFailed *int
+		SurveysSent   *int
+	}
+	if err := json.Unmarshal(b.Bytes(), &line); err != nil {
+		t.Fatalf("%v: %s", err, b.String())
+	}
+	m := line.AWS.CloudWatchMetrics
+	if len(m) != 1 || m[0].Namespace != "Closeloop" || len(m[0].Dimensions) != 1 || m[0].Dimensions[0][0] != "Function" || len(m[0].Metrics) != 2 ||
+		line.Function != "survey-sweep" || line.SurveysFailed == nil || *line.SurveysFailed != 2 || line.SurveysSent == nil || line.AWS.Timestamp == 0 {
+		t.Errorf("not an embedded-metric line: %s", b.String())
+	}
+}
