@@ -278,8 +278,6 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 			// are read from Secrets Manager at start; the environment holds
 			// only ARNs.
 			spec.Env["CLOSELOOP_SECRET_ID"] = awscdk.Fn_Join(jsii.String(","), &[]*string{secret.SecretArn(), contactKey.SecretArn()})
-		case "response":
-			spec.Env["CLOSELOOP_SECRET_ID"] = secret.SecretArn()
 		case "ses-events":
 			spec.Env["CLOSELOOP_SECRET_ID"] = contactKey.SecretArn() // suppresses addresses by their keyed id
 		}
@@ -345,7 +343,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	grant("api", append(readWrite, "dynamodb:Scan")...)
 	grant("digest", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem") // reads, and its weekly claim
 	grant("ses-events", "dynamodb:UpdateItem")                                                                                // suppress an address: one update
-	for _, name := range []string{"webhook", "response", "api", "survey-sweep"} {
+	for _, name := range []string{"webhook", "api", "survey-sweep"} {                                                         // not response: the public page holds no secret
 		secret.GrantRead(fns[name], nil)
 	}
 	for _, name := range []string{"webhook", "api", "ses-events", "survey-sweep"} {

@@ -513,7 +513,7 @@ func TestAPI(t *testing.T) {
 	}
 	// Who reads which secret: the stack's secret (admin token, webhook
 	// secrets) and the contact key (for turning addresses into ids).
-	reads := map[string]string{"webhook": "Secrets ContactKey", "api": "Secrets ContactKey", "response": "Secrets", "sesevents": "ContactKey", "surveysweep": "Secrets ContactKey", "closing": ""}
+	reads := map[string]string{"webhook": "Secrets ContactKey", "api": "Secrets ContactKey", "response": "", "sesevents": "ContactKey", "surveysweep": "Secrets ContactKey", "closing": ""}
 	got := map[string]string{}
 	for id, r := range resources(a, "AWS::IAM::Policy") {
 		js := jsonOf(r)

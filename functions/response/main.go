@@ -14,7 +14,6 @@ import (
 	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
 	"github.com/closeloop/closeloop/shared/platform/logging"
 	"github.com/closeloop/closeloop/shared/queue"
-	"github.com/closeloop/closeloop/shared/secrets"
 )
 
 func main() {
@@ -26,7 +25,9 @@ func main() {
 
 func run(ctx context.Context, getenv func(string) string) error {
 	slog.SetDefault(logging.New(os.Stdout, getenv))
-	env, err := boot.Load(ctx, getenv, secrets.FromAWS)
+	// The survey page reads no secret: the public function must not hold
+	// the admin token or the webhook secrets.
+	env, err := boot.Load(ctx, getenv)
 	if err != nil {
 		return err
 	}
