@@ -355,12 +355,15 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	closingDLQ.GrantConsumeMessages(fns["api"]) // closeloop dlq: read, then delete what was replayed
 	sesDLQ.GrantConsumeMessages(fns["api"])
 	sesQueue.GrantSendMessages(fns["api"])
+	fromAddress, _ := closeloop.SenderAddress(cfg.sender)
 	sendEmail := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("ses:SendEmail"),
 		Resources: &[]*string{
 			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String(cfg.identity)}),
 			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: configSet.ConfigurationSetName()}),
 		},
+		// Only from the configured sender, not any address of the domain.
+		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"ses:FromAddress": fromAddress}},
 	})
 	fns["survey-sweep"].AddToRolePolicy(sendEmail)
 	fns["closing"].AddToRolePolicy(sendEmail)

@@ -429,6 +429,9 @@ func TestLeastPrivilege(t *testing.T) {
 					if !strings.Contains(res, "identity/acme.example") || !strings.Contains(res, "configuration-set/") || strings.Contains(res, `"*"`) {
 						t.Errorf("SES send is not scoped to the identity and configuration set: %s", res)
 					}
+					if c := jsonOf(st["Condition"]); !strings.Contains(c, `"ses:FromAddress":"feedback@acme.example"`) {
+						t.Errorf("SES send is not limited to the sender's address: %s", c)
+					}
 				}
 			}
 		}
