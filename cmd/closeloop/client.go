@@ -315,6 +315,7 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 		From, To, Filter string
 		Series           []map[string]any
 		Breakdown        []map[string]any
+		Retention        []map[string]any
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return err
@@ -357,8 +358,22 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 		"reopen_rate", "repeat_contact_rate_7d", "repeat_contact_rate_30d"} {
 		fmt.Fprintf(tw, "%s\t%s\t\n", c, figure(totals[c]))
 	}
-	if err := tw.Flush(); err != nil || len(m.Breakdown) == 0 {
+	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(m.Retention) > 0 {
+		fmt.Fprintf(stdout, "\nretention by cohort (month of first answer)\n")
+		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "cohort\tband\tcustomers\tchurned\trenewed\tretention")
+		for _, r := range m.Retention {
+			fmt.Fprintf(tw, "%v\t%v\t%s\t%s\t%s\t%s\n", r["cohort"], r["band"], figure(r["customers"]), figure(r["churned"]), figure(r["renewed"]), figure(r["retention"]))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(m.Breakdown) == 0 {
+		return nil
 	}
 	fmt.Fprintf(stdout, "\nby %s\n", *breakdown)
 	tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

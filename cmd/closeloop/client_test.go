@@ -159,6 +159,10 @@ func TestReportCommand(t *testing.T) {
 	if !strings.Contains(byAgent, "source=generic") || !regexp.MustCompile(`(?m)^generic\s+2\s+2\s+1\s+50`).MatchString(byAgent) {
 		t.Errorf("report with a filter and a breakdown:\n%s", byAgent)
 	}
+	// Both answering customers are in this month's cohorts.
+	if !regexp.MustCompile(`(?m)^` + time.Now().UTC().Format("2006-01") + `\s+(promoter|detractor)\s+1\s`).MatchString(table) {
+		t.Errorf("report without this month's cohorts:\n%s", table)
+	}
 	if out := cli("report", "--json"); !strings.Contains(out, `"surveys_sent":2`) {
 		t.Errorf("--json: %s", out)
 	}
