@@ -43,9 +43,12 @@ var servers *localaws.Servers
 // CLOSELOOP_SES_ENDPOINT are used instead of starting servers.
 func Main(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// The servers' own output goes to a file, shown when a server died
+	// during the tests (it is otherwise noise).
+	logFile, _ := os.CreateTemp("", "closeloop-local-servers-*.log")
 	var err error
 	servers, err = localaws.Start(ctx, localaws.Options{
-		DynamoDB: os.Getenv("CLOSELOOP_DYNAMODB_ENDPOINT"), SES: os.Getenv("CLOSELOOP_SES_ENDPOINT"),
+		DynamoDB: os.Getenv("CLOSELOOP_DYNAMODB_ENDPOINT"), SES: os.Getenv("CLOSELOOP_SES_ENDPOINT"), Log: logFile,
 	})
 	cancel()
 	if err != nil {
@@ -53,7 +56,15 @@ func Main(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if died := servers.Died(); len(died) > 0 && logFile != nil {
+		b, _ := os.ReadFile(logFile.Name())
+		fmt.Fprintf(os.Stderr, "awstest: a local server ended during the tests: %s\nits output (last 4 KB):\n%s\n", strings.Join(died, "; "), b[max(0, len(b)-4096):])
+	}
 	servers.Stop()
+	if logFile != nil {
+		logFile.Close()
+		os.Remove(logFile.Name())
+	}
 	os.Exit(code)
 }
 

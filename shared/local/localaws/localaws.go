@@ -15,8 +15,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,8 +33,9 @@ type Servers struct {
 	// SESPID is the process id of a kept SES server (Options.KeepSES).
 	SESPID int
 
-	procs []*proc
-	once  sync.Once
+	procs    []*proc
+	once     sync.Once
+	stopping atomic.Bool
 }
 
 // Options say which servers to start. An endpoint that is already set is
@@ -140,14 +143,16 @@ func (s *Servers) startOnFreePort(ctx context.Context, log *os.File, path string
 		if !errors.Is(err, errExited) {
 			return "", err
 		}
+		s.procs = slices.DeleteFunc(s.procs, func(q *proc) bool { return q == p }) // lost its port: not one of ours
 	}
 	return "", err
 }
 
 // proc is a started server and a channel closed when it exits.
 type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
+	cmd   *exec.Cmd
+	done  chan struct{}
+	state string // how it ended, once done is closed
 }
 
 func (s *Servers) start(log *os.File, name string, args ...string) (*proc, error) {
@@ -170,7 +175,8 @@ func (s *Servers) start(log *os.File, name string, args ...string) (*proc, error
 			return
 		}
 		started <- nil
-		cmd.Wait()
+		err := cmd.Wait()
+		p.state = fmt.Sprint(cmd.ProcessState, " ", err)
 		close(p.done)
 	}()
 	if err := <-started; err != nil {
@@ -180,8 +186,26 @@ func (s *Servers) start(log *os.File, name string, args ...string) (*proc, error
 	return p, nil
 }
 
+// Died describes each server that ended before Stop (a crash, or a kill
+// from outside), with how it ended; tests print it when they fail.
+func (s *Servers) Died() []string {
+	if s.stopping.Load() {
+		return nil
+	}
+	var out []string
+	for _, p := range s.procs {
+		select {
+		case <-p.done:
+			out = append(out, fmt.Sprintf("%s (pid %d): %s", filepath.Base(p.cmd.Path), p.cmd.Process.Pid, p.state))
+		default:
+		}
+	}
+	return out
+}
+
 // Stop ends the servers Start started. It is safe to call more than once.
 func (s *Servers) Stop() {
+	s.stopping.Store(true)
 	s.once.Do(func() {
 		for _, p := range s.procs {
 			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
