@@ -208,6 +208,13 @@ func (s *Servers) Stop() {
 	s.stopping.Store(true)
 	s.once.Do(func() {
 		for _, p := range s.procs {
+			select {
+			case <-p.done:
+				// Ended already: its pid, and so its group id, may be
+				// another process's by now (pids wrap at 32,768 here).
+				continue
+			default:
+			}
 			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 			<-p.done
 		}
