@@ -19,6 +19,17 @@ import (
 	"github.com/closeloop/closeloop/shared/slack"
 )
 
+// cliAgainst returns a runner of closeloop commands against s's API as
+// its admin: the combined output and the error.
+func cliAgainst(s *server) func(args ...string) (string, error) {
+	env := map[string]string{"CLOSELOOP_API_URL": s.URL, "CLOSELOOP_TOKEN": s.Config.AdminToken}
+	return func(args ...string) (string, error) {
+		var out, errs bytes.Buffer
+		err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errs)
+		return out.String() + errs.String(), err
+	}
+}
+
 // TestOperatorsAndEraseCommands drives the CLI against a running stack's
 // API, as an operator would against a deployed one.
 func TestOperatorsAndEraseCommands(t *testing.T) {
@@ -180,12 +191,7 @@ func TestReportCommand(t *testing.T) {
 // API, page by page, and a second run finds nothing to move.
 func TestMigrateCommand(t *testing.T) {
 	s := startServer(t)
-	env := map[string]string{"CLOSELOOP_API_URL": s.URL, "CLOSELOOP_TOKEN": s.Config.AdminToken}
-	cli := func(args ...string) (string, error) {
-		var out, errs bytes.Buffer
-		err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errs)
-		return out.String() + errs.String(), err
-	}
+	cli := cliAgainst(s)
 	ctx := context.Background()
 	addr := awstest.Email()
 	legacy := closeloop.LegacyContactID(addr)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,12 +32,7 @@ func withoutAudit(snap string) string {
 // unsubscribed and bounced people are never surveyed.
 func TestImportDelighted(t *testing.T) {
 	s := startServer(t)
-	env := map[string]string{"CLOSELOOP_API_URL": s.URL, "CLOSELOOP_TOKEN": s.Config.AdminToken}
-	cli := func(args ...string) (string, error) {
-		var out, errs bytes.Buffer
-		err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errs)
-		return out.String() + errs.String(), err
-	}
+	cli := cliAgainst(s)
 	out, err := cli("import", "delighted", "testdata/delighted")
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, out)
@@ -144,12 +137,7 @@ func TestImportDelightedFromTheAPI(t *testing.T) {
 	}))
 	defer stub.Close()
 	s := startServer(t)
-	env := map[string]string{"CLOSELOOP_API_URL": s.URL, "CLOSELOOP_TOKEN": s.Config.AdminToken}
-	cli := func(args ...string) (string, error) {
-		var out, errs bytes.Buffer
-		err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errs)
-		return out.String() + errs.String(), err
-	}
+	cli := cliAgainst(s)
 	out, err := cli("import", "delighted", "--api-key", "delighted-key", "--delighted-url", stub.URL)
 	// Without people.json, the response whose person is only an id has no email.
 	if err != nil || !strings.Contains(out, "imported 2 responses") || !strings.Contains(out, "skipped delighted response 1003: no email") || !strings.Contains(out, "rate limited") {

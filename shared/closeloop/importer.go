@@ -266,63 +266,21 @@ var CSVColumns = []string{"id", "email", "name", "kind", "score", "comment", "da
 // its email, kind and date, so importing the same file again changes
 // nothing. Dates are RFC 3339 or YYYY-MM-DD.
 func ParseCSV(r io.Reader, now time.Time) ([]ImportedResponse, []Skipped, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return nil, nil, Errorf(ErrInvalid, "no CSV header: %v", err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))] = i
-	}
-	for _, need := range []string{"email", "kind", "score"} {
-		if _, ok := col[need]; !ok {
-			return nil, nil, Errorf(ErrInvalid, "the header has no %q column (columns: %s)", need, strings.Join(CSVColumns, ", "))
-		}
-	}
 	var out []ImportedResponse
-	var skipped []Skipped
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		where := fmt.Sprintf("line %d", line)
-		if err != nil {
-			skipped = append(skipped, Skipped{Record: where, Reason: "not CSV: " + err.Error()})
-			var pe *csv.ParseError
-			if errors.As(err, &pe) && pe.Err == csv.ErrFieldCount {
-				continue
-			}
-			if len(skipped) > 10000 {
-				break
-			}
-			continue
-		}
-		get := func(name string) string {
-			if i, ok := col[name]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
+	skipped, err := readCSV(r, []string{"email", "kind", "score"}, strings.Join(CSVColumns, ", "), func(where string, get func(string) string) string {
 		score, err := strconv.Atoi(get("score"))
 		if err != nil {
-			skipped = append(skipped, Skipped{Record: where, Reason: fmt.Sprintf("score %q is not a whole number", get("score"))})
-			continue
+			return fmt.Sprintf("score %q is not a whole number", get("score"))
 		}
 		kind, err := ParseKind(strings.ToLower(get("kind")))
 		if err != nil {
-			skipped = append(skipped, Skipped{Record: where, Reason: fmt.Sprintf("kind %q: want csat, nps or ces", get("kind"))})
-			continue
+			return fmt.Sprintf("kind %q: want csat, nps or ces", get("kind"))
 		}
 		at := now
 		if d := get("date"); d != "" {
-			if at, err = time.Parse(time.RFC3339, d); err != nil {
-				if at, err = time.Parse(time.DateOnly, d); err != nil {
-					skipped = append(skipped, Skipped{Record: where, Reason: fmt.Sprintf("date %q: want RFC 3339 or YYYY-MM-DD", d)})
-					continue
-				}
+			var ok bool
+			if at, ok = parseDate(d); !ok {
+				return fmt.Sprintf("date %q: want RFC 3339 or YYYY-MM-DD", d)
 			}
 		}
 		ir := ImportedResponse{Origin: "csv", ID: get("id"), Email: get("email"), Name: get("name"), Kind: kind, Score: score,
@@ -335,10 +293,64 @@ func ParseCSV(r io.Reader, now time.Time) ([]ImportedResponse, []Skipped, error)
 			ir.ID = hex.EncodeToString(sum[:12])
 		}
 		if err := ir.Validate(now); err != nil {
-			skipped = append(skipped, Skipped{Record: where, Reason: err.Error()})
-			continue
+			return err.Error()
 		}
 		out = append(out, ir)
+		return ""
+	})
+	return out, skipped, err
+}
+
+// readCSV reads a CSV whose header names its columns (in any order and
+// case, a byte-order mark allowed) and must name every one of need; columns
+// lists them all for the error. It calls each for every record with where
+// it is ("line N") and a getter of trimmed cells; a reason each returns, or
+// a record that is not CSV, is a skipped record.
+func readCSV(r io.Reader, need []string, columns string, each func(where string, get func(string) string) string) ([]Skipped, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return nil, Errorf(ErrInvalid, "no CSV header: %v", err)
 	}
-	return out, skipped, nil
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))] = i
+	}
+	for _, n := range need {
+		if _, ok := col[n]; !ok {
+			return nil, Errorf(ErrInvalid, "the header has no %q column (columns: %s)", n, columns)
+		}
+	}
+	var skipped []Skipped
+	for line := 2; len(skipped) <= 100000; line++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		where := fmt.Sprintf("line %d", line)
+		if err != nil {
+			skipped = append(skipped, Skipped{Record: where, Reason: "not CSV: " + err.Error()})
+			continue
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		if why := each(where, get); why != "" {
+			skipped = append(skipped, Skipped{Record: where, Reason: why})
+		}
+	}
+	return skipped, nil
+}
+
+// parseDate reads an RFC 3339 time or a YYYY-MM-DD date.
+func parseDate(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, true
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	return t, err == nil
 }

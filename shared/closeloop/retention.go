@@ -1,8 +1,6 @@
 package closeloop
 
 import (
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -80,54 +78,20 @@ func StatusChange(old, next string) CohortCounts {
 // ParseEventsCSV reads a CSV of churn and renewal events: a header naming
 // email, type and at (RFC 3339 or YYYY-MM-DD), then one event a line.
 func ParseEventsCSV(r io.Reader, now time.Time) ([]CustomerEvent, []Skipped, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return nil, nil, Errorf(ErrInvalid, "no CSV header: %v", err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))] = i
-	}
-	for _, need := range []string{"email", "type", "at"} {
-		if _, ok := col[need]; !ok {
-			return nil, nil, Errorf(ErrInvalid, "the header has no %q column (columns: email, type, at)", need)
-		}
-	}
 	var out []CustomerEvent
-	var skipped []Skipped
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		where := fmt.Sprintf("line %d", line)
-		if err != nil {
-			skipped = append(skipped, Skipped{Record: where, Reason: "not CSV: " + err.Error()})
-			continue
-		}
-		get := func(name string) string {
-			if i := col[name]; i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		at, err := time.Parse(time.RFC3339, get("at"))
-		if err != nil {
-			if at, err = time.Parse(time.DateOnly, get("at")); err != nil {
-				skipped = append(skipped, Skipped{Record: where, Reason: fmt.Sprintf("at %q: want RFC 3339 or YYYY-MM-DD", get("at"))})
-				continue
-			}
+	skipped, err := readCSV(r, []string{"email", "type", "at"}, "email, type, at", func(where string, get func(string) string) string {
+		at, ok := parseDate(get("at"))
+		if !ok {
+			return fmt.Sprintf("at %q: want RFC 3339 or YYYY-MM-DD", get("at"))
 		}
 		ev := CustomerEvent{Email: get("email"), Type: get("type"), At: at}
 		if err := ev.Validate(now); err != nil {
-			skipped = append(skipped, Skipped{Record: where, Reason: err.Error()})
-			continue
+			return err.Error()
 		}
 		out = append(out, ev)
-	}
-	return out, skipped, nil
+		return ""
+	})
+	return out, skipped, err
 }
 
 // IsEventsCSV reports whether a CSV header is the churn and renewal events'

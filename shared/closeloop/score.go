@@ -1,6 +1,7 @@
 package closeloop
 
 import (
+	"cmp"
 	"math"
 	"strings"
 )
@@ -165,7 +166,7 @@ type Dims struct {
 
 // SurveyDims are the breakdowns of survey sv's counts.
 func SurveyDims(sv Survey) Dims {
-	return Dims{Source: sv.Source, Agent: cmpOr(sv.AgentEmail, sv.AgentName), Kind: sv.Kind, Themes: sv.Themes}
+	return Dims{Source: sv.Source, Agent: cmp.Or(sv.AgentEmail, sv.AgentName), Kind: sv.Kind, Themes: sv.Themes}
 }
 
 // Keys returns the dimension keys of d ("source#zendesk", "agent#…",
@@ -194,11 +195,4 @@ func DimValue(v string) string {
 		v = strings.ToValidUTF8(v[:256], "")
 	}
 	return v
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

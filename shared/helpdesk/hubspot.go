@@ -1,6 +1,7 @@
 package helpdesk
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -73,7 +74,7 @@ func parseHubSpotChanges(body []byte, now time.Time) ([]closeloop.TicketEvent, e
 	}
 	var out []closeloop.TicketEvent
 	for _, c := range cs {
-		if cmpOr(c.SubscriptionType, c.EventType) != "ticket.propertyChange" || c.PropertyName != "hs_pipeline_stage" {
+		if cmp.Or(c.SubscriptionType, c.EventType) != "ticket.propertyChange" || c.PropertyName != "hs_pipeline_stage" {
 			continue
 		}
 		id := string(c.ObjectID)

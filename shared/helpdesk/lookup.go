@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +55,12 @@ func Lookups(cfg closeloop.Config, client *http.Client) map[string]Lookup {
 
 // LookupSources are the sources whose people Closeloop can look up.
 var LookupSources = []string{"intercom", "zendesk", "hubspot"}
+
+// CanLookUp reports whether cfg configures look-ups for source.
+func CanLookUp(cfg closeloop.Config, source string) bool {
+	_, ok := cfg.APIs[source]
+	return ok && slices.Contains(LookupSources, source)
+}
 
 type intercomLookup struct {
 	api  closeloop.VendorAPI

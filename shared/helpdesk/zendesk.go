@@ -1,6 +1,7 @@
 package helpdesk
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -65,7 +66,7 @@ func (e ZendeskEvent) parse(now time.Time) ([]closeloop.TicketEvent, error) {
 	if e.Type != "zen:event-type:ticket.status_changed" {
 		return nil, nil // another ticket event: nothing to do
 	}
-	status := strings.ToLower(cmpOr(e.Event.Current, e.Detail.Status))
+	status := strings.ToLower(cmp.Or(e.Event.Current, e.Detail.Status))
 	ev := closeloop.TicketEvent{
 		Source: "zendesk", EventID: e.ID, TicketID: string(e.Detail.ID), Subject: e.Detail.Subject, Tags: e.Detail.Tags,
 		Customer: closeloop.Person{ID: string(e.Detail.RequesterID)}, OccurredAt: now,
@@ -84,13 +85,6 @@ func (e ZendeskEvent) parse(now time.Time) ([]closeloop.TicketEvent, error) {
 		ev.Status = closeloop.StatusOther
 	}
 	return done(ev, now)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Sign returns the headers Zendesk would send for body at ts.

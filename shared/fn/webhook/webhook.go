@@ -65,8 +65,8 @@ func New(cfg closeloop.Config, store Store) *Handler {
 		Lookups:      map[string]bool{},
 		mux:          http.NewServeMux(),
 	}
-	for src := range helpdesk.Lookups(cfg, nil) {
-		h.Lookups[src] = true
+	for _, src := range helpdesk.LookupSources {
+		h.Lookups[src] = helpdesk.CanLookUp(cfg, src)
 	}
 	h.mux.HandleFunc("POST /webhooks/{source}", h.receive)
 	return h
