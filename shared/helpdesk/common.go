@@ -2,6 +2,7 @@ package helpdesk
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
@@ -140,4 +141,13 @@ func done(ev closeloop.TicketEvent, now time.Time) ([]closeloop.TicketEvent, err
 		return nil, err
 	}
 	return []closeloop.TicketEvent{ev}, nil
+}
+
+// bodyKey names a delivery by its body, for vendors that send neither a
+// delivery id nor a timestamp: a retry resends the same bytes, so it gets
+// the same key. (A later delivery with the very same bytes is then taken
+// for a retry too; with no timestamp nothing tells them apart.)
+func bodyKey(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "body-" + hex.EncodeToString(sum[:12])
 }

@@ -3,6 +3,7 @@ package helpdesk_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -280,6 +281,44 @@ func TestEmailLessShapes(t *testing.T) {
 		e := evs[0]
 		if e.Status != closeloop.StatusSolved || e.TicketID != tt.ticket || e.Customer.ID != tt.customer || e.Customer.Email != "" {
 			t.Errorf("%s: %+v", tt.file, e)
+		}
+	}
+}
+
+// TestStableDedupeKeys: Help Scout sends no timestamp header and HubSpot's
+// workflow body may lack closed_date; a retried delivery of the same body,
+// at another time and with HubSpot's new request timestamp, must carry the
+// same event id, so the webhook's dedupe sees it as the same delivery.
+func TestStableDedupeKeys(t *testing.T) {
+	first := time.Date(2026, 11, 24, 10, 5, 0, 0, time.UTC)
+	retry := first.Add(37 * time.Minute)
+	tests := []struct {
+		source, body string
+		headers      func(at time.Time) http.Header
+	}{
+		{"helpscout", `{"id":2391938111,"status":"closed","subject":"Refund","primaryCustomer":{"id":238123,"email":"ola@example.com"}}`,
+			func(time.Time) http.Header { return http.Header{"X-Helpscout-Event": {"convo.status"}} }},
+		{"hubspot", `{"ticket_id":"9876543210","status":"closed","email":"lee@example.net"}`,
+			func(at time.Time) http.Header {
+				return http.Header{"X-Hubspot-Request-Timestamp": {fmt.Sprint(at.UnixMilli())}}
+			}},
+	}
+	for _, tt := range tests {
+		rc, _ := helpdesk.New(tt.source, "s")
+		a, err := rc.Parse(tt.headers(first), []byte(tt.body), first)
+		if err != nil || len(a) != 1 {
+			t.Fatalf("%s: %v %v", tt.source, a, err)
+		}
+		b, err := rc.Parse(tt.headers(retry), []byte(tt.body), retry)
+		if err != nil || len(b) != 1 {
+			t.Fatalf("%s retry: %v %v", tt.source, b, err)
+		}
+		if a[0].EventID != b[0].EventID {
+			t.Errorf("%s: a retried delivery has event id %q, the first %q", tt.source, b[0].EventID, a[0].EventID)
+		}
+		other, _ := rc.Parse(tt.headers(first), []byte(strings.Replace(tt.body, `"closed"`, `"active"`, 1)), first)
+		if len(other) == 1 && other[0].EventID == a[0].EventID {
+			t.Errorf("%s: a different delivery shares the event id %q", tt.source, a[0].EventID)
 		}
 	}
 }

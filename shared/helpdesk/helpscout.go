@@ -86,6 +86,16 @@ func (s HelpScout) Parse(h http.Header, body []byte, now time.Time) ([]closeloop
 		ev.Status = closeloop.StatusOther
 		ev.OccurredAt = orNow(parseTime(p.UserUpdatedAt), now)
 	}
+	// Help Scout sends no delivery id or timestamp header: a delivery is
+	// named by its conversation, status and the conversation's own time,
+	// or by its bytes when the body carries no time.
+	at := p.UserUpdatedAt
+	if ev.Status == closeloop.StatusSolved {
+		at = firstOf(p.ClosedAt, p.UserUpdatedAt)
+	}
 	ev.EventID = "helpscout:" + string(p.ID) + ":" + strings.ToLower(p.Status) + ":" + ev.OccurredAt.UTC().Format(time.RFC3339)
+	if parseTime(at).IsZero() {
+		ev.EventID = "helpscout:" + string(p.ID) + ":" + strings.ToLower(p.Status) + ":" + bodyKey(body)
+	}
 	return done(ev, now)
 }

@@ -157,7 +157,8 @@ func (s HubSpot) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.T
 	}
 	ev.EventID = "hubspot:" + id + ":" + strings.ToLower(p.Status) + ":" + p.ClosedAt
 	if p.ClosedAt == "" {
-		ev.EventID += h.Get("X-HubSpot-Request-Timestamp")
+		// HubSpot signs each retry with a new timestamp; the body stays.
+		ev.EventID += bodyKey(body)
 	}
 	return done(ev, now)
 }
