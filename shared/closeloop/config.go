@@ -199,7 +199,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			continue // no credential: no look-ups for this source
 		}
 		if u == "" {
-			u = map[string]string{"intercom": "https://api.intercom.io", "hubspot": "https://api.hubapi.com"}[s]
+			u = map[string]string{"intercom": "https://api.intercom.io", "hubspot": "https://api.hubapi.com",
+				"front": "https://api2.frontapp.com", "helpscout": "https://api.helpscout.net"}[s]
 		}
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
 			return c, fmt.Errorf("CLOSELOOP_API_%s_URL=%q: want the API's base URL, such as https://acme.zendesk.com", strings.ToUpper(s), u)

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -34,14 +36,11 @@ type FrontEvent struct {
 	Type         string  `json:"type"`
 	EmittedAt    float64 `json:"emitted_at"`
 	Conversation struct {
-		ID        string `json:"id"`
-		Subject   string `json:"subject"`
-		Status    string `json:"status"`
-		Recipient struct {
-			Handle string `json:"handle"`
-			Name   string `json:"name"`
-		} `json:"recipient"`
-		Assignee *struct {
+		ID        string          `json:"id"`
+		Subject   string          `json:"subject"`
+		Status    string          `json:"status"`
+		Recipient *frontRecipient `json:"recipient"`
+		Assignee  *struct {
 			Email     string `json:"email"`
 			FirstName string `json:"first_name"`
 			LastName  string `json:"last_name"`
@@ -50,6 +49,33 @@ type FrontEvent struct {
 			Name string `json:"name"`
 		} `json:"tags"`
 	} `json:"conversation"`
+}
+
+type frontRecipient struct {
+	Handle string `json:"handle"`
+	Name   string `json:"name"`
+	Links  struct {
+		Related struct {
+			Contact string `json:"contact"`
+		} `json:"related"`
+	} `json:"_links"`
+}
+
+// customer is the conversation's recipient as a Person: by address when
+// the handle is one, else by Front contact id (from the recipient's
+// contact link) or, for an event preview with no recipient, by
+// conversation id, for Front's look-up.
+func (e FrontEvent) customer() closeloop.Person {
+	r := e.Conversation.Recipient
+	switch {
+	case r == nil:
+		return closeloop.Person{ID: e.Conversation.ID}
+	case strings.Contains(r.Handle, "@"):
+		return closeloop.Person{Email: r.Handle, Name: r.Name}
+	case r.Links.Related.Contact != "":
+		return closeloop.Person{ID: path.Base(r.Links.Related.Contact), Name: r.Name}
+	}
+	return closeloop.Person{ID: e.Conversation.ID, Name: r.Name}
 }
 
 // Sign implements Signer with the app-webhook form.
@@ -113,7 +139,7 @@ func (f Front) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.Tic
 	ev := closeloop.TicketEvent{
 		Source: "front", EventID: e.ID, TicketID: c.ID, Status: status, Subject: c.Subject,
 		OccurredAt: orNow(parseTime(fmt.Sprint(e.EmittedAt)), now),
-		Customer:   closeloop.Person{Email: c.Recipient.Handle, Name: c.Recipient.Name},
+		Customer:   e.customer(),
 	}
 	if c.Assignee != nil {
 		ev.Agent = closeloop.Person{Email: c.Assignee.Email, Name: joinName(c.Assignee.FirstName, c.Assignee.LastName)}

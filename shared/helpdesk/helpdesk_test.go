@@ -246,7 +246,7 @@ func TestMalformed(t *testing.T) {
 		{"jira", `{"webhookEvent": "jira:issue_updated", "issue": {"key": "S-1", "fields": {"status": {"statusCategory": {"key": "done"}}}}}`, "emailAddress"},
 		{"zammad", `{"ticket": {"id": 1}}`, "state"},
 		{"gorgias", `[1,2]`, "expected JSON"},
-		{"front", `{"id": "evt_1", "type": "archive", "conversation": {"id": "cnv_1", "recipient": {"handle": "+15551234567"}}}`, "customer email"},
+		{"front", `{"id": "evt_1", "type": "archive", "conversation": {"recipient": {"handle": "+15551234567"}}}`, "ticket id"},
 		{"hubspot", `{"ticket_id": "1", "status": "closed"}`, "customer email"},
 	}
 	for _, tt := range tests {
@@ -258,23 +258,36 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
-// TestEmailLessShapes: Intercom API 2.x notifications and Zendesk event
-// subscriptions name the customer by id only; the event carries that id for
-// a look-up, in the shapes the vendors publish (events/*-lookup.json).
+// TestEmailLessShapes: Intercom API 2.x notifications, Zendesk event
+// subscriptions, Jira issues whose reporter hides their email, Front
+// conversations with a non-email recipient and Help Scout conversations
+// without primaryCustomer.email name the customer by id only; the event
+// carries that id for a look-up, in the shapes the vendors publish
+// (events/*-lookup.json).
 func TestEmailLessShapes(t *testing.T) {
 	now := time.Date(2026, 11, 24, 10, 5, 0, 0, time.UTC)
 	for _, tt := range []struct{ source, file, ticket, customer string }{
 		{"intercom", "intercom-solved-lookup.json", "5001", "6650f2ab9c3e1a0001b7c0de"},
 		{"zendesk", "zendesk-solved-lookup.json", "35436", "422008837373"},
+		{"jira", "jira-solved-lookup.json", "SUP-43", "qm:7f3e9a21-55b0-4c6e-9d1a-2b8c4e6f0a13"},
+		{"front", "front-solved-lookup.json", "cnv_6a1d2e3f", "crd_2b7c9e41"},
+		{"helpscout", "helpscout-solved-lookup.json", "2391938222", "238456"},
 	} {
 		body, err := os.ReadFile(filepath.Join("..", "..", "events", tt.file))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ev struct{ Body string }
+		var ev struct {
+			Body    string
+			Headers map[string]string
+		}
 		json.Unmarshal(body, &ev)
+		h := http.Header{}
+		for k, v := range ev.Headers {
+			h.Set(k, v)
+		}
 		rc, _ := helpdesk.New(tt.source, "s")
-		evs, err := rc.Parse(http.Header{}, []byte(ev.Body), now)
+		evs, err := rc.Parse(h, []byte(ev.Body), now)
 		if err != nil || len(evs) != 1 {
 			t.Fatalf("%s: %v %v", tt.file, evs, err)
 		}

@@ -21,9 +21,10 @@ type HelpScout struct {
 }
 
 type helpScoutPerson struct {
-	Email string `json:"email"`
-	First string `json:"first"`
-	Last  string `json:"last"`
+	ID    flexString `json:"id"`
+	Email string     `json:"email"`
+	First string     `json:"first"`
+	Last  string     `json:"last"`
 }
 
 // HelpScoutPayload is the conversation object Help Scout posts.
@@ -69,6 +70,9 @@ func (s HelpScout) Parse(h http.Header, body []byte, now time.Time) ([]closeloop
 		Source: "helpscout", TicketID: string(p.ID), Subject: p.Subject,
 		Customer: closeloop.Person{Email: p.PrimaryCustomer.Email, Name: joinName(p.PrimaryCustomer.First, p.PrimaryCustomer.Last)},
 		Agent:    closeloop.Person{Email: p.Assignee.Email, Name: joinName(p.Assignee.First, p.Assignee.Last)},
+	}
+	if ev.Customer.Email == "" {
+		ev.Customer.ID = string(p.PrimaryCustomer.ID) // looked up through the customers API
 	}
 	for _, t := range p.Tags {
 		ev.Tags = append(ev.Tags, t.Tag)

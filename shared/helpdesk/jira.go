@@ -17,16 +17,18 @@ import (
 //
 // An issue whose status category is done is solved; one whose status moves
 // out of done (per the changelog) is reopened. The reporter is surveyed;
-// when Jira's privacy settings hide the reporter's email the delivery is
-// refused with a reason.
+// when Jira's privacy settings hide the reporter's email the event names
+// them by account id, to look up through Jira's user API.
 type Jira struct {
 	Secret []byte
 }
 
 type jiraUser struct {
+	AccountID    string `json:"accountId"`
 	EmailAddress string `json:"emailAddress"`
 	DisplayName  string `json:"displayName"`
 	Locale       string `json:"locale"`
+	TimeZone     string `json:"timeZone"`
 }
 
 // JiraPayload is the part of Jira's issue webhook used here.
@@ -90,7 +92,10 @@ func (j Jira) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.Tick
 		ev.TicketID = string(p.Issue.ID)
 	}
 	if f.Reporter != nil {
-		ev.Customer = closeloop.Person{Email: f.Reporter.EmailAddress, Name: f.Reporter.DisplayName, Locale: f.Reporter.Locale}
+		ev.Customer = closeloop.Person{Email: f.Reporter.EmailAddress, Name: f.Reporter.DisplayName, Locale: f.Reporter.Locale, TimeZone: f.Reporter.TimeZone}
+		if ev.Customer.Email == "" {
+			ev.Customer.ID = f.Reporter.AccountID
+		}
 	}
 	if f.Assignee != nil {
 		ev.Agent = closeloop.Person{Email: f.Assignee.EmailAddress, Name: f.Assignee.DisplayName}
@@ -107,8 +112,8 @@ func (j Jira) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.Tick
 	default:
 		ev.Status = closeloop.StatusOther
 	}
-	if ev.Status == closeloop.StatusSolved && ev.Customer.Email == "" {
-		return nil, invalid("issue.fields.reporter.emailAddress is missing: Jira hides it unless the reporter's profile visibility allows it; use an Automation rule's web request with the email, or the generic source")
+	if ev.Status == closeloop.StatusSolved && ev.Customer.Email == "" && ev.Customer.ID == "" {
+		return nil, invalid("issue.fields.reporter has neither emailAddress nor accountId")
 	}
 	ev.EventID = h.Get("X-Atlassian-Webhook-Identifier")
 	if ev.EventID == "" {

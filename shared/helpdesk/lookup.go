@@ -1,6 +1,7 @@
 package helpdesk
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -9,8 +10,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -18,7 +21,9 @@ import (
 
 // Lookup finds a helpdesk's customer by the helpdesk's own id, through its
 // API, when a delivery carries no email (Intercom API 2.x notifications,
-// Zendesk event subscriptions).
+// Zendesk event subscriptions, HubSpot property changes, Jira reporters
+// whose profile hides their email, Front recipients known by phone or
+// social handle, Help Scout conversations without the customer's email).
 type Lookup interface {
 	Person(ctx context.Context, id string) (closeloop.Person, error)
 }
@@ -33,8 +38,14 @@ const LookupTimeout = 5 * time.Second
 
 // Lookups returns a Lookup for every source whose API cfg configures
 // (CLOSELOOP_API_<SOURCE>_URL and _TOKEN) and that Closeloop can look
-// people up in: Intercom (a bearer access token) and Zendesk (an API token
-// as "agent@example.com/token:TOKEN").
+// people up in. The token's form per source:
+//
+//	intercom   an access token (bearer)
+//	zendesk    "agent@example.com/token:API_TOKEN" (basic)
+//	hubspot    a private app's access token (bearer)
+//	jira       "agent@example.com:API_TOKEN" (basic)
+//	front      an API token (bearer)
+//	helpscout  "APP_ID:APP_SECRET" of a Help Scout app (OAuth client credentials)
 func Lookups(cfg closeloop.Config, client *http.Client) map[string]Lookup {
 	if client == nil {
 		client = &http.Client{Timeout: LookupTimeout}
@@ -48,13 +59,19 @@ func Lookups(cfg closeloop.Config, client *http.Client) map[string]Lookup {
 			out[src] = zendeskLookup{api: api, http: client}
 		case "hubspot":
 			out[src] = hubspotLookup{api: api, http: client}
+		case "jira":
+			out[src] = jiraLookup{api: api, http: client}
+		case "front":
+			out[src] = frontLookup{api: api, http: client}
+		case "helpscout":
+			out[src] = &helpScoutLookup{api: api, http: client}
 		}
 	}
 	return out
 }
 
 // LookupSources are the sources whose people Closeloop can look up.
-var LookupSources = []string{"intercom", "zendesk", "hubspot"}
+var LookupSources = []string{"intercom", "zendesk", "hubspot", "jira", "front", "helpscout"}
 
 // CanLookUp reports whether cfg configures look-ups for source.
 func CanLookUp(cfg closeloop.Config, source string) bool {
@@ -151,13 +168,180 @@ func (l hubspotLookup) Person(ctx context.Context, ticketID string) (closeloop.P
 	return closeloop.Person{ID: cid, Email: p.Email, Name: strings.TrimSpace(p.FirstName + " " + p.LastName), Locale: p.HSLanguage}, nil
 }
 
+type jiraLookup struct {
+	api  closeloop.VendorAPI
+	http *http.Client
+}
+
+// Person reads GET /rest/api/3/user?accountId={id}: email, display name,
+// locale and IANA time zone. Jira returns the email only where the user's
+// profile visibility (or, for service desk customers, the site's settings)
+// allows it; when it does not, the look-up fails for good with that reason.
+func (l jiraLookup) Person(ctx context.Context, id string) (closeloop.Person, error) {
+	var u struct {
+		EmailAddress string `json:"emailAddress"`
+		DisplayName  string `json:"displayName"`
+		Locale       string `json:"locale"`
+		TimeZone     string `json:"timeZone"`
+	}
+	h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(l.api.Token))}}
+	if err := getJSON(ctx, l.http, l.api.URL+"/rest/api/3/user?accountId="+url.QueryEscape(id), h, "jira user "+id, &u); err != nil {
+		return closeloop.Person{}, err
+	}
+	if u.EmailAddress == "" {
+		return closeloop.Person{}, fmt.Errorf("look up jira user %s: Jira hides this user's email (profile visibility); survey them through an Automation rule's web request instead", id)
+	}
+	return closeloop.Person{ID: id, Email: u.EmailAddress, Name: u.DisplayName, Locale: strings.ReplaceAll(u.Locale, "_", "-"), TimeZone: u.TimeZone}, nil
+}
+
+type frontLookup struct {
+	api  closeloop.VendorAPI
+	http *http.Client
+}
+
+// Person finds a Front customer by contact id (crd_…), reading GET
+// /contacts/{id} for its name and first email handle, or by conversation
+// id (cnv_…, from an event preview or a recipient without a contact link),
+// reading GET /conversations/{id} for its recipient first.
+func (l frontLookup) Person(ctx context.Context, id string) (closeloop.Person, error) {
+	h := http.Header{"Authorization": {"Bearer " + l.api.Token}}
+	name := ""
+	if strings.HasPrefix(id, "cnv_") {
+		var c struct {
+			Recipient *frontRecipient `json:"recipient"`
+		}
+		if err := getJSON(ctx, l.http, l.api.URL+"/conversations/"+url.PathEscape(id), h, "front conversation "+id, &c); err != nil {
+			return closeloop.Person{}, err
+		}
+		switch r := c.Recipient; {
+		case r == nil:
+			return closeloop.Person{}, fmt.Errorf("look up front conversation %s: it has no recipient", id)
+		case strings.Contains(r.Handle, "@"):
+			return closeloop.Person{ID: id, Email: r.Handle, Name: r.Name}, nil
+		case r.Links.Related.Contact == "":
+			return closeloop.Person{}, fmt.Errorf("look up front conversation %s: its recipient has no email and no contact", id)
+		default:
+			id, name = path.Base(r.Links.Related.Contact), r.Name
+		}
+	}
+	var c struct {
+		Name    string `json:"name"`
+		Handles []struct {
+			Handle string `json:"handle"`
+			Source string `json:"source"`
+		} `json:"handles"`
+	}
+	if err := getJSON(ctx, l.http, l.api.URL+"/contacts/"+url.PathEscape(id), h, "front contact "+id, &c); err != nil {
+		return closeloop.Person{}, err
+	}
+	for _, hd := range c.Handles {
+		if hd.Source == "email" {
+			return closeloop.Person{ID: id, Email: hd.Handle, Name: cmp.Or(c.Name, name)}, nil
+		}
+	}
+	return closeloop.Person{}, fmt.Errorf("look up front contact %s: it has no email handle", id)
+}
+
+// helpScoutLookup reads Help Scout's customers API with an access token it
+// gets, and renews, by OAuth client credentials.
+type helpScoutLookup struct {
+	api  closeloop.VendorAPI
+	http *http.Client
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+// Person reads GET /v2/customers/{id}: name and first email. A refused
+// access token is renewed once.
+func (l *helpScoutLookup) Person(ctx context.Context, id string) (closeloop.Person, error) {
+	var c struct {
+		FirstName string `json:"firstName"`
+		LastName  string `json:"lastName"`
+		Embedded  struct {
+			Emails []struct {
+				Value string `json:"value"`
+			} `json:"emails"`
+		} `json:"_embedded"`
+	}
+	for try := 0; ; try++ {
+		tok, err := l.accessToken(ctx)
+		if err != nil {
+			return closeloop.Person{}, err
+		}
+		h := http.Header{"Authorization": {"Bearer " + tok}}
+		err = getJSON(ctx, l.http, l.api.URL+"/v2/customers/"+url.PathEscape(id), h, "helpscout customer "+id, &c)
+		if errors.Is(err, errUnauthorized) && try == 0 {
+			l.forget(tok)
+			continue
+		}
+		if err != nil {
+			return closeloop.Person{}, err
+		}
+		break
+	}
+	if len(c.Embedded.Emails) == 0 {
+		return closeloop.Person{}, fmt.Errorf("look up helpscout customer %s: the customer has no email", id)
+	}
+	return closeloop.Person{ID: id, Email: c.Embedded.Emails[0].Value, Name: joinName(c.FirstName, c.LastName)}, nil
+}
+
+// accessToken returns a token from POST /v2/oauth2/token, reusing one until
+// a minute before it expires.
+func (l *helpScoutLookup) accessToken(ctx context.Context) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.token != "" && time.Now().Before(l.expires) {
+		return l.token, nil
+	}
+	appID, secret, ok := strings.Cut(l.api.Token, ":")
+	if !ok {
+		return "", errors.New("look up helpscout: CLOSELOOP_API_HELPSCOUT_TOKEN is not APP_ID:APP_SECRET")
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {appID}, "client_secret": {secret}}
+	var t struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	if err := postForm(ctx, l.http, l.api.URL+"/v2/oauth2/token", form, "helpscout access token", &t); err != nil {
+		return "", err
+	}
+	if t.AccessToken == "" {
+		return "", errors.New("look up helpscout access token: the answer holds no access_token")
+	}
+	l.token, l.expires = t.AccessToken, time.Now().Add(time.Duration(t.ExpiresIn)*time.Second-time.Minute)
+	return l.token, nil
+}
+
+func (l *helpScoutLookup) forget(tok string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.token == tok {
+		l.token = ""
+	}
+}
+
+// errUnauthorized marks a 401: a credential refused.
+var errUnauthorized = errors.New("credential refused")
+
 // getJSON GETs u with headers h into out. A 429, a 5xx, a timeout or a lost
 // connection wraps ErrLookupRetry; any other failure is final. Its error
 // names what was looked up, never a credential.
 func getJSON(ctx context.Context, c *http.Client, u string, h http.Header, what string, out any) error {
+	return call(ctx, c, http.MethodGet, u, h, nil, what, out)
+}
+
+// postForm POSTs form to u into out, as getJSON does.
+func postForm(ctx context.Context, c *http.Client, u string, form url.Values, what string, out any) error {
+	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	return call(ctx, c, http.MethodPost, u, h, strings.NewReader(form.Encode()), what, out)
+}
+
+func call(ctx context.Context, c *http.Client, method, u string, h http.Header, body io.Reader, what string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, LookupTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return fmt.Errorf("look up %s: %v", what, err)
 	}
@@ -168,16 +352,18 @@ func getJSON(ctx context.Context, c *http.Client, u string, h http.Header, what 
 		return fmt.Errorf("look up %s: %w: %v", what, ErrLookupRetry, errors.Unwrap(err))
 	}
 	defer res.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	switch {
 	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
 		return fmt.Errorf("look up %s: %w: the API answered %s", what, ErrLookupRetry, res.Status)
 	case res.StatusCode == http.StatusNotFound:
 		return fmt.Errorf("look up %s: not found (404)", what)
+	case res.StatusCode == http.StatusUnauthorized:
+		return fmt.Errorf("look up %s: %w: the API answered %s (check CLOSELOOP_API_<SOURCE>_TOKEN)", what, errUnauthorized, res.Status)
 	case res.StatusCode/100 != 2:
 		return fmt.Errorf("look up %s: the API answered %s (check CLOSELOOP_API_<SOURCE>_TOKEN)", what, res.Status)
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("look up %s: the answer is not the JSON expected: %v", what, err)
 	}
 	return nil

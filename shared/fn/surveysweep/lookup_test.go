@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -70,6 +71,7 @@ func TestLookupIntercom(t *testing.T) {
 	defer api.Close()
 	cfg := awstest.Config()
 	cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
+	cfg.CheckInDelay = 0 // the sample's solve is over a week old: its check-in would be due at once
 	st := awstest.Stack(t, cfg)
 	code, reply, took := deliver(t, st, "intercom-solved-lookup.json")
 	if code != 200 || !strings.Contains(reply, `"scheduled"`) || took > 2*time.Second || v.calls.Load() != 0 {
@@ -211,5 +213,135 @@ func TestLookupHubSpot(t *testing.T) {
 	}
 	if tk, _ := st.Store.GetTicket(context.Background(), "hubspot", "4188726301"); tk == nil || tk.Locale != "fr" || tk.State != closeloop.SurveySent {
 		t.Errorf("ticket %+v", tk)
+	}
+}
+
+// TestLookupJiraFrontHelpScout: a Jira reporter whose profile hides their
+// email, a Front recipient known by phone number and a Help Scout chat
+// without the customer's email are each looked up through the vendor's API
+// (stubbed here with its published paths and credential forms) and
+// surveyed once at the looked-up address, with the check-in that follows a
+// solve scheduled for them too. A retried delivery repeats nothing. Help
+// Scout's access token comes from its OAuth endpoint, is reused, and is
+// renewed once when refused.
+func TestLookupJiraFrontHelpScout(t *testing.T) {
+	type vendorCase struct {
+		source, sample, ticket string
+		token                  string
+		serve                  func(email string, calls *atomic.Int64) http.HandlerFunc
+		locale, zone           string
+	}
+	var tokensIssued atomic.Int64
+	cases := []vendorCase{
+		{source: "jira", sample: "jira-solved-lookup.json", ticket: "SUP-43", token: "agent@acme.example:jira-token", locale: "nb-NO", zone: "Europe/Oslo",
+			serve: func(email string, calls *atomic.Int64) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					calls.Add(1)
+					if r.Header.Get("Authorization") != "Basic "+basic("agent@acme.example:jira-token") || r.URL.Path != "/rest/api/3/user" ||
+						r.URL.Query().Get("accountId") != "qm:7f3e9a21-55b0-4c6e-9d1a-2b8c4e6f0a13" {
+						http.Error(w, "{}", http.StatusNotFound)
+						return
+					}
+					json.NewEncoder(w).Encode(map[string]any{"accountId": "qm:7f3e9a21-55b0-4c6e-9d1a-2b8c4e6f0a13", "emailAddress": email,
+						"displayName": "Siv", "locale": "nb_NO", "timeZone": "Europe/Oslo", "accountType": "customer"})
+				}
+			}},
+		{source: "front", sample: "front-solved-lookup.json", ticket: "cnv_6a1d2e3f", token: "front-token",
+			serve: func(email string, calls *atomic.Int64) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					calls.Add(1)
+					if r.Header.Get("Authorization") != "Bearer front-token" || r.URL.Path != "/contacts/crd_2b7c9e41" {
+						http.Error(w, "{}", http.StatusNotFound)
+						return
+					}
+					json.NewEncoder(w).Encode(map[string]any{"id": "crd_2b7c9e41", "name": "Mira Customer",
+						"handles": []map[string]string{{"handle": "+4712345678", "source": "phone"}, {"handle": email, "source": "email"}}})
+				}
+			}},
+		{source: "helpscout", sample: "helpscout-solved-lookup.json", ticket: "2391938222", token: "app-id:app-secret",
+			serve: func(email string, calls *atomic.Int64) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					calls.Add(1)
+					switch r.URL.Path {
+					case "/v2/oauth2/token":
+						r.ParseForm()
+						if r.PostForm.Get("grant_type") != "client_credentials" || r.PostForm.Get("client_id") != "app-id" || r.PostForm.Get("client_secret") != "app-secret" {
+							http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+							return
+						}
+						n := tokensIssued.Add(1)
+						json.NewEncoder(w).Encode(map[string]any{"token_type": "bearer", "access_token": fmt.Sprint("at-", n), "expires_in": 172800})
+					case "/v2/customers/238456":
+						// The first token issued is refused, as an expired one would be.
+						if a := r.Header.Get("Authorization"); a == "Bearer at-1" || !strings.HasPrefix(a, "Bearer at-") {
+							http.Error(w, "{}", http.StatusUnauthorized)
+							return
+						}
+						json.NewEncoder(w).Encode(map[string]any{"id": 238456, "firstName": "Jonas", "lastName": "Berg",
+							"_embedded": map[string]any{"emails": []map[string]any{{"id": 1, "value": email, "type": "work"}}}})
+					default:
+						http.NotFound(w, r)
+					}
+				}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.source, func(t *testing.T) {
+			email := awstest.Email()
+			var calls atomic.Int64
+			api := httptest.NewServer(tc.serve(email, &calls))
+			defer api.Close()
+			cfg := awstest.Config()
+			cfg.CheckInDelay = 365 * 24 * time.Hour // never due during the test
+			cfg.APIs = map[string]closeloop.VendorAPI{tc.source: {URL: api.URL, Token: tc.token}}
+			st := awstest.Stack(t, cfg)
+			code, reply, took := deliver(t, st, tc.sample)
+			if code != 200 || !strings.Contains(reply, `"scheduled"`) || calls.Load() != 0 || took > 2*time.Second {
+				t.Fatalf("delivery: %d %s in %s, %d API calls; want scheduled at once without a look-up", code, reply, took, calls.Load())
+			}
+			if code, reply, _ := deliver(t, st, tc.sample); code != 200 || !strings.Contains(reply, `"duplicate"`) {
+				t.Errorf("a retried delivery: %d %s", code, reply)
+			}
+			if res, err := st.Sweeper.Run(context.Background()); res.Sent != 1 {
+				t.Fatalf("sweep: %+v %v", res, err)
+			}
+			st.Sweeper.Run(context.Background())
+			if ms := awstest.MailTo(t, email); len(ms) != 1 {
+				t.Errorf("%d emails to the looked-up address, want 1", len(ms))
+			}
+			tk, _ := st.Store.GetTicket(context.Background(), tc.source, tc.ticket)
+			if tk == nil || tk.ContactID == "" || tk.State != closeloop.SurveySent || tk.Locale != tc.locale || tk.TimeZone != tc.zone {
+				t.Errorf("ticket after the look-up: %+v", tk)
+			}
+			ci, err := st.Store.GetCheckIn(context.Background(), closeloop.CheckInID(tc.source, tc.ticket))
+			if err != nil || ci.ContactID != tk.ContactID || ci.DueAt.Sub(tk.StatusAt) != cfg.CheckInDelay {
+				t.Errorf("check-in after the look-up: %+v %v", ci, err)
+			}
+		})
+	}
+	if n := tokensIssued.Load(); n != 2 {
+		t.Errorf("%d Help Scout access tokens issued, want 2 (the first refused, then renewed)", n)
+	}
+}
+
+// TestLookupJiraHiddenEmail: Jira answers the user without an email where
+// the profile hides it; the survey is not sent and the reason says why.
+func TestLookupJiraHiddenEmail(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"accountId":"qm:7f3e9a21-55b0-4c6e-9d1a-2b8c4e6f0a13","displayName":"Customer","accountType":"customer"}`))
+	}))
+	defer api.Close()
+	cfg := awstest.Config()
+	cfg.APIs = map[string]closeloop.VendorAPI{"jira": {URL: api.URL, Token: "agent@acme.example:jira-token"}}
+	st := awstest.Stack(t, cfg)
+	if code, reply, _ := deliver(t, st, "jira-solved-lookup.json"); code != 200 {
+		t.Fatalf("delivery: %d %s", code, reply)
+	}
+	if res, _ := st.Sweeper.Run(context.Background()); res.Failed != 1 || res.Sent != 0 {
+		t.Fatalf("sweep: %+v, want failed", res)
+	}
+	tk, _ := st.Store.GetTicket(context.Background(), "jira", "SUP-43")
+	if tk == nil || !strings.Contains(tk.Reason, "profile visibility") {
+		t.Errorf("ticket %+v, want the reason", tk)
 	}
 }

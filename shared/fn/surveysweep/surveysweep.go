@@ -45,6 +45,7 @@ type Store interface {
 	ContactID(normalizedEmail string) (string, error)
 	UpsertContact(ctx context.Context, c closeloop.Contact) error
 	AddAudit(ctx context.Context, e closeloop.AuditEntry) error
+	ScheduleCheckIn(ctx context.Context, ci closeloop.CheckIn) error
 }
 
 // Mailer sends one email and returns its message id.
@@ -61,7 +62,7 @@ const SESRate = 7
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer) *Handler {
 	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC), ReminderDelay: cfg.ReminderDelay, Brand: cfg.Brand,
-		Lookups: helpdesk.Lookups(cfg, nil)}
+		Lookups: helpdesk.Lookups(cfg, nil), CheckInDelay: cfg.CheckInDelay, PerSource: cfg.PerSource}
 }
 
 // Handler sends the surveys that are due.
@@ -77,6 +78,8 @@ type Handler struct {
 	Lease         time.Duration              // how long a claim may stay unresolved; 0 for DefaultLease
 	Batch         int                        // surveys per run; 0 for DefaultBatch
 	Lookups       map[string]helpdesk.Lookup // per source: finds a customer a delivery named by id only
+	CheckInDelay  time.Duration              // the check-in this long after a looked-up customer's solve; 0 for none
+	PerSource     map[string]closeloop.SourceSettings
 	Now           func() time.Time           // nil for time.Now
 }
 
@@ -557,8 +560,18 @@ func (h *Handler) lookUp(ctx context.Context, t *closeloop.Ticket) (closeloop.Su
 	if err != nil {
 		return "", "", err
 	}
-	t.ContactID = cid
 	t.Locale, t.TimeZone = cmp.Or(t.Locale, p.Locale), cmp.Or(t.TimeZone, p.TimeZone)
+	// The webhook schedules a solve's check-in when it knows the contact;
+	// for a looked-up one that is now. If it cannot be stored the ticket
+	// keeps no contact, so the retry looks up and schedules again.
+	if _, delay := h.PerSource[t.Source].Apply(closeloop.Policy{}, h.CheckInDelay); delay > 0 {
+		ci := closeloop.CheckIn{ID: closeloop.CheckInID(t.Source, t.TicketID), Source: t.Source, TicketID: t.TicketID,
+			ContactID: cid, Locale: t.Locale, TimeZone: t.TimeZone, Subject: t.Subject, DueAt: t.StatusAt.Add(delay)}
+		if err := h.Store.ScheduleCheckIn(ctx, ci); err != nil && !errors.Is(err, closeloop.ErrDuplicate) {
+			return "", "", err
+		}
+	}
+	t.ContactID = cid
 	slog.InfoContext(ctx, "customer looked up", "source", t.Source, "ticket", t.TicketID)
 	return "", "", nil
 }
