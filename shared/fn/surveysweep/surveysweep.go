@@ -80,7 +80,7 @@ type Handler struct {
 	Lookups       map[string]helpdesk.Lookup // per source: finds a customer a delivery named by id only
 	CheckInDelay  time.Duration              // the check-in this long after a looked-up customer's solve; 0 for none
 	PerSource     map[string]closeloop.SourceSettings
-	Now           func() time.Time           // nil for time.Now
+	Now           func() time.Time // nil for time.Now
 }
 
 // Defaults for a Handler's zero fields.
