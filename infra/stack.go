@@ -108,12 +108,13 @@ func readSettings(scope constructs.Construct) (settings, error) {
 		alertEmail:     get("alertEmail", ""),
 	}
 	// sources: per-helpdesk settings, e.g. {"zendesk": {"surveyKind": "nps",
-	// "surveyDelay": "2h", "checkIn": false, "ticketUrl": "https://acme.zendesk.com/agent/tickets/{id}"}}.
+	// "surveyDelay": "2h", "checkIn": false, "ticketUrl": "https://acme.zendesk.com/agent/tickets/{id}"},
+	// "hubspot": {"closedStages": "88123456"}}.
 	s.sourceEnv = map[string]string{}
 	if raw := scope.Node().TryGetContext(jsii.String("sources")); raw != nil {
 		var per map[string]struct {
-			SurveyKind, SurveyDelay, TicketURL string
-			CheckIn                            *bool
+			SurveyKind, SurveyDelay, TicketURL, ClosedStages string
+			CheckIn                                          *bool
 		}
 		b, _ := json.Marshal(raw)
 		if str, ok := raw.(string); ok {
@@ -127,7 +128,7 @@ func readSettings(scope constructs.Construct) (settings, error) {
 				return s, fmt.Errorf("context sources: unknown helpdesk %q", src)
 			}
 			pre := "CLOSELOOP_SOURCE_" + strings.ToUpper(src) + "_"
-			for k, val := range map[string]string{"SURVEY_KIND": v.SurveyKind, "SURVEY_DELAY": v.SurveyDelay, "TICKET_URL": v.TicketURL} {
+			for k, val := range map[string]string{"SURVEY_KIND": v.SurveyKind, "SURVEY_DELAY": v.SurveyDelay, "TICKET_URL": v.TicketURL, "CLOSED_STAGES": v.ClosedStages} {
 				if val != "" {
 					s.sourceEnv[pre+k] = val
 				}

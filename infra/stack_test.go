@@ -51,7 +51,8 @@ func templates(t *testing.T) (a, b map[string]any) {
 			"sender": "Acme Support <feedback@acme.example>", "alarmEmail": "ops@acme.example",
 			"adminEmail": "lead@acme.example", "brandName": "Acme Support", "brandColor": "#b91c1c",
 			"timeZone": "Europe/Berlin", "alertEmail": "team@acme.example",
-			"sources": map[string]interface{}{"zendesk": map[string]interface{}{"surveyKind": "nps", "checkIn": false, "ticketUrl": "https://acme.zendesk.com/agent/tickets/{id}"}},
+			"sources": map[string]interface{}{"zendesk": map[string]interface{}{"surveyKind": "nps", "checkIn": false, "ticketUrl": "https://acme.zendesk.com/agent/tickets/{id}"},
+				"hubspot": map[string]interface{}{"closedStages": "88123456"}},
 		}})
 		sa := NewStack(app, "Production", &StackProps{AssetDir: assets})
 		sb := NewStack(app, "Staging", &StackProps{AssetDir: assets})
@@ -157,7 +158,8 @@ func TestBrandAndAdmin(t *testing.T) {
 		if !strings.Contains(env, `"CLOSELOOP_TIMEZONE":"Europe/Berlin"`) {
 			t.Errorf("%s: no team zone in its environment", fn)
 		}
-		if !strings.Contains(env, `"CLOSELOOP_SOURCE_ZENDESK_SURVEY_KIND":"nps"`) || !strings.Contains(env, `"CLOSELOOP_SOURCE_ZENDESK_CHECKIN":"off"`) || !strings.Contains(env, `"CLOSELOOP_SOURCE_ZENDESK_TICKET_URL":"https://acme.zendesk.com/agent/tickets/{id}"`) {
+		if !strings.Contains(env, `"CLOSELOOP_SOURCE_ZENDESK_SURVEY_KIND":"nps"`) || !strings.Contains(env, `"CLOSELOOP_SOURCE_ZENDESK_CHECKIN":"off"`) || !strings.Contains(env, `"CLOSELOOP_SOURCE_ZENDESK_TICKET_URL":"https://acme.zendesk.com/agent/tickets/{id}"`) ||
+			!strings.Contains(env, `"CLOSELOOP_SOURCE_HUBSPOT_CLOSED_STAGES":"88123456"`) {
 			t.Errorf("%s: the zendesk settings are not in its environment", fn)
 		}
 		if got := strings.Contains(env, `"CLOSELOOP_ALERT_EMAIL":"team@acme.example"`); got != (fn == "closing" || fn == "digest" || fn == "api") {

@@ -46,6 +46,20 @@ type SourceSettings struct {
 	Delay     *time.Duration
 	CheckIn   *bool
 	TicketURL string // e.g. https://acme.zendesk.com/agent/tickets/{id}
+	// ClosedStages (HubSpot only) are the pipeline stage ids, comma
+	// separated, that close a ticket, beside the default pipeline's "4".
+	ClosedStages string
+}
+
+// Stages returns s.ClosedStages as a list.
+func (s SourceSettings) Stages() []string {
+	var out []string
+	for _, v := range strings.Split(s.ClosedStages, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Apply returns the scheduling policy and check-in delay for a source
@@ -111,6 +125,17 @@ func sourceSettings(getenv func(string) string, source string) (SourceSettings, 
 			return s, fmt.Errorf("%sTICKET_URL=%q: want an http(s) URL with {id} where the ticket id goes", pre, v)
 		}
 		s.TicketURL = v
+	}
+	if v := getenv(pre + "CLOSED_STAGES"); v != "" {
+		if source != "hubspot" {
+			return s, fmt.Errorf("%sCLOSED_STAGES: only HubSpot tickets have pipeline stages", pre)
+		}
+		s.ClosedStages = v
+		for _, id := range s.Stages() {
+			if strings.ContainsFunc(id, func(r rune) bool { return r < '0' || r > '9' }) {
+				return s, fmt.Errorf("%sCLOSED_STAGES=%q: want HubSpot stage ids (numbers) separated by commas", pre, v)
+			}
+		}
 	}
 	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,14 @@ const RequestURIHeader = "X-Closeloop-Request-Uri"
 // acknowledged and ignored.
 type HubSpot struct {
 	Secret []byte
+	// ClosedStages are the team's own closed stage ids, beside the
+	// default pipeline's HubSpotClosedStage
+	// (CLOSELOOP_SOURCE_HUBSPOT_CLOSED_STAGES).
+	ClosedStages []string
+}
+
+func (s HubSpot) closed(stage string) bool {
+	return stage == HubSpotClosedStage || slices.Contains(s.ClosedStages, stage)
 }
 
 // HubSpotPayload is the workflow body, with the property names the README
@@ -64,7 +73,7 @@ const HubSpotClosedStage = "4"
 // hs_pipeline_stage: the closed stage is a solve, any other stage a reopen.
 // Each event is named by subscription, ticket, property and time (HubSpot's
 // eventId is not unique); its customer is the ticket, to look up.
-func parseHubSpotChanges(body []byte, now time.Time) ([]closeloop.TicketEvent, error) {
+func (s HubSpot) parseChanges(body []byte, now time.Time) ([]closeloop.TicketEvent, error) {
 	var cs []HubSpotChange
 	if err := decodeStrict(body, &cs); err != nil {
 		return nil, err
@@ -87,7 +96,7 @@ func parseHubSpotChanges(body []byte, now time.Time) ([]closeloop.TicketEvent, e
 		if c.OccurredAt == 0 {
 			ev.OccurredAt = now
 		}
-		if c.PropertyValue == HubSpotClosedStage {
+		if s.closed(c.PropertyValue) {
 			ev.Status = closeloop.StatusSolved
 		}
 		if err := ev.Validate(now); err != nil {
@@ -128,7 +137,7 @@ func (s HubSpot) Verify(h http.Header, body []byte, now time.Time) error {
 // Parse implements Receiver.
 func (s HubSpot) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.TicketEvent, error) {
 	if b := strings.TrimSpace(string(body)); strings.HasPrefix(b, "[") {
-		return parseHubSpotChanges(body, now)
+		return s.parseChanges(body, now)
 	}
 	var p HubSpotPayload
 	if err := decodeStrict(body, &p); err != nil {
@@ -145,12 +154,12 @@ func (s HubSpot) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.T
 		Kind:       closeloop.Kind(strings.ToLower(p.Survey)),
 		OccurredAt: orNow(parseTime(p.ClosedAt), now),
 	}
-	switch strings.ToLower(strings.TrimSpace(p.Status)) {
-	case "closed", "4":
+	switch st := strings.ToLower(strings.TrimSpace(p.Status)); {
+	case st == "closed" || s.closed(st):
 		ev.Status = closeloop.StatusSolved
-	case "open", "reopened", "1", "2", "3":
+	case st == "open" || st == "reopened" || st == "1" || st == "2" || st == "3":
 		ev.Status = closeloop.StatusReopened
-	case "":
+	case st == "":
 		return nil, invalid("status is missing")
 	default:
 		ev.Status = closeloop.StatusOther

@@ -99,6 +99,10 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, closeloop.Errorf(closeloop.ErrNotFound, "unknown source %q", source))
 		return
 	}
+	if hs, ok := rc.(helpdesk.HubSpot); ok {
+		hs.ClosedStages = h.PerSource[source].Stages()
+		rc = hs
+	}
 	body, err := web.ReadBody(w, r)
 	if err != nil {
 		web.Error(w, r, err)

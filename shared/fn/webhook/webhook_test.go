@@ -226,3 +226,48 @@ func TestReorderedDeliveries(t *testing.T) {
 		t.Errorf("newer solve: %s, want scheduled", a)
 	}
 }
+
+// TestHubSpotClosedStages: a team whose HubSpot pipeline closes tickets in
+// a stage of its own (not the default pipeline's "4") names it in
+// CLOSELOOP_SOURCE_HUBSPOT_CLOSED_STAGES: a move into it is a solve, in both
+// the property-change batch and the workflow body, and a move out of it a
+// reopen.
+func TestHubSpotClosedStages(t *testing.T) {
+	env := map[string]string{"CLOSELOOP_SOURCE_HUBSPOT_CLOSED_STAGES": "88123456, 88123457", "CLOSELOOP_API_HUBSPOT_TOKEN": "pat"}
+	cfg, err := closeloop.LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := awstest.Config()
+	base.PerSource, base.APIs = cfg.PerSource, cfg.APIs
+	st := awstest.Stack(t, base)
+	now := time.Now()
+	send := func(body string) (int, string) {
+		ev := awstest.LoadEvent(t, "hubspot-solved-lookup.json", now)
+		ev.Body = body
+		ev.Headers, _ = helpdesk.Resign("hubspot", base.Secrets["hubspot"], "https://"+ev.RequestContext.DomainName+ev.RawPath, ev.Headers, []byte(body), now)
+		return invoke(t, st, ev)
+	}
+	change := func(ticket, stage string, at int64) string {
+		return fmt.Sprintf(`[{"eventId":1,"subscriptionId":7,"subscriptionType":"ticket.propertyChange","objectId":%s,"propertyName":"hs_pipeline_stage","propertyValue":%q,"occurredAt":%d}]`, ticket, stage, at)
+	}
+	ms := now.Add(-time.Minute).UnixMilli()
+	if code, reply := send(change("501", "88123457", ms)); code != 200 || action(t, reply) != closeloop.ActionScheduled {
+		t.Errorf("move into the team's closed stage: %d %s, want scheduled", code, reply)
+	}
+	if code, reply := send(change("501", "88123450", ms+1000)); code != 200 || action(t, reply) != closeloop.ActionCancelled {
+		t.Errorf("move out of it: %d %s, want cancelled", code, reply)
+	}
+	if code, reply := send(change("502", "4", ms)); code != 200 || action(t, reply) != closeloop.ActionScheduled {
+		t.Errorf("the default pipeline's closed stage: %d %s, want scheduled", code, reply)
+	}
+	email := awstest.Email()
+	if code, reply := send(fmt.Sprintf(`{"ticket_id":"503","status":"88123456","email":%q}`, email)); code != 200 || action(t, reply) != closeloop.ActionScheduled {
+		t.Errorf("workflow body in the team's closed stage: %d %s, want scheduled", code, reply)
+	}
+	if _, err := closeloop.LoadConfig(func(k string) string {
+		return map[string]string{"CLOSELOOP_SOURCE_HUBSPOT_CLOSED_STAGES": "closed stage"}[k]
+	}); err == nil || !strings.Contains(err.Error(), "CLOSELOOP_SOURCE_HUBSPOT_CLOSED_STAGES") {
+		t.Errorf("a malformed stage list: %v, want an error naming the variable", err)
+	}
+}
