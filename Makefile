@@ -83,7 +83,7 @@ deploy: deps build ## deploy the stack to the account of your AWS credentials (C
 	$(CDK) deploy --no-notices $(CDK_ARGS)
 
 # Fuzzers as package:Function; make test runs each for 3 s, make fuzz for FUZZTIME.
-FUZZERS  := ./shared/helpdesk:FuzzParse ./shared/helpdesk:FuzzNormalizeEmail ./shared/fn/response:FuzzSurveyForm \
+FUZZERS  := ./shared/helpdesk:FuzzParse ./shared/helpdesk:FuzzNormalizeEmail ./shared/helpdesk:FuzzLookupAnswers ./shared/fn/response:FuzzSurveyForm \
             ./shared/fn/api:FuzzAPIBodies ./shared/fn/api:FuzzConsoleForms \
             ./shared/closeloop:FuzzParseCSV ./shared/closeloop:FuzzParseDelighted
 FUZZTIME ?= 60s

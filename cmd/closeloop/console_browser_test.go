@@ -228,7 +228,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := text(`[data-case-status]`); got != "contacted" {
 		t.Errorf("case status after the reply: %q", got)
 	}
-	for _, p := range []string{"/console/operators", "/console/tokens", "/console/audit", "/console/responses/nosuch"} {
+	for _, p := range []string{"/console/operators", "/console/tokens", "/console/audit", "/console/lookups", "/console/responses/nosuch"} {
 		run(p, chromedp.Navigate(s.URL+p), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
 		checkA11y(t, ctx, axe, p)
 	}

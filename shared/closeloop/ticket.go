@@ -227,3 +227,13 @@ func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time)
 	}
 	return ActionIgnored, &next
 }
+
+// LookupFailure is a survey that was not sent because its customer could
+// not be looked up in the helpdesk; operators see the list in the console
+// and through the API, to follow up by hand or fix the credential.
+type LookupFailure struct {
+	At       time.Time `json:"at"`
+	Source   string    `json:"source"`
+	TicketID string    `json:"ticket_id"`
+	Reason   string    `json:"reason"`
+}

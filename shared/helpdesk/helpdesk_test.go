@@ -273,21 +273,9 @@ func TestEmailLessShapes(t *testing.T) {
 		{"front", "front-solved-lookup.json", "cnv_6a1d2e3f", "crd_2b7c9e41"},
 		{"helpscout", "helpscout-solved-lookup.json", "2391938222", "238456"},
 	} {
-		body, err := os.ReadFile(filepath.Join("..", "..", "events", tt.file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ev struct {
-			Body    string
-			Headers map[string]string
-		}
-		json.Unmarshal(body, &ev)
-		h := http.Header{}
-		for k, v := range ev.Headers {
-			h.Set(k, v)
-		}
+		h, body := sampleB(t, tt.file)
 		rc, _ := helpdesk.New(tt.source, "s")
-		evs, err := rc.Parse(h, []byte(ev.Body), now)
+		evs, err := rc.Parse(h, body, now)
 		if err != nil || len(evs) != 1 {
 			t.Fatalf("%s: %v %v", tt.file, evs, err)
 		}

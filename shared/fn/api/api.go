@@ -28,6 +28,7 @@ import (
 
 // Store is what the API and the console need of the store.
 type Store interface {
+	LookupFailures(ctx context.Context, now time.Time, limit int) ([]closeloop.LookupFailure, error)
 	ListResponses(ctx context.Context, f closeloop.ResponseFilter) ([]closeloop.Survey, string, error)
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
@@ -138,6 +139,7 @@ func New(cfg closeloop.Config, store Store, closingQueue queue.Sender, mailer Ma
 	api("POST /api/import", admin, h.importRecords)
 	api("POST /api/customers/events", editor, h.customerEvents)
 	api("GET /api/tickets/{source}/{id}", viewer, h.getTicket)
+	api("GET /api/lookups", viewer, h.listLookupFailures)
 	api("GET /api/cases", viewer, h.listCases)
 	api("GET /api/cases/{id}", viewer, h.getCase)
 	api("PATCH /api/cases/{id}", editor, h.patchCase)
@@ -705,6 +707,37 @@ func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	web.JSON(w, http.StatusOK, TicketView{Source: t.Source, TicketID: t.TicketID, Status: string(t.Status), State: string(t.State),
 		DueAt: t.DueAt, SurveyID: t.SurveyID, Reason: t.Reason, LookingUp: t.LookupID != "" && t.ContactID == ""})
+}
+
+// LookupFailureView is a failed look-up with the link to its ticket in the
+// helpdesk, when the source's ticket URL is configured.
+type LookupFailureView struct {
+	closeloop.LookupFailure
+	TicketURL string `json:"ticket_url,omitempty"`
+}
+
+// lookupFailureLimit bounds the failed look-ups one listing shows.
+const lookupFailureLimit = 200
+
+func (h *Handler) lookupFailures(ctx context.Context) ([]LookupFailureView, error) {
+	fs, err := h.Store.LookupFailures(ctx, h.now(), lookupFailureLimit)
+	out := make([]LookupFailureView, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, LookupFailureView{LookupFailure: f, TicketURL: h.Config.TicketURL(f.Source, f.TicketID)})
+	}
+	return out, err
+}
+
+// listLookupFailures answers GET /api/lookups: the surveys of the last 90
+// days not sent because the customer could not be looked up, newest first
+// (at most 200), with why.
+func (h *Handler) listLookupFailures(w http.ResponseWriter, r *http.Request) {
+	fs, err := h.lookupFailures(r.Context())
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"failures": fs})
 }
 
 func (h *Handler) now() time.Time {

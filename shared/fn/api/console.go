@@ -139,6 +139,7 @@ func (h *Handler) consoleRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /console/tokens", h.form(viewer, h.tokenCreate))
 	m.HandleFunc("POST /console/tokens/{id}/delete", h.form(viewer, h.tokenDelete))
 	m.HandleFunc("GET /console/audit", h.page(admin, h.auditPage))
+	m.HandleFunc("GET /console/lookups", h.page(viewer, h.lookupsPage))
 }
 
 // pageFunc renders one page for a signed-in operator.
@@ -901,6 +902,17 @@ func (h *Handler) tokenDelete(w http.ResponseWriter, r *http.Request, v view) er
 	}
 	http.Redirect(w, r, "/console/tokens", http.StatusSeeOther)
 	return nil
+}
+
+// lookupsPage lists the surveys not sent because the helpdesk could not
+// name the customer, with why and a link to the ticket.
+func (h *Handler) lookupsPage(w http.ResponseWriter, r *http.Request, v view) error {
+	fs, err := h.lookupFailures(r.Context())
+	if err != nil {
+		return err
+	}
+	v.Title, v.Nav, v.Data = "Look-ups that failed", "lookups", fs
+	return h.render(w, r, http.StatusOK, "lookups.html", v)
 }
 
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v view) error {

@@ -396,7 +396,7 @@ func TestConsolePagesEscapeAndWork(t *testing.T) {
 		}
 	}
 	// Every page renders for an admin.
-	for _, p := range []string{"/console/themes", "/console/improvements", "/console/operators", "/console/tokens", "/console/audit", "/console/dashboard"} {
+	for _, p := range []string{"/console/themes", "/console/improvements", "/console/operators", "/console/tokens", "/console/audit", "/console/dashboard", "/console/lookups"} {
 		if res, _ := b.do("GET", p, nil); res.StatusCode != 200 {
 			t.Errorf("GET %s: %d", p, res.StatusCode)
 		}
@@ -531,5 +531,31 @@ func TestResponsesPagesStaySmall(t *testing.T) {
 		if len(seen) != 300 || pages < 1 {
 			t.Errorf("%s: %d responses over %d pages, want 300 over more than one", format, len(seen), pages+1)
 		}
+	}
+}
+
+// TestLookupFailuresPage: a survey not sent because its customer could not
+// be looked up is listed, with why and a link to the ticket, in the console
+// (for every operator) and through GET /api/lookups.
+func TestLookupFailuresPage(t *testing.T) {
+	cfg := awstest.Config()
+	cfg.PerSource = map[string]closeloop.SourceSettings{"zendesk": {TicketURL: "https://acme.zendesk.com/agent/tickets/{id}"}}
+	st := awstest.Stack(t, cfg)
+	srv := httptest.NewServer(st.Handler)
+	defer srv.Close()
+	ctx := context.Background()
+	st.Store.AddLookupFailure(ctx, closeloop.LookupFailure{At: time.Now().Add(-100 * 24 * time.Hour), Source: "zendesk", TicketID: "1", Reason: "too old to show"})
+	st.Store.AddLookupFailure(ctx, closeloop.LookupFailure{At: time.Now(), Source: "zendesk", TicketID: "35436", Reason: "look up zendesk user 42: not found (404)"})
+	var got struct{ Failures []api.LookupFailureView }
+	if w := call(t, st.Handler, "GET", "/api/lookups", "", st.Config.AdminToken, &got); w.Code != 200 || len(got.Failures) != 1 ||
+		got.Failures[0].TicketID != "35436" || got.Failures[0].TicketURL != "https://acme.zendesk.com/agent/tickets/35436" {
+		t.Errorf("GET /api/lookups: %d %+v", w.Code, got)
+	}
+	st.Store.PutOperator(ctx, closeloop.Operator{Email: "viewer@acme.example", Role: closeloop.RoleViewer, CreatedAt: time.Now()})
+	b := newBrowser(t, srv)
+	signIn(t, st, b, "viewer@acme.example")
+	res, page := b.do("GET", "/console/lookups", nil)
+	if res.StatusCode != 200 || !strings.Contains(page, "not found (404)") || !strings.Contains(page, `href="https://acme.zendesk.com/agent/tickets/35436"`) || strings.Contains(page, "too old") {
+		t.Errorf("GET /console/lookups: %d\n%s", res.StatusCode, page)
 	}
 }

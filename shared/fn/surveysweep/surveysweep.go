@@ -46,6 +46,7 @@ type Store interface {
 	UpsertContact(ctx context.Context, c closeloop.Contact) error
 	AddAudit(ctx context.Context, e closeloop.AuditEntry) error
 	ScheduleCheckIn(ctx context.Context, ci closeloop.CheckIn) error
+	AddLookupFailure(ctx context.Context, f closeloop.LookupFailure) error
 }
 
 // Mailer sends one email and returns its message id.
@@ -576,10 +577,15 @@ func (h *Handler) lookUp(ctx context.Context, t *closeloop.Ticket) (closeloop.Su
 	return "", "", nil
 }
 
-// auditLookup records a failed look-up in the audit log, where operators
-// see it in the console and through GET /api/audit.
+// auditLookup records a failed look-up in the list operators see in the
+// console and through GET /api/lookups, and in the audit log.
 func (h *Handler) auditLookup(ctx context.Context, t *closeloop.Ticket, why string) {
-	e := closeloop.AuditEntry{At: h.now(), Actor: "survey-sweep", Action: "survey.lookup-failed", Target: t.Source + " ticket " + t.TicketID, Detail: logging.Redact(why)}
+	why = logging.Redact(why)
+	f := closeloop.LookupFailure{At: h.now(), Source: t.Source, TicketID: t.TicketID, Reason: why}
+	if err := h.Store.AddLookupFailure(ctx, f); err != nil {
+		slog.ErrorContext(ctx, "record failed look-up", "source", t.Source, "ticket", t.TicketID, "err", err)
+	}
+	e := closeloop.AuditEntry{At: h.now(), Actor: "survey-sweep", Action: "survey.lookup-failed", Target: t.Source + " ticket " + t.TicketID, Detail: why}
 	if err := h.Store.AddAudit(ctx, e); err != nil {
 		slog.ErrorContext(ctx, "audit look-up", "source", t.Source, "ticket", t.TicketID, "err", err)
 	}
