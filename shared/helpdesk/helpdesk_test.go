@@ -247,7 +247,7 @@ func TestMalformed(t *testing.T) {
 		{"zammad", `{"ticket": {"id": 1}}`, "state"},
 		{"gorgias", `[1,2]`, "expected JSON"},
 		{"front", `{"id": "evt_1", "type": "archive", "conversation": {"recipient": {"handle": "+15551234567"}}}`, "ticket id"},
-		{"hubspot", `{"ticket_id": "1", "status": "closed"}`, "customer email"},
+		{"hubspot", `{"status": "closed", "email": "lee@example.net"}`, "ticket id"},
 	}
 	for _, tt := range tests {
 		rc, _ := helpdesk.New(tt.source, secret)

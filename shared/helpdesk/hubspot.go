@@ -149,7 +149,7 @@ func (s HubSpot) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.T
 	}
 	ev := closeloop.TicketEvent{
 		Source: "hubspot", TicketID: id, Subject: p.Subject,
-		Customer:   closeloop.Person{Email: p.Email, Name: p.Name, Locale: p.Locale},
+		Customer:   closeloop.Person{ID: id, Email: p.Email, Name: p.Name, Locale: p.Locale}, // looked up by ticket
 		Agent:      closeloop.Person{Name: p.Owner},
 		Kind:       closeloop.Kind(strings.ToLower(p.Survey)),
 		OccurredAt: orNow(parseTime(p.ClosedAt), now),

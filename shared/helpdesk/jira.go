@@ -93,9 +93,7 @@ func (j Jira) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.Tick
 	}
 	if f.Reporter != nil {
 		ev.Customer = closeloop.Person{Email: f.Reporter.EmailAddress, Name: f.Reporter.DisplayName, Locale: f.Reporter.Locale, TimeZone: f.Reporter.TimeZone}
-		if ev.Customer.Email == "" {
-			ev.Customer.ID = f.Reporter.AccountID
-		}
+		ev.Customer.ID = f.Reporter.AccountID // to look up what the payload hides
 	}
 	if f.Assignee != nil {
 		ev.Agent = closeloop.Person{Email: f.Assignee.EmailAddress, Name: f.Assignee.DisplayName}

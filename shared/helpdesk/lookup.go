@@ -73,6 +73,21 @@ func Lookups(cfg closeloop.Config, client *http.Client) map[string]Lookup {
 // LookupSources are the sources whose people Closeloop can look up.
 var LookupSources = []string{"intercom", "zendesk", "hubspot", "jira", "front", "helpscout"}
 
+// Lacks reports whether source's API would tell more about p than its
+// delivery did: a language (Intercom, Zendesk, HubSpot and Jira know one;
+// Front and Help Scout do not), or a time zone (Zendesk, Jira). The
+// webhook then asks the sweep to look p up before the survey goes, without
+// holding the survey back if that fails.
+func Lacks(source string, p closeloop.Person) bool {
+	switch source {
+	case "zendesk", "jira":
+		return p.Locale == "" || p.TimeZone == ""
+	case "intercom", "hubspot":
+		return p.Locale == ""
+	}
+	return false
+}
+
 // CanLookUp reports whether cfg configures look-ups for source.
 func CanLookUp(cfg closeloop.Config, source string) bool {
 	_, ok := cfg.APIs[source]

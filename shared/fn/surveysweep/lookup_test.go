@@ -348,3 +348,94 @@ func TestLookupJiraHiddenEmail(t *testing.T) {
 		t.Errorf("ticket %+v, want the reason", tk)
 	}
 }
+
+// TestLookupFillsLanguage: a delivery with the customer's email but not
+// their language (Intercom's conversation notifications carry none) is
+// surveyed in the language the helpdesk's API knows, when a look-up is
+// configured; the webhook still calls nothing. When the API fails, the
+// survey goes at once, in the default language: a missing language never
+// holds a survey back.
+func TestLookupFillsLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(http.ResponseWriter)
+		words  string
+	}{
+		{"found", body(map[string]any{"type": "contact", "id": "5310d8e7598c9a0b24000002", "email": "noor.customer@example.org", "browser_language": "fr"}), "Comment"},
+		{"api down", status(http.StatusServiceUnavailable), "How"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){tc.answer}}
+			api := httptest.NewServer(v)
+			defer api.Close()
+			cfg := awstest.Config()
+			cfg.CheckInDelay = 0
+			cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
+			st := awstest.Stack(t, cfg)
+			email := awstest.Email()
+			ev := awstest.LoadEvent(t, "intercom-solved.json", time.Now())
+			ev.Body = strings.Replace(ev.Body, "noor.customer@example.org", email, 1)
+			ev.Headers, _ = helpdesk.Resign("intercom", cfg.Secrets["intercom"], "", ev.Headers, []byte(ev.Body), time.Now())
+			res, err := lambdahttp.Handler(st.Handler)(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, reply := res.StatusCode, res.Body; code != 200 || !strings.Contains(reply, `"scheduled"`) || v.calls.Load() != 0 {
+				t.Fatalf("delivery: %d %s, %d API calls", code, reply, v.calls.Load())
+			}
+			if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {
+				t.Fatalf("sweep: %+v, want sent at once", res)
+			}
+			ms := awstest.MailTo(t, email)
+			if len(ms) != 1 || !strings.HasPrefix(ms[0].Subject, tc.words) {
+				t.Errorf("%d emails, want one starting %q: %v", len(ms), tc.words, ms)
+			}
+			if v.calls.Load() != 1 {
+				t.Errorf("%d look-ups, want 1", v.calls.Load())
+			}
+		})
+	}
+}
+
+// TestLookedUpZoneKeepsQuietHours: a customer whose time zone only the
+// helpdesk's API knows is not surveyed outside the send window in that
+// zone: the survey waits, with the looked-up contact kept, for the
+// window's next start there, and the API is not asked again.
+func TestLookedUpZoneKeepsQuietHours(t *testing.T) {
+	email := awstest.Email()
+	v := &vendor{auth: "Basic " + basic("agent@acme.example:jira-token"), answers: []func(http.ResponseWriter){
+		body(map[string]any{"accountId": "qm:7f3e9a21-55b0-4c6e-9d1a-2b8c4e6f0a13", "emailAddress": email, "displayName": "Aiko", "timeZone": "Asia/Tokyo"}),
+	}}
+	api := httptest.NewServer(v)
+	defer api.Close()
+	cfg := awstest.Config()
+	cfg.CheckInDelay = 0
+	cfg.APIs = map[string]closeloop.VendorAPI{"jira": {URL: api.URL, Token: "agent@acme.example:jira-token"}}
+	st := awstest.Stack(t, cfg)
+	st.Sweeper.Window, _ = closeloop.ParseSendWindow("11:00-14:00")
+	st.Sweeper.Zone = time.UTC
+	if code, reply, _ := deliver(t, st, "jira-solved-lookup.json"); code != 200 {
+		t.Fatalf("delivery: %d %s", code, reply)
+	}
+	y, m, d := time.Now().UTC().Add(48 * time.Hour).Date() // after the survey's delay
+	clock := time.Date(y, m, d, 12, 0, 0, 0, time.UTC)     // inside the window in UTC; 21:00 in Tokyo
+	st.Sweeper.Now = func() time.Time { return clock }
+	if res, _ := st.Sweeper.Run(context.Background()); res.Deferred != 1 || res.Sent != 0 {
+		t.Fatalf("sweep at 21:00 in the customer's zone: %+v, want deferred", res)
+	}
+	tk, _ := st.Store.GetTicket(context.Background(), "jira", "SUP-43")
+	wantDue := time.Date(y, m, d+1, 2, 0, 0, 0, time.UTC) // 11:00 in Tokyo
+	if tk == nil || tk.State != closeloop.SurveyScheduled || tk.ContactID == "" || tk.TimeZone != "Asia/Tokyo" || !tk.DueAt.Equal(wantDue) {
+		t.Fatalf("ticket %+v, want scheduled for %s with the looked-up contact", tk, wantDue)
+	}
+	clock = wantDue
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {
+		t.Fatalf("sweep at 11:00 in Tokyo: %+v, want sent", res)
+	}
+	if n := v.calls.Load(); n != 1 {
+		t.Errorf("%d look-ups, want 1", n)
+	}
+	if n := len(awstest.MailTo(t, email)); n != 1 {
+		t.Errorf("%d emails, want 1", n)
+	}
+}

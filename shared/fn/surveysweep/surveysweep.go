@@ -217,6 +217,9 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	}
 	slog.InfoContext(ctx, "survey claimed", "source", t.Source, "ticket", t.TicketID, "survey", surveyID)
 
+	if claimed.ContactID != "" && claimed.LookupID != "" {
+		h.enrich(ctx, &claimed)
+	}
 	if claimed.ContactID == "" && claimed.LookupID != "" {
 		state, why, err := h.lookUp(ctx, &claimed)
 		if err != nil {
@@ -232,6 +235,17 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 			return h.finish(ctx, &claimed, claimed.Version, state, why)
 		}
 	}
+	if claimed.TimeZone != t.TimeZone {
+		// The look-up told the customer's zone: keep their quiet hours.
+		if next := h.Window.Next(now, closeloop.Location(claimed.TimeZone, cmp.Or(h.Zone, time.UTC))); next.After(now) {
+			later := claimed
+			later.State, later.SurveyID, later.DueAt = closeloop.SurveyScheduled, "", next
+			if err := h.Store.SaveTicket(ctx, &later, claimed.Version); err != nil {
+				return h.retry(ctx, &claimed, err)
+			}
+			return deferred, nil
+		}
+	}
 	contact, state, why, err := h.eligible(ctx, &claimed, now)
 	if err != nil {
 		// Unknown whether the slot was taken: put it back on the schedule.
@@ -243,7 +257,7 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 
 	sv := closeloop.Survey{
 		ID: surveyID, Source: t.Source, TicketID: t.TicketID, ContactID: t.ContactID, Kind: t.Kind,
-		Locale: cmp.Or(t.Locale, contact.Locale), Subject: t.Subject, AgentName: t.AgentName, AgentEmail: t.AgentEmail,
+		Locale: cmp.Or(claimed.Locale, contact.Locale), Subject: t.Subject, AgentName: t.AgentName, AgentEmail: t.AgentEmail,
 		SentAt: now, ExpiresAt: now.Add(closeloop.SurveyTTL),
 	}
 	if err := h.Store.CreateSurvey(ctx, sv); err != nil {
@@ -572,9 +586,27 @@ func (h *Handler) lookUp(ctx context.Context, t *closeloop.Ticket) (closeloop.Su
 			return "", "", err
 		}
 	}
-	t.ContactID = cid
+	t.ContactID, t.LookupID = cid, "" // found: never asked again
 	slog.InfoContext(ctx, "customer looked up", "source", t.Source, "ticket", t.TicketID)
 	return "", "", nil
+}
+
+// enrich completes what the delivery told of ticket t's customer (their
+// language, their time zone) from the helpdesk's API, once. A failure is
+// logged and the survey goes without: it is never held back for this.
+func (h *Handler) enrich(ctx context.Context, t *closeloop.Ticket) {
+	id := t.LookupID
+	t.LookupID = ""
+	l := h.Lookups[t.Source]
+	if l == nil {
+		return
+	}
+	p, err := l.Person(ctx, id)
+	if err != nil {
+		slog.WarnContext(ctx, "customer details not looked up", "source", t.Source, "ticket", t.TicketID, "err", logging.Redact(err.Error()))
+		return
+	}
+	t.Locale, t.TimeZone = cmp.Or(t.Locale, p.Locale), cmp.Or(t.TimeZone, p.TimeZone)
 }
 
 // auditLookup records a failed look-up in the list operators see in the

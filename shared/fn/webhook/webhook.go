@@ -157,6 +157,9 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 	if lookup && !h.Lookups[ev.Source] {
 		return "", closeloop.Errorf(closeloop.ErrInvalid, "the delivery names the customer by %s id %q only, and Closeloop cannot look them up: set %s", ev.Source, ev.Customer.ID, helpdesk.LookupEnvNames(ev.Source))
 	}
+	// A delivery with the address but not the language (or zone) is
+	// completed by a look-up in the sweep, where the source has one.
+	enrich := ev.Status == closeloop.StatusSolved && !lookup && ev.Customer.ID != "" && h.Lookups[ev.Source] && helpdesk.Lacks(ev.Source, ev.Customer)
 	if ev.Status == closeloop.StatusSolved && !lookup {
 		addr, err := closeloop.NormalizeEmail(ev.Customer.Email)
 		if err != nil {
@@ -182,7 +185,7 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 		if next == nil {
 			return action, nil
 		}
-		if action == closeloop.ActionScheduled && lookup {
+		if action == closeloop.ActionScheduled && (lookup || enrich) {
 			// Answer the helpdesk now; the sweep looks the customer up
 			// before the survey is due.
 			next.LookupID = ev.Customer.ID
