@@ -15,9 +15,10 @@ func main() {
 	NewStack(app, stackName(app), &StackProps{StackProps: awscdk.StackProps{
 		Description: jsii.String("Closeloop: closes the customer feedback loop (webhooks, surveys, responses, 'you said, we did')"),
 	}})
-	// cdk-nag's AWS Solutions rules run on every synth; `make test` fails on
-	// any error that is not suppressed with a reason.
+	// cdk-nag's AWS Solutions and Serverless rules run on every synth;
+	// `make test` fails on any finding that is not suppressed with a reason.
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	awscdk.Aspects_Of(app).Add(cdknag.NewServerlessChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)
 }
 

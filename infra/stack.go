@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
@@ -82,6 +83,8 @@ type settings struct {
 	stage                                    string            // dev (the default) or prod
 	sourceEnv                                map[string]string // CLOSELOOP_SOURCE_<SOURCE>_* from the context value sources
 	hostedZoneID, hostedZoneName             string            // a Route 53 zone of the sender's domain: the stack creates the SES identity and its DNS records
+	existingIdentity                         bool              // sesIdentity names an identity made outside the stack: use it, create none
+	senderDomain                             string
 }
 
 func readSettings(scope constructs.Construct) (settings, error) {
@@ -144,6 +147,7 @@ func readSettings(scope constructs.Construct) (settings, error) {
 	}
 	_, senderDomain, _ := strings.Cut(addr, "@")
 	s.identity = get("sesIdentity", senderDomain)
+	s.existingIdentity, s.senderDomain = get("sesIdentity", "") != "", senderDomain
 	s.hostedZoneID, s.hostedZoneName = get("hostedZoneId", ""), strings.TrimSuffix(get("hostedZoneName", ""), ".")
 	if (s.hostedZoneID == "") != (s.hostedZoneName == "") {
 		return s, fmt.Errorf("context: hostedZoneId and hostedZoneName go together")
@@ -232,7 +236,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		SendingEnabled:    jsii.Bool(true),
 		TlsPolicy:         awsses.ConfigurationSetTlsPolicy_REQUIRE,
 	})
-	if cfg.hostedZoneName != "" {
+	if !cfg.existingIdentity {
 		newSendingDomain(stack, cfg, configSet)
 	}
 	defaultBus := awsevents.EventBus_FromEventBusName(stack, jsii.String("DefaultBus"), jsii.String("default"))
@@ -380,18 +384,31 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	integrate(api, fns["api"], "/console/{proxy+}", awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
 	// A sweep that fails is not run again by Lambda: the next minute's run
 	// picks up where it stopped, and a late retry would only overlap it.
+	// A schedule EventBridge cannot hand to its function (throttled, the
+	// function missing), and a run that fails for good, land in a
+	// dead-letter queue that raises an alarm, instead of vanishing.
+	scheduleDLQ := newQueue(stack, "ScheduleDeadLetters", nil, 0)
 	fns["survey-sweep"].ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
 		RetryAttempts: jsii.Number(0), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(2)),
+		OnFailure: awslambdadestinations.NewSqsDestination(scheduleDLQ),
+	})
+	fns["digest"].ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(30)),
+		OnFailure: awslambdadestinations.NewSqsDestination(scheduleDLQ),
 	})
 	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Closeloop: send due surveys every minute"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
-		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns["survey-sweep"], &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns["survey-sweep"], &awseventstargets.LambdaFunctionProps{
+			RetryAttempts: jsii.Number(0), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(2)), DeadLetterQueue: scheduleDLQ,
+		})},
 	})
 	awsevents.NewRule(stack, jsii.String("DigestSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Closeloop: the weekly digest, sent on the first run from 08:00 on Monday in the team's zone (timeZone)"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Hours(jsii.Number(1))),
-		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns["digest"], &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(2)})},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns["digest"], &awseventstargets.LambdaFunctionProps{
+			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(30)), DeadLetterQueue: scheduleDLQ,
+		})},
 	})
 	fns["closing"].AddEventSource(awslambdaeventsources.NewSqsEventSource(closingQueue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize: jsii.Number(5), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(2),
@@ -400,7 +417,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		BatchSize: jsii.Number(10), ReportBatchItemFailures: jsii.Bool(true),
 	}))
 
-	dashboard := newAlarms(stack, cfg, fns, []awssqs.Queue{closingDLQ, sesDLQ}, []awssqs.Queue{closingQueue, sesQueue}, api, table)
+	dashboard := newAlarms(stack, cfg, fns, []awssqs.Queue{closingDLQ, sesDLQ, scheduleDLQ}, []awssqs.Queue{closingQueue, sesQueue}, api, table)
 	awscdk.NewCfnOutput(stack, jsii.String("DashboardUrl"), &awscdk.CfnOutputProps{
 		Value:       awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://console.aws.amazon.com/cloudwatch/home?region="), stack.Region(), jsii.String("#dashboards:name="), dashboard}),
 		Description: jsii.String("The CloudWatch dashboard: function errors and p99 duration, API 5xx and latency, queue age, dead letters, SES reputation"),
@@ -412,6 +429,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	awscdk.NewCfnOutput(stack, jsii.String("ConfigurationSetName"), &awscdk.CfnOutputProps{Value: configSet.ConfigurationSetName()})
 
 	suppress(stack, table, secret, contactKey, api)
+	suppressServerless(fns, []awssqs.Queue{closingDLQ, sesDLQ, scheduleDLQ}, scheduleDLQ)
 	return stack
 }
 
@@ -478,25 +496,51 @@ func newSecret(stack awscdk.Stack) awssecretsmanager.Secret {
 	})
 }
 
-// newSendingDomain creates the SES identity of the sender's domain in its
-// Route 53 zone: Easy DKIM (2048-bit keys, three CNAME records), a custom
-// MAIL FROM domain (mail.<domain>, with its MX and SPF records) so SPF
-// aligns, and the stack's configuration set as its default. Gmail's and
-// Yahoo's bulk-sender rules want DKIM and SPF aligned and a DMARC record;
-// the DMARC record to start with is an output (a domain has one, so the
-// stack does not overwrite it).
+// newSendingDomain creates the SES identity of the sender's domain: Easy
+// DKIM (2048-bit keys, three CNAME records), a custom MAIL FROM domain
+// (mail.<domain>, with its MX and SPF records) so SPF aligns, and the
+// stack's configuration set as its default. With a Route 53 zone
+// (hostedZoneId, hostedZoneName) the stack writes the records; without, they
+// are outputs to add by hand. Gmail's and Yahoo's bulk-sender rules want
+// DKIM and SPF aligned and a DMARC record; the DMARC record to start with
+// is an output (a domain has one, so the stack does not overwrite it). An
+// identity made outside the stack is named with sesIdentity instead.
 func newSendingDomain(stack awscdk.Stack, cfg settings, configSet awsses.ConfigurationSet) {
-	zone := awsroute53.PublicHostedZone_FromHostedZoneAttributes(stack, jsii.String("SenderZone"), &awsroute53.HostedZoneAttributes{
-		HostedZoneId: jsii.String(cfg.hostedZoneID), ZoneName: jsii.String(cfg.hostedZoneName),
-	})
-	awsses.NewEmailIdentity(stack, jsii.String("SenderIdentity"), &awsses.EmailIdentityProps{
-		Identity:         awsses.Identity_PublicHostedZone(zone),
+	domain := cfg.senderDomain
+	props := &awsses.EmailIdentityProps{
+		Identity:         awsses.Identity_Domain(jsii.String(domain)),
 		DkimIdentity:     awsses.DkimIdentity_EasyDkim(awsses.EasyDkimSigningKeyLength_RSA_2048_BIT),
-		MailFromDomain:   jsii.String("mail." + cfg.hostedZoneName),
+		MailFromDomain:   jsii.String("mail." + domain),
 		ConfigurationSet: configSet,
-	})
+	}
+	if cfg.hostedZoneName != "" {
+		zone := awsroute53.PublicHostedZone_FromHostedZoneAttributes(stack, jsii.String("SenderZone"), &awsroute53.HostedZoneAttributes{
+			HostedZoneId: jsii.String(cfg.hostedZoneID), ZoneName: jsii.String(cfg.hostedZoneName),
+		})
+		props.Identity = awsses.Identity_PublicHostedZone(zone)
+	}
+	identity := awsses.NewEmailIdentity(stack, jsii.String("SenderIdentity"), props)
+	if cfg.hostedZoneName == "" {
+		// No zone to write to: the records to add by hand, as outputs.
+		record := func(id, desc string, parts ...*string) {
+			awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
+				Value: awscdk.Fn_Join(jsii.String(" "), &parts), Description: jsii.String(desc),
+			})
+		}
+		for i, tok := range [][2]*string{
+			{identity.DkimDnsTokenName1(), identity.DkimDnsTokenValue1()},
+			{identity.DkimDnsTokenName2(), identity.DkimDnsTokenValue2()},
+			{identity.DkimDnsTokenName3(), identity.DkimDnsTokenValue3()},
+		} {
+			record(fmt.Sprintf("DkimRecord%d", i+1), "Add this CNAME record at your DNS provider: SES signs with DKIM once all three resolve", tok[0], jsii.String("CNAME"), tok[1])
+		}
+		record("MailFromMxRecord", "Add this MX record: bounces come back to SES through the custom MAIL FROM domain",
+			jsii.String("mail."+domain), jsii.String("MX 10"), awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("feedback-smtp."), stack.Region(), jsii.String(".amazonses.com")}))
+		record("MailFromSpfRecord", "Add this TXT record: SPF for the custom MAIL FROM domain",
+			jsii.String("mail."+domain), jsii.String(`TXT "v=spf1 include:amazonses.com ~all"`))
+	}
 	awscdk.NewCfnOutput(stack, jsii.String("DmarcRecord"), &awscdk.CfnOutputProps{
-		Value:       jsii.String("_dmarc." + cfg.hostedZoneName + " TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@" + cfg.hostedZoneName + "\""),
+		Value:       jsii.String("_dmarc." + domain + " TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@" + domain + "\""),
 		Description: jsii.String("Add this DMARC record if the domain has none (docs/deploy.md); move to p=quarantine once reports look clean"),
 	})
 }
@@ -549,6 +593,9 @@ func newHTTPAPI(stack awscdk.Stack, cfg settings) (awsapigatewayv2.HttpApi, *str
 			Certificate: awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Certificate"), jsii.String(cfg.certificateARN)),
 		})
 		props.DefaultDomainMapping = &awsapigatewayv2.DomainMappingOptions{DomainName: dn}
+		// Links, webhooks and the console use the custom domain only: the
+		// execute-api host would bypass it (and anything put in front of it).
+		props.DisableExecuteApiEndpoint = jsii.Bool(true)
 		baseURL = jsii.String("https://" + cfg.domain)
 		awscdk.NewCfnOutput(stack, jsii.String("DomainTarget"), &awscdk.CfnOutputProps{
 			Value:       dn.RegionalDomainName(),
@@ -616,7 +663,9 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 				"ArnLike":      map[string]interface{}{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"), ResourceName: jsii.String("*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})},
 			},
 		}))
-		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.alarmEmail), nil))
+		sub := topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.alarmEmail), nil))
+		cdknag.NagSuppressions_AddResourceSuppressions(sub, &[]*cdknag.NagPackSuppression{nagReason("Serverless-SNSRedrivePolicy",
+			"An email endpoint's failed deliveries cannot be replayed to anyone usefully: the alarm stays in ALARM on the dashboard and in the console until it is seen, and SNS first retries the mail system 50 times over 6 hours (its policy for customer-managed endpoints).")}, jsii.Bool(false))
 		action = awscloudwatchactions.NewSnsAction(topic)
 	}
 	five := awscdk.Duration_Minutes(jsii.Number(5))
@@ -711,6 +760,38 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 }
 
 // suppress records, with reasons, the cdk-nag findings this design accepts.
+// nagReason is one cdk-nag suppression: a rule and why it does not apply.
+func nagReason(id, reason string) *cdknag.NagPackSuppression {
+	return &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
+}
+
+// suppressServerless answers cdk-nag's Serverless rules where they do not
+// fit, resource by resource.
+func suppressServerless(fns map[string]awslambda.Function, dlqs []awssqs.Queue, scheduleDLQ awssqs.Queue) {
+	for name, fn := range fns {
+		var why string
+		switch name {
+		case "webhook", "response", "api":
+			why = "API Gateway invokes it synchronously and gets every error as an HTTP status; a dead-letter queue only receives failed asynchronous invocations, which this function never has."
+		case "closing", "ses-events":
+			why = "An SQS event source invokes it synchronously; a failed message returns to its queue and moves to that queue's dead-letter queue after 5 receives (alarmed), so a function DLQ would never receive anything."
+		case "survey-sweep", "digest":
+			why = "Its asynchronous invocations have an on-failure destination (ScheduleDeadLetters, alarmed), which AWS recommends over a dead-letter queue and which keeps the failure's details."
+		}
+		cdknag.NagSuppressions_AddResourceSuppressions(fn, &[]*cdknag.NagPackSuppression{nagReason("Serverless-LambdaDLQ", why)}, jsii.Bool(false))
+		if name == "closing" || name == "ses-events" {
+			cdknag.NagSuppressions_AddResourceSuppressions(fn, &[]*cdknag.NagPackSuppression{nagReason("Serverless-LambdaEventSourceMappingDestination",
+				"Lambda takes an on-failure destination only for stream and Kafka event sources; for SQS the queue's redrive policy (5 receives, then the alarmed dead-letter queue) is the failure destination.")}, jsii.Bool(true))
+		}
+	}
+	for _, q := range dlqs {
+		cdknag.NagSuppressions_AddResourceSuppressions(q, &[]*cdknag.NagPackSuppression{nagReason("Serverless-SQSRedrivePolicy",
+			"This queue is itself a dead-letter queue: its messages wait 14 days to be read and replayed (closeloop dlq), and an alarm fires when any arrive.")}, jsii.Bool(false))
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(scheduleDLQ, &[]*cdknag.NagPackSuppression{nagReason("AwsSolutions-SQS3",
+		"It is the dead-letter queue of the schedule rules' targets and the on-failure destination of the sweep and digest; cdk-nag only recognises queues named in another queue's redrive policy.")}, jsii.Bool(false))
+}
+
 func suppress(stack awscdk.Stack, table awsdynamodb.Table, secret, contactKey awssecretsmanager.Secret, api awsapigatewayv2.HttpApi) {
 	s := func(id, reason string, appliesTo ...string) *cdknag.NagPackSuppression {
 		sup := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}

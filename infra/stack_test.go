@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,15 +58,18 @@ func templates(t *testing.T) (a, b map[string]any) {
 		sa := NewStack(app, "Production", &StackProps{AssetDir: assets})
 		sb := NewStack(app, "Staging", &StackProps{AssetDir: assets})
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+		awscdk.Aspects_Of(app).Add(cdknag.NewServerlessChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 		app.Synth(nil)
 		s.a = *assertions.Template_FromStack(sa, nil).ToJSON()
 		s.b = *assertions.Template_FromStack(sb, nil).ToJSON()
 		ann := assertions.Annotations_FromStack(sa)
-		for _, m := range *ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
-			s.errors = append(s.errors, *m.Id+": "+firstLine(m.Entry.Data))
-		}
-		for _, m := range *ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
-			s.warnings = append(s.warnings, *m.Id+": "+firstLine(m.Entry.Data))
+		for _, pack := range []string{"AwsSolutions-.*", "Serverless-.*"} {
+			for _, m := range *ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String(pack))) {
+				s.errors = append(s.errors, *m.Id+": "+firstLine(m.Entry.Data))
+			}
+			for _, m := range *ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String(pack))) {
+				s.warnings = append(s.warnings, *m.Id+": "+firstLine(m.Entry.Data))
+			}
 		}
 	})
 	if s.a == nil {
@@ -241,6 +245,40 @@ func TestQueuesHaveDeadLettersAndEncryption(t *testing.T) {
 			}
 		}
 	}
+	// The schedules' dead letters: the rules' targets and the sweep's and
+	// digest's asynchronous invocations fail into one queue.
+	scheduled := map[string]int{}
+	for _, r := range resources(a, "AWS::Events::Rule") {
+		for _, tg := range props(r)["Targets"].([]any) {
+			tgt := tg.(map[string]any)
+			for id := range queues {
+				if strings.Contains(jsonOf(tgt["DeadLetterConfig"]), `"`+id+`"`) {
+					redriven[id] = true
+				}
+			}
+			if !strings.Contains(jsonOf(tgt["Arn"]), "sweep") && !strings.Contains(jsonOf(tgt["Arn"]), "digest") {
+				continue
+			}
+			if tgt["DeadLetterConfig"] == nil || tgt["RetryPolicy"] == nil {
+				t.Errorf("schedule target %s without a dead-letter queue or retry policy", jsonOf(tgt["Arn"]))
+			}
+			for id := range queues {
+				if strings.Contains(jsonOf(tgt["DeadLetterConfig"]), `"`+id+`"`) {
+					scheduled[id]++
+				}
+			}
+		}
+	}
+	for _, r := range resources(a, "AWS::Lambda::EventInvokeConfig") {
+		for id := range queues {
+			if strings.Contains(jsonOf(props(r)["DestinationConfig"]), `"`+id+`"`) {
+				scheduled[id]++
+			}
+		}
+	}
+	if len(scheduled) != 1 || slices.Collect(maps.Values(scheduled))[0] != 4 {
+		t.Errorf("schedule dead letters %v, want one queue for both rules and both functions' failures", scheduled)
+	}
 	for id, r := range queues {
 		p := props(r)
 		if p["SqsManagedSseEnabled"] != true && p["KmsMasterKeyId"] == nil {
@@ -250,8 +288,8 @@ func TestQueuesHaveDeadLettersAndEncryption(t *testing.T) {
 			t.Errorf("queue %s neither has a dead-letter queue nor is one", id)
 		}
 	}
-	if len(redriven) != 2 {
-		t.Errorf("%d dead-letter queues, want 2 (closing, ses-events)", len(redriven))
+	if len(redriven) != 3 {
+		t.Errorf("%d dead-letter queues, want 3 (closing, ses-events, the schedules)", len(redriven))
 	}
 	for _, r := range resources(a, "AWS::SQS::QueuePolicy") {
 		if !strings.Contains(jsonOf(r), `"aws:SecureTransport":"false"`) {
@@ -285,7 +323,7 @@ func TestAlarms(t *testing.T) {
 			t.Errorf("alarm %s notifies nobody although alarmEmail is set", id)
 		}
 	}
-	want := map[string]int{"Errors": len(Functions), "Throttles": len(Functions), "ApproximateNumberOfMessagesVisible": 2,
+	want := map[string]int{"Errors": len(Functions), "Throttles": len(Functions), "ApproximateNumberOfMessagesVisible": 3,
 		"Reputation.BounceRate": 1, "Reputation.ComplaintRate": 1,
 		"5xx": 1, "Latency": 1, "ApproximateAgeOfOldestMessage": 2, "ReadThrottleEvents": 1, "WriteThrottleEvents": 1,
 		"SurveysFailed": 1, "ClosingFailed": 1, "AlertsFailed": 1}
@@ -396,6 +434,19 @@ func TestProductionStage(t *testing.T) {
 	msg, stack := synth(nil)
 	if msg != "" || stack == nil || stack.TerminationProtection() == nil || !*stack.TerminationProtection() {
 		t.Errorf("a complete production stage: %q, termination protection %v", msg, stack)
+	}
+	// With a custom domain, the execute-api host is off: every link and
+	// webhook goes through the domain.
+	for _, r := range resources(*assertions.Template_FromStack(stack, nil).ToJSON(), "AWS::ApiGatewayV2::Api") {
+		if props(r)["DisableExecuteApiEndpoint"] != true {
+			t.Errorf("the execute-api endpoint stays on beside the custom domain")
+		}
+	}
+	a, _ := templates(t)
+	for _, r := range resources(a, "AWS::ApiGatewayV2::Api") {
+		if props(r)["DisableExecuteApiEndpoint"] == true {
+			t.Errorf("without a custom domain the execute-api endpoint is the only one, and it is off")
+		}
 	}
 	if msg, _ := synth(map[string]interface{}{"stage": "dev", "sender": "feedback@example.com", "alarmEmail": nil}); msg != "" {
 		t.Errorf("the dev stage refused an example sender: %s", msg)
@@ -647,6 +698,31 @@ func TestSendingDomain(t *testing.T) {
 	}
 	if outs, _ := tmpl["Outputs"].(map[string]any); !strings.Contains(jsonOf(outs["DmarcRecord"]), "_dmarc.acme.com") {
 		t.Errorf("no DMARC record output")
+	}
+	// Without a zone: the identity all the same, and its records as
+	// outputs to add by hand.
+	byHand := *assertions.Template_FromStack(NewStack(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{
+		"sender": "Acme <feedback@acme.com>",
+	}}), "ByHand", &StackProps{AssetDir: assets}), nil).ToJSON()
+	if ids := resources(byHand, "AWS::SES::EmailIdentity"); len(ids) != 1 || len(resources(byHand, "AWS::Route53::RecordSet")) != 0 {
+		t.Errorf("without a zone: %d identities (want 1) and %d records (want 0)", len(ids), len(resources(byHand, "AWS::Route53::RecordSet")))
+	}
+	outs, _ := byHand["Outputs"].(map[string]any)
+	for name, want := range map[string]string{"DkimRecord1": "DkimDNSTokenName1", "DkimRecord2": "CNAME", "DkimRecord3": "DkimDNSTokenValue3",
+		"MailFromMxRecord": "feedback-smtp.", "MailFromSpfRecord": "v=spf1 include:amazonses.com", "DmarcRecord": "_dmarc.acme.com"} {
+		if !strings.Contains(jsonOf(outs[name]), want) {
+			t.Errorf("output %s = %s, want it to hold %q", name, jsonOf(outs[name]), want)
+		}
+	}
+	// An identity made outside the stack, named: used, not created.
+	named := *assertions.Template_FromStack(NewStack(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{
+		"sender": "Acme <feedback@acme.com>", "sesIdentity": "acme.com",
+	}}), "Named", &StackProps{AssetDir: assets}), nil).ToJSON()
+	if n := len(resources(named, "AWS::SES::EmailIdentity")); n != 0 || strings.Contains(jsonOf(named["Outputs"]), "DkimRecord") {
+		t.Errorf("with sesIdentity: %d identities created, want none", n)
+	}
+	if !strings.Contains(jsonOf(named), `:identity/acme.com"`) {
+		t.Errorf("with sesIdentity the functions may not send from it")
 	}
 	func() {
 		defer func() {
