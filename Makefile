@@ -46,7 +46,7 @@ demo-stop: ## stop the mail page a demo left running
 dev: deps ## run the local stack until Ctrl-C (api on 127.0.0.1:8787)
 	$(GO) run ./cmd/closeloop dev
 
-test: deps /usr/bin/chromium lint-quick test-go test-infra synth contract ## run every test (unit, integration, browser, CDK, synth, contract)
+test: deps /usr/bin/chromium lint-quick test-go test-infra synth lint-template contract ## run every test (unit, integration, browser, CDK, synth, contract)
 
 lint-quick:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
@@ -78,6 +78,21 @@ bench-record: deps build ## run the benchmarks and record the results in bench/r
 
 synth: deps build ## synthesize the CloudFormation template (no AWS credentials needed)
 	$(CDK) synth --quiet --no-notices $(CDK_ARGS)
+
+# A production stage's context, to synthesize and lint what a first
+# production deploy would (no AWS credentials needed).
+PROD_CONTEXT := -c stage=prod -c "sender=Acme Support <feedback@acme.com>" -c alarmEmail=ops@acme.com \
+  -c domainName=feedback.acme.com -c certificateArn=arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c \
+  -c hostedZoneId=Z0123456789ABCDEFGHIJ -c hostedZoneName=acme.com -c alertEmail=team@acme.com
+
+lint-template: synth ## cfn-lint the synthesized template and a production stage's: any error fails, warnings are listed
+	@lint=$$(command -v cfn-lint || ls $(HOME)/.pyenv/versions/*/bin/cfn-lint $(HOME)/.local/bin/cfn-lint 2>/dev/null | head -1); \
+	if [ -z "$$lint" ]; then python3 -m pip install --user --quiet cfn-lint && lint=$(HOME)/.local/bin/cfn-lint || \
+	  { echo "cfn-lint is not installed and pip could not install it: pip install cfn-lint"; exit 1; }; fi; \
+	$(CDK) synth --quiet --no-notices -o build/cdk.out.prod $(PROD_CONTEXT) 2>/dev/null || exit 1; \
+	for t in cdk.out/*.template.json build/cdk.out.prod/*.template.json; do \
+	  $$lint --format parseable "$$t"; rc=$$?; \
+	  if [ $$((rc & 3)) -ne 0 ]; then echo "cfn-lint: errors in $$t"; exit 1; fi; echo "cfn-lint: no errors in $$t"; done
 
 deploy: deps build ## deploy the stack to the account of your AWS credentials (CDK_ARGS="-c sender=…")
 	$(CDK) deploy --no-notices $(CDK_ARGS)

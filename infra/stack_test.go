@@ -1,10 +1,13 @@
 package main
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -48,13 +51,18 @@ func templates(t *testing.T) (a, b map[string]any) {
 			os.MkdirAll(filepath.Join(assets, name), 0o755)
 			os.WriteFile(filepath.Join(assets, name, "bootstrap"), []byte("test"), 0o755)
 		}
-		app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{
+		ctx := cdkJSONContext(t)
+		for k, v := range map[string]interface{}{
 			"sender": "Acme Support <feedback@acme.example>", "alarmEmail": "ops@acme.example",
 			"adminEmail": "lead@acme.example", "brandName": "Acme Support", "brandColor": "#b91c1c",
 			"timeZone": "Europe/Berlin", "alertEmail": "team@acme.example",
 			"sources": map[string]interface{}{"zendesk": map[string]interface{}{"surveyKind": "nps", "checkIn": false, "ticketUrl": "https://acme.zendesk.com/agent/tickets/{id}"},
 				"hubspot": map[string]interface{}{"closedStages": "88123456"}},
-		}})
+		} {
+			ctx[k] = v
+		}
+		delete(ctx, "assetDir")
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
 		sa := NewStack(app, "Production", &StackProps{AssetDir: assets})
 		sb := NewStack(app, "Staging", &StackProps{AssetDir: assets})
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
@@ -734,4 +742,65 @@ func TestSendingDomain(t *testing.T) {
 			"sender": "feedback@acme.com", "hostedZoneId": "Z1", "hostedZoneName": "other.com",
 		}}), "Bad", &StackProps{AssetDir: assets})
 	}()
+}
+
+// cdkJSONContext is the context of ../cdk.json (feature flags and
+// defaults), so tests synthesize what `cdk deploy` would.
+func cdkJSONContext(t *testing.T) map[string]interface{} {
+	t.Helper()
+	b, err := os.ReadFile("../cdk.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ Context map[string]interface{} }
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Context
+}
+
+// TestRecommendedFeatureFlags: cdk.json sets every feature flag the pinned
+// aws-cdk-lib recommends (its recommended-feature-flags.json, read from the
+// module's own package), to the recommended value.
+func TestRecommendedFeatureFlags(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-cdk-go/awscdk/v2").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgz, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "jsii", "aws-cdk-lib-*.tgz"))
+	if err != nil || len(tgz) != 1 {
+		t.Fatalf("aws-cdk-lib's package: %v %v", tgz, err)
+	}
+	f, err := os.Open(tgz[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	var recommended map[string]any
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no recommended-feature-flags.json in %s: %v", tgz[0], err)
+		}
+		if h.Name == "package/recommended-feature-flags.json" {
+			if err := json.NewDecoder(tr).Decode(&recommended); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if len(recommended) < 50 {
+		t.Fatalf("%d recommended flags: not the file expected", len(recommended))
+	}
+	ctx := cdkJSONContext(t)
+	for flag, want := range recommended {
+		if got, ok := ctx[flag]; !ok || jsonOf(got) != jsonOf(want) {
+			t.Errorf("cdk.json %s = %v, want %v", flag, got, jsonOf(want))
+		}
+	}
 }
