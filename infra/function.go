@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -42,7 +43,18 @@ func newFunction(scope constructs.Construct, name, assetDir string, spec Functio
 	for k, v := range spec.Env {
 		all[k] = v
 	}
+	// Its own role, allowed to write its own log group only (Lambda's
+	// managed AWSLambdaBasicExecutionRole allows every group).
+	role := awsiam.NewRole(scope, jsii.String(name+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Closeloop " + name + " function"),
+	})
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*logs.LogGroupArn()),
+	}))
 	props := &awslambda.FunctionProps{
+		Role:          role,
 		Description:   jsii.String("Closeloop " + name),
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:  awslambda.Architecture_ARM_64(),

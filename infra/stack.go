@@ -220,7 +220,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	}
 
 	table := newTable(stack)
-	secret := newSecret(stack)
+	sec := newSecrets(stack)
 	contactKey := newContactKey(stack)
 
 	// Queues: the closing fan-out, and SES's bounce and complaint events.
@@ -275,16 +275,14 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	for _, name := range sortedNames() {
 		spec := Functions[name]
 		spec.Env = map[string]*string{}
-		switch name {
-		case "webhook", "api", "survey-sweep":
-			// Secrets (webhook secrets, admin token, alert URL, helpdesk API
-			// credentials, and the contact key these turn addresses into ids
-			// with; the sweep looks up customers a delivery named by id only)
-			// are read from Secrets Manager at start; the environment holds
-			// only ARNs.
-			spec.Env["CLOSELOOP_SECRET_ID"] = awscdk.Fn_Join(jsii.String(","), &[]*string{secret.SecretArn(), contactKey.SecretArn()})
-		case "ses-events":
-			spec.Env["CLOSELOOP_SECRET_ID"] = contactKey.SecretArn() // suppresses addresses by their keyed id
+		// Secrets are read from Secrets Manager at start, each function
+		// only the ones it uses; the environment holds only their ARNs.
+		if ids := secretsOf(name, sec, contactKey); len(ids) > 0 {
+			var arns []*string
+			for _, s := range ids {
+				arns = append(arns, s.SecretArn())
+			}
+			spec.Env["CLOSELOOP_SECRET_ID"] = awscdk.Fn_Join(jsii.String(","), &arns)
 		}
 		switch name {
 		case "survey-sweep", "closing", "digest":
@@ -348,11 +346,10 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	grant("api", append(readWrite, "dynamodb:Scan")...)
 	grant("digest", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem") // reads, and its weekly claim
 	grant("ses-events", "dynamodb:UpdateItem")                                                                                // suppress an address: one update
-	for _, name := range []string{"webhook", "api", "survey-sweep"} {                                                         // not response: the public page holds no secret
-		secret.GrantRead(fns[name], nil)
-	}
-	for _, name := range []string{"webhook", "api", "ses-events", "survey-sweep"} {
-		contactKey.GrantRead(fns[name], nil)
+	for name, fn := range fns {
+		for _, s := range secretsOf(name, sec, contactKey) {
+			s.GrantRead(fn, nil)
+		}
 	}
 	closingQueue.GrantSendMessages(fns["api"])
 	closingQueue.GrantSendMessages(fns["closing"])
@@ -424,11 +421,21 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	})
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: baseURL, Description: jsii.String("Base URL: webhooks at <ApiUrl>/webhooks/<source>, operators' API at <ApiUrl>/api/, console at <ApiUrl>/console")})
-	awscdk.NewCfnOutput(stack, jsii.String("SecretArn"), &awscdk.CfnOutputProps{Value: secret.SecretArn(), Description: jsii.String("Secrets Manager secret holding the admin token and webhook secrets (the ARN, not the values)")})
+	for _, o := range []struct {
+		id, desc string
+		s        awssecretsmanager.Secret
+	}{
+		{"AdminTokenSecretArn", "The secret holding CLOSELOOP_ADMIN_TOKEN, read by the api function (the ARN, not the value)", sec.admin},
+		{"WebhookSecretsArn", "The secret holding each helpdesk's CLOSELOOP_SECRET_<SOURCE>, read by the webhook function", sec.webhooks},
+		{"HelpdeskApisSecretArn", "The secret holding CLOSELOOP_API_<SOURCE>_URL and _TOKEN for look-ups, read by the survey-sweep and webhook functions", sec.apis},
+		{"AlertWebhookSecretArn", "The secret holding CLOSELOOP_ALERT_WEBHOOK_URL (Slack), read by the closing function", sec.alert},
+	} {
+		awscdk.NewCfnOutput(stack, jsii.String(o.id), &awscdk.CfnOutputProps{Value: o.s.SecretArn(), Description: jsii.String(o.desc)})
+	}
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
 	awscdk.NewCfnOutput(stack, jsii.String("ConfigurationSetName"), &awscdk.CfnOutputProps{Value: configSet.ConfigurationSetName()})
 
-	suppress(stack, table, secret, contactKey, api)
+	suppress(stack, table, sec, contactKey, api)
 	suppressServerless(fns, []awssqs.Queue{closingDLQ, sesDLQ, scheduleDLQ}, scheduleDLQ)
 	return stack
 }
@@ -471,30 +478,78 @@ func newTable(stack awscdk.Stack) awsdynamodb.Table {
 	return table
 }
 
-// newSecret is the one secret: a JSON object with the admin token
-// (generated) and an empty webhook secret per source, which the operator
-// fills in (docs/deploy.md). An empty secret refuses that source's webhooks.
-func newSecret(stack awscdk.Stack) awssecretsmanager.Secret {
-	template := map[string]string{"CLOSELOOP_ALERT_WEBHOOK_URL": ""}
-	for _, s := range closeloop.Sources {
-		template["CLOSELOOP_SECRET_"+strings.ToUpper(s)] = ""
-	}
-	// Helpdesk API credentials for look-ups (docs/deploy.md): empty, so
-	// off, until filled in.
-	for _, s := range []string{"INTERCOM", "ZENDESK", "HUBSPOT"} {
-		template["CLOSELOOP_API_"+s+"_URL"], template["CLOSELOOP_API_"+s+"_TOKEN"] = "", ""
-	}
-	b, _ := json.Marshal(template)
-	return awssecretsmanager.NewSecret(stack, jsii.String("Secrets"), &awssecretsmanager.SecretProps{
-		Description: jsii.String("Closeloop: CLOSELOOP_ADMIN_TOKEN, CLOSELOOP_SECRET_<SOURCE> webhook secrets, CLOSELOOP_ALERT_WEBHOOK_URL"),
-		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-			SecretStringTemplate: jsii.String(string(b)),
-			GenerateStringKey:    jsii.String("CLOSELOOP_ADMIN_TOKEN"),
-			ExcludePunctuation:   jsii.Bool(true),
-			PasswordLength:       jsii.Number(48),
-		},
-	})
+// secrets are the stack's secrets, split by who reads them. Each is a JSON
+// object whose keys are the variables the functions read locally.
+type secrets struct {
+	admin    awssecretsmanager.Secret // CLOSELOOP_ADMIN_TOKEN, generated: the api function
+	webhooks awssecretsmanager.Secret // CLOSELOOP_SECRET_<SOURCE>: the webhook function
+	apis     awssecretsmanager.Secret // CLOSELOOP_API_<SOURCE>_URL, _TOKEN: the sweep (look-ups) and the webhook (which sources have them)
+	alert    awssecretsmanager.Secret // CLOSELOOP_ALERT_WEBHOOK_URL: the closing function, which posts alerts
 }
+
+// secretsOf lists the secrets function name reads, and so may read.
+func secretsOf(name string, s secrets, contactKey awssecretsmanager.Secret) []awssecretsmanager.Secret {
+	switch name {
+	case "webhook":
+		return []awssecretsmanager.Secret{s.webhooks, s.apis, contactKey}
+	case "api":
+		return []awssecretsmanager.Secret{s.admin, contactKey}
+	case "survey-sweep":
+		return []awssecretsmanager.Secret{s.apis, contactKey}
+	case "closing":
+		return []awssecretsmanager.Secret{s.alert}
+	case "ses-events":
+		return []awssecretsmanager.Secret{contactKey} // suppresses addresses by their keyed id
+	}
+	return nil // response, the public page, and digest hold no secret
+}
+
+// newSecrets makes the four secrets, empty but for the generated admin
+// token: a source without its webhook secret refuses every delivery, one
+// without API credentials has no look-ups, and no alert URL means no Slack
+// alerts, until the operator fills them in (docs/deploy.md).
+func newSecrets(stack awscdk.Stack) secrets {
+	empty := func(id, desc string, keys []string) awssecretsmanager.Secret {
+		m := map[string]string{}
+		for _, k := range keys {
+			m[k] = ""
+		}
+		b, _ := json.Marshal(m)
+		return awssecretsmanager.NewSecret(stack, jsii.String(id), &awssecretsmanager.SecretProps{
+			Description: jsii.String(desc),
+			// Generated, so the template holds no value: the variables
+			// start empty, beside a generated key nobody reads.
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+				SecretStringTemplate: jsii.String(string(b)), GenerateStringKey: jsii.String("unused"), PasswordLength: jsii.Number(8),
+			},
+		})
+	}
+	var hooks, apis []string
+	for _, s := range closeloop.Sources {
+		hooks = append(hooks, "CLOSELOOP_SECRET_"+strings.ToUpper(s))
+	}
+	for _, s := range lookupSources {
+		apis = append(apis, "CLOSELOOP_API_"+strings.ToUpper(s)+"_URL", "CLOSELOOP_API_"+strings.ToUpper(s)+"_TOKEN")
+	}
+	return secrets{
+		admin: awssecretsmanager.NewSecret(stack, jsii.String("AdminToken"), &awssecretsmanager.SecretProps{
+			Description: jsii.String("Closeloop: CLOSELOOP_ADMIN_TOKEN, the bootstrap admin token of /api (read by the api function)"),
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+				SecretStringTemplate: jsii.String("{}"),
+				GenerateStringKey:    jsii.String("CLOSELOOP_ADMIN_TOKEN"),
+				ExcludePunctuation:   jsii.Bool(true),
+				PasswordLength:       jsii.Number(48),
+			},
+		}),
+		webhooks: empty("WebhookSecrets", "Closeloop: CLOSELOOP_SECRET_<SOURCE>, each helpdesk's webhook signing secret (read by the webhook function)", hooks),
+		apis:     empty("HelpdeskApis", "Closeloop: CLOSELOOP_API_<SOURCE>_URL and _TOKEN, helpdesk API credentials for look-ups (read by survey-sweep and webhook)", apis),
+		alert:    empty("AlertWebhook", "Closeloop: CLOSELOOP_ALERT_WEBHOOK_URL, the Slack-compatible webhook for detractor alerts (read by the closing function)", []string{"CLOSELOOP_ALERT_WEBHOOK_URL"}),
+	}
+}
+
+// lookupSources are the helpdesks Closeloop can look customers up in
+// (shared/helpdesk.LookupSources; a test holds the two together).
+var lookupSources = []string{"intercom", "zendesk", "hubspot", "jira", "front", "helpscout"}
 
 // newSendingDomain creates the SES identity of the sender's domain: Easy
 // DKIM (2048-bit keys, three CNAME records), a custom MAIL FROM domain
@@ -792,7 +847,7 @@ func suppressServerless(fns map[string]awslambda.Function, dlqs []awssqs.Queue, 
 		"It is the dead-letter queue of the schedule rules' targets and the on-failure destination of the sweep and digest; cdk-nag only recognises queues named in another queue's redrive policy.")}, jsii.Bool(false))
 }
 
-func suppress(stack awscdk.Stack, table awsdynamodb.Table, secret, contactKey awssecretsmanager.Secret, api awsapigatewayv2.HttpApi) {
+func suppress(stack awscdk.Stack, table awsdynamodb.Table, sec secrets, contactKey awssecretsmanager.Secret, api awsapigatewayv2.HttpApi) {
 	s := func(id, reason string, appliesTo ...string) *cdknag.NagPackSuppression {
 		sup := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
 		if len(appliesTo) > 0 {
@@ -805,14 +860,20 @@ func suppress(stack awscdk.Stack, table awsdynamodb.Table, secret, contactKey aw
 		return sup
 	}
 	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
-		s("AwsSolutions-IAM4", "AWSLambdaBasicExecutionRole only lets each function write its own CloudWatch Logs; it is AWS's minimal policy for that.",
-			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
 		s("AwsSolutions-IAM5", "The table grants cover the table's own global secondary indexes (<table>/index/*), which the store queries; no other table is reachable.",
 			"Resource::<"+resolveLogicalID(stack, table)+".Arn>/index/*"),
 	}, jsii.Bool(true))
-	cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{
-		s("AwsSolutions-SMG4", "The secret holds webhook secrets issued by each helpdesk and an admin token; the operator rotates them together with the helpdesk (docs/deploy.md), which a rotation Lambda cannot do."),
-	}, jsii.Bool(true))
+	for _, x := range []struct {
+		s   awssecretsmanager.Secret
+		why string
+	}{
+		{sec.admin, "The admin token bootstraps the first operators and is replaced by hand (docs/deploy.md): running instances read it at start, which a rotation Lambda cannot coordinate, and daily access uses expiring operator tokens."},
+		{sec.webhooks, "Webhook signing secrets are issued by each helpdesk; the operator rotates one in the helpdesk and here together (docs/deploy.md), which a rotation Lambda cannot do."},
+		{sec.apis, "Helpdesk API credentials are issued by each helpdesk (Help Scout's access tokens are renewed by OAuth at run time); a rotation Lambda cannot create them."},
+		{sec.alert, "The Slack webhook URL is issued by Slack and can only be replaced there."},
+	} {
+		cdknag.NagSuppressions_AddResourceSuppressions(x.s, &[]*cdknag.NagPackSuppression{s("AwsSolutions-SMG4", x.why)}, jsii.Bool(true))
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(contactKey, &[]*cdknag.NagPackSuppression{
 		s("AwsSolutions-SMG4", "The contact key keys every contact id; rotating it would orphan every suppression and survey history, so it is never rotated, by design (docs/privacy.md)."),
 	}, jsii.Bool(true))

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/closeloop/closeloop/shared/dynamo/schema"
+	"github.com/closeloop/closeloop/shared/helpdesk"
 )
 
 // synthesized is one app with two copies of the stack (as a team with
@@ -470,6 +471,35 @@ func TestLeastPrivilege(t *testing.T) {
 			t.Errorf("role %s has %s", id, s)
 		}
 	}
+	// Logs: each function writes to its own log group only, not through
+	// AWSLambdaBasicExecutionRole (logs:* on every group).
+	for id, r := range resources(a, "AWS::IAM::Role") {
+		if strings.Contains(jsonOf(r), "AWSLambdaBasicExecutionRole") {
+			t.Errorf("role %s may write to any log group", id)
+		}
+	}
+	for _, name := range sortedNames() {
+		fn := strings.ReplaceAll(name, "-", "")
+		found := false
+		for id, r := range resources(a, "AWS::IAM::Policy") {
+			if !strings.HasPrefix(strings.ToLower(id), fn) {
+				continue
+			}
+			for _, st := range props(r)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				st := st.(map[string]any)
+				if !strings.Contains(jsonOf(st["Action"]), "logs:") {
+					continue
+				}
+				found = true
+				if res := jsonOf(st["Resource"]); !strings.Contains(strings.ToLower(res), `"`+fn+`logs`) || strings.Contains(jsonOf(st["Action"]), "CreateLogGroup") {
+					t.Errorf("%s may write logs to %s (%s), want its own group only", name, res, jsonOf(st["Action"]))
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s may not write its logs", name)
+		}
+	}
 	sesStatements := 0
 	for id, r := range resources(a, "AWS::IAM::Policy") {
 		for _, st := range props(r)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
@@ -575,9 +605,12 @@ func TestAPI(t *testing.T) {
 			t.Errorf("stage without access logs")
 		}
 	}
-	// Who reads which secret: the stack's secret (admin token, webhook
-	// secrets) and the contact key (for turning addresses into ids).
-	reads := map[string]string{"webhook": "Secrets ContactKey", "api": "Secrets ContactKey", "response": "", "sesevents": "ContactKey", "surveysweep": "Secrets ContactKey", "closing": ""}
+	// Who reads which secret: each function only what it uses. The
+	// internet-facing webhook never holds the admin token; the survey page
+	// holds no secret; closing holds the Slack URL it posts alerts to.
+	secrets := []string{"AdminToken", "WebhookSecrets", "HelpdeskApis", "AlertWebhook", "ContactKey"}
+	reads := map[string]string{"webhook": "WebhookSecrets HelpdeskApis ContactKey", "api": "AdminToken ContactKey", "response": "",
+		"sesevents": "ContactKey", "surveysweep": "HelpdeskApis ContactKey", "closing": "AlertWebhook", "digest": ""}
 	got := map[string]string{}
 	for id, r := range resources(a, "AWS::IAM::Policy") {
 		js := jsonOf(r)
@@ -586,7 +619,7 @@ func TestAPI(t *testing.T) {
 				continue
 			}
 			var reads []string
-			for _, sec := range []string{"Secrets", "ContactKey"} {
+			for _, sec := range secrets {
 				if strings.Contains(js, `"Ref":"`+sec) && strings.Contains(js, "secretsmanager:GetSecretValue") {
 					reads = append(reads, sec)
 				}
@@ -596,18 +629,40 @@ func TestAPI(t *testing.T) {
 	}
 	for fn, w := range reads {
 		if got[fn] != w {
-			t.Errorf("%s reads the secrets %q, reads %q", fn, got[fn], w)
+			t.Errorf("%s reads the secrets %q, want %q", fn, got[fn], w)
+		}
+	}
+	// Each function is told where exactly the secrets it may read are.
+	for id, r := range resources(a, "AWS::Lambda::Function") {
+		fn := strings.TrimPrefix(props(r)["Description"].(string), "Closeloop ")
+		env := jsonOf(props(r)["Environment"])
+		for _, sec := range secrets {
+			if strings.Contains(env, `"Ref":"`+sec) != strings.Contains(reads[strings.ReplaceAll(fn, "-", "")], sec) {
+				t.Errorf("function %s (%s): CLOSELOOP_SECRET_ID and the secrets it may read differ on %s", id, fn, sec)
+			}
+		}
+	}
+	// What goes in which secret.
+	for id, r := range resources(a, "AWS::SecretsManager::Secret") {
+		gen := jsonOf(props(r)["GenerateSecretString"])
+		switch {
+		case strings.HasPrefix(id, "AdminToken"):
+			if !strings.Contains(gen, `"GenerateStringKey":"CLOSELOOP_ADMIN_TOKEN"`) {
+				t.Errorf("admin token secret %s", gen)
+			}
+		case strings.HasPrefix(id, "WebhookSecrets"):
+			if !strings.Contains(gen, `CLOSELOOP_SECRET_ZENDESK`) || strings.Contains(gen, "ADMIN_TOKEN") || strings.Contains(gen, "CLOSELOOP_API_") {
+				t.Errorf("webhook secrets %s", gen)
+			}
+		case strings.HasPrefix(id, "HelpdeskApis"):
+			if !strings.Contains(gen, `CLOSELOOP_API_HELPSCOUT_TOKEN`) || strings.Contains(gen, "ADMIN_TOKEN") {
+				t.Errorf("helpdesk API credentials %s", gen)
+			}
 		}
 	}
 	for id, r := range resources(a, "AWS::SecretsManager::Secret") {
 		if strings.HasPrefix(id, "ContactKey") && r["DeletionPolicy"] != "Retain" {
 			t.Errorf("the contact key %s is deleted with the stack; losing it loses every suppression", id)
-		}
-	}
-	for id, r := range resources(a, "AWS::Lambda::Function") {
-		env := jsonOf(props(r)["Environment"])
-		if strings.HasSuffix(props(r)["Description"].(string), " api") && !strings.Contains(env, "CLOSELOOP_SECRET_ID") {
-			t.Errorf("api function %s cannot find the admin token's secret", id)
 		}
 	}
 }
@@ -802,5 +857,13 @@ func TestRecommendedFeatureFlags(t *testing.T) {
 		if got, ok := ctx[flag]; !ok || jsonOf(got) != jsonOf(want) {
 			t.Errorf("cdk.json %s = %v, want %v", flag, got, jsonOf(want))
 		}
+	}
+}
+
+// TestLookupSourcesMatch: the helpdesk API secret has a credential for
+// every helpdesk Closeloop can look customers up in.
+func TestLookupSourcesMatch(t *testing.T) {
+	if !slices.Equal(lookupSources, helpdesk.LookupSources) {
+		t.Errorf("infra's look-up sources %v, the code's %v", lookupSources, helpdesk.LookupSources)
 	}
 }
