@@ -94,7 +94,7 @@ func fanOut(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 	// The bare loop: the same number of SendEmail calls, same concurrency.
 	clear()
 	bare := &countingSES{next: ses, sent: map[string]int{}}
-	sender := mail.NewSender(bare, "bench@example.com", "", 0)
+	sender := mail.NewSender(bare, "bench@example.com", "", nil)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -160,7 +160,11 @@ func runFanOut(ctx context.Context, s *dynamo.Store, ses *countingSES, perSecond
 		return 0, closeloop.Progress{}, 0, err
 	}
 	q := &localqueue.Queue{Visibility: 2 * time.Second}
-	h := closing.New(closeloop.Config{BaseURL: "https://fb.bench.example"}, s, mail.NewSender(ses, "bench@example.com", "", perSecond), q)
+	var lim mail.Limiter // the shared limiter every sender of a stack uses
+	if perSecond > 0 {
+		lim = &mail.Shared{Store: s, Quota: mail.Fixed(perSecond)}
+	}
+	h := closing.New(closeloop.Config{BaseURL: "https://fb.bench.example"}, s, mail.NewSender(ses, "bench@example.com", "", lim), q)
 	q.Send(ctx, closing.Announce(im.ID))
 	start := time.Now()
 	var wg sync.WaitGroup

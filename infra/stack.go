@@ -84,6 +84,7 @@ type settings struct {
 	sourceEnv                                map[string]string // CLOSELOOP_SOURCE_<SOURCE>_* from the context value sources
 	hostedZoneID, hostedZoneName             string            // a Route 53 zone of the sender's domain: the stack creates the SES identity and its DNS records
 	existingIdentity                         bool              // sesIdentity names an identity made outside the stack: use it, create none
+	sesMaxRate                               string            // emails a second every sender shares; empty for the account's SES quota
 	senderDomain                             string
 }
 
@@ -148,6 +149,9 @@ func readSettings(scope constructs.Construct) (settings, error) {
 	_, senderDomain, _ := strings.Cut(addr, "@")
 	s.identity = get("sesIdentity", senderDomain)
 	s.existingIdentity, s.senderDomain = get("sesIdentity", "") != "", senderDomain
+	if v := scope.Node().TryGetContext(jsii.String("sesMaxRate")); v != nil {
+		s.sesMaxRate = fmt.Sprint(v)
+	}
 	s.hostedZoneID, s.hostedZoneName = get("hostedZoneId", ""), strings.TrimSuffix(get("hostedZoneName", ""), ".")
 	if (s.hostedZoneID == "") != (s.hostedZoneName == "") {
 		return s, fmt.Errorf("context: hostedZoneId and hostedZoneName go together")
@@ -159,7 +163,7 @@ func readSettings(scope constructs.Construct) (settings, error) {
 	_, err = closeloop.LoadConfig(func(k string) string {
 		return map[string]string{"CLOSELOOP_SURVEY_DELAY": s.delay, "CLOSELOOP_SURVEY_KIND": s.kind, "CLOSELOOP_FATIGUE_WINDOW": s.fatigue,
 			"CLOSELOOP_BRAND_NAME": s.brandName, "CLOSELOOP_BRAND_COLOR": s.brandColor, "CLOSELOOP_BRAND_LOGO_URL": s.brandLogoURL,
-			"CLOSELOOP_TIMEZONE": s.timeZone, "CLOSELOOP_ALERT_EMAIL": s.alertEmail}[k] + s.sourceEnv[k]
+			"CLOSELOOP_TIMEZONE": s.timeZone, "CLOSELOOP_ALERT_EMAIL": s.alertEmail, "CLOSELOOP_SES_MAX_RATE": s.sesMaxRate}[k] + s.sourceEnv[k]
 	})
 	if err != nil {
 		return s, fmt.Errorf("context: %w", err)
@@ -268,6 +272,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		// Every function counts days in the team's zone, so reports agree.
 		"CLOSELOOP_TIMEZONE": jsii.String(cfg.timeZone),
 	}
+	if cfg.sesMaxRate != "" {
+		env["CLOSELOOP_SES_MAX_RATE"] = jsii.String(cfg.sesMaxRate) // the senders' shared ceiling, instead of the account's quota
+	}
 	for k, v := range cfg.sourceEnv {
 		env[k] = jsii.String(v) // per-helpdesk settings: the webhook schedules with them, alerts and the console link tickets
 	}
@@ -321,7 +328,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		fns[name] = newFunction(stack, name, assetDir, spec, env)
 		cdknag.NagSuppressions_AddResourceSuppressions(fns[name].Role(), &[]*cdknag.NagPackSuppression{{
 			Id:        jsii.String("AwsSolutions-IAM5"),
-			Reason:    jsii.String("Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, which take no resource-level permissions (AWS requires Resource *); the role gets no other wildcard resource."),
+			Reason:    jsii.String("Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, and the senders read their SES quota with ses:GetAccount: none of the three takes resource-level permissions (AWS requires Resource *); the role gets no other wildcard resource."),
 			AppliesTo: &[]interface{}{jsii.String("Resource::*")},
 		}}, jsii.Bool(true))
 	}
@@ -344,8 +351,8 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		grant(name, readWrite...)
 	}
 	grant("api", append(readWrite, "dynamodb:Scan")...)
-	grant("digest", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem") // reads, and its weekly claim
-	grant("ses-events", "dynamodb:UpdateItem")                                                                                // suppress an address: one update
+	grant("digest", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem") // reads, its weekly claim, its share of the sending rate
+	grant("ses-events", "dynamodb:UpdateItem")                                                                                                       // suppress an address: one update
 	for name, fn := range fns {
 		for _, s := range secretsOf(name, sec, contactKey) {
 			s.GrantRead(fn, nil)
@@ -367,10 +374,18 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		// Only from the configured sender, not any address of the domain.
 		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"ses:FromAddress": fromAddress}},
 	})
-	fns["survey-sweep"].AddToRolePolicy(sendEmail)
-	fns["closing"].AddToRolePolicy(sendEmail)
-	fns["api"].AddToRolePolicy(sendEmail)
-	fns["digest"].AddToRolePolicy(sendEmail)
+	// Every sender shares the account's sending rate through the table
+	// (shared/mail.Shared): CLOSELOOP_SES_MAX_RATE (context sesMaxRate), or
+	// the quota SES's GetAccount reports, which takes no resource.
+	readQuota := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("ses:GetAccount"), Resources: jsii.Strings("*"),
+	})
+	for _, name := range []string{"survey-sweep", "closing", "api", "digest"} {
+		fns[name].AddToRolePolicy(sendEmail)
+		if cfg.sesMaxRate == "" {
+			fns[name].AddToRolePolicy(readQuota)
+		}
+	}
 
 	// Triggers.
 	integrate(api, fns["webhook"], "/webhooks/{source}", awsapigatewayv2.HttpMethod_POST)
@@ -408,7 +423,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		})},
 	})
 	fns["closing"].AddEventSource(awslambdaeventsources.NewSqsEventSource(closingQueue, &awslambdaeventsources.SqsEventSourceProps{
-		BatchSize: jsii.Number(5), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(2),
+		// Instances share the sending rate through the table, so more of
+		// them reach a larger quota without exceeding it.
+		BatchSize: jsii.Number(5), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(5),
 	}))
 	fns["ses-events"].AddEventSource(awslambdaeventsources.NewSqsEventSource(sesQueue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize: jsii.Number(10), ReportBatchItemFailures: jsii.Bool(true),
@@ -774,6 +791,7 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 		{"survey-sweep", "SurveysFailed", "Closeloop surveys failed for good (SES refused them, a look-up failed, or an outcome is unknown): see the ticket's reason"},
 		{"closing", "ClosingFailed", "Closeloop \"you said, we did\" batches failed and wait for SQS to retry them"},
 		{"closing", "AlertsFailed", "Closeloop detractor alerts failed (Slack or email) and wait for SQS to retry them"},
+		{"survey-sweep", "LookupsFailed", "Closeloop could not look customers up in a helpdesk's API (a credential refused or revoked, customers unknown): see the console's Look-ups page"},
 	} {
 		metric := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("Closeloop"), MetricName: jsii.String(m.name),
 			DimensionsMap: &map[string]*string{"Function": jsii.String(m.fn)}, Statistic: jsii.String("Sum"), Period: five})

@@ -335,7 +335,7 @@ func TestAlarms(t *testing.T) {
 	want := map[string]int{"Errors": len(Functions), "Throttles": len(Functions), "ApproximateNumberOfMessagesVisible": 3,
 		"Reputation.BounceRate": 1, "Reputation.ComplaintRate": 1,
 		"5xx": 1, "Latency": 1, "ApproximateAgeOfOldestMessage": 2, "ReadThrottleEvents": 1, "WriteThrottleEvents": 1,
-		"SurveysFailed": 1, "ClosingFailed": 1, "AlertsFailed": 1}
+		"SurveysFailed": 1, "ClosingFailed": 1, "AlertsFailed": 1, "LookupsFailed": 1}
 	if d := cmp.Diff(want, metrics); d != "" {
 		t.Errorf("alarms by metric (-want +got):\n%s", d)
 	}
@@ -500,7 +500,7 @@ func TestLeastPrivilege(t *testing.T) {
 			t.Errorf("%s may not write its logs", name)
 		}
 	}
-	sesStatements := 0
+	sesStatements, quotaReaders := 0, 0
 	for id, r := range resources(a, "AWS::IAM::Policy") {
 		for _, st := range props(r)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
 			st := st.(map[string]any)
@@ -513,6 +513,16 @@ func TestLeastPrivilege(t *testing.T) {
 				s := act.(string)
 				if s == "*" || strings.HasSuffix(s, ":*") {
 					t.Errorf("policy %s allows %s", id, s)
+				}
+				if s == "ses:GetAccount" {
+					// The senders read the account's quota; the call takes no resource.
+					for _, other := range list {
+						if o := other.(string); st["Resource"] == "*" && o != s && !strings.HasPrefix(o, "xray:Put") {
+							t.Errorf("%s with ses:GetAccount on every resource: %s", o, id)
+						}
+					}
+					quotaReaders++
+					continue
 				}
 				if strings.HasPrefix(s, "ses:") {
 					sesStatements++
@@ -527,8 +537,8 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
-	if sesStatements != 4 {
-		t.Errorf("%d SES statements, want 4 (survey-sweep, closing, api for sign-in links, digest)", sesStatements)
+	if sesStatements != 4 || quotaReaders != 4 {
+		t.Errorf("%d SES statements and %d quota readers, want 4 each (survey-sweep, closing, api for sign-in links, digest)", sesStatements, quotaReaders)
 	}
 	// DynamoDB actions, function by function: a part of the store's Client
 	// (shared/dynamo TestClientIsEveryCall); only the api function scans.
@@ -565,13 +575,14 @@ func TestLeastPrivilege(t *testing.T) {
 	if got := dynamoActions["ses-events"]; !slices.Equal(got, []string{"UpdateItem"}) {
 		t.Errorf("ses-events may %v, want UpdateItem only", got)
 	}
-	// The digest reads, and writes only its weekly claim.
+	// The digest reads, and writes only its weekly claim and its share of
+	// the sending rate (one counter a second).
 	for id, r := range resources(a, "AWS::IAM::Policy") {
 		if !strings.HasPrefix(strings.ToLower(id), "digest") {
 			continue
 		}
 		js := jsonOf(r)
-		for _, bad := range []string{"dynamodb:UpdateItem", "dynamodb:BatchWriteItem"} {
+		for _, bad := range []string{"dynamodb:BatchWriteItem", "dynamodb:Scan"} {
 			if strings.Contains(js, bad) {
 				t.Errorf("the digest may %s", bad)
 			}
@@ -866,4 +877,33 @@ func TestLookupSourcesMatch(t *testing.T) {
 	if !slices.Equal(lookupSources, helpdesk.LookupSources) {
 		t.Errorf("infra's look-up sources %v, the code's %v", lookupSources, helpdesk.LookupSources)
 	}
+}
+
+// TestSendingRateFromContext: with sesMaxRate every sender gets the shared
+// ceiling and none reads the account's quota; a rate that is not a number
+// is refused naming the context value.
+func TestSendingRateFromContext(t *testing.T) {
+	assets := t.TempDir()
+	for name := range Functions {
+		os.MkdirAll(filepath.Join(assets, name), 0o755)
+		os.WriteFile(filepath.Join(assets, name, "bootstrap"), []byte("test"), 0o755)
+	}
+	st := NewStack(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{"sesMaxRate": "200"}}), "Rate", &StackProps{AssetDir: assets})
+	tmpl := *assertions.Template_FromStack(st, nil).ToJSON()
+	for id, r := range resources(tmpl, "AWS::Lambda::Function") {
+		if !strings.Contains(jsonOf(props(r)["Environment"]), `"CLOSELOOP_SES_MAX_RATE":"200"`) {
+			t.Errorf("%s has not the shared ceiling", id)
+		}
+	}
+	for id, r := range resources(tmpl, "AWS::IAM::Policy") {
+		if strings.Contains(jsonOf(props(r)["PolicyDocument"]), "ses:GetAccount") {
+			t.Errorf("with sesMaxRate %s still reads the account's quota", id)
+		}
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "CLOSELOOP_SES_MAX_RATE") {
+			t.Errorf("sesMaxRate=fast: %v", r)
+		}
+	}()
+	NewStack(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{"sesMaxRate": "fast"}}), "Bad", &StackProps{AssetDir: assets})
 }

@@ -34,6 +34,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	lambda.Start(lambdahttp.Handler(api.New(env.Config, env.Store(), closingQueue, mail.FromEnv(env, api.SESRate), queue.DLQsFromEnv(env))))
+	lambda.Start(lambdahttp.Handler(api.New(env.Config, env.Store(), closingQueue, mail.FromEnv(env, env.Store()), queue.DLQsFromEnv(env))))
 	return nil
 }

@@ -33,6 +33,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	lambda.Start(closing.New(env.Config, env.Store(), mail.FromEnv(env, closing.SESRate), closingQueue).Handle)
+	lambda.Start(closing.New(env.Config, env.Store(), mail.FromEnv(env, env.Store()), closingQueue).Handle)
 	return nil
 }

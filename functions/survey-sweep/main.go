@@ -28,6 +28,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	lambda.Start(surveysweep.New(env.Config, env.Store(), mail.FromEnv(env, surveysweep.SESRate)).Run)
+	lambda.Start(surveysweep.New(env.Config, env.Store(), mail.FromEnv(env, env.Store())).Run)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // zones for CLOSELOOP_TIMEZONE and customers' zones: Lambda images have none
@@ -20,6 +21,7 @@ type Config struct {
 	From            string                    // CLOSELOOP_FROM, default "Closeloop <feedback@closeloop.localhost>"
 	BaseURL         string                    // CLOSELOOP_BASE_URL, default http://127.0.0.1:8787; no trailing slash
 	AlertWebhookURL string                    // CLOSELOOP_ALERT_WEBHOOK_URL; no Slack alerts when empty
+	SESMaxRate      float64                   // CLOSELOOP_SES_MAX_RATE: emails a second every sender shares; 0 for the account's SES quota
 	AlertEmail      string                    // CLOSELOOP_ALERT_EMAIL: the team's address for detractor alerts; none when empty
 	Table           string                    // CLOSELOOP_TABLE, default "closeloop"
 	AdminEmail      string                    // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
@@ -234,6 +236,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.APIs = map[string]VendorAPI{}
 		}
 		c.APIs[s] = VendorAPI{URL: strings.TrimRight(u, "/"), Token: tok}
+	}
+	if v := getenv("CLOSELOOP_SES_MAX_RATE"); v != "" {
+		if c.SESMaxRate, err = strconv.ParseFloat(v, 64); err != nil || c.SESMaxRate <= 0 || c.SESMaxRate > 100000 {
+			return c, fmt.Errorf("CLOSELOOP_SES_MAX_RATE=%q: want the emails a second to keep to, such as 14", v)
+		}
 	}
 	if c.TimeZone, err = time.LoadLocation(cmp.Or(getenv("CLOSELOOP_TIMEZONE"), "UTC")); err != nil {
 		return c, fmt.Errorf("CLOSELOOP_TIMEZONE=%q: want an IANA zone such as Europe/Berlin", getenv("CLOSELOOP_TIMEZONE"))

@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-	"golang.org/x/time/rate"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/platform/boot"
@@ -41,23 +40,18 @@ type Message struct {
 	Tags    map[string]string // SES message tags (ids only), for event routing and metrics
 }
 
-// Sender sends Messages through SES v2, no faster than its rate.
+// Sender sends Messages through SES v2, no faster than its limiter lets it.
 type Sender struct {
 	ses              Client
 	from             string
 	configurationSet string
-	limit            *rate.Limiter
+	limit            Limiter
 }
 
 // NewSender returns a sender from address from (e.g. "Acme Support
 // <support@acme.example>"), using SES configuration set configSet when not
-// empty, and sending at most perSecond messages a second (SES's account
-// sending rate; 0 means no limit).
-func NewSender(ses Client, from, configSet string, perSecond float64) *Sender {
-	lim := rate.NewLimiter(rate.Inf, 1)
-	if perSecond > 0 {
-		lim = rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond)))
-	}
+// empty, and waiting for lim before each email (nil: no limit).
+func NewSender(ses Client, from, configSet string, lim Limiter) *Sender {
 	return &Sender{ses: ses, from: from, configurationSet: configSet, limit: lim}
 }
 
@@ -74,8 +68,10 @@ var ErrTemporary = errors.New("temporary")
 // fails then, but returns no message id and no error, and the email counts
 // as sent (docs/reliability.md).
 func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
-	if err := s.limit.Wait(ctx); err != nil {
-		return "", closeloop.Errorf(ErrTemporary, "send: %w", err)
+	if s.limit != nil {
+		if err := s.limit.Wait(ctx); err != nil {
+			return "", closeloop.Errorf(ErrTemporary, "send: %w", err)
+		}
 	}
 	msg := &types.Message{
 		Subject: &types.Content{Data: aws.String(m.Subject), Charset: aws.String("UTF-8")},
@@ -178,12 +174,18 @@ var sesRetryables = []retry.IsErrorRetryable{
 	retry.RetryableErrorCode{Codes: retry.DefaultThrottleErrorCodes},
 }
 
-// FromEnv returns the sender of a started function or of the local stack:
-// an SES v2 client from env (endpoint override AWS_ENDPOINT_URL_SESV2), the
-// configured From address and configuration set, at most rate emails a
-// second (0: no limit).
-func FromEnv(env boot.Env, rate float64) *Sender {
-	return NewSender(SESClient(env), env.Config.From, env.Config.SESConfigurationSet, rate)
+// FromEnv returns the sender of a started function: an SES v2 client from
+// env (endpoint override AWS_ENDPOINT_URL_SESV2), the configured From
+// address and configuration set, and the sending rate every sender of the
+// stack shares through store: CLOSELOOP_SES_MAX_RATE emails a second, or
+// the account's SES quota when that is not set.
+func FromEnv(env boot.Env, store TokenStore) *Sender {
+	ses := SESClient(env)
+	quota := AccountQuota(ses)
+	if r := env.Config.SESMaxRate; r > 0 {
+		quota = Fixed(r)
+	}
+	return NewSender(ses, env.Config.From, env.Config.SESConfigurationSet, &Shared{Store: store, Quota: quota})
 }
 
 // SESClient returns an SES v2 client from env (endpoint override

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { awstest.Main(m) }
 // TestSendThroughSES sends a rendered survey through the SES v2 API to the
 // local SES server and reads it back as stored there.
 func TestSendThroughSES(t *testing.T) {
-	s := mail.NewSender(awstest.SES(), "Acme Support <support@acme.test>", "", 0)
+	s := mail.NewSender(awstest.SES(), "Acme Support <support@acme.test>", "", nil)
 	to := awstest.Email()
 	m, err := mail.SurveyEmail(to, mail.Survey{Name: "Jürgen", TicketSubject: "Drucker brennt", Kind: closeloop.NPS, Locale: "de", BaseURL: "https://fb.acme.test", Token: "tok", UnsubscribeToken: "U"})
 	if err != nil {
@@ -76,7 +76,7 @@ func TestTemporaryErrors(t *testing.T) {
 		{errors.New("something odd"), false},
 	}
 	for _, tt := range tests {
-		s := mail.NewSender(failing{tt.err}, "a@b.test", "", 0)
+		s := mail.NewSender(failing{tt.err}, "a@b.test", "", nil)
 		_, err := s.Send(context.Background(), mail.Message{To: "x@example.com", Subject: "s", Text: "t"})
 		if err == nil {
 			t.Fatalf("%T: no error", tt.err)
@@ -92,7 +92,7 @@ func TestTemporaryErrors(t *testing.T) {
 // email, so it counts as sent (no error, no message id) and is not retried.
 func TestConnectionErrors(t *testing.T) {
 	send := func(err error) (string, error) {
-		s := mail.NewSender(failing{err}, "a@b.test", "", 0)
+		s := mail.NewSender(failing{err}, "a@b.test", "", nil)
 		return s.Send(context.Background(), mail.Message{To: "x@example.com", Subject: "s", Text: "t"})
 	}
 	dial := &smithyhttp.RequestSendError{Err: &url.Error{Op: "Post", URL: "https://email", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}}

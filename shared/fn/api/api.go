@@ -101,11 +101,6 @@ type Handler struct {
 // several handlers on one mux (API Gateway routes the same paths to it).
 var Paths = []string{"/api/", "/console", "/console/"}
 
-// SESRate is the sending rate of the api function's emails (sign-in links
-// and test announcements): a small share of SES's quota, beside the sweep's
-// and the closing function's.
-const SESRate = 1
-
 // New returns the operators' API and console over store, queueing
 // improvements on closingQueue and sending sign-in links with mailer, with
 // cfg's admin token, first admin and base URL. The Lambda, the local dev

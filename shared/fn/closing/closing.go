@@ -103,12 +103,6 @@ type Handler struct {
 	Brand     closeloop.Brand
 }
 
-// SESRate is the sending rate of one closing instance. The stack runs at
-// most two, and the sweep sends at surveysweep.SESRate: together they stay
-// within SES's default production quota of 14 emails a second. Raise all
-// three with the quota.
-const SESRate = 3.5
-
 // New returns the closing function over store, sending with mailer and
 // queueing fan-out batches on closingQueue (the queue it consumes), with
 // links to cfg's base URL. The Lambda, the local dev server and

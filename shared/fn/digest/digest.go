@@ -45,9 +45,6 @@ type Handler struct {
 // DefaultHour is when on Monday the digest goes, in the team's zone.
 const DefaultHour = 8
 
-// SESRate is the digest's sending rate: one email a week.
-const SESRate = 1
-
 // New returns the digest over store, sending with mailer to cfg's team
 // address. The Lambda, the local dev server and `closeloop invoke` all build
 // it here.

@@ -54,10 +54,6 @@ type Mailer interface {
 	Send(ctx context.Context, m mail.Message) (string, error)
 }
 
-// SESRate is the sending rate the sweep keeps to: half of SES's default
-// production quota of 14 emails a second; closing emails use the other half.
-const SESRate = 7
-
 // New returns the sweep over store, sending with mailer, with cfg's links
 // and fatigue window. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
@@ -613,6 +609,7 @@ func (h *Handler) enrich(ctx context.Context, t *closeloop.Ticket) {
 // console and through GET /api/lookups, and in the audit log.
 func (h *Handler) auditLookup(ctx context.Context, t *closeloop.Ticket, why string) {
 	why = logging.Redact(why)
+	logging.Metrics(ctx, "survey-sweep", map[string]int{"LookupsFailed": 1}) // alarmed: a credential may be broken
 	f := closeloop.LookupFailure{At: h.now(), Source: t.Source, TicketID: t.TicketID, Reason: why}
 	if err := h.Store.AddLookupFailure(ctx, f); err != nil {
 		slog.ErrorContext(ctx, "record failed look-up", "source", t.Source, "ticket", t.TicketID, "err", err)

@@ -6,6 +6,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,7 +41,7 @@ type Options struct {
 	SES      string   // SES endpoint to use instead of starting aws-ses-v2-local
 	Root     string   // project root (node_modules); found from the working directory when empty
 	Log      *os.File // where the local servers' output goes; nil discards it
-	SESRate  float64  // emails a second; 0 for no limit
+	SESRate  float64  // emails a second every sender shares (as in AWS); 0 for Config.SESMaxRate, and no limit when that is 0 too
 	KeepSES  bool     // leave the SES server (and its mail page) running after Stop
 }
 
@@ -92,12 +93,14 @@ func AssembleEnv(ctx context.Context, env boot.Env, sesRate float64) (*Stack, er
 	if err := dynamo.CreateTable(ctx, db, cfg.Table); err != nil {
 		return nil, err
 	}
-	s := &Stack{
-		Config: cfg, Env: env,
-		Store:  env.Store(),
-		Sender: mail.FromEnv(env, sesRate),
-		Queue:  &localqueue.Queue{Visibility: 5 * time.Second},
+	s := &Stack{Config: cfg, Env: env, Store: env.Store(), Queue: &localqueue.Queue{Visibility: 5 * time.Second}}
+	// Locally there is no account quota to read: a rate given is shared by
+	// every sender through the table, as in AWS; none means no limit.
+	var lim mail.Limiter
+	if r := cmp.Or(sesRate, cfg.SESMaxRate); r > 0 {
+		lim = &mail.Shared{Store: s.Store, Quota: mail.Fixed(r)}
 	}
+	s.Sender = mail.NewSender(mail.SESClient(env), cfg.From, cfg.SESConfigurationSet, lim)
 	s.Sweeper = surveysweep.New(cfg, s.Store, s.Sender)
 	s.Closing = closing.New(cfg, s.Store, s.Sender, s.Queue)
 	s.SESEvents = sesevents.New(s.Store)

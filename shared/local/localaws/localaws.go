@@ -87,6 +87,7 @@ func Start(ctx context.Context, o Options) (*Servers, error) {
 		}
 		if o.KeepSES {
 			cmd := exec.Command(filepath.Join(bin, "aws-ses-v2-local"), "--host", "127.0.0.1", "--port", port)
+			cmd.Env = sesEnv()
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives us, by request
 			if err := cmd.Start(); err != nil {
 				s.Stop()
@@ -157,6 +158,9 @@ type proc struct {
 
 func (s *Servers) start(log *os.File, name string, args ...string) (*proc, error) {
 	cmd := exec.Command(name, args...)
+	if strings.HasSuffix(name, "aws-ses-v2-local") {
+		cmd.Env = sesEnv()
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	// Its own process group, so Stop ends node and anything it spawned.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -290,4 +294,17 @@ func waitHTTP(ctx context.Context, u string, done <-chan struct{}) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// SESAccount is what the local SES server answers GetAccount with: an
+// account out of the sandbox with SES's default production quota, 14
+// emails a second.
+const SESAccount = `{"DedicatedIpAutoWarmupEnabled":false,"Details":{"AdditionalContactEmailAddresses":[],"ContactLanguage":"EN",` +
+	`"MailType":"TRANSACTIONAL","ReviewDetails":{"CaseId":"local","Status":"GRANTED"},"UseCaseDescription":"Closeloop, locally",` +
+	`"WebsiteURL":"http://127.0.0.1"},"EnforcementStatus":"HEALTHY","ProductionAccessEnabled":true,"SendingEnabled":true,` +
+	`"SendQuota":{"Max24HourSend":50000,"MaxSendRate":14,"SentLast24Hours":0},"SuppressionAttributes":{"SuppressedReasons":[]}}`
+
+// sesEnv is the local SES server's environment: ours, with SESAccount.
+func sesEnv() []string {
+	return append(os.Environ(), "AWS_SES_ACCOUNT="+SESAccount)
 }

@@ -1,0 +1,77 @@
+package mail_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/mail"
+)
+
+// stamped records when each SendEmail call reached the real local SES.
+type stamped struct {
+	next mail.Client
+	mu   sync.Mutex
+	at   []time.Time
+}
+
+func (s *stamped) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, o ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	s.mu.Lock()
+	s.at = append(s.at, time.Now())
+	s.mu.Unlock()
+	return s.next.SendEmail(ctx, in, o...)
+}
+
+// TestSharedLimiterKeepsTheQuota: four senders, each with its own limiter
+// (as four Lambda instances have) over one table, sending as fast as they
+// can against a quota of 20 a second: in no second do they send more than
+// the quota's share between them, and every email goes.
+func TestSharedLimiterKeepsTheQuota(t *testing.T) {
+	store := awstest.Store(t)
+	ses := &stamped{next: awstest.SES()}
+	const quota, each = 20, 15
+	var wg sync.WaitGroup
+	for range 4 {
+		s := mail.NewSender(ses, "Acme <support@acme.test>", "", &mail.Shared{Store: store, Quota: mail.Fixed(quota)})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if _, err := s.Send(context.Background(), mail.Message{To: awstest.Email(), Subject: "s", Text: "t"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(ses.at) != 4*each {
+		t.Fatalf("%d emails sent, want %d", len(ses.at), 4*each)
+	}
+	per := map[int64]int{}
+	for _, at := range ses.at {
+		per[at.Unix()]++
+	}
+	ceiling := int(quota * mail.ShareOf)
+	for sec, n := range per {
+		if n > ceiling {
+			t.Errorf("second %d: %d emails, over the shared ceiling of %d", sec, n, ceiling)
+		}
+	}
+	if len(per) < (4*each+ceiling-1)/ceiling {
+		t.Errorf("%d emails in %d seconds: faster than the quota allows", 4*each, len(per))
+	}
+}
+
+// TestAccountQuota reads the sending rate from SES's GetAccount (the local
+// server answers as an account with the default production quota).
+func TestAccountQuota(t *testing.T) {
+	q, err := mail.AccountQuota(awstest.SES())(context.Background())
+	if err != nil || q != 14 {
+		t.Errorf("quota %v %v, want 14", q, err)
+	}
+}
