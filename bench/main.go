@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -65,6 +66,7 @@ func main() {
 
 func run() error {
 	out := flag.String("out", filepath.Join("build", "bench"), "folder for results.md and results.json (bench/ records them in the repository)")
+	only := flag.String("only", "", "run only these sections, comma separated (size, cold, hot, capacity, scale, fanout, quota); all when empty")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	start := time.Now()
@@ -72,6 +74,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	want := func(section string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), section) }
 	rep := &Report{Date: time.Now().UTC().Format(time.DateOnly), Machine: machine(), GoVersion: runtime.Version(), Prices: priceNotes()}
 	ctx := context.Background()
 
@@ -80,7 +83,9 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(bins)
-	sizes(rep, bins)
+	if want("size") {
+		sizes(rep, bins)
+	}
 
 	logs, _ := os.CreateTemp("", "closeloop-bench-servers-*.log")
 	srv, err := localaws.Start(ctx, localaws.Options{Root: root, Log: logs})
@@ -89,23 +94,34 @@ func run() error {
 	}
 	defer srv.Stop()
 
-	if err := coldStarts(ctx, rep, root, bins, srv); err != nil {
+	if err := when(want("cold"), func() error { return coldStarts(ctx, rep, root, bins, srv) }); err != nil {
 		return fmt.Errorf("cold starts: %w", err)
 	}
-	if err := hotPath(rep, root); err != nil {
+	if err := when(want("hot"), func() error { return hotPath(rep, root) }); err != nil {
 		return fmt.Errorf("hot path: %w", err)
 	}
-	if err := capacity(ctx, rep, srv); err != nil {
+	if err := when(want("capacity"), func() error { return capacity(ctx, rep, srv) }); err != nil {
 		return fmt.Errorf("capacity: %w", err)
 	}
-	if err := metricsScale(ctx, rep, srv); err != nil {
+	if err := when(want("scale"), func() error { return metricsScale(ctx, rep, srv) }); err != nil {
 		return fmt.Errorf("metrics scale: %w", err)
 	}
-	if err := fanOut(ctx, rep, srv); err != nil {
+	if err := when(want("fanout"), func() error { return fanOut(ctx, rep, srv) }); err != nil {
 		return fmt.Errorf("fan-out: %w", err)
+	}
+	if err := when(want("quota"), func() error { return quotaShare(ctx, rep, srv) }); err != nil {
+		return fmt.Errorf("quota: %w", err)
 	}
 	rep.Seconds = time.Since(start).Round(time.Second).Seconds()
 	return write(filepath.Join(root, *out), rep)
+}
+
+// when runs f if on.
+func when(on bool, f func() error) error {
+	if !on {
+		return nil
+	}
+	return f()
 }
 
 func machine() string {
@@ -224,4 +240,5 @@ var titles = map[string]string{
 	"capacity": "DynamoDB capacity per step of one full loop, and cost",
 	"scale":    "Reports as data grows",
 	"fanout":   "Fan-out of \"you said, we did\" to many recipients",
+	"quota":    "Every sender at once against the account's SES quota",
 }

@@ -64,9 +64,9 @@ func AccountQuota(ses interface {
 
 // Shared is the limiter every sender of a stack shares: in each second,
 // their emails together stay at or under the quota, whatever their number.
-// It takes permission from the store a few emails at a time (a tenth of
-// a second's worth at most), so most emails cost no store call; permission
-// left over at the end of a second is dropped.
+// It takes permission from the store a few emails at a time (a fortieth of
+// a second's worth), so at larger quotas most emails cost no store call;
+// permission left over at the end of a second is dropped.
 type Shared struct {
 	Store TokenStore
 	Quota Quota
@@ -114,7 +114,7 @@ func (l *Shared) Wait(ctx context.Context) error {
 		}
 		limit := int(math.Floor(q * ShareOf))
 		limit = max(1, limit)
-		ask := max(1, limit/10)
+		ask := max(1, limit/40)
 		got, err := l.Store.TakeSendTokens(ctx, sec, ask, limit)
 		if err != nil {
 			return err
