@@ -810,6 +810,17 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 	alarm("SesBounceRate", bounce, 0.04, "SES bounce rate at 4%: SES reviews the account at 5%")
 	alarm("SesComplaintRate", complaint, 0.0008, "SES complaint rate at 0.08%: SES reviews the account at 0.1%")
 
+	// What the loop does: SES's own counts (the account's sends, bounces and
+	// complaints), and the functions' (surveys sent, answers recorded).
+	sesCount := func(n string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/SES"), MetricName: jsii.String(n), Statistic: jsii.String("Sum"), Period: hour})
+	}
+	loop := func(fn, n string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("Closeloop"), MetricName: jsii.String(n),
+			DimensionsMap: &map[string]*string{"Function": jsii.String(fn)}, Statistic: jsii.String("Sum"), Period: hour})
+	}
+	api4xx := api.MetricClientError(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")})
+
 	name := awscdk.Fn_Join(jsii.String("-"), &[]*string{stack.StackName(), jsii.String("closeloop")})
 	awscloudwatch.NewDashboard(stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: name,
@@ -824,8 +835,14 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 			},
 			{
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Duration p99"), Left: &durations, Width: jsii.Number(8)}),
-				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("API 5xx and p99 latency"), Left: &[]awscloudwatch.IMetric{api5xx}, Right: &[]awscloudwatch.IMetric{latency}, Width: jsii.Number(8)}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("API 4xx, 5xx and p99 latency"), Left: &[]awscloudwatch.IMetric{api4xx, api5xx}, Right: &[]awscloudwatch.IMetric{latency}, Width: jsii.Number(8)}),
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Oldest message in a queue (s)"), Left: &ages, Width: jsii.Number(8)}),
+			},
+			{
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("SES sends, bounces and complaints (hourly)"),
+					Left: &[]awscloudwatch.IMetric{sesCount("Send")}, Right: &[]awscloudwatch.IMetric{sesCount("Bounce"), sesCount("Complaint")}, Width: jsii.Number(12)}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Surveys sent and answered (hourly)"),
+					Left: &[]awscloudwatch.IMetric{loop("survey-sweep", "SurveysSent"), loop("response", "ResponsesRecorded")}, Width: jsii.Number(12)}),
 			},
 		},
 	})

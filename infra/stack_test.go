@@ -371,6 +371,13 @@ func TestAlarms(t *testing.T) {
 		if !strings.Contains(jsonOf(props(r)["DashboardName"]), "closeloop") {
 			t.Errorf("the dashboard has no name of the stack's: %v", props(r)["DashboardName"])
 		}
+		body := jsonOf(props(r)["DashboardBody"])
+		for _, want := range []string{"Errors", "Duration p99", `\"4xx\"`, `\"5xx\"`, "Latency", "ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible",
+			`\"Send\"`, `\"Bounce\"`, `\"Complaint\"`, "SurveysSent", "ResponsesRecorded"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the dashboard does not show %s", want)
+			}
+		}
 	}
 	if outs, _ := a["Outputs"].(map[string]any); outs["DashboardUrl"] == nil {
 		t.Errorf("no DashboardUrl output")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/i18n"
+	"github.com/closeloop/closeloop/shared/platform/logging"
 	"github.com/closeloop/closeloop/shared/platform/web"
 	"github.com/closeloop/closeloop/shared/queue"
 )
@@ -208,6 +209,9 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slog.InfoContext(r.Context(), "response recorded", "survey", sv.ID, "ticket", sv.TicketID, "kind", sv.Kind, "rating", rating, "revised", sv.Rating != nil)
+	if sv.Rating == nil {
+		logging.Metrics(r.Context(), "response", map[string]int{"ResponsesRecorded": 1}) // the dashboard's answers
+	}
 	if sv.Kind.Detractor(rating) {
 		h.openCase(r.Context(), stored, now)
 	}
