@@ -7,6 +7,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -16,11 +17,17 @@ import (
 //go:embed templates
 var templateFS embed.FS
 
+// The templates are parsed on first use, not at start: a cold start that
+// sends nothing (most of the api function's) does not pay for them.
 var (
-	htmlT = htmltemplate.Must(htmltemplate.New("").Funcs(htmltemplate.FuncMap{"printf": fmt.Sprintf, "button": func(url, label, color string) map[string]string {
-		return map[string]string{"URL": url, "Label": label, "Color": color}
-	}}).ParseFS(templateFS, "templates/*.html"))
-	textT = texttemplate.Must(texttemplate.New("").Funcs(texttemplate.FuncMap{"printf": fmt.Sprintf, "dec": func(n int) int { return n - 1 }}).ParseFS(templateFS, "templates/*.txt"))
+	htmlT = sync.OnceValue(func() *htmltemplate.Template {
+		return htmltemplate.Must(htmltemplate.New("").Funcs(htmltemplate.FuncMap{"printf": fmt.Sprintf, "button": func(url, label, color string) map[string]string {
+			return map[string]string{"URL": url, "Label": label, "Color": color}
+		}}).ParseFS(templateFS, "templates/*.html"))
+	})
+	textT = sync.OnceValue(func() *texttemplate.Template {
+		return texttemplate.Must(texttemplate.New("").Funcs(texttemplate.FuncMap{"printf": fmt.Sprintf, "dec": func(n int) int { return n - 1 }}).ParseFS(templateFS, "templates/*.txt"))
+	})
 )
 
 // RatingLink is one one-click rating in a survey email.
@@ -94,10 +101,10 @@ func ClosingEmail(to string, c Closing) (Message, error) {
 
 func render(to, subject, name string, data map[string]any, unsubscribe string) (Message, error) {
 	var h, x bytes.Buffer
-	if err := htmlT.ExecuteTemplate(&h, name+".html", data); err != nil {
+	if err := htmlT().ExecuteTemplate(&h, name+".html", data); err != nil {
 		return Message{}, fmt.Errorf("render %s email: %w", name, err)
 	}
-	if err := textT.ExecuteTemplate(&x, name+".txt", data); err != nil {
+	if err := textT().ExecuteTemplate(&x, name+".txt", data); err != nil {
 		return Message{}, fmt.Errorf("render %s email: %w", name, err)
 	}
 	m := Message{To: to, Subject: subject, HTML: h.String(), Text: x.String(), Headers: map[string]string{}}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -31,44 +32,48 @@ import (
 //go:embed templates static
 var consoleFS embed.FS
 
-var consoleT = template.Must(template.New("").Funcs(template.FuncMap{
-	"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
-	"day":     func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
-	"pct":     func(f *float64) string { return fmtMetric(f, "%.1f") },
-	"num":     func(f *float64) string { return fmtMetric(f, "%.2f") },
-	"band":    func(k closeloop.Kind, r int) string { return string(k.Band(r)) },
-	"short":   func(s string) string { return short(s, 160) },
-	"join":    strings.Join,
-	"has":     slices.Contains[[]string],
-	"query":   func(v url.Values) string { return v.Encode() },
-	"sources": func() []string { return closeloop.Sources },
-	"add":     func(a, b int) int { return a + b },
-	"addf":    func(a, b float64) float64 { return a + b },
-	"mul":     func(a, b int) int { return a * b },
-	"scale":   func(a, b float64) float64 { return a * b },
-	"deref": func(p *int) int {
-		if p == nil {
-			return 0
-		}
-		return *p
-	},
-	"list": func(xs ...string) []string { return xs },
-	"deref64": func(p *int64) string {
-		if p == nil {
-			return "–"
-		}
-		return strconv.FormatInt(*p, 10)
-	},
-	"pair": func(a string, b any) struct {
-		A string
-		B any
-	} {
-		return struct {
+// consoleT is parsed on first render, not at start: webhooks-only cold
+// starts of the api function (the /api routes) do not pay for it.
+var consoleT = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{
+		"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+		"day":     func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+		"pct":     func(f *float64) string { return fmtMetric(f, "%.1f") },
+		"num":     func(f *float64) string { return fmtMetric(f, "%.2f") },
+		"band":    func(k closeloop.Kind, r int) string { return string(k.Band(r)) },
+		"short":   func(s string) string { return short(s, 160) },
+		"join":    strings.Join,
+		"has":     slices.Contains[[]string],
+		"query":   func(v url.Values) string { return v.Encode() },
+		"sources": func() []string { return closeloop.Sources },
+		"add":     func(a, b int) int { return a + b },
+		"addf":    func(a, b float64) float64 { return a + b },
+		"mul":     func(a, b int) int { return a * b },
+		"scale":   func(a, b float64) float64 { return a * b },
+		"deref": func(p *int) int {
+			if p == nil {
+				return 0
+			}
+			return *p
+		},
+		"list": func(xs ...string) []string { return xs },
+		"deref64": func(p *int64) string {
+			if p == nil {
+				return "–"
+			}
+			return strconv.FormatInt(*p, 10)
+		},
+		"pair": func(a string, b any) struct {
 			A string
 			B any
-		}{a, b}
-	},
-}).ParseFS(consoleFS, "templates/*.html"))
+		} {
+			return struct {
+				A string
+				B any
+			}{a, b}
+		},
+	}).ParseFS(consoleFS, "templates/*.html"))
+})
 
 func fmtMetric(f *float64, format string) string {
 	if f == nil {
@@ -202,7 +207,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p closeloop.Prin
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, v view) error {
 	var b bytes.Buffer
-	if err := consoleT.ExecuteTemplate(&b, name, v); err != nil {
+	if err := consoleT().ExecuteTemplate(&b, name, v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

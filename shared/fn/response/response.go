@@ -16,6 +16,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -71,7 +72,10 @@ func New(cfg closeloop.Config, store Store, followUps queue.Sender) *Handler {
 //go:embed templates
 var templateFS embed.FS
 
-var pages = template.Must(template.New("").Funcs(template.FuncMap{"printf": fmt.Sprintf}).ParseFS(templateFS, "templates/*.html"))
+// pages is parsed on first render, not at start.
+var pages = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{"printf": fmt.Sprintf}).ParseFS(templateFS, "templates/*.html"))
+})
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
@@ -442,7 +446,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name 
 	if p.Brand.Color == "" {
 		p.Brand.Color = closeloop.DefaultBrandColor
 	}
-	if err := pages.ExecuteTemplate(w, name, p); err != nil {
+	if err := pages().ExecuteTemplate(w, name, p); err != nil {
 		slog.ErrorContext(r.Context(), "render page", "page", name, "err", err)
 	}
 }
