@@ -70,8 +70,8 @@ build: $(BOOTSTRAPS) ## build every function to build/<fn>/bootstrap (linux/arm6
 build/%/bootstrap: .go-mod-downloaded $(shell find functions shared -name '*.go' -o -name '*.html' -o -name '*.txt' 2>/dev/null) go.mod go.sum
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $@ ./functions/$*
 
-bench: deps build ## measure speed, size and cost (writes build/bench/results.md)
-	$(GO) run ./bench
+bench: deps build ## measure speed, size and cost (writes build/bench/results.md; ARGS=-only=quota,fanout runs some sections)
+	$(GO) run ./bench $(ARGS)
 
 bench-record: deps build ## run the benchmarks and record the results in bench/results.md
 	$(GO) run ./bench -out bench
