@@ -1,6 +1,8 @@
 package helpdesk_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -320,6 +322,46 @@ func TestStableDedupeKeys(t *testing.T) {
 		other, _ := rc.Parse(tt.headers(first), []byte(strings.Replace(tt.body, `"closed"`, `"active"`, 1)), first)
 		if len(other) == 1 && other[0].EventID == a[0].EventID {
 			t.Errorf("%s: a different delivery shares the event id %q", tt.source, a[0].EventID)
+		}
+	}
+}
+
+// TestHubSpotSignatureVersions: deliveries signed with HubSpot's older
+// schemes (v1, which private-app webhooks document, and v2), without the
+// v3 header, are verified too; a wrong hash is refused.
+func TestHubSpotSignatureVersions(t *testing.T) {
+	secret := "hs-client-secret"
+	body := []byte(`[{"eventId":1,"subscriptionId":7,"subscriptionType":"ticket.propertyChange","objectId":5,"propertyName":"hs_pipeline_stage","propertyValue":"4","occurredAt":1795000000000}]`)
+	uri := "https://feedback.acme.example/webhooks/hubspot"
+	hexSum := func(parts ...string) string {
+		h := sha256.Sum256([]byte(strings.Join(parts, "")))
+		return hex.EncodeToString(h[:])
+	}
+	rc := helpdesk.HubSpot{Secret: []byte(secret)}
+	now := time.Now()
+	for _, tt := range []struct {
+		name, version, sig string
+		ok                 bool
+	}{
+		{"v1", "v1", hexSum(secret, string(body)), true},
+		{"v1 without a version header", "", hexSum(secret, string(body)), true},
+		{"v2", "v2", hexSum(secret, "POST", uri, string(body)), true},
+		{"v1 with another secret", "v1", hexSum("other", string(body)), false},
+		{"v2 signed as v1", "v2", hexSum(secret, string(body)), false},
+		{"unknown version", "v9", hexSum(secret, string(body)), false},
+	} {
+		h := http.Header{}
+		h.Set("X-HubSpot-Signature", tt.sig)
+		if tt.version != "" {
+			h.Set("X-HubSpot-Signature-Version", tt.version)
+		}
+		h.Set(helpdesk.RequestURIHeader, uri)
+		err := rc.Verify(h, body, now)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: %v, want ok=%v", tt.name, err, tt.ok)
+		}
+		if err != nil && !errors.Is(err, closeloop.ErrUnauthorized) {
+			t.Errorf("%s: %v is not a 401", tt.name, err)
 		}
 	}
 }

@@ -3,7 +3,9 @@ package helpdesk
 import (
 	"cmp"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
@@ -22,10 +24,10 @@ const RequestURIHeader = "X-Closeloop-Request-Uri"
 //
 //	X-HubSpot-Signature-v3 = base64(HMAC-SHA256(app secret, "POST" + URI + body + X-HubSpot-Request-Timestamp))
 //
-// with the timestamp in milliseconds, refused outside ReplayWindow. The
-// workflow body carries the ticket's properties (README): HubSpot's plain
-// property-change subscriptions carry no email, so a JSON array of them is
-// acknowledged and ignored.
+// with the timestamp in milliseconds, refused outside ReplayWindow (or, without
+// it, the older v1 and v2 hashes). The workflow body carries the ticket's
+// properties (README); an app's property-change subscriptions send JSON
+// arrays that name tickets only, whose customers are looked up.
 type HubSpot struct {
 	Secret []byte
 	// ClosedStages are the team's own closed stage ids, beside the
@@ -124,8 +126,28 @@ func (s HubSpot) SignURI(method, uri string, body []byte, ts time.Time) http.Hea
 }
 
 // Verify implements Receiver. HubSpot signs the public URI it called, which
-// the webhook handler puts in RequestURIHeader.
+// the webhook handler puts in RequestURIHeader. Without the v3 header, the
+// older schemes are checked (X-HubSpot-Signature with
+// X-HubSpot-Signature-Version v1, the default, or v2): plain SHA-256
+// hashes with the secret in front, and no timestamp, so only the delivery's
+// dedupe key stands against a replay.
 func (s HubSpot) Verify(h http.Header, body []byte, now time.Time) error {
+	if h.Get("X-HubSpot-Signature-v3") == "" && h.Get("X-HubSpot-Signature") != "" {
+		var msg []byte
+		switch v := h.Get("X-HubSpot-Signature-Version"); v {
+		case "", "v1":
+			msg = append(append([]byte{}, s.Secret...), body...)
+		case "v2":
+			msg = append(append(append([]byte{}, s.Secret...), http.MethodPost+h.Get(RequestURIHeader)...), body...)
+		default:
+			return closeloop.Errorf(closeloop.ErrUnauthorized, "X-HubSpot-Signature-Version %q is not one Closeloop knows (v1, v2, or the v3 header)", v)
+		}
+		sum := sha256.Sum256(msg)
+		if subtle.ConstantTimeCompare([]byte(strings.ToLower(h.Get("X-HubSpot-Signature"))), []byte(hex.EncodeToString(sum[:]))) != 1 {
+			return closeloop.Errorf(closeloop.ErrUnauthorized, "X-HubSpot-Signature does not match")
+		}
+		return nil
+	}
 	ts := h.Get("X-HubSpot-Request-Timestamp")
 	if err := checkMillis("X-HubSpot-Request-Timestamp", ts, now); err != nil {
 		return err

@@ -19,7 +19,8 @@ import (
 // acknowledged and ignored. Intercom sends no timestamp header; the
 // notification id names the delivery. The customer's email is in the item's
 // user (API 1.x shape) or, for API 2.x, in contacts only when the app's
-// payload includes it; without one the delivery is refused with a reason.
+// payload includes it; without one the event names the contact by id, to
+// look up through Intercom's contacts API.
 type Intercom struct {
 	Secret []byte
 }
