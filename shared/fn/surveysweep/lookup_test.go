@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/fn/surveysweep"
 	"github.com/closeloop/closeloop/shared/helpdesk"
 	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/local/devstack"
@@ -169,11 +170,27 @@ func TestLookupFailures(t *testing.T) {
 		t.Errorf("%d emails after a slow look-up, want 1", n)
 	}
 
-	// No credentials: refused with the fix.
+	// No credentials: the delivery is accepted and kept; the sweep tries
+	// again with a back-off (time to set the credential), then fails the
+	// survey with the variables to set, listed for operators.
 	st3 := awstest.Stack(t, awstest.Config())
 	code, reply, _ := deliver(t, st3, "intercom-solved-lookup.json")
-	if code != 400 || !strings.Contains(reply, "CLOSELOOP_API_INTERCOM_URL and CLOSELOOP_API_INTERCOM_TOKEN") {
-		t.Errorf("without credentials: %d %s", code, reply)
+	if code != 200 || !strings.Contains(reply, `"scheduled"`) {
+		t.Fatalf("without credentials: %d %s, want accepted", code, reply)
+	}
+	clock3 := time.Now()
+	st3.Sweeper.Now = func() time.Time { return clock3 }
+	var last surveysweep.Result
+	for range 6 {
+		last, _ = st3.Sweeper.Run(context.Background())
+		clock3 = clock3.Add(time.Hour)
+	}
+	tk3, _ := st3.Store.GetTicket(context.Background(), "intercom", "5001")
+	if tk3 == nil || tk3.State != closeloop.SurveyFailed || !strings.Contains(tk3.Reason, "CLOSELOOP_API_INTERCOM_URL and CLOSELOOP_API_INTERCOM_TOKEN") {
+		t.Errorf("without credentials, after the retries: %+v (last run %+v)", tk3, last)
+	}
+	if fs, _ := st3.Store.LookupFailures(context.Background(), clock3, 10); len(fs) != 1 || !strings.Contains(fs[0].Reason, "CLOSELOOP_API_INTERCOM_TOKEN") {
+		t.Errorf("failed look-ups listed: %+v", fs)
 	}
 }
 

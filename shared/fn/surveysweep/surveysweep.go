@@ -227,7 +227,9 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 			return state, rerr
 		}
 		if state != "" {
-			h.auditLookup(ctx, &claimed, why)
+			if state != closeloop.SurveySuppressed { // an erased person was found: nothing failed
+				h.auditLookup(ctx, &claimed, why)
+			}
 			return h.finish(ctx, &claimed, claimed.Version, state, why)
 		}
 	}
@@ -547,7 +549,8 @@ func (h *Handler) retry(ctx context.Context, t *closeloop.Ticket, cause error) (
 func (h *Handler) lookUp(ctx context.Context, t *closeloop.Ticket) (closeloop.SurveyState, string, error) {
 	l := h.Lookups[t.Source]
 	if l == nil {
-		return closeloop.SurveyFailed, "look-up: no " + t.Source + " API configured (" + helpdesk.LookupEnvNames(t.Source) + ")", nil
+		// Retried with the usual back-off: time to set the credential.
+		return "", "", fmt.Errorf("look up %s customer %s: %w: no %s API credential is configured (set %s)", t.Source, t.LookupID, helpdesk.ErrLookupRetry, t.Source, helpdesk.LookupEnvNames(t.Source))
 	}
 	p, err := l.Person(ctx, t.LookupID)
 	if errors.Is(err, helpdesk.ErrLookupRetry) {

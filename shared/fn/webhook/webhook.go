@@ -154,9 +154,10 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 	}
 	var contact closeloop.Contact
 	lookup := ev.Status == closeloop.StatusSolved && ev.Customer.Email == "" && ev.Customer.ID != ""
-	if lookup && !h.Lookups[ev.Source] {
-		return "", closeloop.Errorf(closeloop.ErrInvalid, "the delivery names the customer by %s id %q only, and Closeloop cannot look them up: set %s", ev.Source, ev.Customer.ID, helpdesk.LookupEnvNames(ev.Source))
-	}
+	// A customer named by id only is looked up by the sweep before the
+	// survey goes, even when the source has no API credential yet: the
+	// sweep retries for a while, then lists the survey as failed with the
+	// variables to set.
 	// A delivery with the address but not the language (or zone) is
 	// completed by a look-up in the sweep, where the source has one.
 	enrich := ev.Status == closeloop.StatusSolved && !lookup && ev.Customer.ID != "" && h.Lookups[ev.Source] && helpdesk.Lacks(ev.Source, ev.Customer)
