@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -70,7 +69,7 @@ func (e FrontEvent) customer() closeloop.Person {
 	switch {
 	case r == nil:
 		return closeloop.Person{ID: e.Conversation.ID}
-	case strings.Contains(r.Handle, "@"):
+	case isAddress(r.Handle):
 		return closeloop.Person{Email: r.Handle, Name: r.Name}
 	case r.Links.Related.Contact != "":
 		return closeloop.Person{ID: path.Base(r.Links.Related.Contact), Name: r.Name}
@@ -148,4 +147,11 @@ func (f Front) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.Tic
 		ev.Tags = append(ev.Tags, t.Name)
 	}
 	return done(ev, now)
+}
+
+// isAddress reports whether a Front handle is an email address (a Twitter
+// handle such as "@mira" is not).
+func isAddress(handle string) bool {
+	_, err := closeloop.NormalizeEmail(handle)
+	return err == nil
 }

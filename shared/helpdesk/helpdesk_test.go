@@ -1,12 +1,14 @@
 package helpdesk_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -363,5 +365,39 @@ func TestHubSpotSignatureVersions(t *testing.T) {
 		if err != nil && !errors.Is(err, closeloop.ErrUnauthorized) {
 			t.Errorf("%s: %v is not a 401", tt.name, err)
 		}
+	}
+}
+
+// TestFrontLookupByConversation: an event preview names the conversation
+// only; Front's look-up reads the conversation's recipient, follows its
+// contact link when the handle is not an address, and takes the contact's
+// email handle. A contact without one is a final failure with a reason.
+func TestFrontLookupByConversation(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer front-token" {
+			http.Error(w, "{}", http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/conversations/cnv_1":
+			w.Write([]byte(`{"id":"cnv_1","recipient":{"handle":"+4712345678","name":"Mira","role":"from","_links":{"related":{"contact":"https://api2.frontapp.com/contacts/crd_9"}}}}`))
+		case "/contacts/crd_9":
+			w.Write([]byte(`{"id":"crd_9","name":"","handles":[{"handle":"+4712345678","source":"phone"},{"handle":"mira@example.com","source":"email"}]}`))
+		case "/conversations/cnv_2":
+			w.Write([]byte(`{"id":"cnv_2","recipient":{"handle":"@mira","role":"from","_links":{"related":{"contact":"https://api2.frontapp.com/contacts/crd_8"}}}}`))
+		case "/contacts/crd_8":
+			w.Write([]byte(`{"id":"crd_8","handles":[{"handle":"@mira","source":"twitter"}]}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	l := helpdesk.Lookups(closeloop.Config{APIs: map[string]closeloop.VendorAPI{"front": {URL: srv.URL, Token: "front-token"}}}, srv.Client())["front"]
+	p, err := l.Person(context.Background(), "cnv_1")
+	if err != nil || p.Email != "mira@example.com" || p.Name != "Mira" {
+		t.Errorf("by conversation: %+v %v", p, err)
+	}
+	if _, err := l.Person(context.Background(), "cnv_2"); err == nil || errors.Is(err, helpdesk.ErrLookupRetry) || !strings.Contains(err.Error(), "no email handle") {
+		t.Errorf("a contact without an email: %v, want a final failure saying so", err)
 	}
 }

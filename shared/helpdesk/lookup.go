@@ -231,7 +231,7 @@ func (l frontLookup) Person(ctx context.Context, id string) (closeloop.Person, e
 		switch r := c.Recipient; {
 		case r == nil:
 			return closeloop.Person{}, fmt.Errorf("look up front conversation %s: it has no recipient", id)
-		case strings.Contains(r.Handle, "@"):
+		case isAddress(r.Handle):
 			return closeloop.Person{ID: id, Email: r.Handle, Name: r.Name}, nil
 		case r.Links.Related.Contact == "":
 			return closeloop.Person{}, fmt.Errorf("look up front conversation %s: its recipient has no email and no contact", id)

@@ -228,8 +228,8 @@ func TestLookupHubSpot(t *testing.T) {
 	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {
 		t.Fatalf("sweep: %+v", res)
 	}
-	if ms := awstest.MailTo(t, email); len(ms) != 1 {
-		t.Errorf("%d emails to the ticket's contact, want 1", len(ms))
+	if ms := awstest.MailTo(t, email); len(ms) != 1 || !strings.HasPrefix(ms[0].Subject, "Comment") {
+		t.Errorf("%d emails to the ticket's contact, want 1 in French: %v", len(ms), ms)
 	}
 	if tk, _ := st.Store.GetTicket(context.Background(), "hubspot", "4188726301"); tk == nil || tk.Locale != "fr" || tk.State != closeloop.SurveySent {
 		t.Errorf("ticket %+v", tk)
@@ -454,5 +454,35 @@ func TestLookedUpZoneKeepsQuietHours(t *testing.T) {
 	}
 	if n := len(awstest.MailTo(t, email)); n != 1 {
 		t.Errorf("%d emails, want 1", n)
+	}
+}
+
+// TestLookupNearTheDeadline: a run with little time left does not claim a
+// survey whose customer is still to be looked up (a look-up may take
+// several requests); the next run does.
+func TestLookupNearTheDeadline(t *testing.T) {
+	email := awstest.Email()
+	v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){
+		body(map[string]any{"type": "contact", "id": "6650f2ab9c3e1a0001b7c0de", "email": email}),
+	}}
+	api := httptest.NewServer(v)
+	defer api.Close()
+	cfg := awstest.Config()
+	cfg.CheckInDelay = 0
+	cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
+	st := awstest.Stack(t, cfg)
+	if code, reply, _ := deliver(t, st, "intercom-solved-lookup.json"); code != 200 {
+		t.Fatalf("delivery: %d %s", code, reply)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if res, _ := st.Sweeper.Run(short); res.Sent != 0 || v.calls.Load() != 0 {
+		t.Fatalf("a run with 15 s left: %+v, %d look-ups; want it left for the next run", res, v.calls.Load())
+	}
+	if tk, _ := st.Store.GetTicket(context.Background(), "intercom", "5001"); tk == nil || tk.State != closeloop.SurveyScheduled {
+		t.Fatalf("ticket %+v, want still scheduled", tk)
+	}
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {
+		t.Errorf("the next run: %+v", res)
 	}
 }

@@ -88,6 +88,10 @@ const (
 	// deadlineMargin is the time left before the invocation's deadline at
 	// which a run stops claiming, so it never dies mid-send.
 	deadlineMargin = 5 * time.Second
+	// lookupMargin is the time a run keeps for a survey whose customer is
+	// still to be looked up: the longest look-up (Help Scout renewing its
+	// token: four requests of helpdesk.LookupTimeout) and the send after it.
+	lookupMargin = 4*helpdesk.LookupTimeout + deadlineMargin
 )
 
 // deferred is what one reports for a survey put off to the send window; it
@@ -201,6 +205,9 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 		return "", nil
 	}
 
+	if d, ok := ctx.Deadline(); ok && t.LookupID != "" && time.Until(d) < lookupMargin {
+		return "", nil // a look-up may take a while: leave it to the next run rather than die holding the claim
+	}
 	// Claim: from here on no other sweep touches this ticket.
 	token, surveyID := closeloop.NewToken()
 	claimed := *t
