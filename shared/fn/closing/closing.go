@@ -120,7 +120,7 @@ func New(cfg closeloop.Config, store Store, mailer Mailer, closingQueue queue.Se
 // logged and dropped.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var res events.SQSEventResponse
-	failed := map[string]int{"AlertsFailed": 0, "ClosingFailed": 0}
+	failed := map[string]int{closeloop.MetricAlertsFailed: 0, closeloop.MetricClosingFailed: 0}
 	defer func() { logging.Metrics(ctx, "closing", failed) }()
 	for _, rec := range ev.Records {
 		var m Message
@@ -144,9 +144,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			if !errors.Is(err, closeloop.ErrNotFound) {
 				res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 				if m.Alert != "" {
-					failed["AlertsFailed"]++
+					failed[closeloop.MetricAlertsFailed]++
 				} else {
-					failed["ClosingFailed"]++
+					failed[closeloop.MetricClosingFailed]++
 				}
 			}
 		}

@@ -214,7 +214,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	slog.InfoContext(r.Context(), "response recorded", "survey", sv.ID, "ticket", sv.TicketID, "kind", sv.Kind, "rating", rating, "revised", sv.Rating != nil)
 	if sv.Rating == nil {
-		logging.Metrics(r.Context(), "response", map[string]int{"ResponsesRecorded": 1}) // the dashboard's answers
+		logging.Metrics(r.Context(), "response", map[string]int{closeloop.MetricResponsesRecorded: 1}) // the dashboard's answers
 	}
 	if sv.Kind.Detractor(rating) {
 		h.openCase(r.Context(), stored, now)

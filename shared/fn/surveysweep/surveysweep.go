@@ -161,7 +161,7 @@ func (h *Handler) Run(ctx context.Context) (Result, error) {
 	}
 	// Failures the run survives raise nothing by themselves: they are
 	// metrics, which alarms watch.
-	logging.Metrics(ctx, "survey-sweep", map[string]int{"SurveysSent": res.Sent, "SurveysFailed": res.Failed, "SurveysRetried": res.Retried})
+	logging.Metrics(ctx, "survey-sweep", map[string]int{closeloop.MetricSurveysSent: res.Sent, closeloop.MetricSurveysFailed: res.Failed, closeloop.MetricSurveysRetried: res.Retried})
 	return res, nil
 }
 
@@ -619,7 +619,7 @@ func (h *Handler) enrich(ctx context.Context, t *closeloop.Ticket) {
 // console and through GET /api/lookups, and in the audit log.
 func (h *Handler) auditLookup(ctx context.Context, t *closeloop.Ticket, why string) {
 	why = logging.Redact(why)
-	logging.Metrics(ctx, "survey-sweep", map[string]int{"LookupsFailed": 1}) // alarmed: a credential may be broken
+	logging.Metrics(ctx, "survey-sweep", map[string]int{closeloop.MetricLookupsFailed: 1}) // alarmed: a credential may be broken
 	f := closeloop.LookupFailure{At: h.now(), Source: t.Source, TicketID: t.TicketID, Reason: why}
 	if err := h.Store.AddLookupFailure(ctx, f); err != nil {
 		slog.ErrorContext(ctx, "record failed look-up", "source", t.Source, "ticket", t.TicketID, "err", err)

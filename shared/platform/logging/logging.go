@@ -6,18 +6,22 @@
 package logging
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
 )
 
 // New returns a JSON logger writing to w at the level AWS_LAMBDA_LOG_LEVEL
@@ -130,14 +134,17 @@ func Middleware(next http.Handler) http.Handler {
 }
 
 // Namespace is the CloudWatch namespace of Closeloop's own metrics.
-const Namespace = "Closeloop"
+const Namespace = closeloop.MetricNamespace
 
 // Metrics writes counts as one line in CloudWatch's embedded metric format:
 // CloudWatch Logs turns it into metrics of Namespace with the dimension
 // Function, which alarms watch (per-item failures a function survives
-// would otherwise raise nothing). Zero counts are written too, so an alarm
-// sees data. Names are sorted for a stable line.
+// would otherwise raise nothing). In Lambda the dimension is the function's
+// own name (AWS_LAMBDA_FUNCTION_NAME), so two stacks in one account keep
+// their metrics apart; elsewhere it is function. Zero counts are written
+// too, so an alarm sees data. Names are sorted for a stable line.
 func Metrics(ctx context.Context, function string, counts map[string]int) {
+	function = cmp.Or(os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), function)
 	names := make([]string, 0, len(counts))
 	for n := range counts {
 		names = append(names, n)
