@@ -474,7 +474,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	}{
 		{"AdminTokenSecretArn", "The secret holding CLOSELOOP_ADMIN_TOKEN, read by the api function (the ARN, not the value)", sec.admin},
 		{"WebhookSecretsArn", "The secret holding each helpdesk's CLOSELOOP_SECRET_<SOURCE>, read by the webhook function", sec.webhooks},
-		{"HelpdeskApisSecretArn", "The secret holding CLOSELOOP_API_<SOURCE>_URL and _TOKEN for look-ups, read by the survey-sweep and webhook functions", sec.apis},
+		{"HelpdeskApisSecretArn", "The secret holding CLOSELOOP_API_<SOURCE>_URL and _TOKEN for look-ups, read by the survey-sweep function", sec.apis},
 		{"AlertWebhookSecretArn", "The secret holding CLOSELOOP_ALERT_WEBHOOK_URL (Slack), read by the closing function", sec.alert},
 	} {
 		awscdk.NewCfnOutput(stack, jsii.String(o.id), &awscdk.CfnOutputProps{Value: o.s.SecretArn(), Description: jsii.String(o.desc)})
@@ -542,7 +542,7 @@ var tableActions = map[string][]string{
 type secrets struct {
 	admin    awssecretsmanager.Secret // CLOSELOOP_ADMIN_TOKEN, generated: the api function
 	webhooks awssecretsmanager.Secret // CLOSELOOP_SECRET_<SOURCE>: the webhook function
-	apis     awssecretsmanager.Secret // CLOSELOOP_API_<SOURCE>_URL, _TOKEN: the sweep (look-ups) and the webhook (which sources have them)
+	apis     awssecretsmanager.Secret // CLOSELOOP_API_<SOURCE>_URL, _TOKEN: the sweep, which looks customers up
 	alert    awssecretsmanager.Secret // CLOSELOOP_ALERT_WEBHOOK_URL: the closing function, which posts alerts
 }
 
@@ -550,7 +550,7 @@ type secrets struct {
 func secretsOf(name string, s secrets, contactKey awssecretsmanager.Secret) []awssecretsmanager.Secret {
 	switch name {
 	case "webhook":
-		return []awssecretsmanager.Secret{s.webhooks, s.apis, contactKey}
+		return []awssecretsmanager.Secret{s.webhooks, contactKey}
 	case "api":
 		return []awssecretsmanager.Secret{s.admin, contactKey}
 	case "survey-sweep":
@@ -601,7 +601,7 @@ func newSecrets(stack awscdk.Stack) secrets {
 			},
 		}),
 		webhooks: empty("WebhookSecrets", "Closeloop: CLOSELOOP_SECRET_<SOURCE>, each helpdesk's webhook signing secret (read by the webhook function)", hooks),
-		apis:     empty("HelpdeskApis", "Closeloop: CLOSELOOP_API_<SOURCE>_URL and _TOKEN, helpdesk API credentials for look-ups (read by survey-sweep and webhook)", apis),
+		apis:     empty("HelpdeskApis", "Closeloop: CLOSELOOP_API_<SOURCE>_URL and _TOKEN, helpdesk API credentials for look-ups (read by survey-sweep)", apis),
 		alert:    empty("AlertWebhook", "Closeloop: CLOSELOOP_ALERT_WEBHOOK_URL, the Slack-compatible webhook for detractor alerts (read by the closing function)", []string{"CLOSELOOP_ALERT_WEBHOOK_URL"}),
 	}
 }

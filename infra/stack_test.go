@@ -653,7 +653,7 @@ func TestAPI(t *testing.T) {
 	// internet-facing webhook never holds the admin token; the survey page
 	// holds no secret; closing holds the Slack URL it posts alerts to.
 	secrets := []string{"AdminToken", "WebhookSecrets", "HelpdeskApis", "AlertWebhook", "ContactKey"}
-	reads := map[string]string{"webhook": "WebhookSecrets HelpdeskApis ContactKey", "api": "AdminToken ContactKey", "response": "",
+	reads := map[string]string{"webhook": "WebhookSecrets ContactKey", "api": "AdminToken ContactKey", "response": "",
 		"sesevents": "ContactKey", "surveysweep": "HelpdeskApis ContactKey", "closing": "AlertWebhook", "digest": ""}
 	got := map[string]string{}
 	for id, r := range resources(a, "AWS::IAM::Policy") {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -88,11 +87,6 @@ func Lacks(source string, p closeloop.Person) bool {
 	return false
 }
 
-// CanLookUp reports whether cfg configures look-ups for source.
-func CanLookUp(cfg closeloop.Config, source string) bool {
-	_, ok := cfg.APIs[source]
-	return ok && slices.Contains(LookupSources, source)
-}
 
 type intercomLookup struct {
 	api  closeloop.VendorAPI

@@ -205,7 +205,7 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 		return "", nil
 	}
 
-	if d, ok := ctx.Deadline(); ok && t.LookupID != "" && time.Until(d) < lookupMargin {
+	if d, ok := ctx.Deadline(); ok && t.LookupID != "" && h.Lookups[t.Source] != nil && time.Until(d) < lookupMargin {
 		return "", nil // a look-up may take a while: leave it to the next run rather than die holding the claim
 	}
 	// Claim: from here on no other sweep touches this ticket.

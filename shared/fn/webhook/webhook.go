@@ -41,11 +41,8 @@ type Handler struct {
 	CheckInDelay time.Duration
 	// PerSource overrides Policy and CheckInDelay for some helpdesks.
 	PerSource map[string]closeloop.SourceSettings
-	// Lookups names the sources whose customers can be looked up by id
-	// (their API is configured): their deliveries may lack an email.
-	Lookups map[string]bool
-	Now     func() time.Time // nil for time.Now
-	mux     *http.ServeMux
+	Now       func() time.Time // nil for time.Now
+	mux       *http.ServeMux
 }
 
 // Paths are the path prefixes the handler serves, for a server that mounts
@@ -62,11 +59,7 @@ func New(cfg closeloop.Config, store Store) *Handler {
 		Policy:       closeloop.Policy{Delay: cfg.SurveyDelay, Kind: cfg.SurveyKind},
 		CheckInDelay: cfg.CheckInDelay,
 		PerSource:    cfg.PerSource,
-		Lookups:      map[string]bool{},
 		mux:          http.NewServeMux(),
-	}
-	for _, src := range helpdesk.LookupSources {
-		h.Lookups[src] = helpdesk.CanLookUp(cfg, src)
 	}
 	h.mux.HandleFunc("POST /webhooks/{source}", h.receive)
 	return h
@@ -160,7 +153,9 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 	// variables to set.
 	// A delivery with the address but not the language (or zone) is
 	// completed by a look-up in the sweep, where the source has one.
-	enrich := ev.Status == closeloop.StatusSolved && !lookup && ev.Customer.ID != "" && h.Lookups[ev.Source] && helpdesk.Lacks(ev.Source, ev.Customer)
+	// (The webhook holds no helpdesk API credential: the sweep skips the
+	// look-up where the source has none.)
+	enrich := ev.Status == closeloop.StatusSolved && !lookup && ev.Customer.ID != "" && helpdesk.Lacks(ev.Source, ev.Customer)
 	if ev.Status == closeloop.StatusSolved && !lookup {
 		addr, err := closeloop.NormalizeEmail(ev.Customer.Email)
 		if err != nil {
