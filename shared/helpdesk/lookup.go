@@ -87,7 +87,6 @@ func Lacks(source string, p closeloop.Person) bool {
 	return false
 }
 
-
 type intercomLookup struct {
 	api  closeloop.VendorAPI
 	http *http.Client
