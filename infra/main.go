@@ -4,6 +4,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -11,6 +14,15 @@ import (
 
 func main() {
 	defer jsii.Close()
+	// A setting the stack refuses (a production stage with an example
+	// sender, say) stops synth with its message alone, not a Go trace.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintln(os.Stderr, "closeloop:", r)
+			jsii.Close()
+			os.Exit(1)
+		}
+	}()
 	app := awscdk.NewApp(nil)
 	NewStack(app, stackName(app), &StackProps{StackProps: awscdk.StackProps{
 		Description: jsii.String("Closeloop: closes the customer feedback loop (webhooks, surveys, responses, 'you said, we did')"),

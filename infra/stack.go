@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53targets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -713,8 +714,18 @@ func newHTTPAPI(stack awscdk.Stack, cfg settings) (awsapigatewayv2.HttpApi, *str
 		baseURL = jsii.String("https://" + cfg.domain)
 		awscdk.NewCfnOutput(stack, jsii.String("DomainTarget"), &awscdk.CfnOutputProps{
 			Value:       dn.RegionalDomainName(),
-			Description: jsii.String("Point a CNAME (or alias) for the custom domain here"),
+			Description: jsii.String("Point a CNAME (or alias) for the custom domain here (done by the stack when the domain is in hostedZoneName)"),
 		})
+		if z := cfg.hostedZoneName; z != "" && (cfg.domain == z || strings.HasSuffix(cfg.domain, "."+z)) {
+			// The domain is in the zone the stack writes to: its alias too.
+			zone := awsroute53.PublicHostedZone_FromHostedZoneAttributes(stack, jsii.String("ApiZone"), &awsroute53.HostedZoneAttributes{
+				HostedZoneId: jsii.String(cfg.hostedZoneID), ZoneName: jsii.String(z),
+			})
+			awsroute53.NewARecord(stack, jsii.String("ApiDomainRecord"), &awsroute53.ARecordProps{
+				Zone: zone, RecordName: jsii.String(cfg.domain),
+				Target: awsroute53.RecordTarget_FromAlias(awsroute53targets.NewApiGatewayv2DomainProperties(dn.RegionalDomainName(), dn.RegionalHostedZoneId())),
+			})
+		}
 	}
 	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), props)
 	if baseURL == nil {

@@ -469,6 +469,23 @@ func TestProductionStage(t *testing.T) {
 	if msg != "" || stack == nil || stack.TerminationProtection() == nil || !*stack.TerminationProtection() {
 		t.Errorf("a complete production stage: %q, termination protection %v", msg, stack)
 	}
+	// The custom domain lies in no hosted zone given here: no record.
+	if n := len(resources(*assertions.Template_FromStack(stack, nil).ToJSON(), "AWS::Route53::RecordSet")); n != 0 {
+		t.Errorf("%d DNS records without a hosted zone", n)
+	}
+	msg, zoned := synth(map[string]interface{}{"sender": "Acme <feedback@acme.com>", "hostedZoneId": "Z0123456789ABC", "hostedZoneName": "acme.com"})
+	if zoned == nil {
+		t.Fatalf("with a hosted zone: %s", msg)
+	}
+	aliases := 0
+	for _, r := range resources(*assertions.Template_FromStack(zoned, nil).ToJSON(), "AWS::Route53::RecordSet") {
+		if p := props(r); p["Type"] == "A" && strings.HasPrefix(fmt.Sprint(p["Name"]), "feedback.acme.com") && p["AliasTarget"] != nil {
+			aliases++
+		}
+	}
+	if aliases != 1 {
+		t.Errorf("%d alias records for the API's domain in its hosted zone, want 1", aliases)
+	}
 	// With a custom domain, the execute-api host is off: every link and
 	// webhook goes through the domain.
 	for _, r := range resources(*assertions.Template_FromStack(stack, nil).ToJSON(), "AWS::ApiGatewayV2::Api") {
