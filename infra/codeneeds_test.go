@@ -11,14 +11,12 @@ import (
 	"testing"
 )
 
-// storeCalls reads ../shared/dynamo and returns, for every function and
-// method there, the DynamoDB API calls it makes itself (x.db.Op(…)) and the
-// functions and methods of the package it calls.
-func storeCalls(t *testing.T) (ops map[string][]string, calls map[string][]string) {
+// parseDir parses the Go files of dir, tests left out.
+func parseDir(t *testing.T, dir string) []*ast.File {
 	t.Helper()
-	ops, calls = map[string][]string{}, map[string][]string{}
-	files, _ := filepath.Glob("../shared/dynamo/*.go")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 	fset := token.NewFileSet()
+	var out []*ast.File
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
@@ -27,6 +25,18 @@ func storeCalls(t *testing.T) (ops map[string][]string, calls map[string][]strin
 		if err != nil {
 			t.Fatal(err)
 		}
+		out = append(out, file)
+	}
+	return out
+}
+
+// storeCalls reads ../shared/dynamo and returns, for every function and
+// method there, the DynamoDB API calls it makes itself (x.db.Op(…)) and the
+// functions and methods of the package it calls.
+func storeCalls(t *testing.T) (ops map[string][]string, calls map[string][]string) {
+	t.Helper()
+	ops, calls = map[string][]string{}, map[string][]string{}
+	for _, file := range parseDir(t, "../shared/dynamo") {
 		for _, d := range file.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if !ok || fd.Body == nil {
@@ -60,17 +70,8 @@ func storeCalls(t *testing.T) (ops map[string][]string, calls map[string][]strin
 // ../shared/fn/<pkg>.
 func interfaceMethods(t *testing.T, pkg string) []string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join("../shared/fn", pkg, "*.go"))
-	fset := token.NewFileSet()
 	var out []string
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, file := range parseDir(t, filepath.Join("../shared/fn", pkg)) {
 		ast.Inspect(file, func(n ast.Node) bool {
 			ts, ok := n.(*ast.TypeSpec)
 			if !ok || ts.Name.Name != "Store" {

@@ -51,19 +51,20 @@ func Lookups(cfg closeloop.Config, client *http.Client) map[string]Lookup {
 	}
 	out := map[string]Lookup{}
 	for src, api := range cfg.APIs {
+		v := vendorAPI{api: api, http: client}
 		switch src {
 		case "intercom":
-			out[src] = intercomLookup{api: api, http: client}
+			out[src] = intercomLookup{v}
 		case "zendesk":
-			out[src] = zendeskLookup{api: api, http: client}
+			out[src] = zendeskLookup{v}
 		case "hubspot":
-			out[src] = hubspotLookup{api: api, http: client}
+			out[src] = hubspotLookup{v}
 		case "jira":
-			out[src] = jiraLookup{api: api, http: client}
+			out[src] = jiraLookup{v}
 		case "front":
-			out[src] = frontLookup{api: api, http: client}
+			out[src] = frontLookup{v}
 		case "helpscout":
-			out[src] = &helpScoutLookup{api: api, http: client}
+			out[src] = &helpScoutLookup{vendorAPI: v}
 		}
 	}
 	return out
@@ -87,10 +88,7 @@ func Lacks(source string, p closeloop.Person) bool {
 	return false
 }
 
-type intercomLookup struct {
-	api  closeloop.VendorAPI
-	http *http.Client
-}
+type intercomLookup struct{ vendorAPI }
 
 // Person reads GET /contacts/{id} (Intercom API 2.x): email, name and the
 // language the contact chose or their browser's.
@@ -101,7 +99,8 @@ func (l intercomLookup) Person(ctx context.Context, id string) (closeloop.Person
 		LanguageOverride string `json:"language_override"`
 		BrowserLanguage  string `json:"browser_language"`
 	}
-	h := http.Header{"Authorization": {"Bearer " + l.api.Token}, "Intercom-Version": {"2.11"}}
+	h := l.bearer(l.api.Token)
+	h.Set("Intercom-Version", "2.11")
 	if err := getJSON(ctx, l.http, l.api.URL+"/contacts/"+url.PathEscape(id), h, "intercom contact "+id, &c); err != nil {
 		return closeloop.Person{}, err
 	}
@@ -112,10 +111,7 @@ func (l intercomLookup) Person(ctx context.Context, id string) (closeloop.Person
 	return closeloop.Person{ID: id, Email: c.Email, Name: c.Name, Locale: locale}, nil
 }
 
-type zendeskLookup struct {
-	api  closeloop.VendorAPI
-	http *http.Client
-}
+type zendeskLookup struct{ vendorAPI }
 
 // Person reads GET /api/v2/users/{id}.json: email, name, locale and the
 // user's IANA time zone.
@@ -128,23 +124,20 @@ func (l zendeskLookup) Person(ctx context.Context, id string) (closeloop.Person,
 			IANATimeZone string `json:"iana_time_zone"`
 		} `json:"user"`
 	}
-	h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(l.api.Token))}}
+	h := l.basic()
 	if err := getJSON(ctx, l.http, l.api.URL+"/api/v2/users/"+url.PathEscape(id)+".json", h, "zendesk user "+id, &u); err != nil {
 		return closeloop.Person{}, err
 	}
 	return closeloop.Person{ID: id, Email: u.User.Email, Name: u.User.Name, Locale: u.User.Locale, TimeZone: u.User.IANATimeZone}, nil
 }
 
-type hubspotLookup struct {
-	api  closeloop.VendorAPI
-	http *http.Client
-}
+type hubspotLookup struct{ vendorAPI }
 
 // Person follows HubSpot ticket id's first associated contact (GET
 // /crm/v3/objects/tickets/{id}?associations=contacts) and reads its email,
 // name and language (GET /crm/v3/objects/contacts/{id}).
 func (l hubspotLookup) Person(ctx context.Context, ticketID string) (closeloop.Person, error) {
-	h := http.Header{"Authorization": {"Bearer " + l.api.Token}}
+	h := l.bearer(l.api.Token)
 	var t struct {
 		Associations struct {
 			Contacts struct {
@@ -176,10 +169,7 @@ func (l hubspotLookup) Person(ctx context.Context, ticketID string) (closeloop.P
 	return closeloop.Person{ID: cid, Email: p.Email, Name: strings.TrimSpace(p.FirstName + " " + p.LastName), Locale: p.HSLanguage}, nil
 }
 
-type jiraLookup struct {
-	api  closeloop.VendorAPI
-	http *http.Client
-}
+type jiraLookup struct{ vendorAPI }
 
 // Person reads GET /rest/api/3/user?accountId={id}: email, display name,
 // locale and IANA time zone. Jira returns the email only where the user's
@@ -192,7 +182,7 @@ func (l jiraLookup) Person(ctx context.Context, id string) (closeloop.Person, er
 		Locale       string `json:"locale"`
 		TimeZone     string `json:"timeZone"`
 	}
-	h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(l.api.Token))}}
+	h := l.basic()
 	if err := getJSON(ctx, l.http, l.api.URL+"/rest/api/3/user?accountId="+url.QueryEscape(id), h, "jira user "+id, &u); err != nil {
 		return closeloop.Person{}, err
 	}
@@ -202,17 +192,14 @@ func (l jiraLookup) Person(ctx context.Context, id string) (closeloop.Person, er
 	return closeloop.Person{ID: id, Email: u.EmailAddress, Name: u.DisplayName, Locale: strings.ReplaceAll(u.Locale, "_", "-"), TimeZone: u.TimeZone}, nil
 }
 
-type frontLookup struct {
-	api  closeloop.VendorAPI
-	http *http.Client
-}
+type frontLookup struct{ vendorAPI }
 
 // Person finds a Front customer by contact id (crd_…), reading GET
 // /contacts/{id} for its name and first email handle, or by conversation
 // id (cnv_…, from an event preview or a recipient without a contact link),
 // reading GET /conversations/{id} for its recipient first.
 func (l frontLookup) Person(ctx context.Context, id string) (closeloop.Person, error) {
-	h := http.Header{"Authorization": {"Bearer " + l.api.Token}}
+	h := l.bearer(l.api.Token)
 	name := ""
 	if strings.HasPrefix(id, "cnv_") {
 		var c struct {
@@ -253,8 +240,7 @@ func (l frontLookup) Person(ctx context.Context, id string) (closeloop.Person, e
 // helpScoutLookup reads Help Scout's customers API with an access token it
 // gets, and renews, by OAuth client credentials.
 type helpScoutLookup struct {
-	api  closeloop.VendorAPI
-	http *http.Client
+	vendorAPI
 
 	mu      sync.Mutex
 	token   string
@@ -278,7 +264,7 @@ func (l *helpScoutLookup) Person(ctx context.Context, id string) (closeloop.Pers
 		if err != nil {
 			return closeloop.Person{}, err
 		}
-		h := http.Header{"Authorization": {"Bearer " + tok}}
+		h := l.bearer(tok)
 		err = getJSON(ctx, l.http, l.api.URL+"/v2/customers/"+url.PathEscape(id), h, "helpscout customer "+id, &c)
 		if errors.Is(err, errUnauthorized) && try == 0 {
 			l.forget(tok)
@@ -332,6 +318,24 @@ func (l *helpScoutLookup) forget(tok string) {
 
 // errUnauthorized marks a 401: a credential refused.
 var errUnauthorized = errors.New("credential refused")
+
+// vendorAPI is a helpdesk's API: where it is, its credential, and the
+// HTTP client to reach it with.
+type vendorAPI struct {
+	api  closeloop.VendorAPI
+	http *http.Client
+}
+
+// basic is the credential as HTTP basic authentication ("user:password"
+// forms: Zendesk's "email/token:TOKEN", Jira's "email:TOKEN").
+func (v vendorAPI) basic() http.Header {
+	return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(v.api.Token))}}
+}
+
+// bearer is token as a bearer credential.
+func (v vendorAPI) bearer(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
+}
 
 // getJSON GETs u with headers h into out. A 429, a 5xx, a timeout or a lost
 // connection wraps ErrLookupRetry; any other failure is final. Its error

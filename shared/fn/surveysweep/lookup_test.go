@@ -194,6 +194,19 @@ func TestLookupFailures(t *testing.T) {
 	}
 }
 
+// lookupStack is a local stack whose source's API is the stub h, reached
+// with token; check-ins are off (the samples' solves are a week old, so a
+// check-in would be due at once).
+func lookupStack(t *testing.T, source, token string, h http.Handler) (*devstack.Stack, closeloop.Config) {
+	t.Helper()
+	api := httptest.NewServer(h)
+	t.Cleanup(api.Close)
+	cfg := awstest.Config()
+	cfg.CheckInDelay = 0
+	cfg.APIs = map[string]closeloop.VendorAPI{source: {URL: api.URL, Token: token}}
+	return awstest.Stack(t, cfg), cfg
+}
+
 func basic(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 // TestLookupHubSpot: a HubSpot property-change batch names tickets only;
@@ -383,12 +396,7 @@ func TestLookupFillsLanguage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){tc.answer}}
-			api := httptest.NewServer(v)
-			defer api.Close()
-			cfg := awstest.Config()
-			cfg.CheckInDelay = 0
-			cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
-			st := awstest.Stack(t, cfg)
+			st, cfg := lookupStack(t, "intercom", "intercom-token", v)
 			email := awstest.Email()
 			ev := awstest.LoadEvent(t, "intercom-solved.json", time.Now())
 			ev.Body = strings.Replace(ev.Body, "noor.customer@example.org", email, 1)
@@ -423,12 +431,7 @@ func TestLookedUpZoneKeepsQuietHours(t *testing.T) {
 	v := &vendor{auth: "Basic " + basic("agent@acme.example:jira-token"), answers: []func(http.ResponseWriter){
 		body(map[string]any{"accountId": "qm:7f3e9a21-55b0-4c6e-9d1a-2b8c4e6f0a13", "emailAddress": email, "displayName": "Aiko", "timeZone": "Asia/Tokyo"}),
 	}}
-	api := httptest.NewServer(v)
-	defer api.Close()
-	cfg := awstest.Config()
-	cfg.CheckInDelay = 0
-	cfg.APIs = map[string]closeloop.VendorAPI{"jira": {URL: api.URL, Token: "agent@acme.example:jira-token"}}
-	st := awstest.Stack(t, cfg)
+	st, _ := lookupStack(t, "jira", "agent@acme.example:jira-token", v)
 	st.Sweeper.Window, _ = closeloop.ParseSendWindow("11:00-14:00")
 	st.Sweeper.Zone = time.UTC
 	if code, reply, _ := deliver(t, st, "jira-solved-lookup.json"); code != 200 {
@@ -465,12 +468,7 @@ func TestLookupNearTheDeadline(t *testing.T) {
 	v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){
 		body(map[string]any{"type": "contact", "id": "6650f2ab9c3e1a0001b7c0de", "email": email}),
 	}}
-	api := httptest.NewServer(v)
-	defer api.Close()
-	cfg := awstest.Config()
-	cfg.CheckInDelay = 0
-	cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
-	st := awstest.Stack(t, cfg)
+	st, _ := lookupStack(t, "intercom", "intercom-token", v)
 	if code, reply, _ := deliver(t, st, "intercom-solved-lookup.json"); code != 200 {
 		t.Fatalf("delivery: %d %s", code, reply)
 	}
