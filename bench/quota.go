@@ -185,5 +185,5 @@ func quotaNote(quota, busiest int) string {
 	if busiest >= ceiling {
 		return fmt.Sprintf("the limiter's ceiling is %d/s (%.0f%% of the quota, the rest left for other senders of the account and clock skew)", ceiling, 100*mail.ShareOf)
 	}
-	return fmt.Sprintf("no second reached the limiter's ceiling of %d/s: the senders' own pace held it back (one sweep sending one survey at a time, five closing consumers at 8 store calls per email, all against the single local DynamoDB server), not the shared limiter", ceiling)
+	return fmt.Sprintf("no second reached the limiter's ceiling of %d/s: the senders' own pace held it back (one sweep sending one survey at a time, five closing consumers at about 10 store calls per email, all against the single local DynamoDB server), not the shared limiter", ceiling)
 }
