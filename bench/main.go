@@ -66,7 +66,7 @@ func main() {
 
 func run() error {
 	out := flag.String("out", filepath.Join("build", "bench"), "folder for results.md and results.json (bench/ records them in the repository)")
-	only := flag.String("only", "", "run only these sections, comma separated (size, cold, hot, capacity, scale, fanout, quota); all when empty")
+	only := flag.String("only", "", "run only these sections, comma separated (size, cold, hot, capacity, scale, fanout, quota, page); all when empty")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	start := time.Now()
@@ -111,6 +111,9 @@ func run() error {
 	}
 	if err := when(want("quota"), func() error { return quotaShare(ctx, rep, srv) }); err != nil {
 		return fmt.Errorf("quota: %w", err)
+	}
+	if err := when(want("page"), func() error { return pageLatency(ctx, rep, srv) }); err != nil {
+		return fmt.Errorf("page: %w", err)
 	}
 	rep.Seconds = time.Since(start).Round(time.Second).Seconds()
 	return write(filepath.Join(root, *out), rep)
@@ -241,4 +244,5 @@ var titles = map[string]string{
 	"scale":    "Reports as data grows",
 	"fanout":   "Fan-out of \"you said, we did\" to many recipients",
 	"quota":    "Every sender at once against the account's SES quota",
+	"page":     "The survey page against the same server's page for an unknown link",
 }
