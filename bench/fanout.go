@@ -115,7 +115,7 @@ func fanOut(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 	// Closeloop's fan-out of one improvement to every recipient.
 	clear()
 	counted := &countingSES{next: ses, sent: map[string]int{}}
-	rate, prog, dead, perEmail, err := runFanOutCounted(ctx, s, counted, 0, "fanout")
+	rate, prog, dead, perEmail, err := runFanOut(ctx, s, counted, 0, "fanout")
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func fanOut(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 		return err
 	}
 	throttled := &countingSES{next: ses, sent: map[string]int{}, limit: throttledRate}
-	rate, prog, dead, err = runFanOut(ctx, s, throttled, throttledRate, "throttled")
+	rate, prog, dead, _, err = runFanOut(ctx, s, throttled, throttledRate, "throttled")
 	if err != nil {
 		return err
 	}
@@ -148,15 +148,9 @@ func fanOut(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 
 // runFanOut announces an improvement on theme and runs the closing function
 // over an in-process queue with workers consumers until every message is
-// handled. It returns the email rate, the final progress and dead letters.
-func runFanOut(ctx context.Context, s *dynamo.Store, ses *countingSES, perSecond float64, theme string) (float64, closeloop.Progress, int, error) {
-	rate, prog, dead, _, err := runFanOutCounted(ctx, s, ses, perSecond, theme)
-	return rate, prog, dead, err
-}
-
-// runFanOutCounted is runFanOut that also returns the store calls the
-// closing function made per email sent.
-func runFanOutCounted(ctx context.Context, s *dynamo.Store, ses *countingSES, perSecond float64, theme string) (float64, closeloop.Progress, int, float64, error) {
+// handled. It returns the email rate, the final progress, dead letters and
+// the store calls the closing function made per email sent.
+func runFanOut(ctx context.Context, s *dynamo.Store, ses *countingSES, perSecond float64, theme string) (float64, closeloop.Progress, int, float64, error) {
 	if _, err := s.PutTheme(ctx, closeloop.Theme{Name: theme}); err != nil {
 		return 0, closeloop.Progress{}, 0, 0, err
 	}

@@ -30,10 +30,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	store := env.Store() // one client for the handler and its share of the sending rate
 	closingQueue, err := queue.ClosingFromEnv(env)
 	if err != nil {
 		return err
 	}
-	lambda.Start(lambdahttp.Handler(api.New(env.Config, env.Store(), closingQueue, mail.FromEnv(env, env.Store()), queue.DLQsFromEnv(env))))
+	lambda.Start(lambdahttp.Handler(api.New(env.Config, store, closingQueue, mail.FromEnv(env, store), queue.DLQsFromEnv(env))))
 	return nil
 }

@@ -29,10 +29,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	store := env.Store() // one client for the handler and its share of the sending rate
 	closingQueue, err := queue.ClosingFromEnv(env)
 	if err != nil {
 		return err
 	}
-	lambda.Start(closing.New(env.Config, env.Store(), mail.FromEnv(env, env.Store()), closingQueue).Handle)
+	lambda.Start(closing.New(env.Config, store, mail.FromEnv(env, store), closingQueue).Handle)
 	return nil
 }

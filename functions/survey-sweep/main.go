@@ -28,6 +28,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	lambda.Start(surveysweep.New(env.Config, env.Store(), mail.FromEnv(env, env.Store())).Run)
+	store := env.Store() // one client for the handler and its share of the sending rate
+	lambda.Start(surveysweep.New(env.Config, store, mail.FromEnv(env, store)).Run)
 	return nil
 }

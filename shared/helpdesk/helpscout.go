@@ -97,9 +97,10 @@ func (s HelpScout) Parse(h http.Header, body []byte, now time.Time) ([]closeloop
 	if ev.Status == closeloop.StatusSolved {
 		at = firstOf(p.ClosedAt, p.UserUpdatedAt)
 	}
-	ev.EventID = "helpscout:" + string(p.ID) + ":" + strings.ToLower(p.Status) + ":" + ev.OccurredAt.UTC().Format(time.RFC3339)
+	key := ev.OccurredAt.UTC().Format(time.RFC3339)
 	if parseTime(at).IsZero() {
-		ev.EventID = "helpscout:" + string(p.ID) + ":" + strings.ToLower(p.Status) + ":" + bodyKey(body)
+		key = bodyKey(body)
 	}
+	ev.EventID = "helpscout:" + string(p.ID) + ":" + strings.ToLower(p.Status) + ":" + key
 	return done(ev, now)
 }

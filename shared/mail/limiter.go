@@ -2,7 +2,7 @@ package mail
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"math"
 	"sync"
@@ -37,27 +37,32 @@ func Fixed(perSecond float64) Quota {
 }
 
 // AccountQuota reads the account's SES sending rate (GetAccount's
-// SendQuota.MaxSendRate), once an hour at most.
+// SendQuota.MaxSendRate), once an hour at most. When SES will not say
+// (a denied or failing call), sending goes on at SES's smallest rate, one a
+// second, and the quota is asked again after a minute: never once per
+// email, and never a stop.
 func AccountQuota(ses interface {
 	GetAccount(context.Context, *sesv2.GetAccountInput, ...func(*sesv2.Options)) (*sesv2.GetAccountOutput, error)
 }) Quota {
 	var mu sync.Mutex
 	var rate float64
-	var read time.Time
+	var until time.Time
 	return func(ctx context.Context) (float64, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if rate > 0 && time.Since(read) < time.Hour {
+		if time.Now().Before(until) {
 			return rate, nil
 		}
 		out, err := ses.GetAccount(ctx, &sesv2.GetAccountInput{})
+		if err == nil && (out.SendQuota == nil || out.SendQuota.MaxSendRate <= 0) {
+			err = errors.New("the account reports no sending rate")
+		}
 		if err != nil {
-			return 0, fmt.Errorf("read the SES sending quota: %w", err)
+			slog.WarnContext(ctx, "ses: the sending quota cannot be read; sending at 1 a second for a minute", "err", err)
+			rate, until = 1, time.Now().Add(time.Minute)
+			return rate, nil
 		}
-		if out.SendQuota == nil || out.SendQuota.MaxSendRate <= 0 {
-			return 0, fmt.Errorf("read the SES sending quota: the account reports no sending rate")
-		}
-		rate, read = out.SendQuota.MaxSendRate, time.Now()
+		rate, until = out.SendQuota.MaxSendRate, time.Now().Add(time.Hour)
 		return rate, nil
 	}
 }
@@ -112,26 +117,20 @@ func (l *Shared) Wait(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		limit := int(math.Floor(q * ShareOf))
-		limit = max(1, limit)
+		limit := max(1, int(math.Floor(q*ShareOf)))
 		ask := max(1, limit/40)
 		got, err := l.Store.TakeSendTokens(ctx, sec, ask, limit)
 		if err != nil {
 			return err
 		}
 		l.mu.Lock()
-		if l.second == sec {
+		if l.second == sec { // permission for a second already past is dropped
 			l.tokens += got
 			if got < ask {
 				l.exhausted = sec
 			}
-		} else if got < ask {
-			l.exhausted = sec
 		}
 		l.mu.Unlock()
-		if got == 0 {
-			slog.DebugContext(ctx, "sending quota spent for this second", "limit", limit)
-		}
 	}
 }
 

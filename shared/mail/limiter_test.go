@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -73,5 +74,30 @@ func TestAccountQuota(t *testing.T) {
 	q, err := mail.AccountQuota(awstest.SES())(context.Background())
 	if err != nil || q != 14 {
 		t.Errorf("quota %v %v, want 14", q, err)
+	}
+}
+
+// failingAccount is an SES whose GetAccount always fails: a fault injected
+// on purpose.
+type failingAccount struct{ calls int }
+
+func (f *failingAccount) GetAccount(context.Context, *sesv2.GetAccountInput, ...func(*sesv2.Options)) (*sesv2.GetAccountOutput, error) {
+	f.calls++
+	return nil, errors.New("injected: AccessDenied")
+}
+
+// TestAccountQuotaUnreadable: when SES will not say the quota, sending goes
+// on at SES's smallest rate (one a second, the sandbox's) rather than
+// stopping, and the quota is asked again after a minute, not per email.
+func TestAccountQuotaUnreadable(t *testing.T) {
+	f := &failingAccount{}
+	q := mail.AccountQuota(f)
+	for range 50 {
+		if r, err := q(context.Background()); err != nil || r != 1 {
+			t.Fatalf("quota %v %v, want 1 a second", r, err)
+		}
+	}
+	if f.calls != 1 {
+		t.Errorf("%d GetAccount calls for 50 emails, want 1", f.calls)
 	}
 }
