@@ -151,13 +151,16 @@ func capacity(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 	return nil
 }
 
+// benchKey is the contact key of every store and configuration here.
+var benchKey = closeloop.ContactKey("bench-contact-key-0123456789abcdef0123456789abcdef")
+
 func benchConfig() closeloop.Config {
 	cfg, _ := closeloop.LoadConfig(func(string) string { return "" })
 	cfg.SurveyDelay = 0
 	cfg.FatigueWindow = 0
 	cfg.SendWindow, _ = closeloop.ParseSendWindow("always") // measure at any hour
 	cfg.AdminToken = "bench"
-	cfg.ContactKey = closeloop.ContactKey("bench-contact-key-0123456789abcdef0123")
+	cfg.ContactKey = benchKey
 	cfg.BaseURL = "https://fb.bench.example"
 	cfg.Table = fmt.Sprintf("bench%d", time.Now().UnixNano())
 	for _, s := range closeloop.Sources {

@@ -169,7 +169,7 @@ func runFanOut(ctx context.Context, s *dynamo.Store, ses *countingSES, perSecond
 	if perSecond > 0 {
 		lim = &mail.Shared{Store: s, Quota: mail.Fixed(perSecond)}
 	}
-	h := closing.New(closeloop.Config{BaseURL: "https://fb.bench.example"}, s, mail.NewSender(ses, "bench@example.com", "", lim), q)
+	h := closing.New(closeloop.Config{BaseURL: "https://fb.bench.example", ContactKey: benchKey}, s, mail.NewSender(ses, "bench@example.com", "", lim), q)
 	q.Send(ctx, closing.Announce(im.ID))
 	start := time.Now()
 	var wg sync.WaitGroup

@@ -45,7 +45,6 @@ func quotaRun(ctx context.Context, rep *Report, srv *localaws.Servers, quota int
 	if err != nil {
 		return err
 	}
-	s.Key = closeloop.ContactKey("bench-contact-key-0123456789abcdef0123456789abcdef")
 	ses := &stampingSES{countingSES: countingSES{next: mail.SESClient(devstack.Env(closeloop.Config{}, srv.DynamoDB, srv.SES)), sent: map[string]int{}}, quota: quota}
 	// Half the work is surveys due now (scheduled through the webhook's own
 	// Apply), half a "you said, we did" announcement.
@@ -54,7 +53,7 @@ func quotaRun(ctx context.Context, rep *Report, srv *localaws.Servers, quota int
 	if err := answered(ctx, s, announced, time.Now().Add(-time.Hour), 30, theme); err != nil {
 		return err
 	}
-	cfg := closeloop.Config{BaseURL: "https://fb.bench.example", SurveyKind: closeloop.CSAT, SendWindow: closeloop.SendWindow{Always: true}}
+	cfg := closeloop.Config{BaseURL: "https://fb.bench.example", SurveyKind: closeloop.CSAT, SendWindow: closeloop.SendWindow{Always: true}, ContactKey: benchKey}
 	wh := webhook.New(cfg, s)
 	solved := time.Now().Add(-2 * time.Hour)
 	var next atomic.Int64

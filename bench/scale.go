@@ -20,7 +20,9 @@ func newStore(ctx context.Context, srv *localaws.Servers) (*dynamo.Store, error)
 	if err := dynamo.CreateTable(ctx, db, table); err != nil {
 		return nil, err
 	}
-	return dynamo.NewStore(db, table), nil
+	s := dynamo.NewStore(db, table)
+	s.Key = benchKey
+	return s, nil
 }
 
 // answered stores n answered surveys through the store's real methods, one

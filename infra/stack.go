@@ -526,7 +526,7 @@ var tableActions = map[string][]string{
 	"webhook":      {"GetItem", "PutItem", "UpdateItem"},                                                // tickets, contacts, counters, check-ins
 	"response":     {"GetItem", "Query", "PutItem", "UpdateItem"},                                       // links, the answer, themes, counters, cases
 	"survey-sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"},                         // the due index, claims, surveys and links; an unsent survey is deleted
-	"closing":      {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"},                         // theme members, claims (released by deleting), progress
+	"closing":      {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"},         // theme members, a batch read at once, claims (released by deleting), outcomes, progress
 	"api":          {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "Scan"}, // everything operators do; Scan for the contact-id migration
 	"ses-events":   {"UpdateItem"},                                                                      // suppress an address
 	"digest":       {"BatchGetItem", "Query", "PutItem", "DeleteItem", "UpdateItem"},                    // counters, rollups, open cases, its weekly claim, its share of the sending rate
@@ -551,11 +551,13 @@ func secretsOf(name string, s secrets, contactKey awssecretsmanager.Secret) []aw
 	case "survey-sweep":
 		return []awssecretsmanager.Secret{s.apis, contactKey}
 	case "closing":
-		return []awssecretsmanager.Secret{s.alert}
+		return []awssecretsmanager.Secret{s.alert, contactKey} // the key signs unsubscribe links
 	case "ses-events":
 		return []awssecretsmanager.Secret{contactKey} // suppresses addresses by their keyed id
+	case "response":
+		return []awssecretsmanager.Secret{contactKey} // checks signed unsubscribe links
 	}
-	return nil // response, the public page, and digest hold no secret
+	return nil // digest holds no secret
 }
 
 // newSecrets makes the four secrets, empty but for the generated admin

@@ -668,10 +668,12 @@ func TestAPI(t *testing.T) {
 	}
 	// Who reads which secret: each function only what it uses. The
 	// internet-facing webhook never holds the admin token; the survey page
-	// holds no secret; closing holds the Slack URL it posts alerts to.
+	// holds only the contact key, which checks signed unsubscribe links;
+	// closing holds the Slack URL it posts alerts to and the key it signs
+	// unsubscribe links with.
 	secrets := []string{"AdminToken", "WebhookSecrets", "HelpdeskApis", "AlertWebhook", "ContactKey"}
-	reads := map[string]string{"webhook": "WebhookSecrets ContactKey", "api": "AdminToken ContactKey", "response": "",
-		"sesevents": "ContactKey", "surveysweep": "HelpdeskApis ContactKey", "closing": "AlertWebhook", "digest": ""}
+	reads := map[string]string{"webhook": "WebhookSecrets ContactKey", "api": "AdminToken ContactKey", "response": "ContactKey",
+		"sesevents": "ContactKey", "surveysweep": "HelpdeskApis ContactKey", "closing": "AlertWebhook ContactKey", "digest": ""}
 	got := map[string]string{}
 	for id, r := range resources(a, "AWS::IAM::Policy") {
 		js := jsonOf(r)
@@ -701,6 +703,18 @@ func TestAPI(t *testing.T) {
 			if strings.Contains(env, `"Ref":"`+sec) != strings.Contains(reads[strings.ReplaceAll(fn, "-", "")], sec) {
 				t.Errorf("function %s (%s): CLOSELOOP_SECRET_ID and the secrets it may read differ on %s", id, fn, sec)
 			}
+		}
+	}
+	// And each function that may read secrets reads them at start: a grant
+	// its code never uses is a secret it never gets (closing had the Slack
+	// URL's grant and never read it, so no alert reached Slack in AWS).
+	for dir, fn := range map[string]string{"webhook": "webhook", "api": "api", "response": "response", "ses-events": "sesevents", "survey-sweep": "surveysweep", "closing": "closing", "digest": "digest"} {
+		src, err := os.ReadFile(filepath.Join("..", "functions", dir, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loads := strings.Contains(string(src), "secrets.FromAWS"); loads != (reads[fn] != "") {
+			t.Errorf("functions/%s/main.go reads secrets at start: %v; it may read %q", dir, loads, reads[fn])
 		}
 	}
 	// What goes in which secret.

@@ -14,6 +14,7 @@ import (
 	"github.com/closeloop/closeloop/shared/platform/boot"
 	"github.com/closeloop/closeloop/shared/platform/logging"
 	"github.com/closeloop/closeloop/shared/queue"
+	"github.com/closeloop/closeloop/shared/secrets"
 )
 
 func main() {
@@ -25,7 +26,9 @@ func main() {
 
 func run(ctx context.Context, getenv func(string) string) error {
 	slog.SetDefault(logging.New(os.Stdout, getenv))
-	env, err := boot.Load(ctx, getenv)
+	// The Slack webhook for alerts, and the contact key that signs
+	// unsubscribe links.
+	env, err := boot.Load(ctx, getenv, secrets.FromAWS, boot.RequireContactKey)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func main() {
 
 func run(ctx context.Context, getenv func(string) string) error {
 	slog.SetDefault(logging.New(os.Stdout, getenv))
-	env, err := boot.Load(ctx, getenv, secrets.FromAWS) // helpdesk API credentials and the contact key, for look-ups
+	env, err := boot.Load(ctx, getenv, secrets.FromAWS, boot.RequireContactKey) // helpdesk API credentials; the contact key for look-ups and unsubscribe links
 	if err != nil {
 		return err
 	}

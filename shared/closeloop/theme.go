@@ -169,6 +169,11 @@ type Progress struct {
 	Suppressed int64 `json:"suppressed"`
 }
 
+// Add returns p with d added.
+func (p Progress) Add(d Progress) Progress {
+	return Progress{Recipients: p.Recipients + d.Recipients, Sent: p.Sent + d.Sent, Failed: p.Failed + d.Failed, Suppressed: p.Suppressed + d.Suppressed}
+}
+
 // NewImprovement validates and returns an improvement with a new id.
 func NewImprovement(theme, summary, message string, now time.Time) (Improvement, error) {
 	summary, message = strings.TrimSpace(summary), strings.TrimSpace(message)
@@ -184,8 +189,30 @@ func NewImprovement(theme, summary, message string, now time.Time) (Improvement,
 // ThemeMember is one response carrying a theme: the survey to quote and the
 // contact to tell.
 type ThemeMember struct {
+	SurveyID    string
+	ContactID   string
+	RespondedAt time.Time // zero for links stored before it was recorded
+}
+
+// ClosingClaim is the claim of one person's "you said, we did" email of
+// one improvement: which response it quotes, which batch of the fan-out
+// claimed it (and counts it), and since when.
+type ClosingClaim struct {
 	SurveyID  string
-	ContactID string
+	Batch     string // "" for claims made before batches were counted on their own
+	State     ClosingState
+	ClaimedAt time.Time
+}
+
+// ClosingBatch is everything one batch of a fan-out reads before it sends,
+// in one request: the improvement, the responses to quote, their people,
+// the claims already made on them and the outcomes already recorded.
+type ClosingBatch struct {
+	Improvement Improvement
+	Surveys     map[string]Survey       // by survey id; erased surveys are absent
+	Outcomes    map[string]ClosingState // by survey id: this improvement's recorded email, if any
+	Contacts    map[string]Contact      // by contact id
+	Claims      map[string]ClosingClaim // by contact id
 }
 
 // ClosingState is where one person's "you said, we did" email of one

@@ -1,10 +1,14 @@
 package closeloop
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // tokenBytes is the entropy of a link token: 256 bits, well above the 128
@@ -45,4 +49,69 @@ func NewID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// UnsubscribeLinkTTL is how long an unsubscribe link works: well beyond
+// any mail client's memory of an email, like the link items it replaced.
+const UnsubscribeLinkTTL = 400 * 24 * time.Hour
+
+// UnsubscribeToken returns the token of a link that unsubscribes contact
+// contactID until expires. It is signed, not stored: the contact id, the
+// expiry and an HMAC under a key derived from k, so writing an email costs
+// no link item, and reading the table gives nobody a working link.
+func (k ContactKey) UnsubscribeToken(contactID string, expires time.Time) (string, error) {
+	if len(k) < MinContactKeyLen {
+		return "", ErrNoContactKey
+	}
+	if !isHexID(contactID) {
+		return "", Errorf(ErrInvalid, "contact id %q is not an id", contactID)
+	}
+	exp := strconv.FormatInt(expires.Unix(), 36)
+	return contactID + "." + exp + "." + k.unsubscribeMAC(contactID, exp), nil
+}
+
+// UnsubscribeContact returns the contact a signed unsubscribe token names,
+// or an error wrapping ErrNotFound when the token is malformed, forged or
+// expired at now.
+func (k ContactKey) UnsubscribeContact(token string, now time.Time) (string, error) {
+	id, rest, ok := strings.Cut(token, ".")
+	exp, mac, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || !isHexID(id) || len(k) < MinContactKeyLen {
+		return "", Errorf(ErrNotFound, "malformed unsubscribe token")
+	}
+	if !hmac.Equal([]byte(mac), []byte(k.unsubscribeMAC(id, exp))) {
+		return "", Errorf(ErrNotFound, "unsubscribe token does not verify")
+	}
+	if t, err := strconv.ParseInt(exp, 36, 64); err != nil || now.After(time.Unix(t, 0)) {
+		return "", Errorf(ErrNotFound, "unsubscribe token expired")
+	}
+	return id, nil
+}
+
+// IsSignedToken reports whether a link token has the shape of a signed
+// unsubscribe token (UnsubscribeToken), rather than a random one (NewToken).
+func IsSignedToken(s string) bool { return strings.Count(s, ".") == 2 }
+
+func (k ContactKey) unsubscribeMAC(contactID, exp string) string {
+	// A key of its own for these links, derived from the contact key, so
+	// an unsubscribe MAC is never also a contact id.
+	d := hmac.New(sha256.New, k)
+	d.Write([]byte("closeloop unsubscribe link v1"))
+	m := hmac.New(sha256.New, d.Sum(nil))
+	m.Write([]byte(contactID + "." + exp))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// isHexID reports whether s is an id as ContactKey.ID and NewID make
+// them: 32 lower-case hex digits.
+func isHexID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

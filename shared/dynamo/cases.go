@@ -225,7 +225,7 @@ func (s *Store) CaseStatuses(ctx context.Context, ids []string) (map[string]clos
 			keys = append(keys, key(casesPK, caseSK+id))
 		}
 	}
-	err := s.batchGet(ctx, keys, func(m map[string]types.AttributeValue) error {
+	err := s.batchGet(ctx, keys, false, func(m map[string]types.AttributeValue) error {
 		var it caseItem
 		if err := unmarshal(m, &it); err != nil {
 			return err

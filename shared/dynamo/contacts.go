@@ -95,10 +95,14 @@ func (s *Store) GetContact(ctx context.Context, id string) (closeloop.Contact, e
 	if err := s.get(ctx, contactPK(id), "CONTACT", &it); err != nil {
 		return closeloop.Contact{}, fmt.Errorf("get contact %s: %w", id, err)
 	}
+	return it.contact(id), nil
+}
+
+func (it contactItem) contact(id string) closeloop.Contact {
 	return closeloop.Contact{
 		ID: id, Email: it.Email, Name: it.Name, Locale: it.Locale, Suppressed: it.Suppressed,
 		LastSurveyAt: parseTS(it.LastSurveyAt), LastSurveyID: it.LastSurveyID,
-	}, nil
+	}
 }
 
 // TakeSurveySlot marks c as surveyed by surveyID at now, if c has not changed
@@ -356,8 +360,10 @@ func (s *Store) SurveyLink(ctx context.Context, id string) (string, error) {
 }
 
 // CreateUnsubscribeLink stores link id (closeloop.SurveyIDOf of a fresh
-// token) as an unsubscribe link for contactID, for emails that are not
-// surveys. The link item is in the by_contact index, so erasure removes it.
+// token) as an unsubscribe link for contactID. Emails have signed links
+// now (closeloop.ContactKey.UnsubscribeToken); stored links of emails sent
+// before still work until they expire, and tests make them here. The link
+// item is in the by_contact index, so erasure removes it.
 func (s *Store) CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error {
 	it := linkItem{PK: linkPrefix + id, SK: "LINK", ContactKey: contactID, ExpiresTTL: now.Add(400 * 24 * time.Hour).Unix()}
 	if err := s.put(ctx, it, "", nil, nil); err != nil {

@@ -142,7 +142,7 @@ func (s *Store) countersBetween(ctx context.Context, from, to time.Time, sk stri
 		keys[i] = key(dayPrefix+d, sk)
 	}
 	got := map[string]closeloop.Counters{}
-	err := s.batchGet(ctx, keys, func(m map[string]types.AttributeValue) error {
+	err := s.batchGet(ctx, keys, false, func(m map[string]types.AttributeValue) error {
 		pk, _ := m["pk"].(*types.AttributeValueMemberS)
 		if pk == nil {
 			return nil

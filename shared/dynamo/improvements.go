@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -92,27 +92,16 @@ func (s *Store) Improvements(ctx context.Context, limit int) ([]closeloop.Improv
 	if err != nil {
 		return nil, fmt.Errorf("list improvements: %w", err)
 	}
-	keys := make([]map[string]types.AttributeValue, len(ids))
-	for i, id := range ids {
-		keys[i] = key(improvementPK(id), "IMPROVEMENT")
-	}
-	byID := make(map[string]closeloop.Improvement, len(ids))
-	err = s.batchGet(ctx, keys, func(m map[string]types.AttributeValue) error {
-		var it improvementItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return err
-		}
-		byID[it.ID] = it.improvement()
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list improvements: %w", err)
-	}
 	out := make([]closeloop.Improvement, 0, len(ids))
-	for _, id := range ids { // in the listing's order
-		if im, ok := byID[id]; ok {
-			out = append(out, im)
+	for _, id := range ids { // in the listing's order; one query each, for their batches' progress
+		im, err := s.improvement(ctx, id)
+		if errors.Is(err, closeloop.ErrNotFound) {
+			continue
 		}
+		if err != nil {
+			return nil, fmt.Errorf("list improvements: %w", err)
+		}
+		out = append(out, im)
 	}
 	return out, nil
 }
@@ -120,11 +109,7 @@ func (s *Store) Improvements(ctx context.Context, limit int) ([]closeloop.Improv
 // GetImprovement returns improvement id with its progress, or an error
 // wrapping closeloop.ErrNotFound.
 func (s *Store) GetImprovement(ctx context.Context, id string) (closeloop.Improvement, error) {
-	var it improvementItem
-	if err := s.get(ctx, improvementPK(id), "IMPROVEMENT", &it); err != nil {
-		return closeloop.Improvement{}, fmt.Errorf("get improvement %s: %w", id, err)
-	}
-	return it.improvement(), nil
+	return s.improvement(ctx, id)
 }
 
 func (it improvementItem) improvement() closeloop.Improvement {
@@ -142,38 +127,155 @@ func (it improvementItem) improvement() closeloop.Improvement {
 	return im
 }
 
-// AddProgress adds d to improvement id's progress atomically.
-func (s *Store) AddProgress(ctx context.Context, id string, d closeloop.Progress) error {
-	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
-		Key:              key(improvementPK(id), "IMPROVEMENT"),
-		UpdateExpression: aws.String("ADD recipients :r, sent :s, failed :f, suppressed :x"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":r": num(d.Recipients), ":s": num(d.Sent), ":f": num(d.Failed), ":x": num(d.Suppressed),
-		},
-		ConditionExpression: aws.String("attribute_exists(pk)"),
-	})
-	if err != nil {
-		return fmt.Errorf("add progress to %s: %w", id, err)
-	}
-	return nil
-}
-
 type closingItem struct {
 	PK         string `dynamodbav:"pk"` // IMPROVEMENT#<id>
 	SK         string `dynamodbav:"sk"` // TO#<contact id>
 	SurveyID   string `dynamodbav:"survey_id"`
 	ContactKey string `dynamodbav:"contact_key"` // by_contact index: erasure removes the claim
 	State      string `dynamodbav:"state"`
+	Batch      string `dynamodbav:"batch,omitempty"`
 	ClaimedAt  string `dynamodbav:"claimed_at"`
-	MessageID  string `dynamodbav:"message_id,omitempty"`
+	MessageID  string `dynamodbav:"message_id,omitempty"` // claims recorded before outcomes moved to the survey
 }
 
+// batchItem is one fan-out batch's progress, written whole by each attempt
+// at the batch: what every recipient it claimed came to.
+type batchItem struct {
+	PK         string `dynamodbav:"pk"` // IMPROVEMENT#<id>
+	SK         string `dynamodbav:"sk"` // BATCH#<batch id>, sorting before IMPROVEMENT
+	Settled    int64  `dynamodbav:"settled"`
+	Recipients int64  `dynamodbav:"recipients"`
+	Sent       int64  `dynamodbav:"sent"`
+	Failed     int64  `dynamodbav:"failed"`
+	Suppressed int64  `dynamodbav:"suppressed"`
+}
+
+const batchPrefix = "BATCH#"
+
+// improvement reads improvement id with its progress in one query: the
+// improvement item and its batches' progress items, which sort just
+// before it (claims, TO#..., sort after it and are not read).
+func (s *Store) improvement(ctx context.Context, id string) (closeloop.Improvement, error) {
+	var im closeloop.Improvement
+	found := false
+	var p closeloop.Progress
+	err := s.query(ctx, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("pk = :p AND sk BETWEEN :b AND :i"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(improvementPK(id)), ":b": str(batchPrefix), ":i": str("IMPROVEMENT")},
+		ConsistentRead:            aws.Bool(true),
+	}, 0, func(m map[string]types.AttributeValue) error {
+		if sk, _ := m["sk"].(*types.AttributeValueMemberS); sk != nil && sk.Value == "IMPROVEMENT" {
+			var it improvementItem
+			if err := unmarshal(m, &it); err != nil {
+				return err
+			}
+			im, found = it.improvement(), true
+			return nil
+		}
+		var b batchItem
+		if err := unmarshal(m, &b); err != nil {
+			return err
+		}
+		p = p.Add(closeloop.Progress{Recipients: b.Recipients, Sent: b.Sent, Failed: b.Failed, Suppressed: b.Suppressed})
+		return nil
+	})
+	if err != nil {
+		return im, fmt.Errorf("get improvement %s: %w", id, err)
+	}
+	if !found {
+		return im, fmt.Errorf("get improvement %s: %w", id, closeloop.ErrNotFound)
+	}
+	im.Progress = im.Progress.Add(p) // improvements sent before batches counted themselves kept theirs on the item
+	return im, nil
+}
+
+// ClosingBatch reads, in one request, what a batch of improvement impID's
+// fan-out to recipients needs: the improvement, each response and its
+// person, the claims already made on them and the outcomes recorded. The
+// reads are strongly consistent: an unsubscribe a moment ago is seen. It
+// returns an error wrapping closeloop.ErrNotFound if the improvement is gone.
+func (s *Store) ClosingBatch(ctx context.Context, impID string, recipients []closeloop.ThemeMember) (closeloop.ClosingBatch, error) {
+	b := closeloop.ClosingBatch{
+		Surveys: map[string]closeloop.Survey{}, Outcomes: map[string]closeloop.ClosingState{},
+		Contacts: map[string]closeloop.Contact{}, Claims: map[string]closeloop.ClosingClaim{},
+	}
+	if 1+3*len(recipients) > 100 {
+		return b, fmt.Errorf("closing batch of %d recipients: at most 33 are read at once", len(recipients))
+	}
+	keys := []map[string]types.AttributeValue{key(improvementPK(impID), "IMPROVEMENT")}
+	seen := map[string]bool{}
+	for _, r := range recipients {
+		for _, k := range [][2]string{{surveyPK(r.SurveyID), "SURVEY"}, {contactPK(r.ContactID), "CONTACT"}, {improvementPK(impID), toPrefix + r.ContactID}} {
+			if !seen[k[0]+"|"+k[1]] {
+				seen[k[0]+"|"+k[1]] = true
+				keys = append(keys, key(k[0], k[1]))
+			}
+		}
+	}
+	outcome := outcomeAttr(impID)
+	found := false
+	err := s.batchGet(ctx, keys, true, func(m map[string]types.AttributeValue) error {
+		pk, _ := m["pk"].(*types.AttributeValueMemberS)
+		sk, _ := m["sk"].(*types.AttributeValueMemberS)
+		if pk == nil || sk == nil {
+			return nil
+		}
+		switch {
+		case sk.Value == "IMPROVEMENT":
+			var it improvementItem
+			if err := unmarshal(m, &it); err != nil {
+				return err
+			}
+			b.Improvement, found = it.improvement(), true
+		case sk.Value == "SURVEY":
+			var it surveyItem
+			if err := unmarshal(m, &it); err != nil {
+				return err
+			}
+			b.Surveys[it.ID] = it.survey()
+			if o, ok := m[outcome].(*types.AttributeValueMemberS); ok {
+				st, _, _ := strings.Cut(o.Value, " ")
+				b.Outcomes[it.ID] = closeloop.ClosingState(st)
+			}
+		case sk.Value == "CONTACT":
+			var it contactItem
+			if err := unmarshal(m, &it); err != nil {
+				return err
+			}
+			id := strings.TrimPrefix(pk.Value, contactPrefix)
+			b.Contacts[id] = it.contact(id)
+		case strings.HasPrefix(sk.Value, toPrefix):
+			var it closingItem
+			if err := unmarshal(m, &it); err != nil {
+				return err
+			}
+			b.Claims[strings.TrimPrefix(sk.Value, toPrefix)] = closeloop.ClosingClaim{
+				SurveyID: it.SurveyID, Batch: it.Batch, State: closeloop.ClosingState(it.State), ClaimedAt: parseTS(it.ClaimedAt),
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return b, fmt.Errorf("read closing batch of %s: %w", impID, err)
+	}
+	if !found {
+		return b, fmt.Errorf("read closing batch of %s: %w", impID, closeloop.ErrNotFound)
+	}
+	return b, nil
+}
+
+// outcomeAttr names the survey attribute recording improvement impID's
+// "you said, we did" email quoting it: "<state> <SES message id>".
+func outcomeAttr(impID string) string { return "closing_" + impID }
+
 // ClaimClosing claims the one "you said, we did" email of improvement
-// impID to contact contactID, quoting survey surveyID. A second claim, by a
-// duplicate message or a second job, is an error wrapping
-// closeloop.ErrDuplicate: the email is someone else's to send.
-func (s *Store) ClaimClosing(ctx context.Context, impID, contactID, surveyID string, now time.Time) error {
-	it := closingItem{PK: improvementPK(impID), SK: toPrefix + contactID, SurveyID: surveyID, ContactKey: contactID, State: string(closeloop.ClosingClaimed), ClaimedAt: ts(now)}
+// impID to contact contactID, quoting survey surveyID, for fan-out batch
+// batch, in state (closeloop.ClosingClaimed before sending, or
+// closeloop.ClosingSuppressed, final, for a person who may not be mailed).
+// A second claim, by a duplicate message or a second job, is an error
+// wrapping closeloop.ErrDuplicate: the email is someone else's to send.
+func (s *Store) ClaimClosing(ctx context.Context, impID, contactID, surveyID, batch string, state closeloop.ClosingState, now time.Time) error {
+	it := closingItem{PK: improvementPK(impID), SK: toPrefix + contactID, SurveyID: surveyID, ContactKey: contactID, State: string(state), Batch: batch, ClaimedAt: ts(now)}
 	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	if conditionFailed(err) {
 		return fmt.Errorf("claim closing %s/%s: %w", impID, contactID, closeloop.ErrDuplicate)
@@ -184,39 +286,34 @@ func (s *Store) ClaimClosing(ctx context.Context, impID, contactID, surveyID str
 	return nil
 }
 
-// ClosingClaim returns the state of the claim of improvement impID's email
-// to contactID and when it was claimed, or an error wrapping
-// closeloop.ErrNotFound.
-func (s *Store) ClosingClaim(ctx context.Context, impID, contactID string) (closeloop.ClosingState, time.Time, error) {
-	var c closingItem
-	if err := s.get(ctx, improvementPK(impID), toPrefix+contactID, &c); err != nil {
-		return "", time.Time{}, fmt.Errorf("closing claim %s/%s: %w", impID, contactID, err)
+// RecordClosing records on survey sv the outcome of improvement impID's
+// claimed email quoting it, once: a second record is an error wrapping
+// closeloop.ErrConflict. A sent email also marks the response told (the
+// first time only): firstTold reports whether this was that first time,
+// for the loop counters. An erased survey records nothing (ErrConflict).
+func (s *Store) RecordClosing(ctx context.Context, impID, surveyID string, state closeloop.ClosingState, messageID string, now time.Time) (firstTold bool, err error) {
+	expr := "SET #o = :o"
+	vals := map[string]types.AttributeValue{":o": str(strings.TrimSpace(string(state) + " " + messageID))}
+	if state == closeloop.ClosingSent {
+		expr += ", told_at = if_not_exists(told_at, :now)"
+		vals[":now"] = str(ts(now))
 	}
-	return closeloop.ClosingState(c.State), parseTS(c.ClaimedAt), nil
-}
-
-// FinishClosing records the outcome of a claimed closing email.
-func (s *Store) FinishClosing(ctx context.Context, impID, contactID string, state closeloop.ClosingState, messageID string) error {
-	expr := "SET #s = :s"
-	vals := map[string]types.AttributeValue{":s": str(string(state)), ":c": str(string(closeloop.ClosingClaimed))}
-	if messageID != "" {
-		expr += ", message_id = :m"
-		vals[":m"] = str(messageID)
-	}
-	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
-		Key:                       key(improvementPK(impID), toPrefix+contactID),
+	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(surveyPK(surveyID), "SURVEY"),
 		UpdateExpression:          &expr,
-		ConditionExpression:       aws.String("#s = :c"),
-		ExpressionAttributeNames:  map[string]string{"#s": "state"},
+		ConditionExpression:       aws.String("attribute_exists(contact_key) AND attribute_not_exists(#o)"),
+		ExpressionAttributeNames:  map[string]string{"#o": outcomeAttr(impID)},
 		ExpressionAttributeValues: vals,
+		ReturnValues:              types.ReturnValueUpdatedOld,
 	})
 	if conditionFailed(err) {
-		return fmt.Errorf("finish closing %s/%s: %w", impID, contactID, closeloop.ErrConflict)
+		return false, fmt.Errorf("record closing %s/%s: %w", impID, surveyID, closeloop.ErrConflict)
 	}
 	if err != nil {
-		return fmt.Errorf("finish closing %s/%s: %w", impID, contactID, err)
+		return false, fmt.Errorf("record closing %s/%s: %w", impID, surveyID, err)
 	}
-	return nil
+	_, told := res.Attributes["told_at"]
+	return state == closeloop.ClosingSent && !told, nil
 }
 
 // ReleaseClosing removes a claim whose email SES refused with a temporary
@@ -241,33 +338,17 @@ func (s *Store) ReleaseClosing(ctx context.Context, impID, contactID string) err
 	return nil
 }
 
-// MarkTold counts, once per response, that the customer of answered survey
-// sv was told what changed at now: on the day they answered, with how long
-// it took; and notes it on their contact for the change of their next
-// answer.
-func (s *Store) MarkTold(ctx context.Context, sv closeloop.Survey, now time.Time) error {
-	err := s.Claim(ctx, "told/"+sv.ID, now)
-	if errors.Is(err, closeloop.ErrDuplicate) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	d := closeloop.Counters{Loops: closeloop.LoopCounters{ThemeRaisersTold: 1, ToldHours: closeloop.HistOf(now.Sub(sv.RespondedAt))}}
-	if err := s.AddCounters(ctx, sv.RespondedAt, d); err != nil {
-		if rerr := s.Release(ctx, "told/"+sv.ID); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		return err // uncounted and unclaimed: the next closing email counts it
-	}
-	_, err = s.update(ctx, &dynamodb.UpdateItemInput{
-		Key:                       key(contactPK(sv.ContactID), "CONTACT"),
-		UpdateExpression:          aws.String("SET last_told_at = :now"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(ts(now))},
-	})
+// PutBatchProgress stores p as the progress of batch of improvement
+// impID's fan-out: what every recipient the batch claimed came to so far.
+// Each attempt at a batch writes its whole tally; a tally settling fewer
+// recipients than the one stored (a slower duplicate) changes nothing, so
+// retried and duplicated batches count each person once.
+func (s *Store) PutBatchProgress(ctx context.Context, impID, batch string, p closeloop.Progress) error {
+	settled := p.Sent + p.Failed + p.Suppressed
+	it := batchItem{PK: improvementPK(impID), SK: batchPrefix + batch, Settled: settled, Recipients: p.Recipients, Sent: p.Sent, Failed: p.Failed, Suppressed: p.Suppressed}
+	err := s.put(ctx, it, "attribute_not_exists(pk) OR settled < :n", nil, map[string]types.AttributeValue{":n": num(settled)})
 	if err != nil && !conditionFailed(err) {
-		return fmt.Errorf("mark %s told: %w", sv.ContactID, err)
+		return fmt.Errorf("progress of %s batch %s: %w", impID, batch, err)
 	}
 	return nil
 }

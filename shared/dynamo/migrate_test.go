@@ -61,7 +61,7 @@ func TestMigrateContactIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, imp := range []string{"imp-a", "imp-b"} {
-		if err := s.ClaimClosing(ctx, imp, legacy, sv.ID, now); err != nil {
+		if err := s.ClaimClosing(ctx, imp, legacy, sv.ID, "", closeloop.ClosingClaimed, now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -115,7 +115,7 @@ func TestMigrateContactIDs(t *testing.T) {
 	if tk, _ := s.GetTicket(ctx, "generic", "M1"); tk == nil || tk.ContactID != nid {
 		t.Errorf("ticket after the migration %+v", tk)
 	}
-	if err := s.ClaimClosing(ctx, "imp-a", nid, sv.ID, now); err == nil {
+	if err := s.ClaimClosing(ctx, "imp-a", nid, sv.ID, "", closeloop.ClosingClaimed, now); err == nil {
 		t.Errorf("the moved claim does not hold: a second email could be claimed")
 	}
 	if _, err := s.Erase(ctx, addr); err != nil {

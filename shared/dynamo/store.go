@@ -161,13 +161,13 @@ func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
 	return attributevalue.UnmarshalMap(res.Item, out)
 }
 
-// batchGet reads the items of keys, eventually consistent, in batches of
-// 100, calling each for every item found (in no particular order). Keys
+// batchGet reads the items of keys, strongly consistent or not, in
+// batches of 100, calling each for every item found (in no particular order). Keys
 // DynamoDB leaves unprocessed (throttling) are asked for again with a
 // growing back-off.
-func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, each func(map[string]types.AttributeValue) error) error {
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, consistent bool, each func(map[string]types.AttributeValue) error) error {
 	for start := 0; start < len(keys); start += 100 {
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys[start:min(start+100, len(keys))]}}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(consistent)}}
 		for attempt := 0; len(req) > 0; attempt++ {
 			if attempt > 0 {
 				if err := backOff(ctx, attempt); err != nil {

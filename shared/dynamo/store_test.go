@@ -246,19 +246,84 @@ func TestThemesAndErase(t *testing.T) {
 	}
 }
 
-func TestClosingClaims(t *testing.T) {
+// TestClosingClaimsAndOutcomes: one claim per person and improvement; an
+// outcome is recorded once on the response, which is told once across
+// improvements; a batch's progress only grows; the improvement's progress
+// adds its batches to what older releases counted on the item.
+func TestClosingClaimsAndOutcomes(t *testing.T) {
 	s := awstest.Store(t)
-	if err := s.ClaimClosing(ctx, "imp", "c", "sv", time.Now()); err != nil {
+	now := time.Now()
+	addr := awstest.Email()
+	cid, _ := s.ContactID(addr)
+	if err := s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ClaimClosing(ctx, "imp", "c", "sv2", time.Now()); !errors.Is(err, closeloop.ErrDuplicate) {
+	_, svID := closeloop.NewToken()
+	sv := closeloop.Survey{ID: svID, Source: "generic", TicketID: "T1", ContactID: cid, Kind: closeloop.CSAT, SentAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateSurvey(ctx, sv); err != nil {
+		t.Fatal(err)
+	}
+	im, _ := closeloop.NewImprovement("exports", "Fast", "Faster exports.", now)
+	if err := s.CreateImprovement(ctx, im); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimClosing(ctx, im.ID, cid, svID, "b1", closeloop.ClosingClaimed, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimClosing(ctx, im.ID, cid, "sv2", "b2", closeloop.ClosingClaimed, now); !errors.Is(err, closeloop.ErrDuplicate) {
 		t.Errorf("second claim: %v", err)
 	}
-	if err := s.FinishClosing(ctx, "imp", "c", closeloop.ClosingSent, "m1"); err != nil {
+	b, err := s.ClosingBatch(ctx, im.ID, []closeloop.ThemeMember{{SurveyID: svID, ContactID: cid}, {SurveyID: "gone", ContactID: "gone"}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ReleaseClosing(ctx, "imp", "c"); !errors.Is(err, closeloop.ErrConflict) {
-		t.Errorf("releasing a sent claim: %v, want conflict", err)
+	if b.Improvement.ID != im.ID || b.Surveys[svID].ContactID != cid || b.Contacts[cid].Email != addr || len(b.Surveys) != 1 || len(b.Contacts) != 1 {
+		t.Errorf("batch read %+v", b)
+	}
+	if c := b.Claims[cid]; c.Batch != "b1" || c.SurveyID != svID || c.State != closeloop.ClosingClaimed || c.ClaimedAt.IsZero() {
+		t.Errorf("claim read %+v", c)
+	}
+	if _, ok := b.Outcomes[svID]; ok {
+		t.Error("an outcome before any was recorded")
+	}
+	first, err := s.RecordClosing(ctx, im.ID, svID, closeloop.ClosingSent, "m1", now)
+	if err != nil || !first {
+		t.Fatalf("first record: told first %v, %v", first, err)
+	}
+	if _, err := s.RecordClosing(ctx, im.ID, svID, closeloop.ClosingFailed, "", now); !errors.Is(err, closeloop.ErrConflict) {
+		t.Errorf("second record: %v, want conflict", err)
+	}
+	if err := s.ReleaseClosing(ctx, im.ID, cid); err != nil {
+		t.Errorf("release of a claim whose outcome is on the survey: %v", err)
+	}
+	im2, _ := closeloop.NewImprovement("exports", "Faster", "Even faster exports.", now.Add(time.Second))
+	if err := s.CreateImprovement(ctx, im2); err != nil {
+		t.Fatal(err)
+	}
+	if first, err := s.RecordClosing(ctx, im2.ID, svID, closeloop.ClosingSent, "m2", now); err != nil || first {
+		t.Errorf("a second improvement's email: told first %v, %v; want told already", first, err)
+	}
+	if b, _ := s.ClosingBatch(ctx, im.ID, []closeloop.ThemeMember{{SurveyID: svID, ContactID: cid}}); b.Outcomes[svID] != closeloop.ClosingSent {
+		t.Errorf("outcome read back %q", b.Outcomes[svID])
+	}
+	if _, err := s.ClosingBatch(ctx, "no-such-improvement", nil); !errors.Is(err, closeloop.ErrNotFound) {
+		t.Errorf("batch of an unknown improvement: %v", err)
+	}
+	for _, p := range []closeloop.Progress{{Recipients: 2, Sent: 1, Failed: 1}, {Recipients: 1, Sent: 1}, {Recipients: 3, Sent: 2, Failed: 1}} {
+		if err := s.PutBatchProgress(ctx, im.ID, "b1", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutBatchProgress(ctx, im.ID, "b2", closeloop.Progress{Recipients: 1, Suppressed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetImprovement(ctx, im.ID)
+	if want := (closeloop.Progress{Recipients: 4, Sent: 2, Failed: 1, Suppressed: 1}); err != nil || got.Progress != want {
+		t.Errorf("progress %+v, %v; want %+v (the larger tally of b1 kept, b2 added)", got.Progress, err, want)
+	}
+	list, err := s.Improvements(ctx, 10)
+	if err != nil || len(list) != 2 || list[0].ID != im2.ID || list[1].Progress != got.Progress {
+		t.Errorf("listing %+v, %v", list, err)
 	}
 }
 
@@ -282,7 +347,7 @@ func TestHousekeepingAndErasure(t *testing.T) {
 	if snap := awstest.Snapshot(t, s.Table()); !strings.Contains(snap, `"expires_ttl"`) {
 		t.Errorf("an unanswered survey has no expires_ttl: %s", snap)
 	}
-	if err := s.ClaimClosing(ctx, "imp-1", cid, sv.ID, now); err != nil {
+	if err := s.ClaimClosing(ctx, "imp-1", cid, sv.ID, "", closeloop.ClosingClaimed, now); err != nil {
 		t.Fatal(err)
 	}
 	legacy := closeloop.LegacyContactID(addr)

@@ -181,7 +181,7 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 		}
 	}
 	for _, th := range themes {
-		if err := s.putThemeLink(ctx, th, sv.ID, sv.ContactID); err != nil {
+		if err := s.putThemeLink(ctx, th, sv.ID, sv.ContactID, first); err != nil {
 			return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
 		}
 	}
@@ -328,7 +328,7 @@ func (s *Store) SurveysOf(ctx context.Context, contactID string, limit int) ([]c
 		keys[i] = key(surveyPK(id), "SURVEY")
 	}
 	var out []closeloop.Survey
-	err = s.batchGet(ctx, keys, func(m map[string]types.AttributeValue) error {
+	err = s.batchGet(ctx, keys, false, func(m map[string]types.AttributeValue) error {
 		var it surveyItem
 		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
 			return err
@@ -389,6 +389,18 @@ func (s *Store) recordAnswer(ctx context.Context, contactID, surveyID string, ki
 	if old.Survey == "" || old.Survey == surveyID || closeloop.Kind(old.Kind) != kind {
 		return nil
 	}
+	// Told: the answer before this one was quoted in a "you said, we did"
+	// email (told_at on its survey), or, before that was recorded there,
+	// the person was told anything after it (last_told_at on the contact).
 	told := old.ToldAt != "" && old.ToldAt >= old.At
+	if !told {
+		var prev struct {
+			ToldAt string `dynamodbav:"told_at"`
+		}
+		if err := s.get(ctx, surveyPK(old.Survey), "SURVEY", &prev); err != nil && !errors.Is(err, closeloop.ErrNotFound) {
+			return err
+		}
+		told = prev.ToldAt != ""
+	}
 	return s.AddCounters(ctx, parseTS(old.At), closeloop.Counters{Loops: closeloop.ScoreChange(kind, old.Rating, rating, told)})
 }

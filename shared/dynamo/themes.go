@@ -29,6 +29,7 @@ type themeLink struct {
 	SK       string `dynamodbav:"sk"` // SURVEY#<id>
 	SurveyID string `dynamodbav:"survey_id"`
 	Contact  string `dynamodbav:"cid"`
+	At       string `dynamodbav:"at,omitempty"` // when the response was first given: the fan-out sends day by day
 }
 
 // PutTheme creates theme t, or replaces the keywords of an existing theme of
@@ -84,8 +85,8 @@ func (s *Store) Themes(ctx context.Context) ([]closeloop.Theme, error) {
 	return out, nil
 }
 
-func (s *Store) putThemeLink(ctx context.Context, theme, surveyID, contactID string) error {
-	err := s.put(ctx, themeLink{PK: themePrefix + theme, SK: surveyPK(surveyID), SurveyID: surveyID, Contact: contactID}, "", nil, nil)
+func (s *Store) putThemeLink(ctx context.Context, theme, surveyID, contactID string, respondedAt time.Time) error {
+	err := s.put(ctx, themeLink{PK: themePrefix + theme, SK: surveyPK(surveyID), SurveyID: surveyID, Contact: contactID, At: ts(respondedAt)}, "", nil, nil)
 	if err != nil {
 		return fmt.Errorf("link theme %s to %s: %w", theme, surveyID, err)
 	}
@@ -122,7 +123,7 @@ func (s *Store) SetThemes(ctx context.Context, id string, themes []string) (clos
 	// leaves an extra link (harmless: the fan-out re-checks the survey) and
 	// never a missing one.
 	for _, th := range themes {
-		if err := s.putThemeLink(ctx, th, id, old.ContactKey); err != nil {
+		if err := s.putThemeLink(ctx, th, id, old.ContactKey, parseTS(old.RespondedAt)); err != nil {
 			return closeloop.Survey{}, err
 		}
 	}
@@ -182,7 +183,7 @@ func (s *Store) ThemeMembers(ctx context.Context, theme, after string, each func
 		if err := unmarshal(m, &l); err != nil {
 			return err
 		}
-		return each(closeloop.ThemeMember{SurveyID: l.SurveyID, ContactID: l.Contact})
+		return each(closeloop.ThemeMember{SurveyID: l.SurveyID, ContactID: l.Contact, RespondedAt: parseTS(l.At)})
 	})
 }
 

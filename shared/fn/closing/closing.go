@@ -9,12 +9,15 @@ package closing
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -30,18 +33,16 @@ import (
 type Store interface {
 	GetImprovement(ctx context.Context, id string) (closeloop.Improvement, error)
 	ThemeMembers(ctx context.Context, theme, after string, each func(closeloop.ThemeMember) error) error
+	ClosingBatch(ctx context.Context, impID string, recipients []closeloop.ThemeMember) (closeloop.ClosingBatch, error)
+	ClaimClosing(ctx context.Context, impID, contactID, surveyID, batch string, state closeloop.ClosingState, now time.Time) error
+	RecordClosing(ctx context.Context, impID, surveyID string, state closeloop.ClosingState, messageID string, now time.Time) (firstTold bool, err error)
+	ReleaseClosing(ctx context.Context, impID, contactID string) error
+	PutBatchProgress(ctx context.Context, impID, batch string, p closeloop.Progress) error
+	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters, dims ...closeloop.Dims) error
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
-	ClaimClosing(ctx context.Context, impID, contactID, surveyID string, now time.Time) error
-	ClosingClaim(ctx context.Context, impID, contactID string) (closeloop.ClosingState, time.Time, error)
-	ReleaseClosing(ctx context.Context, impID, contactID string) error
-	FinishClosing(ctx context.Context, impID, contactID string, state closeloop.ClosingState, messageID string) error
-	AddProgress(ctx context.Context, id string, d closeloop.Progress) error
-	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters, dims ...closeloop.Dims) error
-	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error
 	GetCase(ctx context.Context, id string) (closeloop.Case, error)
 	MarkContacted(ctx context.Context, id string, now time.Time) error
-	MarkTold(ctx context.Context, sv closeloop.Survey, now time.Time) error
 	Claim(ctx context.Context, name string, now time.Time) error
 	Release(ctx context.Context, name string) error
 }
@@ -78,7 +79,9 @@ type Recipient struct {
 
 // BatchSize is how many recipients one queue message carries: small enough
 // to send within a Lambda timeout at the function's share of SES's rate,
-// large enough that fan-out to thousands takes few messages.
+// and to read in one request (an improvement and three items a recipient:
+// at most 100 keys), large enough that fan-out to thousands takes few
+// messages and little per-batch work per email.
 const BatchSize = 25
 
 // Announce returns the queue message that starts the fan-out of improvement id.
@@ -93,6 +96,7 @@ type Handler struct {
 	Mailer  Mailer
 	Queue   queue.Sender // where fan-out batches go: the queue this handler consumes
 	BaseURL string
+	Key     closeloop.ContactKey // signs unsubscribe links
 	Now     func() time.Time
 
 	Slack      Poster // detractor alerts to the team's channel; nil for none
@@ -108,7 +112,7 @@ type Handler struct {
 // links to cfg's base URL. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer, closingQueue queue.Sender) *Handler {
-	h := &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL, AlertEmail: cfg.AlertEmail, Brand: cfg.Brand, TicketURL: cfg.TicketURL}
+	h := &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL, Key: cfg.ContactKey, AlertEmail: cfg.AlertEmail, Brand: cfg.Brand, TicketURL: cfg.TicketURL}
 	if cfg.AlertWebhookURL != "" {
 		h.Slack = slack.Slack{URL: cfg.AlertWebhookURL, Client: &http.Client{Timeout: 5 * time.Second}}
 	}
@@ -154,13 +158,28 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return res, nil
 }
 
-// fanOut queues every response carrying the improvement's theme, in batches.
-// Running it twice queues them twice; the per-person claim makes that safe.
+// fanOut queues every response carrying the improvement's theme, in batches:
+// each person once, quoting their latest response on the theme, newest
+// first, so a batch's responses fall on few days (their loop counters are
+// added per day). Running it twice queues them twice; the per-person claim
+// makes that safe.
 func (h *Handler) fanOut(ctx context.Context, id string) error {
 	im, err := h.Store.GetImprovement(ctx, id)
 	if err != nil {
 		return err
 	}
+	var members []closeloop.ThemeMember
+	err = h.Store.ThemeMembers(ctx, im.Theme, "", func(m closeloop.ThemeMember) error {
+		members = append(members, m)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("fan out improvement %s: %w", id, err)
+	}
+	slices.SortStableFunc(members, func(a, b closeloop.ThemeMember) int {
+		return cmp.Or(b.RespondedAt.Compare(a.RespondedAt), cmp.Compare(a.SurveyID, b.SurveyID))
+	})
+	seen := map[string]bool{}
 	var batch []Recipient
 	var bodies []string
 	flush := func() {
@@ -170,80 +189,145 @@ func (h *Handler) fanOut(ctx context.Context, id string) error {
 			batch = nil
 		}
 	}
-	n := 0
-	err = h.Store.ThemeMembers(ctx, im.Theme, "", func(m closeloop.ThemeMember) error {
+	for _, m := range members {
+		if seen[m.ContactID] {
+			continue
+		}
+		seen[m.ContactID] = true
 		batch = append(batch, Recipient{SurveyID: m.SurveyID, ContactID: m.ContactID})
-		n++
 		if len(batch) == BatchSize {
 			flush()
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("fan out improvement %s: %w", id, err)
 	}
 	flush()
 	if err := h.Queue.Send(ctx, bodies...); err != nil {
 		return fmt.Errorf("fan out improvement %s: %w", id, err)
 	}
-	slog.InfoContext(ctx, "improvement fanned out", "improvement", id, "theme", im.Theme, "responses", n, "batches", len(bodies))
+	slog.InfoContext(ctx, "improvement fanned out", "improvement", id, "theme", im.Theme, "people", len(seen), "batches", len(bodies))
 	return nil
 }
 
-// send sends one batch. It returns an error (and the batch is retried) only
-// when SES or the store failed in a way a retry can mend; people already
-// claimed are skipped on the retry.
+// BatchID names a batch of improvement impID's fan-out by its recipients,
+// so every delivery of one batch, and of the same batch queued by a second
+// fan-out, has the same name.
+func BatchID(impID string, rs []Recipient) string {
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.SurveyID
+	}
+	slices.Sort(ids)
+	sum := sha256.Sum256([]byte(impID + "|" + strings.Join(ids, ",")))
+	return hex.EncodeToString(sum[:12])
+}
+
+// tally is what one attempt at a batch counts: the progress of every
+// recipient the batch claimed (by this attempt or an earlier one), and
+// what this attempt itself sent, for the day's counters.
+type tally struct {
+	progress closeloop.Progress
+	sent     int64
+	told     map[string]closeloop.Counters // by the day of the response told
+	toldAt   map[string]time.Time
+}
+
+func (t *tally) count(state closeloop.ClosingState) {
+	t.progress.Recipients++
+	switch state {
+	case closeloop.ClosingSent:
+		t.progress.Sent++
+	case closeloop.ClosingSuppressed:
+		t.progress.Suppressed++
+	default:
+		t.progress.Failed++
+	}
+}
+
+// send sends one batch: one read of everything the batch needs, then for
+// each person a claim, the email and its recorded outcome, then the
+// batch's progress and counters. It returns an error (and the batch is
+// retried) only when SES or the store failed in a way a retry can mend;
+// people already claimed are not sent to again on the retry.
 func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
-	im, err := h.Store.GetImprovement(ctx, id)
+	now := h.now()
+	members := make([]closeloop.ThemeMember, len(rs))
+	for i, r := range rs {
+		members[i] = closeloop.ThemeMember{SurveyID: r.SurveyID, ContactID: r.ContactID}
+	}
+	b, err := h.Store.ClosingBatch(ctx, id, members)
 	if err != nil {
 		return err
 	}
+	batch := BatchID(id, rs)
+	t := &tally{told: map[string]closeloop.Counters{}, toldAt: map[string]time.Time{}}
 	var errs []error
 	for _, r := range rs {
-		if err := h.one(ctx, im, r); err != nil {
+		if err := h.one(ctx, b, batch, r, now, t); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	// The batch's progress, whatever happened: each attempt writes the
+	// whole batch's tally, so a retry completes what a failed attempt
+	// could not write.
+	if t.progress != (closeloop.Progress{}) {
+		if err := h.Store.PutBatchProgress(ctx, id, batch, t.progress); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// The counters count this attempt's own emails: a lost write leaves the
+	// day's figures short by them (logged), never counted twice.
+	if t.sent > 0 {
+		if err := h.Store.AddCounters(ctx, now, closeloop.Counters{ClosingSent: t.sent}); err != nil {
+			slog.ErrorContext(ctx, "count closing emails", "improvement", id, "emails", t.sent, "err", err)
+		}
+	}
+	for day, c := range t.told {
+		if err := h.Store.AddCounters(ctx, t.toldAt[day], c); err != nil {
+			slog.ErrorContext(ctx, "count theme raisers told", "improvement", id, "day", day, "err", err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient) error {
-	now := h.now()
-	sv, err := h.Store.GetSurvey(ctx, r.SurveyID)
-	if errors.Is(err, closeloop.ErrNotFound) {
-		return nil
+// one settles recipient r of batch: counted when the batch claimed them
+// before, sent to when nobody has.
+func (h *Handler) one(ctx context.Context, b closeloop.ClosingBatch, batch string, r Recipient, now time.Time, t *tally) error {
+	im := b.Improvement
+	sv, ok := b.Surveys[r.SurveyID]
+	if !ok || sv.ContactID != r.ContactID {
+		return nil // erased, or its contact moved to a keyed id since it was queued
 	}
-	if err != nil {
-		return err
+	if cl, ok := b.Claims[sv.ContactID]; ok {
+		if cl.Batch != batch || cl.SurveyID != sv.ID {
+			return nil // another batch's, or an older release's: it counts them
+		}
+		return h.settle(ctx, b, batch, sv, cl, now, t)
 	}
 	if sv.ContactID == "" || !slices.Contains(sv.Themes, im.Theme) || !im.Audience.Includes(sv, im.CreatedAt) {
 		return nil // erased, the theme was taken off this response, or outside the audience
 	}
-	c, err := h.Store.GetContact(ctx, sv.ContactID)
-	if errors.Is(err, closeloop.ErrNotFound) {
+	c, ok := b.Contacts[sv.ContactID]
+	if !ok {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	err = h.Store.ClaimClosing(ctx, im.ID, c.ID, sv.ID, now)
-	if errors.Is(err, closeloop.ErrDuplicate) {
-		return h.settle(ctx, im.ID, c.ID, sv.ID, now)
-	}
-	if err != nil {
-		return err
-	}
-	if err := h.Store.AddProgress(ctx, im.ID, closeloop.Progress{Recipients: 1}); err != nil {
-		if rerr := h.Store.ReleaseClosing(ctx, im.ID, c.ID); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		return err // uncounted and unclaimed: the retry starts afresh
-	}
+	state := closeloop.ClosingClaimed
 	if c.Suppressed != "" {
-		return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingSuppressed, "", closeloop.Progress{Suppressed: 1})
+		state = closeloop.ClosingSuppressed
 	}
-	token, linkID := closeloop.NewToken()
-	if err := h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, now); err != nil {
+	err := h.Store.ClaimClosing(ctx, im.ID, c.ID, sv.ID, batch, state, now)
+	if errors.Is(err, closeloop.ErrDuplicate) {
+		// Claimed since the batch was read: by a concurrent delivery of
+		// this batch, which counts it, or another batch. Come back later.
+		return fmt.Errorf("closing %s/%s: %w", im.ID, sv.ID, errClaimOpen)
+	}
+	if err != nil {
+		return err
+	}
+	if state == closeloop.ClosingSuppressed {
+		t.count(state)
+		return nil
+	}
+	token, err := h.Key.UnsubscribeToken(c.ID, now.Add(closeloop.UnsubscribeLinkTTL))
+	if err != nil {
 		return h.release(ctx, im.ID, c.ID, err)
 	}
 	text, lang := im.TextFor(cmp.Or(sv.Locale, c.Locale))
@@ -252,7 +336,7 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 		Summary: text.Summary, Detail: text.Message, Link: im.Link, Brand: h.Brand, UnsubscribeURL: h.BaseURL + "/u/" + token,
 	})
 	if err != nil {
-		return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingFailed, "", closeloop.Progress{Failed: 1})
+		return h.record(ctx, im.ID, sv, closeloop.ClosingFailed, "", now, t)
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "closing", "improvement_id": im.ID}
 	messageID, err := h.Mailer.Send(ctx, msg)
@@ -261,20 +345,40 @@ func (h *Handler) one(ctx context.Context, im closeloop.Improvement, r Recipient
 	}
 	if err != nil {
 		slog.ErrorContext(ctx, "closing email refused", "improvement", im.ID, "survey", sv.ID, "err", err)
-		return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingFailed, "", closeloop.Progress{Failed: 1})
+		return h.record(ctx, im.ID, sv, closeloop.ClosingFailed, "", now, t)
 	}
-	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{ClosingSent: 1}); err != nil {
-		slog.ErrorContext(ctx, "count closing email", "improvement", im.ID, "err", err)
+	if err := h.record(ctx, im.ID, sv, closeloop.ClosingSent, messageID, now, t); err != nil {
+		return err
 	}
-	// Telling an unhappy customer what changed reaches them: their case, if
-	// any, is contacted.
-	if err := h.Store.MarkContacted(ctx, sv.ID, now); err != nil {
-		slog.ErrorContext(ctx, "mark case contacted", "survey", sv.ID, "err", err)
+	// Telling an unhappy customer what changed reaches them: their case
+	// (opened for detractor answers only) is contacted.
+	if sv.Rating != nil && sv.Kind.Detractor(*sv.Rating) {
+		if err := h.Store.MarkContacted(ctx, sv.ID, now); err != nil {
+			slog.ErrorContext(ctx, "mark case contacted", "survey", sv.ID, "err", err)
+		}
 	}
-	if err := h.Store.MarkTold(ctx, sv, now); err != nil {
-		slog.ErrorContext(ctx, "count theme raiser told", "survey", sv.ID, "err", err)
+	return nil
+}
+
+// record records the outcome of the email quoting sv and counts it. An
+// outcome that could not be recorded fails the batch: its retry finds the
+// claim open and settles it (settle).
+func (h *Handler) record(ctx context.Context, impID string, sv closeloop.Survey, state closeloop.ClosingState, messageID string, now time.Time, t *tally) error {
+	first, err := h.Store.RecordClosing(ctx, impID, sv.ID, state, messageID, now)
+	if err != nil && !errors.Is(err, closeloop.ErrConflict) { // a conflict: erased since, or settled by another delivery
+		return err
 	}
-	return h.finish(ctx, im.ID, c.ID, sv.ID, closeloop.ClosingSent, messageID, closeloop.Progress{Sent: 1})
+	slog.InfoContext(ctx, "closing email", "improvement", impID, "survey", sv.ID, "state", state, "message", messageID)
+	t.count(state)
+	if state == closeloop.ClosingSent {
+		t.sent++
+	}
+	if first {
+		day := sv.RespondedAt.UTC().Format(time.DateOnly)
+		t.told[day] = t.told[day].Add(closeloop.Counters{Loops: closeloop.LoopCounters{ThemeRaisersTold: 1, ToldHours: closeloop.HistOf(now.Sub(sv.RespondedAt))}})
+		t.toldAt[day] = sv.RespondedAt
+	}
+	return nil
 }
 
 // alert tells the team about case id once per channel: each channel's
@@ -361,8 +465,8 @@ func (h *Handler) ack(ctx context.Context, id string) error {
 		return nil
 	}
 	return h.once(ctx, "ack/"+id, func(ctx context.Context) error {
-		token, linkID := closeloop.NewToken()
-		if err := h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, h.now()); err != nil {
+		token, err := h.Key.UnsubscribeToken(c.ID, h.now().Add(closeloop.UnsubscribeLinkTTL))
+		if err != nil {
 			return err
 		}
 		m, err := mail.AckEmail(c.Email, c.Name, cmp.Or(sv.Locale, c.Locale), sv.Comment, h.BaseURL+"/u/"+token, h.Brand)
@@ -399,14 +503,6 @@ func (h *Handler) once(ctx context.Context, name string, f func(context.Context)
 	return nil
 }
 
-func (h *Handler) finish(ctx context.Context, impID, contactID, surveyID string, state closeloop.ClosingState, messageID string, d closeloop.Progress) error {
-	if err := h.Store.FinishClosing(ctx, impID, contactID, state, messageID); err != nil {
-		return err
-	}
-	slog.InfoContext(ctx, "closing email", "improvement", impID, "survey", surveyID, "state", state, "message", messageID)
-	return h.Store.AddProgress(ctx, impID, d)
-}
-
 // ClaimLease is how long a claimed "you said, we did" email may stay
 // unrecorded before a later delivery of its batch settles it: far longer
 // than one batch takes (the function's timeout is a minute), and shorter
@@ -418,38 +514,33 @@ const ClaimLease = 15 * time.Minute
 // that attempt has finished or its lease has run out.
 var errClaimOpen = errors.New("claimed by another attempt, not yet recorded")
 
-// settle handles a recipient someone already claimed. A recorded claim is
-// done. A claim still open within its lease belongs to a running attempt:
-// the batch comes back later. A claim open past its lease belongs to an
-// attempt that died, or that sent and could not record it: whether the
-// email went is unknown, so it is recorded as failed and never resent
-// (at most once, like the survey; docs/reliability.md).
-func (h *Handler) settle(ctx context.Context, impID, contactID, surveyID string, now time.Time) error {
-	state, claimedAt, err := h.Store.ClosingClaim(ctx, impID, contactID)
-	if errors.Is(err, closeloop.ErrNotFound) {
-		return fmt.Errorf("closing %s/%s: %w", impID, surveyID, errClaimOpen) // released a moment ago: claim it on the next delivery
+// settle counts a recipient this batch claimed before. A recorded outcome
+// (or a suppressed claim) is counted. A claim still open within its lease
+// belongs to a running attempt: the batch comes back later. A claim open
+// past its lease belongs to an attempt that died, or that sent and could
+// not record it: whether the email went is unknown, so it is recorded as
+// failed and never resent (at most once, like the survey;
+// docs/reliability.md).
+func (h *Handler) settle(ctx context.Context, b closeloop.ClosingBatch, batch string, sv closeloop.Survey, cl closeloop.ClosingClaim, now time.Time, t *tally) error {
+	if cl.State != closeloop.ClosingClaimed {
+		t.count(cl.State)
+		return nil
 	}
-	if err != nil || state != closeloop.ClosingClaimed {
-		return err
+	if o, ok := b.Outcomes[sv.ID]; ok {
+		t.count(o)
+		return nil
 	}
-	if now.Sub(claimedAt) < ClaimLease {
-		return fmt.Errorf("closing %s/%s: %w", impID, surveyID, errClaimOpen)
+	if now.Sub(cl.ClaimedAt) < ClaimLease {
+		return fmt.Errorf("closing %s/%s: %w", b.Improvement.ID, sv.ID, errClaimOpen)
 	}
-	slog.WarnContext(ctx, "closing email: claim lease expired; outcome unknown, not resent", "improvement", impID, "survey", surveyID)
-	err = h.finish(ctx, impID, contactID, surveyID, closeloop.ClosingFailed, "", closeloop.Progress{Failed: 1})
-	if errors.Is(err, closeloop.ErrConflict) {
-		return nil // settled by a concurrent delivery
-	}
-	return err
+	slog.WarnContext(ctx, "closing email: claim lease expired; outcome unknown, not resent", "improvement", b.Improvement.ID, "survey", sv.ID)
+	return h.record(ctx, b.Improvement.ID, sv, closeloop.ClosingFailed, "", now, t)
 }
 
 // release gives a claim back after a failure that sent nothing, so the
 // retried batch can claim it again.
 func (h *Handler) release(ctx context.Context, impID, contactID string, cause error) error {
 	if err := h.Store.ReleaseClosing(ctx, impID, contactID); err != nil {
-		return errors.Join(cause, err)
-	}
-	if err := h.Store.AddProgress(ctx, impID, closeloop.Progress{Recipients: -1}); err != nil {
 		return errors.Join(cause, err)
 	}
 	return cause

@@ -46,10 +46,11 @@ type Store interface {
 // Handler serves /s/{token} and /u/{token}.
 type Handler struct {
 	Store       Store
-	FollowUps   queue.Sender     // the queue that alerts the team of a new case and acknowledges comments
-	Acknowledge string           // "detractors", "all" or "off"
-	Brand       closeloop.Brand  // the team's name, colour and logo on every page
-	Now         func() time.Time // nil for time.Now
+	FollowUps   queue.Sender         // the queue that alerts the team of a new case and acknowledges comments
+	Acknowledge string               // "detractors", "all" or "off"
+	Brand       closeloop.Brand      // the team's name, colour and logo on every page
+	Key         closeloop.ContactKey // checks signed unsubscribe links
+	Now         func() time.Time     // nil for time.Now
 	mux         *http.ServeMux
 }
 
@@ -61,7 +62,7 @@ var Paths = []string{"/s/", "/u/"}
 // answer opens a follow-up case and queues the team's alerts on followUps.
 // The Lambda, the local dev server and `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, followUps queue.Sender) *Handler {
-	h := &Handler{Store: store, FollowUps: followUps, Acknowledge: cfg.Acknowledge, Brand: cfg.Brand, mux: http.NewServeMux()}
+	h := &Handler{Store: store, FollowUps: followUps, Acknowledge: cfg.Acknowledge, Brand: cfg.Brand, Key: cfg.ContactKey, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /s/{token}", h.showSurvey)
 	h.mux.HandleFunc("POST /s/{token}", h.answer)
 	h.mux.HandleFunc("GET /u/{token}", h.showUnsubscribe)
@@ -350,16 +351,33 @@ const (
 	MaxUnsubscribeForm = 4 << 10
 )
 
-// unsubscribeTarget finds the contact a /u/ token stands for: the token of
-// an unsubscribe link (every email since survey emails got links of their
-// own), or, for survey emails sent before that, the survey's token. ok is
-// false when it has answered already: 404 for an unknown token, or "you
-// are unsubscribed" when the person was erased.
+// unsubscribeTarget finds the contact a /u/ token stands for: a signed
+// unsubscribe token (every email since links were signed), the token of a
+// stored unsubscribe link (emails before that), or, for survey emails sent
+// before those, the survey's token. ok is false when it has answered
+// already: 404 for an unknown, forged or expired token, or "you are
+// unsubscribed" when the person was erased.
 func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (contactID, locale string, ok bool) {
 	token := r.PathValue("token")
 	nf := func() (string, string, bool) {
 		h.render(w, r, http.StatusNotFound, "message.html", notFoundPage(r))
 		return "", "", false
+	}
+	if closeloop.IsSignedToken(token) {
+		cid, err := h.Key.UnsubscribeContact(token, h.now())
+		if err != nil {
+			return nf()
+		}
+		// An erased person's link went with them, as a stored link did.
+		c, err := h.Store.GetContact(r.Context(), cid)
+		if errors.Is(err, closeloop.ErrNotFound) || err == nil && c.Suppressed == closeloop.SuppressedErased {
+			return nf()
+		}
+		if err != nil {
+			web.Error(w, r, err)
+			return "", "", false
+		}
+		return cid, c.Locale, true
 	}
 	if closeloop.CheckToken(token) != nil {
 		return nf()

@@ -167,9 +167,49 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	}
 }
 
-// TestClosingEmailUnsubscribe: the link token of a "you said, we did" email
-// unsubscribes its person too.
-func TestClosingEmailUnsubscribe(t *testing.T) {
+// TestSignedUnsubscribeLinks: the survey email's unsubscribe link is
+// signed, not stored, and names its person; the same link for anyone else,
+// under another key, altered or past its expiry answers 404 and
+// unsubscribes nobody.
+func TestSignedUnsubscribeLinks(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	m := sent(t, st, closeloop.CSAT)
+	sv, _ := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(awstest.Token(m)))
+	u, _ := url.Parse(strings.Trim(m.Header("List-Unsubscribe"), "<>"))
+	token := strings.TrimPrefix(u.Path, "/u/")
+	if !closeloop.IsSignedToken(token) || !strings.HasPrefix(token, sv.ContactID+".") {
+		t.Fatalf("unsubscribe link %q is not signed for contact %s", u.Path, sv.ContactID)
+	}
+	other, _ := st.Store.ContactID("someone.else@example.com")
+	expired, _ := st.Config.ContactKey.UnsubscribeToken(sv.ContactID, time.Now().Add(-time.Minute))
+	otherKey, _ := closeloop.ContactKey("another-key-0123456789abcdef0123456789").UnsubscribeToken(sv.ContactID, time.Now().Add(time.Hour))
+	for name, tok := range map[string]string{
+		"another person": other + token[len(sv.ContactID):],
+		"expired":        expired,
+		"another key":    otherKey,
+		"altered":        token[:len(token)-2] + "xx",
+	} {
+		if w := do(st, http.MethodPost, "/u/"+tok, url.Values{}); w.Code != http.StatusNotFound {
+			t.Errorf("%s: POST %d, want 404", name, w.Code)
+		}
+	}
+	if c, _ := st.Store.GetContact(context.Background(), sv.ContactID); c.Suppressed != "" {
+		t.Fatalf("a refused link unsubscribed %+v", c)
+	}
+	if w := do(st, http.MethodGet, u.Path, nil); w.Code != 200 || !strings.Contains(w.Body.String(), "<form") {
+		t.Fatalf("unsubscribe page: %d", w.Code)
+	}
+	if w := do(st, http.MethodPost, u.Path, url.Values{}); w.Code != 200 {
+		t.Fatalf("unsubscribe: %d", w.Code)
+	}
+	if c, _ := st.Store.GetContact(context.Background(), sv.ContactID); c.Suppressed != "unsubscribed" {
+		t.Errorf("contact %+v, want unsubscribed", c)
+	}
+}
+
+// TestStoredUnsubscribeLink: the stored link of an email sent before links
+// were signed still unsubscribes its person.
+func TestStoredUnsubscribeLink(t *testing.T) {
 	st := awstest.Stack(t, closeloop.Config{})
 	m := sent(t, st, closeloop.CSAT)
 	sv, _ := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(awstest.Token(m)))

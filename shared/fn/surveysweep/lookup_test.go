@@ -100,7 +100,12 @@ func TestLookupIntercom(t *testing.T) {
 	}
 	tk, _ := st.Store.GetTicket(context.Background(), "intercom", "5001")
 	if tk == nil || tk.ContactID == "" || tk.State != closeloop.SurveySent || tk.Locale != "de" {
-		t.Errorf("ticket after the look-up %+v", tk)
+		t.Fatalf("ticket after the look-up %+v", tk)
+	}
+	// The survey belongs to the looked-up person: their answer counts for
+	// them, and erasing them finds it.
+	if sv, err := st.Store.GetSurvey(context.Background(), tk.SurveyID); err != nil || sv.ContactID != tk.ContactID {
+		t.Errorf("survey of the looked-up customer: contact %q, %v; want %q", sv.ContactID, err, tk.ContactID)
 	}
 }
 

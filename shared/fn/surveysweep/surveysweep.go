@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -32,7 +33,6 @@ type Store interface {
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	TakeSurveySlot(ctx context.Context, c closeloop.Contact, slot string, now time.Time) error
 	CreateSurvey(ctx context.Context, s closeloop.Survey) error
-	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error
 	EraseSurvey(ctx context.Context, id string) error
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
 	CreateSurveyLink(ctx context.Context, id, surveyID, contactID string, expires time.Time) error
@@ -58,7 +58,7 @@ type Mailer interface {
 // and fatigue window. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer) *Handler {
-	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC), ReminderDelay: cfg.ReminderDelay, Brand: cfg.Brand,
+	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, Key: cfg.ContactKey, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC), ReminderDelay: cfg.ReminderDelay, Brand: cfg.Brand,
 		Lookups: helpdesk.Lookups(cfg, nil), CheckInDelay: cfg.CheckInDelay, PerSource: cfg.PerSource}
 }
 
@@ -67,6 +67,7 @@ type Handler struct {
 	Store         Store
 	Mailer        Mailer
 	BaseURL       string
+	Key           closeloop.ContactKey // signs unsubscribe links
 	FatigueWindow time.Duration
 	Window        closeloop.SendWindow       // when surveys may go out
 	Zone          *time.Location             // the team's zone: the window's zone for customers of no known zone
@@ -74,6 +75,7 @@ type Handler struct {
 	Brand         closeloop.Brand            // the team's name, colour and logo in every email
 	Lease         time.Duration              // how long a claim may stay unresolved; 0 for DefaultLease
 	Batch         int                        // surveys per run; 0 for DefaultBatch
+	Workers       int                        // surveys handled at once; 0 for DefaultWorkers
 	Lookups       map[string]helpdesk.Lookup // per source: finds a customer a delivery named by id only
 	CheckInDelay  time.Duration              // the check-in this long after a looked-up customer's solve; 0 for none
 	PerSource     map[string]closeloop.SourceSettings
@@ -84,7 +86,11 @@ type Handler struct {
 const (
 	DefaultLease = 15 * time.Minute
 	DefaultBatch = 500 // about 36 s of sending at SES's default 14/s
-	maxAttempts  = 5
+	// DefaultWorkers is how many surveys a run handles at once: enough to
+	// send a few hundred a second at SES's usual round trip, few enough
+	// for the function's memory and the table's burst.
+	DefaultWorkers = 16
+	maxAttempts    = 5
 	// deadlineMargin is the time left before the invocation's deadline at
 	// which a run stops claiming, so it never dies mid-send.
 	deadlineMargin = 5 * time.Second
@@ -126,43 +132,74 @@ func (h *Handler) Run(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	// Several at a time, so that the run keeps up with the account's
+	// sending rate (the shared limiter holds every sender to it) rather
+	// than with one SES round trip after another. Two tickets of one
+	// person race safely: the survey slot is a conditional write.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan closeloop.TicketRef)
+	for range min(h.workers(), len(refs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ref := range next {
+				outcome, err := h.one(ctx, ref, now)
+				if err != nil {
+					slog.ErrorContext(ctx, "sweep", "source", ref.Source, "ticket", ref.TicketID, "err", err)
+				}
+				mu.Lock()
+				res.count(outcome)
+				mu.Unlock()
+			}
+		}()
+	}
 	for _, ref := range refs {
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < deadlineMargin {
 			break // the rest stay scheduled for the next run
 		}
-		outcome, err := h.one(ctx, ref, now)
-		if err != nil {
-			slog.ErrorContext(ctx, "sweep", "source", ref.Source, "ticket", ref.TicketID, "err", err)
-		}
-		switch outcome {
-		case closeloop.SurveySent:
-			res.Sent++
-		case closeloop.SurveyThrottled:
-			res.Throttled++
-		case closeloop.SurveySuppressed:
-			res.Suppressed++
-		case closeloop.SurveyFailed:
-			res.Failed++
-		case closeloop.SurveyScheduled:
-			res.Retried++
-		case deferred:
-			res.Deferred++
-		case reminded:
-			res.Reminded++
-		case reminderSkipped:
-			res.ReminderSkipped++
-		case checkedIn:
-			res.CheckIns++
-		case checkInSkipped:
-			res.CheckInsSkipped++
-		default:
-			res.Skipped++
-		}
+		next <- ref
 	}
+	close(next)
+	wg.Wait()
 	// Failures the run survives raise nothing by themselves: they are
 	// metrics, which alarms watch.
 	logging.Metrics(ctx, "survey-sweep", map[string]int{closeloop.MetricSurveysSent: res.Sent, closeloop.MetricSurveysFailed: res.Failed, closeloop.MetricSurveysRetried: res.Retried})
 	return res, nil
+}
+
+func (h *Handler) workers() int {
+	if h.Workers > 0 {
+		return h.Workers
+	}
+	return DefaultWorkers
+}
+
+func (res *Result) count(outcome closeloop.SurveyState) {
+	switch outcome {
+	case closeloop.SurveySent:
+		res.Sent++
+	case closeloop.SurveyThrottled:
+		res.Throttled++
+	case closeloop.SurveySuppressed:
+		res.Suppressed++
+	case closeloop.SurveyFailed:
+		res.Failed++
+	case closeloop.SurveyScheduled:
+		res.Retried++
+	case deferred:
+		res.Deferred++
+	case reminded:
+		res.Reminded++
+	case reminderSkipped:
+		res.ReminderSkipped++
+	case checkedIn:
+		res.CheckIns++
+	case checkInSkipped:
+		res.CheckInsSkipped++
+	default:
+		res.Skipped++
+	}
 }
 
 // one handles one due ticket and returns the state it left the survey in
@@ -261,17 +298,17 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	}
 
 	sv := closeloop.Survey{
-		ID: surveyID, Source: t.Source, TicketID: t.TicketID, ContactID: t.ContactID, Kind: t.Kind,
+		ID: surveyID, Source: t.Source, TicketID: t.TicketID, ContactID: claimed.ContactID, Kind: t.Kind, // a look-up found the contact after t was read
 		Locale: cmp.Or(claimed.Locale, contact.Locale), Subject: t.Subject, AgentName: t.AgentName, AgentEmail: t.AgentEmail,
 		SentAt: now, ExpiresAt: now.Add(closeloop.SurveyTTL),
 	}
 	if err := h.Store.CreateSurvey(ctx, sv); err != nil {
 		return h.retry(ctx, &claimed, err)
 	}
-	// The unsubscribe link has a token of its own: mail providers fetch it,
-	// and it must not open the survey.
-	unsubToken, linkID := closeloop.NewToken()
-	if err := h.Store.CreateUnsubscribeLink(ctx, linkID, t.ContactID, now); err != nil {
+	// The unsubscribe link has a token of its own, signed, not stored: mail
+	// providers fetch it, and it must not open the survey.
+	unsubToken, err := h.Key.UnsubscribeToken(claimed.ContactID, now.Add(closeloop.UnsubscribeLinkTTL))
+	if err != nil {
 		if derr := h.Store.DeleteSurvey(ctx, surveyID); derr != nil {
 			slog.WarnContext(ctx, "delete unsent survey", "survey", surveyID, "err", derr)
 		}
@@ -416,11 +453,11 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 		return reminderSkipped, nil
 	}
 	token, linkID := closeloop.NewToken()
-	unsubToken, unsubID := closeloop.NewToken()
-	if err := h.Store.CreateSurveyLink(ctx, linkID, sv.ID, t.ContactID, sv.ExpiresAt); err != nil {
+	unsubToken, err := h.Key.UnsubscribeToken(t.ContactID, now.Add(closeloop.UnsubscribeLinkTTL))
+	if err != nil {
 		return "", err
 	}
-	if err := h.Store.CreateUnsubscribeLink(ctx, unsubID, t.ContactID, now); err != nil {
+	if err := h.Store.CreateSurveyLink(ctx, linkID, sv.ID, t.ContactID, sv.ExpiresAt); err != nil {
 		return "", err
 	}
 	msg, err := mail.SurveyEmail(c.Email, mail.Survey{
@@ -505,11 +542,11 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 		return checkInSkipped, nil
 	}
 	token, linkID := closeloop.NewToken()
-	unsubToken, unsubID := closeloop.NewToken()
-	if err := h.Store.CreateCheckInLink(ctx, linkID, ci.ID, ci.ContactID, now); err != nil {
+	unsubToken, err := h.Key.UnsubscribeToken(ci.ContactID, now.Add(closeloop.UnsubscribeLinkTTL))
+	if err != nil {
 		return "", err
 	}
-	if err := h.Store.CreateUnsubscribeLink(ctx, unsubID, ci.ContactID, now); err != nil {
+	if err := h.Store.CreateCheckInLink(ctx, linkID, ci.ID, ci.ContactID, now); err != nil {
 		return "", err
 	}
 	msg, err := mail.CheckInEmail(c.Email, c.Name, cmp.Or(ci.Locale, c.Locale), ci.Subject, h.BaseURL, token, h.BaseURL+"/u/"+unsubToken, h.Brand)
