@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -43,15 +44,24 @@ func capacity(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 	cfg := benchConfig()
 	// SES's default production quota, shared through the table as in AWS:
 	// its permission writes count too.
-	st, err := devstack.Assemble(ctx, cfg, srv.DynamoDB, srv.SES, 14)
+	var mu sync.Mutex
+	step := ""
+	type units struct{ r, w, ix float64 }
+	perStep := map[string]*units{}
+	var order []string
+	env := devstack.Env(cfg, srv.DynamoDB, srv.SES)
+	env.AWS.HTTPClient = &http.Client{Transport: &indexWrites{next: http.DefaultTransport, db: env.DynamoDB(), table: cfg.Table, add: func(u float64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if perStep[step] == nil {
+			perStep[step] = &units{}
+		}
+		perStep[step].ix += u
+	}}}
+	st, err := devstack.AssembleEnv(ctx, env, 14)
 	if err != nil {
 		return err
 	}
-	var mu sync.Mutex
-	step := ""
-	type units struct{ r, w float64 }
-	perStep := map[string]*units{}
-	var order []string
 	st.Store.Capacity = func(op string, r, w float64) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -60,6 +70,9 @@ func capacity(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 		}
 		perStep[step].r += r
 		perStep[step].w += w
+		if os.Getenv("BENCH_CAPACITY_TRACE") != "" {
+			fmt.Fprintf(os.Stderr, "%-50.50s %-14s %4.1f RCU %4.1f WCU\n", step, op, r, w)
+		}
 	}
 	begin := func(name string) { mu.Lock(); step = name; order = append(order, name); mu.Unlock() }
 	do := func(method, path, body, ctype string, h http.Header) *httptest.ResponseRecorder {
@@ -127,20 +140,22 @@ func capacity(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 	day := time.Now().UTC().Format(time.DateOnly)
 	do("GET", "/api/metrics?from="+day+"&to="+day, "", "", nil)
 
-	var loopR, loopW float64
+	var loopR, loopW, loopIx float64
 	for _, name := range order {
 		u := perStep[name]
 		if u == nil {
 			u = &units{}
 		}
-		rep.add(Figure{Section: "capacity", Name: name, Value: fmt.Sprintf("%.1f RCU, %.1f WCU", u.r, u.w)})
+		rep.add(Figure{Section: "capacity", Name: name, Value: fmt.Sprintf("%.1f RCU, %.1f WCU (%.0f table, %.0f index)", u.r, u.w+u.ix, u.w, u.ix)})
 		if !strings.HasPrefix(name, "(") && !strings.HasPrefix(name, "metrics") {
 			loopR += u.r
 			loopW += u.w
+			loopIx += u.ix
 		}
 	}
-	rep.add(Figure{Section: "capacity", Name: "full loop: write capacity units", Value: fmt.Sprintf("%.1f WCU", loopW), Target: "≤ 12 (indexes included)", Holds: holds(loopW <= 12),
-		Note: "table writes as dynalite reports them; global secondary index writes come on top (about 9 more: the due index 4, by_contact 2, by_day 2 with its ALL projection, 1 link)"})
+	loopW += loopIx
+	rep.add(Figure{Section: "capacity", Name: "full loop: write capacity units", Value: fmt.Sprintf("%.1f WCU (%.0f table, %.0f index)", loopW, loopW-loopIx, loopIx), Target: "≤ 12 (indexes included)", Holds: holds(loopW <= 12),
+		Note: "table writes as the local server reports them; index writes counted from each item before and after every write, by DynamoDB's rules (bench/indexes.go). Most writes are needed: the ticket's schedule (written at the solve, the claim and the outcome, each moving it in the due index), the survey, the person's fatigue slot and answer, the claims that keep every email single. The rest are the day's counters: the solve, the survey sent, the answer, each once for the day and again for each breakdown (source, kind, agent, theme), which keep every report O(days)"})
 	rep.add(Figure{Section: "capacity", Name: "full loop: read capacity units", Value: fmt.Sprintf("%.1f RCU", loopR), Target: "≤ 6", Holds: holds(loopR <= 6),
 		Note: "strongly consistent reads of each item before a conditional write dominate"})
 	// Seven invocations a loop (webhook, sweep share, page, answer, tag, announce, closing), ~100 ms at 256 MB each.

@@ -159,7 +159,14 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 	// a theme it gains takes the whole answer.
 	dims := closeloop.SurveyDims(old.survey())
 	dims.Themes = nil
-	if err := s.AddCounters(ctx, first, delta, dims); err != nil {
+	// The response rate counts answers on the day their survey went: the
+	// same day's counters as the answer's, most often, in the same write.
+	answered := old.Rating == nil && old.SentAt != ""
+	dayDelta := delta
+	if answered && s.day(parseTS(old.SentAt)) == s.day(first) {
+		dayDelta.Answered, answered = 1, false
+	}
+	if err := s.AddCounters(ctx, first, dayDelta, dims); err != nil {
 		return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
 	}
 	for _, th := range old.Themes {
@@ -174,8 +181,7 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 			}
 		}
 	}
-	if old.Rating == nil && old.SentAt != "" {
-		// The response rate counts answers on the day their survey went.
+	if answered {
 		if err := s.AddCounters(ctx, parseTS(old.SentAt), closeloop.Counters{Answered: 1}, dims); err != nil {
 			return sv, fmt.Errorf("answer survey %s: %w", sv.ID, err)
 		}

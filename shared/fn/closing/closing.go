@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -77,6 +78,12 @@ type Recipient struct {
 	ContactID string `json:"contact_id"`
 }
 
+// DefaultSenders is how many of a batch's emails are on their way at once
+// in one instance. More fill the account's rate with fewer instances; each
+// is one more email whose outcome is unknown, and so not resent, when the
+// network fails under a batch (docs/reliability.md).
+const DefaultSenders = 5
+
 // BatchSize is how many recipients one queue message carries: small enough
 // to send within a Lambda timeout at the function's share of SES's rate,
 // and to read in one request (an improvement and three items a recipient:
@@ -97,6 +104,8 @@ type Handler struct {
 	Queue   queue.Sender // where fan-out batches go: the queue this handler consumes
 	BaseURL string
 	Key     closeloop.ContactKey // signs unsubscribe links
+	Senders int                  // a batch's emails on their way at once; 0 for DefaultSenders
+	Zone    *time.Location       // the team's zone, whose days the counters count; nil for UTC
 	Now     func() time.Time
 
 	Slack      Poster // detractor alerts to the team's channel; nil for none
@@ -112,7 +121,7 @@ type Handler struct {
 // links to cfg's base URL. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer, closingQueue queue.Sender) *Handler {
-	h := &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL, Key: cfg.ContactKey, AlertEmail: cfg.AlertEmail, Brand: cfg.Brand, TicketURL: cfg.TicketURL}
+	h := &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL, Key: cfg.ContactKey, Zone: cfg.TimeZone, AlertEmail: cfg.AlertEmail, Brand: cfg.Brand, TicketURL: cfg.TicketURL}
 	if cfg.AlertWebhookURL != "" {
 		h.Slack = slack.Slack{URL: cfg.AlertWebhookURL, Client: &http.Client{Timeout: 5 * time.Second}}
 	}
@@ -224,6 +233,7 @@ func BatchID(impID string, rs []Recipient) string {
 // recipient the batch claimed (by this attempt or an earlier one), and
 // what this attempt itself sent, for the day's counters.
 type tally struct {
+	mu       sync.Mutex // the batch's recipients are sent to several at a time
 	progress closeloop.Progress
 	sent     int64
 	told     map[string]closeloop.Counters // by the day of the response told
@@ -231,6 +241,8 @@ type tally struct {
 }
 
 func (t *tally) count(state closeloop.ClosingState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.progress.Recipients++
 	switch state {
 	case closeloop.ClosingSent:
@@ -259,12 +271,31 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 	}
 	batch := BatchID(id, rs)
 	t := &tally{told: map[string]closeloop.Counters{}, toldAt: map[string]time.Time{}}
+	// A few recipients at a time: an email is a claim, SES and a record,
+	// three round trips, and one after another they would hold each
+	// instance far below the account's sending rate.
 	var errs []error
-	for _, r := range rs {
-		if err := h.one(ctx, b, batch, r, now, t); err != nil {
-			errs = append(errs, err)
-		}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan Recipient)
+	for range min(cmp.Or(h.Senders, DefaultSenders), len(rs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range next {
+				if err := h.one(ctx, b, batch, r, now, t); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
 	}
+	for _, r := range rs {
+		next <- r
+	}
+	close(next)
+	wg.Wait()
 	// The batch's progress, whatever happened: each attempt writes the
 	// whole batch's tally, so a retry completes what a failed attempt
 	// could not write.
@@ -274,15 +305,19 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 		}
 	}
 	// The counters count this attempt's own emails: a lost write leaves the
-	// day's figures short by them (logged), never counted twice.
+	// day's figures short by them (logged), never counted twice. One write
+	// a day: today's emails, and the loops closed on the days their
+	// responses came (today's in the same write).
 	if t.sent > 0 {
-		if err := h.Store.AddCounters(ctx, now, closeloop.Counters{ClosingSent: t.sent}); err != nil {
-			slog.ErrorContext(ctx, "count closing emails", "improvement", id, "emails", t.sent, "err", err)
+		today := h.day(now)
+		t.told[today] = t.told[today].Add(closeloop.Counters{ClosingSent: t.sent})
+		if _, ok := t.toldAt[today]; !ok {
+			t.toldAt[today] = now
 		}
 	}
 	for day, c := range t.told {
 		if err := h.Store.AddCounters(ctx, t.toldAt[day], c); err != nil {
-			slog.ErrorContext(ctx, "count theme raisers told", "improvement", id, "day", day, "err", err)
+			slog.ErrorContext(ctx, "count closing emails and loops closed", "improvement", id, "day", day, "err", err)
 		}
 	}
 	return errors.Join(errs...)
@@ -370,11 +405,13 @@ func (h *Handler) record(ctx context.Context, impID string, sv closeloop.Survey,
 	}
 	slog.InfoContext(ctx, "closing email", "improvement", impID, "survey", sv.ID, "state", state, "message", messageID)
 	t.count(state)
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if state == closeloop.ClosingSent {
 		t.sent++
 	}
 	if first {
-		day := sv.RespondedAt.UTC().Format(time.DateOnly)
+		day := h.day(sv.RespondedAt)
 		t.told[day] = t.told[day].Add(closeloop.Counters{Loops: closeloop.LoopCounters{ThemeRaisersTold: 1, ToldHours: closeloop.HistOf(now.Sub(sv.RespondedAt))}})
 		t.toldAt[day] = sv.RespondedAt
 	}
@@ -544,6 +581,11 @@ func (h *Handler) release(ctx context.Context, impID, contactID string, cause er
 		return errors.Join(cause, err)
 	}
 	return cause
+}
+
+// day is t's date in the team's zone: the day its counters are on.
+func (h *Handler) day(t time.Time) string {
+	return t.In(cmp.Or(h.Zone, time.UTC)).Format(time.DateOnly)
 }
 
 func (h *Handler) now() time.Time {
