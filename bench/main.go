@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,11 +145,15 @@ func build(root string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, arch := range []string{runtime.GOARCH, "arm64"} {
+	for _, arch := range []string{runtime.GOARCH, "arm64", "arm64-symbols"} {
 		out := filepath.Join(dir, arch) + "/"
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/...", "./bench/hello")
+		ldflags := "-ldflags=-s -w"
+		if arch == "arm64-symbols" { // the same, with its symbol table, to tell what the size is made of
+			ldflags = "-ldflags="
+		}
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", ldflags, "-o", out, "./functions/...", "./bench/hello")
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+strings.TrimSuffix(arch, "-symbols"))
 		if b, err := cmd.CombinedOutput(); err != nil {
 			return dir, fmt.Errorf("build %s: %v\n%s", arch, err, b)
 		}
@@ -181,9 +186,54 @@ func sizes(rep *Report, bins string) {
 	rep.add(Figure{Section: "size", Name: "hello-world bootstrap (arm64)", Value: mb(hello)})
 	for _, fn := range functionNames(bins) {
 		s := size(fn)
-		rep.add(Figure{Section: "size", Name: fn + " bootstrap (arm64)", Value: fmt.Sprintf("%s, %.2f× hello", mb(s), float64(s)/float64(hello)),
-			Target: "≤ 10 MB", Holds: holds(s <= 10<<20)})
+		f := Figure{Section: "size", Name: fn + " bootstrap (arm64)", Value: fmt.Sprintf("%s, %.2f× hello", mb(s), float64(s)/float64(hello)),
+			Target: "≤ 10 MB", Holds: holds(s <= 10<<20)}
+		if share, clients, err := sdkShare(filepath.Join(bins, "arm64-symbols", fn)); err == nil && s > 10<<20 {
+			f.Note = fmt.Sprintf("%.2f MB over; the AWS SDK's code and data are %.0f%% of the binary's (about %.1f MB of it), for its clients of %s; each client links its every operation's schemas and endpoint rules, used or not",
+				float64(s-10<<20)/(1<<20), 100*share, share*float64(s)/(1<<20), strings.Join(clients, ", "))
+		}
+		rep.add(f)
 	}
+}
+
+// sdkShare reads the symbol table of an unstripped binary: the share of
+// its code and read-only data that is the AWS SDK (and its smithy-go
+// runtime), and the SDK's service clients it links.
+func sdkShare(bin string) (float64, []string, error) {
+	out, err := exec.Command("go", "tool", "nm", "-size", bin).Output()
+	if err != nil {
+		return 0, nil, err
+	}
+	var sdk, all int64
+	clients := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.Contains("TtRr", f[2]) {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[1], 10, 64)
+		all += n
+		name := f[3]
+		if strings.Contains(name, "github.com/aws/aws-sdk-go-v2") || strings.Contains(name, "github.com/aws/smithy-go") {
+			sdk += n
+			if _, svc, ok := strings.Cut(name, "aws-sdk-go-v2/service/"); ok {
+				svc, _, _ = strings.Cut(svc, "/")
+				svc, _, _ = strings.Cut(svc, ".")
+				if svc != "internal" {
+					clients[svc] = true
+				}
+			}
+		}
+	}
+	if all == 0 {
+		return 0, nil, fmt.Errorf("%s: no symbols", bin)
+	}
+	names := make([]string, 0, len(clients))
+	for c := range clients {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	return float64(sdk) / float64(all), names, nil
 }
 
 func mb(n int64) string { return fmt.Sprintf("%.2f MB (%d bytes)", float64(n)/(1<<20), n) }
