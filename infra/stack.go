@@ -576,7 +576,7 @@ func newSecrets(stack awscdk.Stack) secrets {
 			// Generated, so the template holds no value: the variables
 			// start empty, beside a generated key nobody reads.
 			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-				SecretStringTemplate: jsii.String(string(b)), GenerateStringKey: jsii.String("unused"), PasswordLength: jsii.Number(8),
+				SecretStringTemplate: jsii.String(string(b)), GenerateStringKey: jsii.String(closeloop.SecretPlaceholder), PasswordLength: jsii.Number(8),
 			},
 		})
 	}

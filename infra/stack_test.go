@@ -21,6 +21,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo/schema"
 	"github.com/closeloop/closeloop/shared/helpdesk"
 )
@@ -715,6 +716,29 @@ func TestAPI(t *testing.T) {
 		}
 		if loads := strings.Contains(string(src), "secrets.FromAWS"); loads != (reads[fn] != "") {
 			t.Errorf("functions/%s/main.go reads secrets at start: %v; it may read %q", dir, loads, reads[fn])
+		}
+	}
+	// Every key of every secret is a variable the functions read, or the
+	// generated placeholder they skip (secrets.Parse refuses anything else,
+	// and a function that cannot read its secrets stops at start).
+	for id, r := range resources(a, "AWS::SecretsManager::Secret") {
+		gen, _ := props(r)["GenerateSecretString"].(map[string]any)
+		var keys map[string]any
+		if tmpl, _ := gen["SecretStringTemplate"].(string); tmpl != "" {
+			if err := json.Unmarshal([]byte(tmpl), &keys); err != nil {
+				t.Fatalf("secret %s template: %v", id, err)
+			}
+		}
+		if keys == nil {
+			keys = map[string]any{}
+		}
+		if k, _ := gen["GenerateStringKey"].(string); k != "" {
+			keys[k] = ""
+		}
+		for k := range keys {
+			if !strings.HasPrefix(k, "CLOSELOOP_") && k != closeloop.SecretPlaceholder {
+				t.Errorf("secret %s holds %q, which no function reads and secrets.Parse refuses", id, k)
+			}
 		}
 	}
 	// What goes in which secret.

@@ -273,3 +273,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	return c, nil
 }
+
+// SecretPlaceholder is the key of the value Secrets Manager generates in
+// each of the stack's secrets whose variables start empty (a generated
+// secret keeps values out of the template): no variable, skipped when a
+// secret is read.
+const SecretPlaceholder = "unused"

@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
 )
 
 // Client is the part of the Secrets Manager SDK client used here.
@@ -78,6 +80,7 @@ func Parse(s string) (map[string]string, error) {
 	if err := json.Unmarshal([]byte(s), &vals); err != nil {
 		return nil, fmt.Errorf("secret is not a JSON object of strings: %w", err)
 	}
+	delete(vals, closeloop.SecretPlaceholder) // the stack's generated placeholder: no variable
 	for k := range vals {
 		if !strings.HasPrefix(k, "CLOSELOOP_") {
 			return nil, fmt.Errorf("secret key %q is not a CLOSELOOP_ name", k)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
 )
 
 type fake struct {
@@ -69,5 +71,22 @@ func TestOverlayAll(t *testing.T) {
 	}
 	if _, err := OverlayAll(context.Background(), c, "main,missing", func(string) string { return "" }); err == nil {
 		t.Error("a missing secret must be an error")
+	}
+}
+
+// TestTheStacksSecretsParse: a secret as the stack generates it (its
+// variables empty, beside the generated placeholder closeloop.SecretPlaceholder)
+// reads as its variables. The webhook, survey-sweep and closing functions
+// stopped at start on it before.
+func TestTheStacksSecretsParse(t *testing.T) {
+	got, err := Parse(`{"CLOSELOOP_SECRET_ZENDESK":"","CLOSELOOP_SECRET_GENERIC":"s3cret","` + closeloop.SecretPlaceholder + `":"x8Fj2k9Q"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["CLOSELOOP_SECRET_GENERIC"] != "s3cret" {
+		t.Errorf("parsed %v, want the two CLOSELOOP_ variables only", got)
+	}
+	if _, err := Parse(`{"SECRET_ZENDESK":"a typo is still refused"}`); err == nil {
+		t.Error("a name without CLOSELOOP_ was accepted")
 	}
 }
