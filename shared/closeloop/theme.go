@@ -209,7 +209,7 @@ type ClosingClaim struct {
 // the claims already made on them and the outcomes already recorded.
 type ClosingBatch struct {
 	Improvement Improvement
-	Surveys     map[string]Survey       // by survey id; erased surveys are absent
+	Surveys     map[string]Survey       // by survey id; an erased survey has no ContactID
 	Outcomes    map[string]ClosingState // by survey id: this improvement's recorded email, if any
 	Contacts    map[string]Contact      // by contact id
 	Claims      map[string]ClosingClaim // by contact id

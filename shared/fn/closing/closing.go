@@ -167,11 +167,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return res, nil
 }
 
-// fanOut queues every response carrying the improvement's theme, in batches:
-// each person once, quoting their latest response on the theme, newest
-// first, so a batch's responses fall on few days (their loop counters are
-// added per day). Running it twice queues them twice; the per-person claim
-// makes that safe.
+// fanOut queues every response carrying the improvement's theme, in
+// batches, people in the order of their latest response, newest first, so
+// a batch's responses fall on few days (their loop counters are added per
+// day). Running it twice queues them twice; the per-person claim makes
+// that safe.
 func (h *Handler) fanOut(ctx context.Context, id string) error {
 	im, err := h.Store.GetImprovement(ctx, id)
 	if err != nil {
@@ -188,7 +188,18 @@ func (h *Handler) fanOut(ctx context.Context, id string) error {
 	slices.SortStableFunc(members, func(a, b closeloop.ThemeMember) int {
 		return cmp.Or(b.RespondedAt.Compare(a.RespondedAt), cmp.Compare(a.SurveyID, b.SurveyID))
 	})
-	seen := map[string]bool{}
+	// Each person's responses go together, newest first, in one batch,
+	// which quotes the newest its audience includes.
+	var order []string
+	people := map[string][]Recipient{}
+	for _, m := range members {
+		if people[m.ContactID] == nil {
+			order = append(order, m.ContactID)
+		}
+		if len(people[m.ContactID]) < BatchSize {
+			people[m.ContactID] = append(people[m.ContactID], Recipient{SurveyID: m.SurveyID, ContactID: m.ContactID})
+		}
+	}
 	var batch []Recipient
 	var bodies []string
 	flush := func() {
@@ -198,21 +209,17 @@ func (h *Handler) fanOut(ctx context.Context, id string) error {
 			batch = nil
 		}
 	}
-	for _, m := range members {
-		if seen[m.ContactID] {
-			continue
-		}
-		seen[m.ContactID] = true
-		batch = append(batch, Recipient{SurveyID: m.SurveyID, ContactID: m.ContactID})
-		if len(batch) == BatchSize {
+	for _, cid := range order {
+		if len(batch)+len(people[cid]) > BatchSize {
 			flush()
 		}
+		batch = append(batch, people[cid]...)
 	}
 	flush()
 	if err := h.Queue.Send(ctx, bodies...); err != nil {
 		return fmt.Errorf("fan out improvement %s: %w", id, err)
 	}
-	slog.InfoContext(ctx, "improvement fanned out", "improvement", id, "theme", im.Theme, "people", len(seen), "batches", len(bodies))
+	slog.InfoContext(ctx, "improvement fanned out", "improvement", id, "theme", im.Theme, "people", len(order), "batches", len(bodies))
 	return nil
 }
 
@@ -274,16 +281,27 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 	// A few recipients at a time: an email is a claim, SES and a record,
 	// three round trips, and one after another they would hold each
 	// instance far below the account's sending rate.
+	var people [][]Recipient // each person's responses, newest first, as queued
+	at := map[string]int{}
+	for _, r := range rs {
+		i, ok := at[r.ContactID]
+		if !ok {
+			i = len(people)
+			at[r.ContactID] = i
+			people = append(people, nil)
+		}
+		people[i] = append(people[i], r)
+	}
 	var errs []error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	next := make(chan Recipient)
-	for range min(cmp.Or(h.Senders, DefaultSenders), len(rs)) {
+	next := make(chan []Recipient)
+	for range min(cmp.Or(h.Senders, DefaultSenders), len(people)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for r := range next {
-				if err := h.one(ctx, b, batch, r, now, t); err != nil {
+			for p := range next {
+				if err := h.person(ctx, b, batch, p, now, t); err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
@@ -291,8 +309,8 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 			}
 		}()
 	}
-	for _, r := range rs {
-		next <- r
+	for _, p := range people {
+		next <- p
 	}
 	close(next)
 	wg.Wait()
@@ -323,27 +341,37 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 	return errors.Join(errs...)
 }
 
-// one settles recipient r of batch: counted when the batch claimed them
-// before, sent to when nobody has.
-func (h *Handler) one(ctx context.Context, b closeloop.ClosingBatch, batch string, r Recipient, now time.Time, t *tally) error {
+// person settles one person of batch, whose responses on the theme are
+// rs, newest first: counted when the batch claimed them before, else told
+// once, quoting the newest response the improvement's audience includes.
+func (h *Handler) person(ctx context.Context, b closeloop.ClosingBatch, batch string, rs []Recipient, now time.Time, t *tally) error {
 	im := b.Improvement
-	sv, ok := b.Surveys[r.SurveyID]
-	if !ok || sv.ContactID != r.ContactID {
-		return nil // erased, or its contact moved to a keyed id since it was queued
-	}
-	if cl, ok := b.Claims[sv.ContactID]; ok {
-		if cl.Batch != batch || cl.SurveyID != sv.ID {
-			return nil // another batch's, or an older release's: it counts them
+	if cl, ok := b.Claims[rs[0].ContactID]; ok {
+		sv, ok := b.Surveys[cl.SurveyID]
+		if cl.Batch != batch || !ok || sv.ContactID != rs[0].ContactID {
+			return nil // another batch's, or an older release's (it counts them), or erased since
 		}
 		return h.settle(ctx, b, batch, sv, cl, now, t)
 	}
-	if sv.ContactID == "" || !slices.Contains(sv.Themes, im.Theme) || !im.Audience.Includes(sv, im.CreatedAt) {
-		return nil // erased, the theme was taken off this response, or outside the audience
-	}
-	c, ok := b.Contacts[sv.ContactID]
-	if !ok {
+	for _, r := range rs {
+		sv, ok := b.Surveys[r.SurveyID]
+		if !ok || sv.ContactID == "" || sv.ContactID != r.ContactID {
+			continue // erased, or its contact moved to a keyed id since it was queued
+		}
+		if !slices.Contains(sv.Themes, im.Theme) || !im.Audience.Includes(sv, im.CreatedAt) {
+			continue // the theme was taken off this response, or it is outside the audience
+		}
+		if c, ok := b.Contacts[sv.ContactID]; ok {
+			return h.tell(ctx, b, batch, sv, c, now, t)
+		}
 		return nil
 	}
+	return nil
+}
+
+// tell claims and sends the email to c quoting sv, and records it.
+func (h *Handler) tell(ctx context.Context, b closeloop.ClosingBatch, batch string, sv closeloop.Survey, c closeloop.Contact, now time.Time, t *tally) error {
+	im := b.Improvement
 	state := closeloop.ClosingClaimed
 	if c.Suppressed != "" {
 		state = closeloop.ClosingSuppressed

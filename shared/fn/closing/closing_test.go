@@ -25,6 +25,12 @@ func TestMain(m *testing.M) { awstest.Main(m) }
 // the sweep and the survey page would.
 func answered(t *testing.T, st *devstack.Stack, email, comment string, themes ...string) closeloop.Survey {
 	t.Helper()
+	return answeredWith(t, st, email, comment, 2, themes...)
+}
+
+// answeredWith is answered with a CSAT rating of its own.
+func answeredWith(t *testing.T, st *devstack.Stack, email, comment string, rating int, themes ...string) closeloop.Survey {
+	t.Helper()
 	ctx := context.Background()
 	addr, _ := closeloop.NormalizeEmail(email)
 	cid, err := st.Store.ContactID(addr)
@@ -40,7 +46,7 @@ func answered(t *testing.T, st *devstack.Stack, email, comment string, themes ..
 	if err := st.Store.CreateSurvey(ctx, sv); err != nil {
 		t.Fatal(err)
 	}
-	sv, err = st.Store.Answer(ctx, sv, 2, comment, themes, time.Now())
+	sv, err = st.Store.Answer(ctx, sv, rating, comment, themes, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +124,40 @@ func TestClosingTwiceSendsOnce(t *testing.T) {
 	}
 	if d := st.Queue.Dead(); len(d) != 0 {
 		t.Errorf("dead letters: %v", d)
+	}
+}
+
+// TestAudienceChoosesTheResponse: a person with several responses on the
+// theme is told once, quoting a response inside the improvement's
+// audience, even when their latest response is outside it.
+func TestAudienceChoosesTheResponse(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	e := awstest.Email()
+	answeredWith(t, st, e, "Exports failed me twice", 1, "exports")
+	time.Sleep(5 * time.Millisecond)
+	answeredWith(t, st, e, "Exports are fine now", 5, "exports")
+	both := awstest.Email()
+	answeredWith(t, st, both, "Exports are slow", 2, "exports")
+	time.Sleep(5 * time.Millisecond)
+	answeredWith(t, st, both, "Exports are still slow", 1, "exports")
+	im := announce(t, st, "exports")
+	im.Audience = closeloop.Audience{OnlyDetractors: true}
+	im.ID = closeloop.NewID()
+	if err := st.Store.CreateImprovement(context.Background(), im); err != nil {
+		t.Fatal(err)
+	}
+	st.Queue.Send(context.Background(), closing.Announce(im.ID))
+	st.DrainQueue(context.Background())
+	got := awstest.MailTo(t, e)
+	if len(got) != 1 || !strings.Contains(got[0].Body.Text, "Exports failed me twice") {
+		t.Fatalf("%d emails to the person whose latest answer is a promoter's, want one quoting their detractor answer", len(got))
+	}
+	got = awstest.MailTo(t, both)
+	if len(got) != 1 || !strings.Contains(got[0].Body.Text, "Exports are still slow") {
+		t.Errorf("%d emails to the person with two detractor answers, want one quoting the latest", len(got))
+	}
+	if p, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 2, Sent: 2}); p != want {
+		t.Errorf("progress %+v, want %+v", p, want)
 	}
 }
 
