@@ -101,3 +101,37 @@ func TestAccountQuotaUnreadable(t *testing.T) {
 		t.Errorf("%d GetAccount calls for 50 emails, want 1", f.calls)
 	}
 }
+
+// TestNoEmailStartsNearTheDeadline: a sender whose invocation ends within
+// mail.SendMargin sends nothing and says so as a temporary error (the
+// caller gives its claim back), and one waiting for the shared rate stops
+// waiting in time, rather than be killed holding a claim whose email may
+// or may not have gone.
+func TestNoEmailStartsNearTheDeadline(t *testing.T) {
+	ses := &stamped{next: awstest.SES()}
+	s := mail.NewSender(ses, "Acme <support@acme.test>", "", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), mail.SendMargin/2)
+	defer cancel()
+	if _, err := s.Send(ctx, mail.Message{To: awstest.Email(), Subject: "s", Text: "t"}); !errors.Is(err, mail.ErrTemporary) {
+		t.Errorf("send at the deadline: %v, want a temporary error", err)
+	}
+	// A limiter that would let it wait forever (a fault injected on
+	// purpose): the wait ends a margin before the deadline.
+	waiting := mail.NewSender(ses, "Acme <support@acme.test>", "", never{})
+	ctx, cancel = context.WithTimeout(context.Background(), mail.SendMargin+300*time.Millisecond)
+	defer cancel()
+	if _, err := waiting.Send(ctx, mail.Message{To: awstest.Email(), Subject: "s", Text: "t"}); !errors.Is(err, mail.ErrTemporary) || ctx.Err() != nil {
+		t.Errorf("send waiting past the margin: %v (the invocation's context: %v); want a temporary error before the deadline", err, ctx.Err())
+	}
+	if _, err := s.Send(context.Background(), mail.Message{To: awstest.Email(), Subject: "s", Text: "t"}); err != nil {
+		t.Fatalf("send without a deadline: %v", err)
+	}
+	if len(ses.at) != 1 {
+		t.Errorf("%d emails reached SES, want only the one without a deadline", len(ses.at))
+	}
+}
+
+// never is a limiter that never grants.
+type never struct{}
+
+func (never) Wait(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }

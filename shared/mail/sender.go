@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -67,9 +68,25 @@ var ErrTemporary = errors.New("temporary")
 // Closeloop errs on the side of at most once: Send neither retries nor
 // fails then, but returns no message id and no error, and the email counts
 // as sent (docs/reliability.md).
+// SendMargin is the time before an invocation's deadline from which no
+// email starts, nor waits for the sending rate: an SES call takes well under
+// a second.
+const SendMargin = 3 * time.Second
+
 func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
+	// No email starts within SendMargin of the invocation's end: one cut
+	// off mid-call may or may not have gone, and is never resent.
+	wait := ctx
+	if d, ok := ctx.Deadline(); ok {
+		if time.Until(d) < SendMargin {
+			return "", closeloop.Errorf(ErrTemporary, "send: too close to the deadline")
+		}
+		var cancel context.CancelFunc
+		wait, cancel = context.WithDeadline(ctx, d.Add(-SendMargin))
+		defer cancel()
+	}
 	if s.limit != nil {
-		if err := s.limit.Wait(ctx); err != nil {
+		if err := s.limit.Wait(wait); err != nil {
 			return "", closeloop.Errorf(ErrTemporary, "send: %w", err)
 		}
 	}
