@@ -115,3 +115,17 @@ func isHexID(s string) bool {
 	}
 	return true
 }
+
+// UnsubscribeLink returns the token of the unsubscribe link for contact
+// contactID, whose address is email: signed (UnsubscribeToken) for a
+// contact under their keyed id; for one still under the unkeyed id of
+// releases before keyed ids, a random token whose link store keeps
+// (store(linkID)), since the migration to keyed ids moves stored links
+// and would leave a signed one naming an id that is gone.
+func (k ContactKey) UnsubscribeLink(contactID, email string, now time.Time, store func(linkID string) error) (string, error) {
+	if id, err := k.ID(email); err != nil || id != contactID {
+		token, linkID := NewToken()
+		return token, store(linkID)
+	}
+	return k.UnsubscribeToken(contactID, now.Add(UnsubscribeLinkTTL))
+}

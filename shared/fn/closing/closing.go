@@ -42,6 +42,7 @@ type Store interface {
 	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters, dims ...closeloop.Dims) error
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
+	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error // contacts not yet under their keyed id
 	GetCase(ctx context.Context, id string) (closeloop.Case, error)
 	MarkContacted(ctx context.Context, id string, now time.Time) error
 	Claim(ctx context.Context, name string, now time.Time) error
@@ -389,7 +390,7 @@ func (h *Handler) tell(ctx context.Context, b closeloop.ClosingBatch, batch stri
 		t.count(state)
 		return nil
 	}
-	token, err := h.Key.UnsubscribeToken(c.ID, now.Add(closeloop.UnsubscribeLinkTTL))
+	token, err := h.Key.UnsubscribeLink(c.ID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, now) })
 	if err != nil {
 		return h.release(ctx, im.ID, c.ID, err)
 	}
@@ -530,7 +531,8 @@ func (h *Handler) ack(ctx context.Context, id string) error {
 		return nil
 	}
 	return h.once(ctx, "ack/"+id, func(ctx context.Context) error {
-		token, err := h.Key.UnsubscribeToken(c.ID, h.now().Add(closeloop.UnsubscribeLinkTTL))
+		now := h.now()
+		token, err := h.Key.UnsubscribeLink(c.ID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, now) })
 		if err != nil {
 			return err
 		}

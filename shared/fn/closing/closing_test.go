@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -277,5 +279,54 @@ func TestUnusableMessagesAreDropped(t *testing.T) {
 	res, err := st.Closing.Handle(context.Background(), ev)
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		t.Errorf("got %+v, %v; want both dropped, not retried", res, err)
+	}
+}
+
+// TestUnsubscribeSurvivesTheKeyedIDMigration: a person still stored under
+// the unkeyed id of releases before keyed ids gets a "you said, we did"
+// email whose unsubscribe link still works after the migration moves them
+// to their keyed id.
+func TestUnsubscribeSurvivesTheKeyedIDMigration(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	ctx := context.Background()
+	addr, _ := closeloop.NormalizeEmail(awstest.Email())
+	legacy := closeloop.LegacyContactID(addr)
+	if err := st.Store.UpsertContact(ctx, closeloop.Contact{ID: legacy, Email: addr, Name: "Ada"}); err != nil {
+		t.Fatal(err)
+	}
+	_, id := closeloop.NewToken()
+	sv := closeloop.Survey{ID: id, Source: "generic", TicketID: id[:6], ContactID: legacy, Kind: closeloop.CSAT, SentAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := st.Store.CreateSurvey(ctx, sv); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Store.Answer(ctx, sv, 2, "Exports are slow", []string{"exports"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	im := announce(t, st, "exports")
+	st.Queue.Send(ctx, closing.Announce(im.ID))
+	st.DrainQueue(ctx)
+	ms := awstest.MailTo(t, addr)
+	if len(ms) != 1 {
+		t.Fatalf("%d emails, want 1", len(ms))
+	}
+	link := strings.Trim(ms[0].Header("List-Unsubscribe"), "<>")
+	for cursor := ""; ; {
+		m, err := st.Store.MigrateContactIDs(ctx, cursor, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cursor = m.NextCursor; cursor == "" {
+			break
+		}
+	}
+	path := link[strings.Index(link, "/u/"):]
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader("List-Unsubscribe=One-Click"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	st.Handler.ServeHTTP(w, r)
+	keyed, _ := st.Store.ContactID(addr)
+	c, err := st.Store.GetContact(ctx, keyed)
+	if w.Code != http.StatusOK || err != nil || c.Suppressed != "unsubscribed" {
+		t.Errorf("one-click unsubscribe after the migration: %d; contact %+v, %v; want them unsubscribed", w.Code, c, err)
 	}
 }

@@ -35,6 +35,7 @@ type Store interface {
 	CreateSurvey(ctx context.Context, s closeloop.Survey) error
 	EraseSurvey(ctx context.Context, id string) error
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
+	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error // contacts not yet under their keyed id
 	CreateSurveyLink(ctx context.Context, id, surveyID, contactID string, expires time.Time) error
 	GetCheckIn(ctx context.Context, id string) (closeloop.CheckIn, error)
 	SaveCheckIn(ctx context.Context, ci closeloop.CheckIn) error
@@ -307,7 +308,9 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	}
 	// The unsubscribe link has a token of its own, signed, not stored: mail
 	// providers fetch it, and it must not open the survey.
-	unsubToken, err := h.Key.UnsubscribeToken(claimed.ContactID, now.Add(closeloop.UnsubscribeLinkTTL))
+	unsubToken, err := h.Key.UnsubscribeLink(claimed.ContactID, contact.Email, now, func(linkID string) error {
+		return h.Store.CreateUnsubscribeLink(ctx, linkID, claimed.ContactID, now)
+	})
 	if err != nil {
 		if derr := h.Store.DeleteSurvey(ctx, surveyID); derr != nil {
 			slog.WarnContext(ctx, "delete unsent survey", "survey", surveyID, "err", derr)
@@ -453,7 +456,7 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 		return reminderSkipped, nil
 	}
 	token, linkID := closeloop.NewToken()
-	unsubToken, err := h.Key.UnsubscribeToken(t.ContactID, now.Add(closeloop.UnsubscribeLinkTTL))
+	unsubToken, err := h.Key.UnsubscribeLink(t.ContactID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, t.ContactID, now) })
 	if err != nil {
 		return "", err
 	}
@@ -542,7 +545,7 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 		return checkInSkipped, nil
 	}
 	token, linkID := closeloop.NewToken()
-	unsubToken, err := h.Key.UnsubscribeToken(ci.ContactID, now.Add(closeloop.UnsubscribeLinkTTL))
+	unsubToken, err := h.Key.UnsubscribeLink(ci.ContactID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, ci.ContactID, now) })
 	if err != nil {
 		return "", err
 	}
