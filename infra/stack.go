@@ -554,10 +554,8 @@ func secretsOf(name string, s secrets, contactKey awssecretsmanager.Secret) []aw
 		return []awssecretsmanager.Secret{s.alert, contactKey} // the key signs unsubscribe links
 	case "ses-events":
 		return []awssecretsmanager.Secret{contactKey} // suppresses addresses by their keyed id
-	case "response":
-		return []awssecretsmanager.Secret{contactKey} // checks signed unsubscribe links
 	}
-	return nil // digest holds no secret
+	return nil // response, the public page (it checks unsubscribe links with a public key), and digest hold no secret
 }
 
 // newSecrets makes the four secrets, empty but for the generated admin

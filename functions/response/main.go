@@ -14,7 +14,6 @@ import (
 	"github.com/closeloop/closeloop/shared/platform/lambdahttp"
 	"github.com/closeloop/closeloop/shared/platform/logging"
 	"github.com/closeloop/closeloop/shared/queue"
-	"github.com/closeloop/closeloop/shared/secrets"
 )
 
 func main() {
@@ -26,10 +25,10 @@ func main() {
 
 func run(ctx context.Context, getenv func(string) string) error {
 	slog.SetDefault(logging.New(os.Stdout, getenv))
-	// The survey page reads one secret, the contact key that checks
-	// unsubscribe links: the public function must not hold the admin token
-	// or the webhook secrets.
-	env, err := boot.Load(ctx, getenv, secrets.FromAWS, boot.RequireContactKey)
+	// The survey page reads no secret: the public function must not hold
+	// the admin token, the webhook secrets or the contact key (it checks
+	// unsubscribe links with the public key the senders publish).
+	env, err := boot.Load(ctx, getenv)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package closeloop_test
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
@@ -21,31 +22,38 @@ func TestUnsubscribeToken(t *testing.T) {
 	if !closeloop.IsSignedToken(tok) || closeloop.CheckToken(tok) == nil {
 		t.Errorf("signed token %q is not told apart from a random one", tok)
 	}
-	if got, err := k.UnsubscribeContact(tok, now); err != nil || got != cid {
+	pub, _ := k.LinkPublicKey()
+	otherPub, _ := other.LinkPublicKey()
+	if got, err := closeloop.UnsubscribeContact(pub, tok, now); err != nil || got != cid {
 		t.Fatalf("UnsubscribeContact = %q, %v; want %q", got, err, cid)
 	}
 	other2, _ := k.ID("bob@example.com")
 	forged := other2 + tok[len(cid):] // another person's id under Ada's signature
-	flipped := tok[:len(tok)-1] + map[bool]string{true: "A", false: "B"}[!strings.HasSuffix(tok, "A")]
+	mid := len(tok) - 20 // inside the signature, not its last character's padding bits
+	flipped := tok[:mid] + map[bool]string{true: "A", false: "B"}[tok[mid] != 'A'] + tok[mid+1:]
 	for name, c := range map[string]struct {
-		key closeloop.ContactKey
+		key ed25519.PublicKey
 		tok string
 		at  time.Time
 	}{
-		"another key":          {other, tok, now},
-		"another contact":      {k, forged, now},
-		"a changed MAC":        {k, flipped, now},
-		"expired":              {k, tok, now.Add(closeloop.UnsubscribeLinkTTL + time.Second)},
-		"a random token":       {k, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", now},
-		"no parts":             {k, "..", now},
-		"a longer expiry":      {k, strings.Replace(tok, ".", ".z", 1), now},
+		"another key":          {otherPub, tok, now},
+		"another contact":      {pub, forged, now},
+		"a changed signature":  {pub, flipped, now},
+		"expired":              {pub, tok, now.Add(closeloop.UnsubscribeLinkTTL + time.Second)},
+		"a random token":       {pub, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", now},
+		"no parts":             {pub, "..", now},
+		"a longer expiry":      {pub, strings.Replace(tok, ".", ".z", 1), now},
 		"no key":               {nil, tok, now},
-		"upper-case id":        {k, strings.ToUpper(tok[:32]) + tok[32:], now},
-		"an id of other shape": {k, "x" + tok[1:], now},
+		"upper-case id":        {pub, strings.ToUpper(tok[:32]) + tok[32:], now},
+		"an id of other shape": {pub, "x" + tok[1:], now},
+		"a short signature":    {pub, tok[:len(tok)-4], now},
 	} {
-		if got, err := c.key.UnsubscribeContact(c.tok, c.at); !errors.Is(err, closeloop.ErrNotFound) {
+		if got, err := closeloop.UnsubscribeContact(c.key, c.tok, c.at); !errors.Is(err, closeloop.ErrNotFound) {
 			t.Errorf("%s: UnsubscribeContact = %q, %v; want ErrNotFound", name, got, err)
 		}
+	}
+	if pub2, _ := k.LinkPublicKey(); !pub2.Equal(pub) {
+		t.Error("the public key is not the same for the same contact key")
 	}
 	if _, err := closeloop.ContactKey(nil).UnsubscribeToken(cid, now); !errors.Is(err, closeloop.ErrNoContactKey) {
 		t.Errorf("no key: %v", err)

@@ -9,6 +9,7 @@ package closing
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -43,6 +44,7 @@ type Store interface {
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error // contacts not yet under their keyed id
+	PublishLinkKey(ctx context.Context, pub ed25519.PublicKey) error
 	GetCase(ctx context.Context, id string) (closeloop.Case, error)
 	MarkContacted(ctx context.Context, id string, now time.Time) error
 	Claim(ctx context.Context, name string, now time.Time) error
@@ -104,9 +106,9 @@ type Handler struct {
 	Mailer  Mailer
 	Queue   queue.Sender // where fan-out batches go: the queue this handler consumes
 	BaseURL string
-	Key     closeloop.ContactKey // signs unsubscribe links
-	Senders int                  // a batch's emails on their way at once; 0 for DefaultSenders
-	Zone    *time.Location       // the team's zone, whose days the counters count; nil for UTC
+	Links   *closeloop.LinkSigner // unsubscribe links
+	Senders int                   // a batch's emails on their way at once; 0 for DefaultSenders
+	Zone    *time.Location        // the team's zone, whose days the counters count; nil for UTC
 	Now     func() time.Time
 
 	Slack      Poster // detractor alerts to the team's channel; nil for none
@@ -122,7 +124,7 @@ type Handler struct {
 // links to cfg's base URL. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer, closingQueue queue.Sender) *Handler {
-	h := &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL, Key: cfg.ContactKey, Zone: cfg.TimeZone, AlertEmail: cfg.AlertEmail, Brand: cfg.Brand, TicketURL: cfg.TicketURL}
+	h := &Handler{Store: store, Mailer: mailer, Queue: closingQueue, BaseURL: cfg.BaseURL, Links: &closeloop.LinkSigner{Key: cfg.ContactKey, Publish: store.PublishLinkKey}, Zone: cfg.TimeZone, AlertEmail: cfg.AlertEmail, Brand: cfg.Brand, TicketURL: cfg.TicketURL}
 	if cfg.AlertWebhookURL != "" {
 		h.Slack = slack.Slack{URL: cfg.AlertWebhookURL, Client: &http.Client{Timeout: 5 * time.Second}}
 	}
@@ -390,7 +392,7 @@ func (h *Handler) tell(ctx context.Context, b closeloop.ClosingBatch, batch stri
 		t.count(state)
 		return nil
 	}
-	token, err := h.Key.UnsubscribeLink(c.ID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, now) })
+	token, err := h.Links.Link(ctx, c.ID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, now) })
 	if err != nil {
 		return h.release(ctx, im.ID, c.ID, err)
 	}
@@ -532,7 +534,7 @@ func (h *Handler) ack(ctx context.Context, id string) error {
 	}
 	return h.once(ctx, "ack/"+id, func(ctx context.Context) error {
 		now := h.now()
-		token, err := h.Key.UnsubscribeLink(c.ID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, now) })
+		token, err := h.Links.Link(ctx, c.ID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, c.ID, now) })
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package response
 
 import (
 	"context"
+	"crypto/ed25519"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,6 +25,9 @@ func (m *memStore) Answer(_ context.Context, sv closeloop.Survey, r int, c strin
 }
 func (m *memStore) Themes(context.Context) ([]closeloop.Theme, error) {
 	return []closeloop.Theme{{Name: "exports", Keywords: []string{"export"}}}, nil
+}
+func (m *memStore) LinkKey(context.Context) (ed25519.PublicKey, error) {
+	return nil, closeloop.ErrNotFound
 }
 func (m *memStore) UnsubscribeLink(context.Context, string) (string, error) {
 	return "", closeloop.ErrNotFound

@@ -10,6 +10,7 @@ package response
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"embed"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ type Store interface {
 	Answer(ctx context.Context, sv closeloop.Survey, rating int, comment string, themes []string, now time.Time) (closeloop.Survey, error)
 	Themes(ctx context.Context) ([]closeloop.Theme, error)
 	UnsubscribeLink(ctx context.Context, id string) (contactID string, err error)
+	LinkKey(ctx context.Context) (ed25519.PublicKey, error)
 	SurveyLink(ctx context.Context, id string) (surveyID string, err error)
 	CheckInLink(ctx context.Context, id string) (checkInID string, err error)
 	GetCheckIn(ctx context.Context, id string) (closeloop.CheckIn, error)
@@ -46,11 +48,11 @@ type Store interface {
 // Handler serves /s/{token} and /u/{token}.
 type Handler struct {
 	Store       Store
-	FollowUps   queue.Sender         // the queue that alerts the team of a new case and acknowledges comments
-	Acknowledge string               // "detractors", "all" or "off"
-	Brand       closeloop.Brand      // the team's name, colour and logo on every page
-	Key         closeloop.ContactKey // checks signed unsubscribe links
-	Now         func() time.Time     // nil for time.Now
+	FollowUps   queue.Sender     // the queue that alerts the team of a new case and acknowledges comments
+	Acknowledge string           // "detractors", "all" or "off"
+	Brand       closeloop.Brand  // the team's name, colour and logo on every page
+	linkKey     linkKeyCache     // checks signed unsubscribe links
+	Now         func() time.Time // nil for time.Now
 	mux         *http.ServeMux
 }
 
@@ -62,7 +64,7 @@ var Paths = []string{"/s/", "/u/"}
 // answer opens a follow-up case and queues the team's alerts on followUps.
 // The Lambda, the local dev server and `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, followUps queue.Sender) *Handler {
-	h := &Handler{Store: store, FollowUps: followUps, Acknowledge: cfg.Acknowledge, Brand: cfg.Brand, Key: cfg.ContactKey, mux: http.NewServeMux()}
+	h := &Handler{Store: store, FollowUps: followUps, Acknowledge: cfg.Acknowledge, Brand: cfg.Brand, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /s/{token}", h.showSurvey)
 	h.mux.HandleFunc("POST /s/{token}", h.answer)
 	h.mux.HandleFunc("GET /u/{token}", h.showUnsubscribe)
@@ -364,7 +366,15 @@ func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (con
 		return "", "", false
 	}
 	if closeloop.IsSignedToken(token) {
-		cid, err := h.Key.UnsubscribeContact(token, h.now())
+		pub, err := h.linkKey.get(r.Context(), h.Store)
+		if errors.Is(err, closeloop.ErrNotFound) {
+			return nf() // no link was ever signed here
+		}
+		if err != nil {
+			web.Error(w, r, err)
+			return "", "", false
+		}
+		cid, err := closeloop.UnsubscribeContact(pub, token, h.now())
 		if err != nil {
 			return nf()
 		}
@@ -474,4 +484,25 @@ func (h *Handler) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
+}
+
+// linkKeyCache holds the public key that checks unsubscribe links, read
+// from the table once it has been published, then kept.
+type linkKeyCache struct {
+	mu  sync.Mutex
+	pub ed25519.PublicKey
+}
+
+func (c *linkKeyCache) get(ctx context.Context, store Store) (ed25519.PublicKey, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pub != nil {
+		return c.pub, nil
+	}
+	pub, err := store.LinkKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.pub = pub
+	return pub, nil
 }

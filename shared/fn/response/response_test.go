@@ -173,6 +173,12 @@ func TestOneClickUnsubscribe(t *testing.T) {
 // unsubscribes nobody.
 func TestSignedUnsubscribeLinks(t *testing.T) {
 	st := awstest.Stack(t, closeloop.Config{})
+	// Before any email was signed, no key is published: a signed-looking
+	// link is unknown, not a server error.
+	early, _ := st.Config.ContactKey.UnsubscribeToken(strings.Repeat("a", 32), time.Now().Add(time.Hour))
+	if w := do(st, http.MethodPost, "/u/"+early, url.Values{}); w.Code != http.StatusNotFound {
+		t.Errorf("a signed link before any key was published: %d, want 404", w.Code)
+	}
 	m := sent(t, st, closeloop.CSAT)
 	sv, _ := st.Store.GetSurvey(context.Background(), closeloop.SurveyIDOf(awstest.Token(m)))
 	u, _ := url.Parse(strings.Trim(m.Header("List-Unsubscribe"), "<>"))

@@ -13,6 +13,7 @@ package surveysweep
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,7 @@ type Store interface {
 	EraseSurvey(ctx context.Context, id string) error
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
 	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error // contacts not yet under their keyed id
+	PublishLinkKey(ctx context.Context, pub ed25519.PublicKey) error
 	CreateSurveyLink(ctx context.Context, id, surveyID, contactID string, expires time.Time) error
 	GetCheckIn(ctx context.Context, id string) (closeloop.CheckIn, error)
 	SaveCheckIn(ctx context.Context, ci closeloop.CheckIn) error
@@ -59,7 +61,7 @@ type Mailer interface {
 // and fatigue window. The Lambda, the local dev server and
 // `closeloop invoke` all build it here.
 func New(cfg closeloop.Config, store Store, mailer Mailer) *Handler {
-	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, Key: cfg.ContactKey, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC), ReminderDelay: cfg.ReminderDelay, Brand: cfg.Brand,
+	return &Handler{Store: store, Mailer: mailer, BaseURL: cfg.BaseURL, Links: &closeloop.LinkSigner{Key: cfg.ContactKey, Publish: store.PublishLinkKey}, FatigueWindow: cfg.FatigueWindow, Window: cfg.SendWindow, Zone: cmp.Or(cfg.TimeZone, time.UTC), ReminderDelay: cfg.ReminderDelay, Brand: cfg.Brand,
 		Lookups: helpdesk.Lookups(cfg, nil), CheckInDelay: cfg.CheckInDelay, PerSource: cfg.PerSource}
 }
 
@@ -68,7 +70,7 @@ type Handler struct {
 	Store         Store
 	Mailer        Mailer
 	BaseURL       string
-	Key           closeloop.ContactKey // signs unsubscribe links
+	Links         *closeloop.LinkSigner // unsubscribe links
 	FatigueWindow time.Duration
 	Window        closeloop.SendWindow       // when surveys may go out
 	Zone          *time.Location             // the team's zone: the window's zone for customers of no known zone
@@ -308,7 +310,7 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	}
 	// The unsubscribe link has a token of its own, signed, not stored: mail
 	// providers fetch it, and it must not open the survey.
-	unsubToken, err := h.Key.UnsubscribeLink(claimed.ContactID, contact.Email, now, func(linkID string) error {
+	unsubToken, err := h.Links.Link(ctx, claimed.ContactID, contact.Email, now, func(linkID string) error {
 		return h.Store.CreateUnsubscribeLink(ctx, linkID, claimed.ContactID, now)
 	})
 	if err != nil {
@@ -456,7 +458,7 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 		return reminderSkipped, nil
 	}
 	token, linkID := closeloop.NewToken()
-	unsubToken, err := h.Key.UnsubscribeLink(t.ContactID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, t.ContactID, now) })
+	unsubToken, err := h.Links.Link(ctx, t.ContactID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, t.ContactID, now) })
 	if err != nil {
 		return "", err
 	}
@@ -545,7 +547,7 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 		return checkInSkipped, nil
 	}
 	token, linkID := closeloop.NewToken()
-	unsubToken, err := h.Key.UnsubscribeLink(ci.ContactID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, ci.ContactID, now) })
+	unsubToken, err := h.Links.Link(ctx, ci.ContactID, c.Email, now, func(linkID string) error { return h.Store.CreateUnsubscribeLink(ctx, linkID, ci.ContactID, now) })
 	if err != nil {
 		return "", err
 	}
