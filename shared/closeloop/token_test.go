@@ -29,7 +29,7 @@ func TestUnsubscribeToken(t *testing.T) {
 	}
 	other2, _ := k.ID("bob@example.com")
 	forged := other2 + tok[len(cid):] // another person's id under Ada's signature
-	mid := len(tok) - 20 // inside the signature, not its last character's padding bits
+	mid := len(tok) - 20              // inside the signature, not its last character's padding bits
 	flipped := tok[:mid] + map[bool]string{true: "A", false: "B"}[tok[mid] != 'A'] + tok[mid+1:]
 	for name, c := range map[string]struct {
 		key ed25519.PublicKey
