@@ -275,8 +275,8 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 	for i, r := range rs {
 		members[i] = closeloop.ThemeMember{SurveyID: r.SurveyID, ContactID: r.ContactID}
 	}
-	b, err := h.Store.ClosingBatch(ctx, id, members)
-	if err != nil {
+	view := &batchView{read: func() (closeloop.ClosingBatch, error) { return h.Store.ClosingBatch(ctx, id, members) }}
+	if _, err := view.current(); err != nil {
 		return err
 	}
 	batch := BatchID(id, rs)
@@ -304,7 +304,11 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 		go func() {
 			defer wg.Done()
 			for p := range next {
-				if err := h.person(ctx, b, batch, p, now, t); err != nil {
+				b, err := view.current()
+				if err == nil {
+					err = h.person(ctx, b, batch, p, now, t)
+				}
+				if err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
@@ -342,6 +346,35 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// batchFreshness is how old the batch's read may be when a person's email
+// is decided on it: a batch slowed by the sending rate reads again, so an
+// unsubscribe or an erasure during the batch is seen within this long, as
+// when each email read its own items.
+const batchFreshness = 2 * time.Second
+
+// batchView is a batch's read, read again when it is older than
+// batchFreshness.
+type batchView struct {
+	read func() (closeloop.ClosingBatch, error)
+	mu   sync.Mutex
+	b    closeloop.ClosingBatch
+	at   time.Time
+}
+
+func (v *batchView) current() (closeloop.ClosingBatch, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.at.IsZero() && time.Since(v.at) < batchFreshness {
+		return v.b, nil
+	}
+	b, err := v.read()
+	if err != nil {
+		return b, err
+	}
+	v.b, v.at = b, time.Now()
+	return b, nil
 }
 
 // person settles one person of batch, whose responses on the theme are

@@ -330,3 +330,50 @@ func TestUnsubscribeSurvivesTheKeyedIDMigration(t *testing.T) {
 		t.Errorf("one-click unsubscribe after the migration: %d; contact %+v, %v; want them unsubscribed", w.Code, c, err)
 	}
 }
+
+// slowSES takes its time over every email (a fault injected on purpose)
+// and runs hook before the first.
+type slowSES struct {
+	next  closing.Mailer
+	delay time.Duration
+	hook  sync.Once
+	first func()
+}
+
+func (s *slowSES) Send(ctx context.Context, m mail.Message) (string, error) {
+	s.hook.Do(s.first)
+	time.Sleep(s.delay)
+	return s.next.Send(ctx, m)
+}
+
+// TestUnsubscribeDuringASlowBatch: a person who unsubscribes while a batch
+// slowed by the sending rate is under way is not mailed by it: the batch
+// reads its people again when its read grows old.
+func TestUnsubscribeDuringASlowBatch(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	var recipients []string
+	var people []string
+	for i := 0; i < 4; i++ {
+		e := awstest.Email()
+		people = append(people, e)
+		sv := answered(t, st, e, "Exports are slow", "exports")
+		recipients = append(recipients, `{"survey_id":"`+sv.ID+`","contact_id":"`+sv.ContactID+`"}`)
+	}
+	im := announce(t, st, "exports")
+	st.Closing.Senders = 1
+	st.Closing.Mailer = &slowSES{next: st.Sender, delay: 800 * time.Millisecond, first: func() {
+		if err := st.Store.Suppress(context.Background(), people[3], "unsubscribed"); err != nil {
+			t.Error(err)
+		}
+	}}
+	batch := `{"improvement_id":"` + im.ID + `","recipients":[` + strings.Join(recipients, ",") + `]}`
+	if res, err := st.Closing.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batch}}}); err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("batch: %+v, %v", res, err)
+	}
+	if n := len(awstest.MailTo(t, people[3])); n != 0 {
+		t.Errorf("the person who unsubscribed during the batch got %d emails", n)
+	}
+	if got, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 4, Sent: 3, Suppressed: 1}); got != want {
+		t.Errorf("progress %+v, want %+v", got, want)
+	}
+}
