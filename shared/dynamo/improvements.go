@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -92,16 +93,29 @@ func (s *Store) Improvements(ctx context.Context, limit int) ([]closeloop.Improv
 	if err != nil {
 		return nil, fmt.Errorf("list improvements: %w", err)
 	}
+	// One query each, for their batches' progress, eight at a time.
+	ims := make([]closeloop.Improvement, len(ids))
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			ims[i], errs[i] = s.improvement(ctx, id)
+		}()
+	}
+	wg.Wait()
 	out := make([]closeloop.Improvement, 0, len(ids))
-	for _, id := range ids { // in the listing's order; one query each, for their batches' progress
-		im, err := s.improvement(ctx, id)
-		if errors.Is(err, closeloop.ErrNotFound) {
+	for i := range ids { // in the listing's order
+		if errors.Is(errs[i], closeloop.ErrNotFound) {
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("list improvements: %w", err)
+		if errs[i] != nil {
+			return nil, fmt.Errorf("list improvements: %w", errs[i])
 		}
-		out = append(out, im)
+		out = append(out, ims[i])
 	}
 	return out, nil
 }
