@@ -250,10 +250,16 @@ type tally struct {
 	toldAt   map[string]time.Time
 }
 
-func (t *tally) count(state closeloop.ClosingState) {
+func (t *tally) count(state closeloop.ClosingState) { t.add(state, true) }
+
+// add counts an outcome; a recipient counted already (claimed by a
+// release that counted recipients on the improvement) adds only its outcome.
+func (t *tally) add(state closeloop.ClosingState, recipient bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.progress.Recipients++
+	if recipient {
+		t.progress.Recipients++
+	}
 	switch state {
 	case closeloop.ClosingSent:
 		t.progress.Sent++
@@ -384,8 +390,14 @@ func (h *Handler) person(ctx context.Context, b closeloop.ClosingBatch, batch st
 	im := b.Improvement
 	if cl, ok := b.Claims[rs[0].ContactID]; ok {
 		sv, ok := b.Surveys[cl.SurveyID]
-		if cl.Batch != batch || !ok || sv.ContactID != rs[0].ContactID {
-			return nil // another batch's, or an older release's (it counts them), or erased since
+		if !ok || sv.ContactID != rs[0].ContactID {
+			return nil // erased since
+		}
+		ours := cl.Batch == batch
+		// An older release's claim left open: this batch carries its response.
+		legacyOpen := cl.Batch == "" && cl.State == closeloop.ClosingClaimed && slices.ContainsFunc(rs, func(r Recipient) bool { return r.SurveyID == cl.SurveyID })
+		if !ours && !legacyOpen {
+			return nil // another batch's, or an older release's settled claim: they count it
 		}
 		return h.settle(ctx, b, batch, sv, cl, now, t)
 	}
@@ -463,12 +475,18 @@ func (h *Handler) tell(ctx context.Context, b closeloop.ClosingBatch, batch stri
 // outcome that could not be recorded fails the batch: its retry finds the
 // claim open and settles it (settle).
 func (h *Handler) record(ctx context.Context, impID string, sv closeloop.Survey, state closeloop.ClosingState, messageID string, now time.Time, t *tally) error {
+	return h.recordAs(ctx, impID, sv, state, messageID, now, t, true)
+}
+
+// recordAs is record, counting the recipient too unless it was counted
+// already (recipient false).
+func (h *Handler) recordAs(ctx context.Context, impID string, sv closeloop.Survey, state closeloop.ClosingState, messageID string, now time.Time, t *tally, recipient bool) error {
 	first, err := h.Store.RecordClosing(ctx, impID, sv.ID, state, messageID, now)
 	if err != nil && !errors.Is(err, closeloop.ErrConflict) { // a conflict: erased since, or settled by another delivery
 		return err
 	}
 	slog.InfoContext(ctx, "closing email", "improvement", impID, "survey", sv.ID, "state", state, "message", messageID)
-	t.count(state)
+	t.add(state, recipient)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if state == closeloop.ClosingSent {
@@ -623,20 +641,25 @@ var errClaimOpen = errors.New("claimed by another attempt, not yet recorded")
 // not record it: whether the email went is unknown, so it is recorded as
 // failed and never resent (at most once, like the survey;
 // docs/reliability.md).
+//
+// A claim an older release made (no batch) and left open is settled the
+// same way by the batch that carries its response; that release counted
+// the recipient on the improvement already, so only the outcome is added.
 func (h *Handler) settle(ctx context.Context, b closeloop.ClosingBatch, batch string, sv closeloop.Survey, cl closeloop.ClosingClaim, now time.Time, t *tally) error {
+	counted := cl.Batch == ""
 	if cl.State != closeloop.ClosingClaimed {
-		t.count(cl.State)
+		t.add(cl.State, !counted)
 		return nil
 	}
 	if o, ok := b.Outcomes[sv.ID]; ok {
-		t.count(o)
+		t.add(o, !counted)
 		return nil
 	}
 	if now.Sub(cl.ClaimedAt) < ClaimLease {
 		return fmt.Errorf("closing %s/%s: %w", b.Improvement.ID, sv.ID, errClaimOpen)
 	}
 	slog.WarnContext(ctx, "closing email: claim lease expired; outcome unknown, not resent", "improvement", b.Improvement.ID, "survey", sv.ID)
-	return h.record(ctx, b.Improvement.ID, sv, closeloop.ClosingFailed, "", now, t)
+	return h.recordAs(ctx, b.Improvement.ID, sv, closeloop.ClosingFailed, "", now, t, !counted)
 }
 
 // release gives a claim back after a failure that sent nothing, so the

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/fn/closing"
@@ -374,6 +377,37 @@ func TestUnsubscribeDuringASlowBatch(t *testing.T) {
 		t.Errorf("the person who unsubscribed during the batch got %d emails", n)
 	}
 	if got, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 4, Sent: 3, Suppressed: 1}); got != want {
+		t.Errorf("progress %+v, want %+v", got, want)
+	}
+}
+
+// TestAnOlderReleasesOpenClaimIsSettled: a claim an older release made and
+// left open (it counted the recipient on the improvement) is settled by
+// the new fan-out after its lease, as failed and never resent, so the
+// progress ends with nothing pending.
+func TestAnOlderReleasesOpenClaimIsSettled(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	ctx := context.Background()
+	e := awstest.Email()
+	sv := answered(t, st, e, "Exports are slow", "exports")
+	im := announce(t, st, "exports")
+	if err := st.Store.ClaimClosing(ctx, im.ID, sv.ContactID, sv.ID, "", closeloop.ClosingClaimed, time.Now().Add(-closing.ClaimLease-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := awstest.DynamoDB().UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.Store.Table()),
+		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "IMPROVEMENT#" + im.ID}, "sk": &types.AttributeValueMemberS{Value: "IMPROVEMENT"}},
+		UpdateExpression:          aws.String("ADD recipients :one"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Queue.Send(ctx, closing.Announce(im.ID))
+	st.DrainQueue(ctx)
+	if n := len(awstest.MailTo(t, e)); n != 0 {
+		t.Errorf("%d emails to a person whose email an older release may have sent", n)
+	}
+	if got, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 1, Failed: 1}); got != want {
 		t.Errorf("progress %+v, want %+v", got, want)
 	}
 }
