@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,7 +163,19 @@ func runFanOut(ctx context.Context, s *dynamo.Store, ses *countingSES, perSecond
 		return 0, closeloop.Progress{}, 0, 0, err
 	}
 	var calls atomic.Int64
-	s.Capacity = func(string, float64, float64) { calls.Add(1) }
+	var opsMu sync.Mutex
+	ops := map[string]int{}
+	s.Capacity = func(op string, _, _ float64) {
+		calls.Add(1)
+		opsMu.Lock()
+		ops[op]++
+		opsMu.Unlock()
+	}
+	defer func() {
+		if os.Getenv("BENCH_FANOUT_TRACE") != "" {
+			fmt.Fprintln(os.Stderr, "store calls by operation:", ops)
+		}
+	}()
 	defer func() { s.Capacity = nil }()
 	q := &localqueue.Queue{Visibility: 2 * time.Second}
 	var lim mail.Limiter // the shared limiter every sender of a stack uses

@@ -42,7 +42,11 @@ func answered(ctx context.Context, s *dynamo.Store, n int, end time.Time, days i
 				}
 				at := end.Add(-time.Duration(i%days) * 24 * time.Hour)
 				email := fmt.Sprintf("c%d-%d@example.com", end.UnixNano(), i)
-				cid := closeloop.LegacyContactID(email) // any stable id: the key is not what is measured
+				cid, err := s.ContactID(email) // keyed, as every contact since keyed ids
+				if err != nil {
+					errs <- err
+					return
+				}
 				if len(themes) > 0 {
 					if err := s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: email, Name: "Customer"}); err != nil {
 						errs <- err
