@@ -60,6 +60,11 @@ func NewSender(ses Client, from, configSet string, lim Limiter) *Sender {
 // server or network error). Any other failure is permanent for that message.
 var ErrTemporary = errors.New("temporary")
 
+// ErrNoTime is the temporary error of an email not sent because the
+// invocation was about to end (SendMargin): nothing was tried, so it is
+// no failed attempt of the email's. It wraps ErrTemporary.
+var ErrNoTime = fmt.Errorf("%w: too close to the invocation's deadline", ErrTemporary)
+
 // Send sends m and returns SES's message id. It waits for the rate limiter
 // first. Its error wraps ErrTemporary when a retry may succeed.
 //
@@ -79,7 +84,7 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	wait := ctx
 	if d, ok := ctx.Deadline(); ok {
 		if time.Until(d) < SendMargin {
-			return "", closeloop.Errorf(ErrTemporary, "send: too close to the deadline")
+			return "", fmt.Errorf("send: %w", ErrNoTime)
 		}
 		var cancel context.CancelFunc
 		wait, cancel = context.WithDeadline(ctx, d.Add(-SendMargin))
@@ -87,6 +92,9 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	}
 	if s.limit != nil {
 		if err := s.limit.Wait(wait); err != nil {
+			if wait.Err() != nil && ctx.Err() == nil {
+				return "", fmt.Errorf("send: waiting for the sending rate: %w", ErrNoTime)
+			}
 			return "", closeloop.Errorf(ErrTemporary, "send: %w", err)
 		}
 	}

@@ -577,6 +577,15 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 // nothing, with a growing back-off, and fails it after maxAttempts.
 func (h *Handler) retry(ctx context.Context, t *closeloop.Ticket, cause error) (closeloop.SurveyState, error) {
 	next := *t
+	if errors.Is(cause, mail.ErrNoTime) {
+		// Nothing was tried: the run ran out of time. Due again at once,
+		// and no attempt of the survey's.
+		next.State, next.SurveyID, next.DueAt = closeloop.SurveyScheduled, "", h.now()
+		if err := h.Store.SaveTicket(ctx, &next, t.Version); err != nil {
+			return "", errors.Join(cause, err)
+		}
+		return closeloop.SurveyScheduled, cause
+	}
 	next.Attempts++
 	if next.Attempts >= maxAttempts {
 		_, err := h.finish(ctx, t, t.Version, closeloop.SurveyFailed, cause.Error())

@@ -410,3 +410,34 @@ func TestNoReminderNearExpiry(t *testing.T) {
 		t.Errorf("%d emails", n)
 	}
 }
+
+// outOfTime answers every send as the sender does at the end of an
+// invocation (a fault injected on purpose).
+type outOfTime struct{}
+
+func (outOfTime) Send(context.Context, mail.Message) (string, error) {
+	return "", fmt.Errorf("send: %w", mail.ErrNoTime)
+}
+
+// TestOutOfTimeIsNoAttempt: a survey that could not go because the run
+// was out of time is due again at once, and that is not one of its five
+// attempts.
+func TestOutOfTimeIsNoAttempt(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	e := awstest.Email()
+	solve(t, st, "late1", e)
+	st.Sweeper.Mailer = outOfTime{}
+	for i := 0; i < 6; i++ {
+		if res, _ := st.Sweeper.Run(context.Background()); res.Retried != 1 {
+			t.Fatalf("run %d out of time: %+v, want the survey put back", i, res)
+		}
+	}
+	tk, _ := st.Store.GetTicket(context.Background(), "generic", "late1")
+	if tk.State != closeloop.SurveyScheduled || tk.Attempts != 0 || tk.DueAt.After(time.Now()) {
+		t.Errorf("ticket %+v; want it scheduled now, no attempt counted", tk)
+	}
+	st.Sweeper.Mailer = st.Sender
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 || len(awstest.MailTo(t, e)) != 1 {
+		t.Errorf("the next run with time: %+v, want it sent once", res)
+	}
+}
