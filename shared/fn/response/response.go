@@ -52,7 +52,6 @@ type Handler struct {
 	Acknowledge string           // "detractors", "all" or "off"
 	Brand       closeloop.Brand  // the team's name, colour and logo on every page
 	linkKey     linkKeyCache     // checks signed unsubscribe links
-	themes      themesCache      // the themes and keywords comments are tagged with
 	Now         func() time.Time // nil for time.Now
 	mux         *http.ServeMux
 }
@@ -200,7 +199,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	var themes []string
 	if comment != "" {
-		all, err := h.themes.get(r.Context(), h.Store, now)
+		all, err := h.Store.Themes(r.Context())
 		if err != nil {
 			web.Error(w, r, err)
 			return
@@ -506,31 +505,4 @@ func (c *linkKeyCache) get(ctx context.Context, store Store) (ed25519.PublicKey,
 	}
 	c.pub = pub
 	return pub, nil
-}
-
-// ThemesFor is how long an instance tags comments with the themes it
-// read: a theme or keyword added in the console tags answers within it,
-// and an instance answering many reads the themes once in it, not once
-// an answer.
-const ThemesFor = time.Minute
-
-// themesCache holds the themes read last, for ThemesFor.
-type themesCache struct {
-	mu   sync.Mutex
-	list []closeloop.Theme
-	at   time.Time
-}
-
-func (c *themesCache) get(ctx context.Context, store Store, now time.Time) ([]closeloop.Theme, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.at.IsZero() && now.Sub(c.at) < ThemesFor && !now.Before(c.at) {
-		return c.list, nil
-	}
-	list, err := store.Themes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c.list, c.at = list, now
-	return list, nil
 }

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -233,58 +232,5 @@ func TestStoredUnsubscribeLink(t *testing.T) {
 	c, _ := st.Store.GetContact(context.Background(), sv.ContactID)
 	if c.Suppressed != "unsubscribed" {
 		t.Errorf("contact %+v", c)
-	}
-}
-
-// TestThemesAreReadOncePerMinute: an instance tags comments with the
-// themes it read within response.ThemesFor, reading them once for many
-// answers; a theme added in the console tags answers after that.
-func TestThemesAreReadOncePerMinute(t *testing.T) {
-	st := awstest.Stack(t, closeloop.Config{})
-	ctx := context.Background()
-	if _, err := st.Store.PutTheme(ctx, closeloop.Theme{Name: "exports", Keywords: []string{"export"}}); err != nil {
-		t.Fatal(err)
-	}
-	var ms []awstest.Mail
-	for i := 0; i < 4; i++ {
-		ms = append(ms, sent(t, st, closeloop.CSAT))
-	}
-	h := response.New(st.Config, st.Store, st.Queue)
-	clock := time.Now()
-	h.Now = func() time.Time { return clock }
-	var queries atomic.Int64
-	st.Store.Capacity = func(op string, _, _ float64) {
-		if op == "Query" {
-			queries.Add(1)
-		}
-	}
-	answer := func(m awstest.Mail, comment string) []string {
-		t.Helper()
-		r := httptest.NewRequest(http.MethodPost, "/s/"+awstest.Token(m), strings.NewReader(url.Values{"rating": {"4"}, "comment": {comment}}.Encode()))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			t.Fatalf("answer: %d", w.Code)
-		}
-		sv, _ := st.Store.GetSurvey(ctx, closeloop.SurveyIDOf(awstest.Token(m)))
-		return sv.Themes
-	}
-	if got := answer(ms[0], "The export broke"); len(got) != 1 || got[0] != "exports" {
-		t.Errorf("themes %v, want exports", got)
-	}
-	answer(ms[1], "Login is slow")
-	if n := queries.Load(); n != 1 {
-		t.Errorf("%d queries for two answers, want the themes read once", n)
-	}
-	if _, err := st.Store.PutTheme(ctx, closeloop.Theme{Name: "login", Keywords: []string{"login"}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := answer(ms[2], "Login fails"); len(got) != 0 {
-		t.Errorf("themes %v within the minute, want the themes read before", got)
-	}
-	clock = clock.Add(response.ThemesFor)
-	if got := answer(ms[3], "Login fails again"); len(got) != 1 || got[0] != "login" {
-		t.Errorf("themes %v after the minute, want login", got)
 	}
 }
