@@ -549,3 +549,25 @@ func TestReportCostDoesNotGrowWithResponses(t *testing.T) {
 		t.Errorf("%d requests, want one batch of totals and a query a day for each of 4 breakdowns (361)", smallCalls)
 	}
 }
+
+// TestThemesToTagCostHalf: the survey page's read of the themes, for each
+// comment, is eventually consistent, at half the read units of the
+// console's; both read the same themes.
+func TestThemesToTagCostHalf(t *testing.T) {
+	s := awstest.Store(t)
+	if _, err := s.PutTheme(ctx, closeloop.Theme{Name: "exports", Keywords: []string{"export"}}); err != nil {
+		t.Fatal(err)
+	}
+	var rcu float64
+	s.Capacity = func(_ string, r, _ float64) { rcu += r }
+	all, err := s.Themes(ctx)
+	consistent := rcu
+	rcu = 0
+	tag, err2 := s.ThemesToTag(ctx)
+	if err != nil || err2 != nil || !cmp.Equal(all, tag) || len(tag) != 1 {
+		t.Fatalf("themes %v, %v; to tag %v, %v", all, err, tag, err2)
+	}
+	if rcu != consistent/2 {
+		t.Errorf("the themes to tag cost %.1f read units, the console's %.1f; want half", rcu, consistent)
+	}
+}

@@ -66,11 +66,24 @@ func (it themeItem) theme() closeloop.Theme {
 
 // Themes returns every theme, by name.
 func (s *Store) Themes(ctx context.Context) ([]closeloop.Theme, error) {
+	return s.themes(ctx, true)
+}
+
+// ThemesToTag is Themes read eventually consistent, at half the read
+// units, for tagging each new comment: a theme saved within the last
+// second may not tag it, as it may not when the comment comes in while
+// the theme is being saved (the console's back-fill tags what was stored
+// when it ran).
+func (s *Store) ThemesToTag(ctx context.Context) ([]closeloop.Theme, error) {
+	return s.themes(ctx, false)
+}
+
+func (s *Store) themes(ctx context.Context, consistent bool) ([]closeloop.Theme, error) {
 	var out []closeloop.Theme
 	err := s.query(ctx, &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("pk = :p"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(themesPK)},
-		ConsistentRead:            aws.Bool(true),
+		ConsistentRead:            aws.Bool(consistent),
 	}, 0, func(m map[string]types.AttributeValue) error {
 		var it themeItem
 		if err := unmarshal(m, &it); err != nil {

@@ -23,7 +23,7 @@ func (m *memStore) Answer(_ context.Context, sv closeloop.Survey, r int, c strin
 	sv.Rating, sv.Comment, sv.RevisedAt = &r, c, now
 	return sv, nil
 }
-func (m *memStore) Themes(context.Context) ([]closeloop.Theme, error) {
+func (m *memStore) ThemesToTag(context.Context) ([]closeloop.Theme, error) {
 	return []closeloop.Theme{{Name: "exports", Keywords: []string{"export"}}}, nil
 }
 func (m *memStore) LinkKey(context.Context) (ed25519.PublicKey, error) {

@@ -31,7 +31,7 @@ import (
 type Store interface {
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
 	Answer(ctx context.Context, sv closeloop.Survey, rating int, comment string, themes []string, now time.Time) (closeloop.Survey, error)
-	Themes(ctx context.Context) ([]closeloop.Theme, error)
+	ThemesToTag(ctx context.Context) ([]closeloop.Theme, error)
 	UnsubscribeLink(ctx context.Context, id string) (contactID string, err error)
 	LinkKey(ctx context.Context) (ed25519.PublicKey, error)
 	SurveyLink(ctx context.Context, id string) (surveyID string, err error)
@@ -199,7 +199,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	var themes []string
 	if comment != "" {
-		all, err := h.Store.Themes(r.Context())
+		all, err := h.Store.ThemesToTag(r.Context())
 		if err != nil {
 			web.Error(w, r, err)
 			return
