@@ -474,6 +474,15 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "reminder", "survey_id": sv.ID}
 	if _, err := h.Mailer.Send(ctx, msg); err != nil {
+		if errors.Is(err, mail.ErrTemporary) {
+			// Nothing went (SES refused it, or the run was out of time):
+			// the reminder is due again, once, rather than lost.
+			back := next
+			back.Reminder, back.DueAt = closeloop.ReminderScheduled, h.later(now, err)
+			if serr := h.Store.SaveTicket(ctx, &back, next.Version); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}
 		return "", fmt.Errorf("remind survey %s: %w", sv.ID, err)
 	}
 	slog.InfoContext(ctx, "reminder sent", "survey", sv.ID, "ticket", t.TicketID)
@@ -560,6 +569,14 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "checkin"}
 	if _, err := h.Mailer.Send(ctx, msg); err != nil {
+		if errors.Is(err, mail.ErrTemporary) {
+			// Nothing went: the check-in is due again, once, rather than lost.
+			back := next
+			back.Version, back.State, back.SentAt, back.DueAt = next.Version+1, closeloop.CheckInScheduled, time.Time{}, h.later(now, err)
+			if serr := h.Store.SaveCheckIn(ctx, back); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}
 		return "", fmt.Errorf("check-in %s/%s: %w", ci.Source, ci.TicketID, err)
 	}
 	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{CheckInsSent: 1}); err != nil {
@@ -575,6 +592,15 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 
 // retry puts a claimed ticket back on the schedule after a failure that sent
 // nothing, with a growing back-off, and fails it after maxAttempts.
+// later is when an email SES did not take is due again: at once when the
+// run was out of time, after a short back-off when SES refused it.
+func (h *Handler) later(now time.Time, cause error) time.Time {
+	if errors.Is(cause, mail.ErrNoTime) {
+		return now
+	}
+	return now.Add(2 * time.Minute)
+}
+
 func (h *Handler) retry(ctx context.Context, t *closeloop.Ticket, cause error) (closeloop.SurveyState, error) {
 	next := *t
 	if errors.Is(cause, mail.ErrNoTime) {

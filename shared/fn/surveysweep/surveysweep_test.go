@@ -441,3 +441,38 @@ func TestOutOfTimeIsNoAttempt(t *testing.T) {
 		t.Errorf("the next run with time: %+v, want it sent once", res)
 	}
 }
+
+// TestRemindersAndCheckInsWaitForTime: a reminder or check-in that could
+// not go because the run was out of time (nothing was tried) is put back
+// and goes with the next run, once.
+func TestRemindersAndCheckInsWaitForTime(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	st.Sweeper.ReminderDelay = 72 * time.Hour
+	ctx := context.Background()
+	e := awstest.Email()
+	wh := webhook.New(closeloop.Config{SurveyKind: closeloop.CSAT, CheckInDelay: 168 * time.Hour}, st.Store)
+	if _, err := wh.Apply(ctx, awstest.Solved("wait1", e), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := st.Sweeper.Run(ctx); res.Sent != 1 {
+		t.Fatalf("survey: %+v", res)
+	}
+	for _, step := range []struct {
+		name  string
+		after time.Duration
+		mails int
+	}{{"reminder", 73 * time.Hour, 2}, {"check-in", 169 * time.Hour, 3}} {
+		st.Sweeper.Now = func() time.Time { return time.Now().Add(step.after) }
+		st.Sweeper.Mailer = outOfTime{}
+		st.Sweeper.Run(ctx)
+		if n := len(awstest.MailTo(t, e)); n != step.mails-1 {
+			t.Fatalf("%s out of time: %d emails", step.name, n)
+		}
+		st.Sweeper.Mailer = st.Sender
+		st.Sweeper.Run(ctx)
+		st.Sweeper.Run(ctx)
+		if n := len(awstest.MailTo(t, e)); n != step.mails {
+			t.Errorf("%s with time: %d emails in all, want %d (it went, once)", step.name, n, step.mails)
+		}
+	}
+}
