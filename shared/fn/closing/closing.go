@@ -139,6 +139,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	failed := map[string]int{closeloop.MetricAlertsFailed: 0, closeloop.MetricClosingFailed: 0}
 	defer func() { logging.Metrics(ctx, "closing", failed) }()
 	for _, rec := range ev.Records {
+		if outOfTime(ctx) {
+			// Too close to the deadline to start: SQS delivers it again.
+			res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			continue
+		}
 		var m Message
 		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.ImprovementID == "" && m.Alert == "" && m.Ack == "" {
 			slog.ErrorContext(ctx, "closing: unusable message dropped", "message", rec.MessageId)
@@ -159,6 +164,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			slog.ErrorContext(ctx, "closing", "improvement", m.ImprovementID, "message", rec.MessageId, "err", err)
 			if !errors.Is(err, closeloop.ErrNotFound) {
 				res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				if errors.Is(err, mail.ErrNoTime) {
+					continue // no failure: the rest of the batch goes on its next delivery
+				}
 				if m.Alert != "" {
 					failed[closeloop.MetricAlertsFailed]++
 				} else {
@@ -420,6 +428,11 @@ func (h *Handler) person(ctx context.Context, b closeloop.ClosingBatch, batch st
 // tell claims and sends the email to c quoting sv, and records it.
 func (h *Handler) tell(ctx context.Context, b closeloop.ClosingBatch, batch string, sv closeloop.Survey, c closeloop.Contact, now time.Time, t *tally) error {
 	im := b.Improvement
+	if outOfTime(ctx) {
+		// A claim the instance could not give back before its end would
+		// count as failed, never resent: claim nobody this late.
+		return fmt.Errorf("closing %s/%s: %w", im.ID, sv.ID, mail.ErrNoTime)
+	}
 	state := closeloop.ClosingClaimed
 	if c.Suppressed != "" {
 		state = closeloop.ClosingSuppressed
@@ -621,6 +634,14 @@ func (h *Handler) once(ctx context.Context, name string, f func(context.Context)
 		return err
 	}
 	return nil
+}
+
+// outOfTime reports whether the invocation is too close to its deadline to
+// start anything more: an email (mail.SendMargin) with its claim and record
+// around it.
+func outOfTime(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < mail.SendMargin+2*time.Second
 }
 
 // ClaimLease is how long a claimed "you said, we did" email may stay

@@ -411,3 +411,32 @@ func TestAnOlderReleasesOpenClaimIsSettled(t *testing.T) {
 		t.Errorf("progress %+v, want %+v", got, want)
 	}
 }
+
+// TestNoClaimNearTheDeadline: a batch delivered to an instance about to
+// reach its deadline claims nobody (a claim it could not give back would
+// later count as failed, never resent); its retry sends to everyone once.
+func TestNoClaimNearTheDeadline(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	e := awstest.Email()
+	sv := answered(t, st, e, "Exports are slow", "exports")
+	im := announce(t, st, "exports")
+	batch := `{"improvement_id":"` + im.ID + `","recipients":[{"survey_id":"` + sv.ID + `","contact_id":"` + sv.ContactID + `"}]}`
+	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batch}, {MessageId: "m2", Body: closing.Announce(im.ID)}}}
+	ctx, cancel := context.WithTimeout(context.Background(), mail.SendMargin/2)
+	defer cancel()
+	res, err := st.Closing.Handle(ctx, ev)
+	if err != nil || len(res.BatchItemFailures) != 2 {
+		t.Fatalf("near the deadline: %+v, %v; want both messages back for later", res, err)
+	}
+	b, err := st.Store.ClosingBatch(context.Background(), im.ID, []closeloop.ThemeMember{{SurveyID: sv.ID, ContactID: sv.ContactID}})
+	if err != nil || len(b.Claims) != 0 {
+		t.Fatalf("claims near the deadline: %+v, %v; want none", b.Claims, err)
+	}
+	if res, err := st.Closing.Handle(context.Background(), ev); err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("with time: %+v, %v", res, err)
+	}
+	st.DrainQueue(context.Background())
+	if n := len(awstest.MailTo(t, e)); n != 1 {
+		t.Errorf("%d emails, want 1", n)
+	}
+}
