@@ -200,6 +200,7 @@ type ThemeMember struct {
 type ClosingClaim struct {
 	SurveyID  string
 	Batch     string // "" for claims made before batches were counted on their own
+	Adopted   bool   // an older release's claim a batch took over: that release counted the recipient
 	State     ClosingState
 	ClaimedAt time.Time
 }

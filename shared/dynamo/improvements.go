@@ -148,6 +148,7 @@ type closingItem struct {
 	ContactKey string `dynamodbav:"contact_key"` // by_contact index: erasure removes the claim
 	State      string `dynamodbav:"state"`
 	Batch      string `dynamodbav:"batch,omitempty"`
+	Adopted    bool   `dynamodbav:"adopted,omitempty"` // an older release's claim, taken over by batch
 	ClaimedAt  string `dynamodbav:"claimed_at"`
 	MessageID  string `dynamodbav:"message_id,omitempty"` // claims recorded before outcomes moved to the survey
 }
@@ -264,7 +265,7 @@ func (s *Store) ClosingBatch(ctx context.Context, impID string, recipients []clo
 				return err
 			}
 			b.Claims[strings.TrimPrefix(sk.Value, toPrefix)] = closeloop.ClosingClaim{
-				SurveyID: it.SurveyID, Batch: it.Batch, State: closeloop.ClosingState(it.State), ClaimedAt: parseTS(it.ClaimedAt),
+				SurveyID: it.SurveyID, Batch: it.Batch, Adopted: it.Adopted, State: closeloop.ClosingState(it.State), ClaimedAt: parseTS(it.ClaimedAt),
 			}
 		}
 		return nil
@@ -296,6 +297,27 @@ func (s *Store) ClaimClosing(ctx context.Context, impID, contactID, surveyID, ba
 	}
 	if err != nil {
 		return fmt.Errorf("claim closing %s/%s: %w", impID, contactID, err)
+	}
+	return nil
+}
+
+// AdoptClosing makes batch the owner of an open claim an older release
+// made (one without a batch), so that exactly one batch settles and counts
+// it: a claim that has a batch already, or is not open, is an error
+// wrapping closeloop.ErrConflict.
+func (s *Store) AdoptClosing(ctx context.Context, impID, contactID, batch string) error {
+	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(improvementPK(impID), toPrefix+contactID),
+		UpdateExpression:          aws.String("SET #b = :b, adopted = :t"),
+		ConditionExpression:       aws.String("attribute_not_exists(#b) AND #s = :c"),
+		ExpressionAttributeNames:  map[string]string{"#s": "state", "#b": "batch"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":b": str(batch), ":t": &types.AttributeValueMemberBOOL{Value: true}, ":c": str(string(closeloop.ClosingClaimed))},
+	})
+	if conditionFailed(err) {
+		return fmt.Errorf("adopt closing claim %s/%s: %w", impID, contactID, closeloop.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("adopt closing claim %s/%s: %w", impID, contactID, err)
 	}
 	return nil
 }

@@ -65,6 +65,11 @@ var ErrTemporary = errors.New("temporary")
 // no failed attempt of the email's. It wraps ErrTemporary.
 var ErrNoTime = fmt.Errorf("%w: too close to the invocation's deadline", ErrTemporary)
 
+// SendMargin is the time before an invocation's deadline from which no
+// email starts, nor waits for the sending rate: an SES call takes well under
+// a second.
+const SendMargin = 3 * time.Second
+
 // Send sends m and returns SES's message id. It waits for the rate limiter
 // first. Its error wraps ErrTemporary when a retry may succeed.
 //
@@ -73,11 +78,6 @@ var ErrNoTime = fmt.Errorf("%w: too close to the invocation's deadline", ErrTemp
 // Closeloop errs on the side of at most once: Send neither retries nor
 // fails then, but returns no message id and no error, and the email counts
 // as sent (docs/reliability.md).
-// SendMargin is the time before an invocation's deadline from which no
-// email starts, nor waits for the sending rate: an SES call takes well under
-// a second.
-const SendMargin = 3 * time.Second
-
 func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	// No email starts within SendMargin of the invocation's end: one cut
 	// off mid-call may or may not have gone, and is never resent.

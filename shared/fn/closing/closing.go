@@ -39,6 +39,7 @@ type Store interface {
 	ClaimClosing(ctx context.Context, impID, contactID, surveyID, batch string, state closeloop.ClosingState, now time.Time) error
 	RecordClosing(ctx context.Context, impID, surveyID string, state closeloop.ClosingState, messageID string, now time.Time) (firstTold bool, err error)
 	ReleaseClosing(ctx context.Context, impID, contactID string) error
+	AdoptClosing(ctx context.Context, impID, contactID, batch string) error
 	PutBatchProgress(ctx context.Context, impID, batch string, p closeloop.Progress) error
 	AddCounters(ctx context.Context, t time.Time, c closeloop.Counters, dims ...closeloop.Dims) error
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
@@ -401,10 +402,19 @@ func (h *Handler) person(ctx context.Context, b closeloop.ClosingBatch, batch st
 		if !ok || sv.ContactID != rs[0].ContactID {
 			return nil // erased since
 		}
-		ours := cl.Batch == batch
-		// An older release's claim left open: this batch carries its response.
-		legacyOpen := cl.Batch == "" && cl.State == closeloop.ClosingClaimed && slices.ContainsFunc(rs, func(r Recipient) bool { return r.SurveyID == cl.SurveyID })
-		if !ours && !legacyOpen {
+		if cl.Batch == "" && cl.State == closeloop.ClosingClaimed && slices.ContainsFunc(rs, func(r Recipient) bool { return r.SurveyID == cl.SurveyID }) {
+			// An older release's claim left open, and this batch carries
+			// its response: one batch takes it over and settles it.
+			err := h.Store.AdoptClosing(ctx, im.ID, rs[0].ContactID, batch)
+			if errors.Is(err, closeloop.ErrConflict) {
+				return nil // another batch took it over
+			}
+			if err != nil {
+				return err
+			}
+			cl.Batch, cl.Adopted = batch, true
+		}
+		if cl.Batch != batch {
 			return nil // another batch's, or an older release's settled claim: they count it
 		}
 		return h.settle(ctx, b, batch, sv, cl, now, t)
@@ -667,7 +677,7 @@ var errClaimOpen = errors.New("claimed by another attempt, not yet recorded")
 // same way by the batch that carries its response; that release counted
 // the recipient on the improvement already, so only the outcome is added.
 func (h *Handler) settle(ctx context.Context, b closeloop.ClosingBatch, batch string, sv closeloop.Survey, cl closeloop.ClosingClaim, now time.Time, t *tally) error {
-	counted := cl.Batch == ""
+	counted := cl.Adopted // the older release that claimed it counted the recipient
 	if cl.State != closeloop.ClosingClaimed {
 		t.add(cl.State, !counted)
 		return nil

@@ -402,13 +402,22 @@ func TestAnOlderReleasesOpenClaimIsSettled(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	st.Queue.Send(ctx, closing.Announce(im.ID))
+	// Two batches carry the response: the older release's own batch,
+	// delivered again, and the new fan-out's.
+	other := awstest.Email()
+	osv := answered(t, st, other, "Exports are slow too", "exports")
+	_ = osv
+	old := `{"improvement_id":"` + im.ID + `","recipients":[{"survey_id":"` + sv.ID + `","contact_id":"` + sv.ContactID + `"}]}`
+	st.Queue.Send(ctx, old, closing.Announce(im.ID))
 	st.DrainQueue(ctx)
 	if n := len(awstest.MailTo(t, e)); n != 0 {
 		t.Errorf("%d emails to a person whose email an older release may have sent", n)
 	}
-	if got, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 1, Failed: 1}); got != want {
-		t.Errorf("progress %+v, want %+v", got, want)
+	if got, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 2, Sent: 1, Failed: 1}); got != want {
+		t.Errorf("progress %+v, want %+v (the open claim settled once)", got, want)
+	}
+	if d := st.Queue.Dead(); len(d) != 0 {
+		t.Errorf("dead letters: %v", d)
 	}
 }
 
