@@ -2,6 +2,7 @@ package closing_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -56,6 +57,16 @@ func answeredWith(t *testing.T, st *devstack.Stack, email, comment string, ratin
 		t.Fatal(err)
 	}
 	return sv
+}
+
+// batchOf is the queue message of one fan-out batch of im quoting svs.
+func batchOf(im closeloop.Improvement, svs ...closeloop.Survey) string {
+	m := closing.Message{ImprovementID: im.ID}
+	for _, sv := range svs {
+		m.Recipients = append(m.Recipients, closing.Recipient{SurveyID: sv.ID, ContactID: sv.ContactID})
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 func announce(t *testing.T, st *devstack.Stack, theme string) closeloop.Improvement {
@@ -206,7 +217,7 @@ func TestThrottledBatchIsRetried(t *testing.T) {
 	im := announce(t, st, "exports")
 	f := &throttled{next: st.Sender}
 	st.Closing.Mailer = f
-	batch := `{"improvement_id":"` + im.ID + `","recipients":[{"survey_id":"` + sv.ID + `","contact_id":"` + sv.ContactID + `"}]}`
+	batch := batchOf(im, sv)
 	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batch}}}
 	res, err := st.Closing.Handle(context.Background(), ev)
 	if err != nil || len(res.BatchItemFailures) != 1 {
@@ -252,7 +263,7 @@ func TestCountFailureIsMendedByTheRetry(t *testing.T) {
 	sv := answered(t, st, e, "Exports slow", "exports")
 	im := announce(t, st, "exports")
 	st.Closing.Store = &progressFails{Store: st.Store}
-	batch := `{"improvement_id":"` + im.ID + `","recipients":[{"survey_id":"` + sv.ID + `","contact_id":"` + sv.ContactID + `"}]}`
+	batch := batchOf(im, sv)
 	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batch}}}
 	if res, err := st.Closing.Handle(context.Background(), ev); err != nil || len(res.BatchItemFailures) != 1 {
 		t.Fatalf("failed count: %+v, %v; want one item failure", res, err)
@@ -354,13 +365,12 @@ func (s *slowSES) Send(ctx context.Context, m mail.Message) (string, error) {
 // reads its people again when its read grows old.
 func TestUnsubscribeDuringASlowBatch(t *testing.T) {
 	st := awstest.Stack(t, closeloop.Config{})
-	var recipients []string
+	var svs []closeloop.Survey
 	var people []string
 	for i := 0; i < 4; i++ {
 		e := awstest.Email()
 		people = append(people, e)
-		sv := answered(t, st, e, "Exports are slow", "exports")
-		recipients = append(recipients, `{"survey_id":"`+sv.ID+`","contact_id":"`+sv.ContactID+`"}`)
+		svs = append(svs, answered(t, st, e, "Exports are slow", "exports"))
 	}
 	im := announce(t, st, "exports")
 	st.Closing.Senders = 1
@@ -369,7 +379,7 @@ func TestUnsubscribeDuringASlowBatch(t *testing.T) {
 			t.Error(err)
 		}
 	}}
-	batch := `{"improvement_id":"` + im.ID + `","recipients":[` + strings.Join(recipients, ",") + `]}`
+	batch := batchOf(im, svs...)
 	if res, err := st.Closing.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batch}}}); err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("batch: %+v, %v", res, err)
 	}
@@ -407,7 +417,7 @@ func TestAnOlderReleasesOpenClaimIsSettled(t *testing.T) {
 	other := awstest.Email()
 	osv := answered(t, st, other, "Exports are slow too", "exports")
 	_ = osv
-	old := `{"improvement_id":"` + im.ID + `","recipients":[{"survey_id":"` + sv.ID + `","contact_id":"` + sv.ContactID + `"}]}`
+	old := batchOf(im, sv)
 	st.Queue.Send(ctx, old, closing.Announce(im.ID))
 	st.DrainQueue(ctx)
 	if n := len(awstest.MailTo(t, e)); n != 0 {
@@ -429,7 +439,7 @@ func TestNoClaimNearTheDeadline(t *testing.T) {
 	e := awstest.Email()
 	sv := answered(t, st, e, "Exports are slow", "exports")
 	im := announce(t, st, "exports")
-	batch := `{"improvement_id":"` + im.ID + `","recipients":[{"survey_id":"` + sv.ID + `","contact_id":"` + sv.ContactID + `"}]}`
+	batch := batchOf(im, sv)
 	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batch}, {MessageId: "m2", Body: closing.Announce(im.ID)}}}
 	ctx, cancel := context.WithTimeout(context.Background(), mail.SendMargin/2)
 	defer cancel()

@@ -3,7 +3,6 @@ package closing_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,15 +48,14 @@ func faultHalfway(t *testing.T, senders int) {
 	f.Rule = func(string, int) awstest.Fault { return awstest.Pass } // set-up passes
 	st := awstest.FaultyStack(t, closeloop.Config{}, f)
 	var people []string
-	var recipients []string
+	var svs []closeloop.Survey
 	for i := 0; i < 6; i++ {
 		e := awstest.Email()
 		people = append(people, e)
-		sv := answered(t, st, e, "Exports are slow", "exports")
-		recipients = append(recipients, `{"survey_id":"`+sv.ID+`","contact_id":"`+sv.ContactID+`"}`)
+		svs = append(svs, answered(t, st, e, "Exports are slow", "exports"))
 	}
 	im := announce(t, st, "exports")
-	batch := `{"improvement_id":"` + im.ID + `","recipients":[` + strings.Join(recipients, ",") + `]}`
+	batch := batchOf(im, svs...)
 	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batch}}}
 
 	st.Closing.Senders = senders
