@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/fn/surveysweep"
 	"github.com/closeloop/closeloop/shared/fn/webhook"
 	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/local/devstack"
@@ -474,5 +475,51 @@ func TestRemindersAndCheckInsWaitForTime(t *testing.T) {
 		if n := len(awstest.MailTo(t, e)); n != step.mails {
 			t.Errorf("%s with time: %d emails in all, want %d (it went, once)", step.name, n, step.mails)
 		}
+	}
+}
+
+// TestConcurrentRunSurveysEachPersonOnce: one run handles many due
+// tickets at once, several of them one person's; with the fatigue window,
+// each person gets one survey and the others are throttled, whatever
+// order the workers take them in, and two runs at once change nothing.
+func TestConcurrentRunSurveysEachPersonOnce(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	st.Sweeper.FatigueWindow = 30 * 24 * time.Hour
+	var people []string
+	for p := 0; p < 10; p++ {
+		e := awstest.Email()
+		people = append(people, e)
+		for k := 0; k < 4; k++ {
+			solve(t, st, fmt.Sprintf("conc-%d-%d", p, k), e)
+		}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var total surveysweep.Result
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 3; i++ { // tickets put back by a lost race are due again at once
+				res, err := st.Sweeper.Run(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				total.Sent += res.Sent
+				total.Throttled += res.Throttled
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, e := range people {
+		if n := len(awstest.MailTo(t, e)); n != 1 {
+			t.Errorf("%s got %d surveys, want 1", e, n)
+		}
+	}
+	if total.Sent != 10 || total.Throttled != 30 {
+		t.Errorf("runs sent %d and throttled %d, want 10 and 30", total.Sent, total.Throttled)
 	}
 }
