@@ -129,11 +129,11 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	switch {
 	case err == nil:
 		return aws.ToString(out.MessageId), nil
+	case outcomeUnknown(err) && !neverSent(err):
+		slog.WarnContext(ctx, "ses: the call ended after the email may have gone; counted as sent, not retried", "tags", m.Tags, "err", err)
+		return "", nil
 	case temporary(err):
 		return "", closeloop.Errorf(ErrTemporary, "send: %w", err)
-	case outcomeUnknown(err):
-		slog.WarnContext(ctx, "ses: the connection failed after the email went out; counted as sent, not retried", "tags", m.Tags, "err", err)
-		return "", nil
 	}
 	return "", fmt.Errorf("send: %w", err)
 }
@@ -159,10 +159,13 @@ func temporary(err error) bool {
 }
 
 // outcomeUnknown reports whether the request may have reached SES: the
-// HTTP exchange failed after the connection was made.
+// HTTP exchange failed after the connection was made, or the context ended
+// during the call (the SDK then reports it canceled, without the send
+// error, whether or not the request had left).
 func outcomeUnknown(err error) bool {
 	var send *smithyhttp.RequestSendError
-	return errors.As(err, &send) && !neverSent(err)
+	var canceled *smithy.CanceledError
+	return errors.As(err, &send) && !neverSent(err) || errors.As(err, &canceled)
 }
 
 // neverSent reports whether err is a connection that failed before the

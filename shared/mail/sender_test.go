@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -106,5 +107,11 @@ func TestConnectionErrors(t *testing.T) {
 	timeout := &smithyhttp.RequestSendError{Err: &url.Error{Op: "Post", URL: "https://email", Err: context.DeadlineExceeded}}
 	if _, err := send(timeout); err != nil {
 		t.Errorf("a deadline while waiting for SES: %v, want counted as sent", err)
+	}
+	// The SDK reports a context that ended during the exchange as canceled,
+	// without the send error: SES may have the email all the same.
+	canceled := &smithy.CanceledError{Err: context.DeadlineExceeded}
+	if _, err := send(canceled); err != nil {
+		t.Errorf("a context that ended during the call: %v, want counted as sent", err)
 	}
 }
