@@ -139,10 +139,19 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	var res events.SQSEventResponse
 	failed := map[string]int{closeloop.MetricAlertsFailed: 0, closeloop.MetricClosingFailed: 0}
 	defer func() { logging.Metrics(ctx, "closing", failed) }()
+	// later puts a message this instance has no time for back on the queue,
+	// as a new message: handing it back to SQS would use up one of its few
+	// deliveries before the dead-letter queue. Every message is safe to
+	// handle twice.
+	later := func(rec events.SQSMessage) {
+		if err := h.Queue.Send(ctx, rec.Body); err != nil {
+			slog.ErrorContext(ctx, "closing: requeue", "message", rec.MessageId, "err", err)
+			res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+	}
 	for _, rec := range ev.Records {
 		if outOfTime(ctx) {
-			// Too close to the deadline to start: SQS delivers it again.
-			res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			later(rec) // too close to the deadline to start
 			continue
 		}
 		var m Message
@@ -161,13 +170,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		default:
 			err = h.send(ctx, m.ImprovementID, m.Recipients)
 		}
+		if err != nil && onlyNoTime(err) {
+			later(rec) // no failure: the rest of it goes with the new message
+			continue
+		}
 		if err != nil {
 			slog.ErrorContext(ctx, "closing", "improvement", m.ImprovementID, "message", rec.MessageId, "err", err)
 			if !errors.Is(err, closeloop.ErrNotFound) {
 				res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-				if errors.Is(err, mail.ErrNoTime) {
-					continue // no failure: the rest of the batch goes on its next delivery
-				}
 				if m.Alert != "" {
 					failed[closeloop.MetricAlertsFailed]++
 				} else {
@@ -644,6 +654,27 @@ func (h *Handler) once(ctx context.Context, name string, f func(context.Context)
 		return err
 	}
 	return nil
+}
+
+// onlyNoTime reports whether err, and every error joined in it, is the
+// sender's "no time left" (mail.ErrNoTime): nothing failed.
+func onlyNoTime(err error) bool {
+	if err == mail.ErrNoTime {
+		return true
+	}
+	switch e := err.(type) {
+	case interface{ Unwrap() []error }:
+		errs := e.Unwrap()
+		for _, x := range errs {
+			if !onlyNoTime(x) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	case interface{ Unwrap() error }:
+		return onlyNoTime(e.Unwrap())
+	}
+	return false
 }
 
 // outOfTime reports whether the invocation is too close to its deadline to
