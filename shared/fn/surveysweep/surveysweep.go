@@ -421,7 +421,8 @@ func (h *Handler) finish(ctx context.Context, t *closeloop.Ticket, prev int64, s
 // the person unsubscribed, bounced or was erased, or the link expires
 // within a day. The decision is stored before the email goes (at most
 // once, like the survey): a reminder whose email SES then refuses for a
-// while is not retried, since reminders are a courtesy.
+// while is not retried, since reminders are a courtesy; one the run had no
+// time left to try is put back, due at once.
 func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time) (closeloop.SurveyState, error) {
 	sv, err := h.Store.GetSurvey(ctx, t.SurveyID)
 	if err != nil && !errors.Is(err, closeloop.ErrNotFound) {
@@ -474,14 +475,16 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "reminder", "survey_id": sv.ID}
 	if _, err := h.Mailer.Send(ctx, msg); err != nil {
-		if errors.Is(err, mail.ErrTemporary) {
-			// Nothing went (SES refused it, or the run was out of time):
-			// the reminder is due again, once, rather than lost.
+		if errors.Is(err, mail.ErrNoTime) {
+			// Nothing was tried: the run was out of time. The reminder is
+			// due again at once. (A reminder SES refused is not retried:
+			// at most once, like the survey's send.)
 			back := next
-			back.Reminder, back.DueAt = closeloop.ReminderScheduled, h.later(now, err)
+			back.Reminder, back.DueAt = closeloop.ReminderScheduled, now
 			if serr := h.Store.SaveTicket(ctx, &back, next.Version); serr != nil {
-				err = errors.Join(err, serr)
+				return "", errors.Join(err, serr)
 			}
+			return closeloop.SurveyScheduled, err
 		}
 		return "", fmt.Errorf("remind survey %s: %w", sv.ID, err)
 	}
@@ -569,13 +572,15 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "checkin"}
 	if _, err := h.Mailer.Send(ctx, msg); err != nil {
-		if errors.Is(err, mail.ErrTemporary) {
-			// Nothing went: the check-in is due again, once, rather than lost.
+		if errors.Is(err, mail.ErrNoTime) {
+			// Nothing was tried: the run was out of time. The check-in is
+			// due again at once (one SES refused is not retried).
 			back := next
-			back.Version, back.State, back.SentAt, back.DueAt = next.Version+1, closeloop.CheckInScheduled, time.Time{}, h.later(now, err)
+			back.Version, back.State, back.SentAt, back.DueAt = next.Version+1, closeloop.CheckInScheduled, time.Time{}, now
 			if serr := h.Store.SaveCheckIn(ctx, back); serr != nil {
-				err = errors.Join(err, serr)
+				return "", errors.Join(err, serr)
 			}
+			return closeloop.SurveyScheduled, err
 		}
 		return "", fmt.Errorf("check-in %s/%s: %w", ci.Source, ci.TicketID, err)
 	}
@@ -592,15 +597,6 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 
 // retry puts a claimed ticket back on the schedule after a failure that sent
 // nothing, with a growing back-off, and fails it after maxAttempts.
-// later is when an email SES did not take is due again: at once when the
-// run was out of time, after a short back-off when SES refused it.
-func (h *Handler) later(now time.Time, cause error) time.Time {
-	if errors.Is(cause, mail.ErrNoTime) {
-		return now
-	}
-	return now.Add(2 * time.Minute)
-}
-
 func (h *Handler) retry(ctx context.Context, t *closeloop.Ticket, cause error) (closeloop.SurveyState, error) {
 	next := *t
 	if errors.Is(cause, mail.ErrNoTime) {

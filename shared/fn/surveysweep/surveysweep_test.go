@@ -444,8 +444,8 @@ func TestOutOfTimeIsNoAttempt(t *testing.T) {
 }
 
 // TestRemindersAndCheckInsWaitForTime: a reminder or check-in that could
-// not go because the run was out of time (nothing was tried) is put back
-// and goes with the next run, once.
+// not go because the run was out of time (nothing was tried) is put back,
+// due at once, and goes with the next run, once.
 func TestRemindersAndCheckInsWaitForTime(t *testing.T) {
 	st := awstest.Stack(t, closeloop.Config{})
 	st.Sweeper.ReminderDelay = 72 * time.Hour
