@@ -365,7 +365,7 @@ func (s *Store) SurveyLink(ctx context.Context, id string) (string, error) {
 // before still work until they expire, and tests make them here. The link
 // item is in the by_contact index, so erasure removes it.
 func (s *Store) CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error {
-	it := linkItem{PK: linkPrefix + id, SK: "LINK", ContactKey: contactID, ExpiresTTL: now.Add(400 * 24 * time.Hour).Unix()}
+	it := linkItem{PK: linkPrefix + id, SK: "LINK", ContactKey: contactID, ExpiresTTL: now.Add(closeloop.UnsubscribeLinkTTL).Unix()}
 	if err := s.put(ctx, it, "", nil, nil); err != nil {
 		return fmt.Errorf("create unsubscribe link: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/platform/workers"
 )
 
 type improvementItem struct {
@@ -96,17 +96,7 @@ func (s *Store) Improvements(ctx context.Context, limit int) ([]closeloop.Improv
 	// One query each, for their batches' progress, eight at a time.
 	ims := make([]closeloop.Improvement, len(ids))
 	errs := make([]error, len(ids))
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			ims[i], errs[i] = s.improvement(ctx, id)
-		}()
-	}
-	wg.Wait()
+	workers.Each(ids, 8, func(i int, id string) { ims[i], errs[i] = s.improvement(ctx, id) })
 	out := make([]closeloop.Improvement, 0, len(ids))
 	for i := range ids { // in the listing's order
 		if errors.Is(errs[i], closeloop.ErrNotFound) {

@@ -27,6 +27,7 @@ import (
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/platform/logging"
+	"github.com/closeloop/closeloop/shared/platform/workers"
 	"github.com/closeloop/closeloop/shared/queue"
 	"github.com/closeloop/closeloop/shared/slack"
 )
@@ -265,8 +266,23 @@ type tally struct {
 	mu       sync.Mutex // the batch's recipients are sent to several at a time
 	progress closeloop.Progress
 	sent     int64
-	told     map[string]closeloop.Counters // by the day of the response told
-	toldAt   map[string]time.Time
+	days     map[string]dayCount // the day's counters, by the day (in the team's zone) they count on
+}
+
+// dayCount is one day's counters and a time on that day.
+type dayCount struct {
+	at time.Time
+	c  closeloop.Counters
+}
+
+// addDay adds c to the counters of day, on which at falls.
+func (t *tally) addDay(day string, at time.Time, c closeloop.Counters) {
+	d := t.days[day]
+	if d.at.IsZero() {
+		d.at = at
+	}
+	d.c = d.c.Add(c)
+	t.days[day] = d
 }
 
 func (t *tally) count(state closeloop.ClosingState) { t.add(state, true) }
@@ -305,7 +321,7 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 		return err
 	}
 	batch := BatchID(id, rs)
-	t := &tally{told: map[string]closeloop.Counters{}, toldAt: map[string]time.Time{}}
+	t := &tally{days: map[string]dayCount{}}
 	// A few recipients at a time: an email is a claim, SES and a record,
 	// three round trips, and one after another they would hold each
 	// instance far below the account's sending rate.
@@ -322,30 +338,17 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 	}
 	var errs []error
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	next := make(chan []Recipient)
-	for range min(cmp.Or(h.Senders, DefaultSenders), len(people)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range next {
-				b, err := view.current()
-				if err == nil {
-					err = h.person(ctx, b, batch, p, now, t)
-				}
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, p := range people {
-		next <- p
-	}
-	close(next)
-	wg.Wait()
+	workers.Each(people, cmp.Or(h.Senders, DefaultSenders), func(_ int, p []Recipient) {
+		b, err := view.current()
+		if err == nil {
+			err = h.person(ctx, b, batch, p, now, t)
+		}
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+	})
 	// The batch's progress, whatever happened: each attempt writes the
 	// whole batch's tally, so a retry completes what a failed attempt
 	// could not write.
@@ -359,14 +362,10 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 	// a day: today's emails, and the loops closed on the days their
 	// responses came (today's in the same write).
 	if t.sent > 0 {
-		today := h.day(now)
-		t.told[today] = t.told[today].Add(closeloop.Counters{ClosingSent: t.sent})
-		if _, ok := t.toldAt[today]; !ok {
-			t.toldAt[today] = now
-		}
+		t.addDay(h.day(now), now, closeloop.Counters{ClosingSent: t.sent})
 	}
-	for day, c := range t.told {
-		if err := h.Store.AddCounters(ctx, t.toldAt[day], c); err != nil {
+	for day, d := range t.days {
+		if err := h.Store.AddCounters(ctx, d.at, d.c); err != nil {
 			slog.ErrorContext(ctx, "count closing emails and loops closed", "improvement", id, "day", day, "err", err)
 		}
 	}
@@ -526,9 +525,7 @@ func (h *Handler) recordAs(ctx context.Context, impID string, sv closeloop.Surve
 		t.sent++
 	}
 	if first {
-		day := h.day(sv.RespondedAt)
-		t.told[day] = t.told[day].Add(closeloop.Counters{Loops: closeloop.LoopCounters{ThemeRaisersTold: 1, ToldHours: closeloop.HistOf(now.Sub(sv.RespondedAt))}})
-		t.toldAt[day] = sv.RespondedAt
+		t.addDay(h.day(sv.RespondedAt), sv.RespondedAt, closeloop.Counters{Loops: closeloop.LoopCounters{ThemeRaisersTold: 1, ToldHours: closeloop.HistOf(now.Sub(sv.RespondedAt))}})
 	}
 	return nil
 }

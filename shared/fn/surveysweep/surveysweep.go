@@ -24,6 +24,7 @@ import (
 	"github.com/closeloop/closeloop/shared/helpdesk"
 	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/platform/logging"
+	"github.com/closeloop/closeloop/shared/platform/workers"
 )
 
 // Store is what the sweep needs of the store.
@@ -140,31 +141,18 @@ func (h *Handler) Run(ctx context.Context) (Result, error) {
 	// than with one SES round trip after another. Two tickets of one
 	// person race safely: the survey slot is a conditional write.
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	next := make(chan closeloop.TicketRef)
-	for range min(h.workers(), len(refs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ref := range next {
-				outcome, err := h.one(ctx, ref, now)
-				if err != nil {
-					slog.ErrorContext(ctx, "sweep", "source", ref.Source, "ticket", ref.TicketID, "err", err)
-				}
-				mu.Lock()
-				res.count(outcome)
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, ref := range refs {
+	workers.Each(refs, h.workers(), func(_ int, ref closeloop.TicketRef) {
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < deadlineMargin {
-			break // the rest stay scheduled for the next run
+			return // it stays scheduled for the next run
 		}
-		next <- ref
-	}
-	close(next)
-	wg.Wait()
+		outcome, err := h.one(ctx, ref, now)
+		if err != nil {
+			slog.ErrorContext(ctx, "sweep", "source", ref.Source, "ticket", ref.TicketID, "err", err)
+		}
+		mu.Lock()
+		res.count(outcome)
+		mu.Unlock()
+	})
 	// Failures the run survives raise nothing by themselves: they are
 	// metrics, which alarms watch.
 	logging.Metrics(ctx, "survey-sweep", map[string]int{closeloop.MetricSurveysSent: res.Sent, closeloop.MetricSurveysFailed: res.Failed, closeloop.MetricSurveysRetried: res.Retried})
