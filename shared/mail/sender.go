@@ -208,7 +208,7 @@ var sesRetryables = []retry.IsErrorRetryable{
 // stack shares through store: CLOSELOOP_SES_MAX_RATE emails a second, or
 // the account's SES quota when that is not set.
 func FromEnv(env boot.Env, store TokenStore) *Sender {
-	ses := SESClient(env)
+	ses := FromSDK(SESClient(env))
 	quota := AccountQuota(ses)
 	if r := env.Config.SESMaxRate; r > 0 {
 		quota = Fixed(r)
@@ -224,4 +224,24 @@ func SESClient(env boot.Env) *sesv2.Client {
 		o.BaseEndpoint = boot.Endpoint(env.Getenv, "SESV2")
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.Retryables = sesRetryables })
 	})
+}
+
+// SDK is the SES client's operations the sender and AccountQuota call, held
+// as method values: an interface holding *sesv2.Client itself would link all
+// of its operations into every function that renders a template (see
+// dynamo.SDK).
+type SDK struct {
+	sendEmail  func(context.Context, *sesv2.SendEmailInput, ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+	getAccount func(context.Context, *sesv2.GetAccountInput, ...func(*sesv2.Options)) (*sesv2.GetAccountOutput, error)
+}
+
+// FromSDK returns c's operations as an SDK.
+func FromSDK(c *sesv2.Client) SDK { return SDK{sendEmail: c.SendEmail, getAccount: c.GetAccount} }
+
+func (s SDK) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, o ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	return s.sendEmail(ctx, in, o...)
+}
+
+func (s SDK) GetAccount(ctx context.Context, in *sesv2.GetAccountInput, o ...func(*sesv2.Options)) (*sesv2.GetAccountOutput, error) {
+	return s.getAccount(ctx, in, o...)
 }

@@ -61,8 +61,10 @@ func ClosingFromEnv(env boot.Env) (SQS, error) {
 	if env.Config.ClosingQueueURL == "" {
 		return SQS{}, errors.New("CLOSELOOP_CLOSING_QUEUE_URL is not set")
 	}
-	c := sqs.NewFromConfig(env.AWS, func(o *sqs.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SQS") })
-	return SQS{Client: c, URL: env.Config.ClosingQueueURL}, nil
+	// A method value, not the client: an interface holding *sqs.Client
+	// would link all of its operations into every function that renders a
+	// template (see dynamo.SDK).
+	return SQS{Client: sendMessageBatch(sqsClient(env).SendMessageBatch), URL: env.Config.ClosingQueueURL}, nil
 }
 
 // Ack is the closing queue's message that asks for the one
@@ -166,7 +168,7 @@ func (d DLQ) Replay(ctx context.Context) (int, error) {
 // CLOSELOOP_SES_EVENTS_DLQ_URL with CLOSELOOP_SES_EVENTS_QUEUE_URL), by
 // queue name ("closing", "ses-events").
 func DLQsFromEnv(env boot.Env) map[string]DeadLetters {
-	c := sqs.NewFromConfig(env.AWS, func(o *sqs.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SQS") })
+	c := dlqSDK(sqsClient(env))
 	out := map[string]DeadLetters{}
 	for name, prefix := range map[string]string{"closing": "CLOSELOOP_CLOSING_", "ses-events": "CLOSELOOP_SES_EVENTS_"} {
 		if dlq, src := env.Getenv(prefix+"DLQ_URL"), env.Getenv(prefix+"QUEUE_URL"); dlq != "" && src != "" {
@@ -174,4 +176,39 @@ func DLQsFromEnv(env boot.Env) map[string]DeadLetters {
 		}
 	}
 	return out
+}
+
+func sqsClient(env boot.Env) *sqs.Client {
+	return sqs.NewFromConfig(env.AWS, func(o *sqs.Options) { o.BaseEndpoint = boot.Endpoint(env.Getenv, "SQS") })
+}
+
+// sendMessageBatch is an SQSClient made of the one operation.
+type sendMessageBatch func(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+
+func (f sendMessageBatch) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, o ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	return f(ctx, in, o...)
+}
+
+// dlqClient is the SQS client's operations a DLQ calls, held as method
+// values (see sendMessageBatch).
+type dlqClient struct {
+	receiveMessage func(context.Context, *sqs.ReceiveMessageInput, ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	sendMessage    func(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	deleteMessage  func(context.Context, *sqs.DeleteMessageInput, ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+}
+
+func dlqSDK(c *sqs.Client) dlqClient {
+	return dlqClient{receiveMessage: c.ReceiveMessage, sendMessage: c.SendMessage, deleteMessage: c.DeleteMessage}
+}
+
+func (c dlqClient) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, o ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	return c.receiveMessage(ctx, in, o...)
+}
+
+func (c dlqClient) SendMessage(ctx context.Context, in *sqs.SendMessageInput, o ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	return c.sendMessage(ctx, in, o...)
+}
+
+func (c dlqClient) DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, o ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+	return c.deleteMessage(ctx, in, o...)
 }

@@ -38,7 +38,10 @@ func FromAWS(ctx context.Context, cfg aws.Config, getenv func(string) string) (f
 			}
 		}
 	})
-	return OverlayAll(ctx, c, id, getenv)
+	// A method value, not the client: an interface holding
+	// *secretsmanager.Client would link all of its operations into every
+	// function that renders a template (see dynamo.SDK).
+	return OverlayAll(ctx, getSecretValue(c.GetSecretValue), id, getenv)
 }
 
 // OverlayAll is Overlay for a comma-separated list of secret ids: names are
@@ -87,4 +90,11 @@ func Parse(s string) (map[string]string, error) {
 		}
 	}
 	return vals, nil
+}
+
+// getSecretValue is a Client made of the one operation.
+type getSecretValue func(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+
+func (f getSecretValue) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return f(ctx, in, o...)
 }

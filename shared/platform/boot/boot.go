@@ -105,7 +105,7 @@ func (e Env) DynamoDB() *dynamodb.Client {
 // with the contact key, where the function has one, counting days in the
 // team's zone.
 func (e Env) Store() *dynamo.Store {
-	s := dynamo.NewStore(e.DynamoDB(), e.Config.Table)
+	s := dynamo.NewStore(dynamo.FromSDK(e.DynamoDB()), e.Config.Table)
 	s.Key = e.Config.ContactKey
 	s.Zone = e.Config.TimeZone
 	return s
