@@ -39,6 +39,11 @@ type Message struct {
 	ReplyTo string            // where replies go, when not to the sender
 	Headers map[string]string // extra headers, e.g. List-Unsubscribe
 	Tags    map[string]string // SES message tags (ids only), for event routing and metrics
+	// Recheck, when set, runs once the sending rate lets the email go,
+	// right before SES is called: an error stops the email, nothing is
+	// sent, and Send returns that error as it is. The senders ask there
+	// whether the person unsubscribed while the email waited for its turn.
+	Recheck func(ctx context.Context) error
 }
 
 // Sender sends Messages through SES v2, no faster than its limiter lets it.
@@ -96,6 +101,11 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 				return "", fmt.Errorf("send: waiting for the sending rate: %w", ErrNoTime)
 			}
 			return "", closeloop.Errorf(ErrTemporary, "send: %w", err)
+		}
+	}
+	if m.Recheck != nil {
+		if err := m.Recheck(ctx); err != nil {
+			return "", err
 		}
 	}
 	msg := &types.Message{

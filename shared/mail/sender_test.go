@@ -115,3 +115,30 @@ func TestConnectionErrors(t *testing.T) {
 		t.Errorf("a context that ended during the call: %v, want counted as sent", err)
 	}
 }
+
+// TestRecheckStopsTheEmail: a Recheck that says no stops the email after
+// the sending rate's wait: SES is not called, and its error comes back as
+// it is; one that says yes lets it go.
+func TestRecheckStopsTheEmail(t *testing.T) {
+	no := errors.New("unsubscribed meanwhile")
+	calls := 0
+	s := mail.NewSender(awstest.SES(), "a@b.test", "", waitCounter{&calls})
+	to := awstest.Email()
+	_, err := s.Send(context.Background(), mail.Message{To: to, Subject: "s", Text: "t", Recheck: func(context.Context) error { return no }})
+	if err != no || calls != 1 {
+		t.Errorf("a recheck that says no: %v after %d waits; want its own error after the wait", err, calls)
+	}
+	if n := len(awstest.MailTo(t, to)); n != 0 {
+		t.Errorf("%d emails sent after a recheck said no", n)
+	}
+	if _, err := s.Send(context.Background(), mail.Message{To: to, Subject: "s", Text: "t", Recheck: func(context.Context) error { return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(awstest.MailTo(t, to)); n != 1 {
+		t.Errorf("%d emails sent after a recheck said yes, want 1", n)
+	}
+}
+
+type waitCounter struct{ n *int }
+
+func (w waitCounter) Wait(context.Context) error { *w.n++; return nil }

@@ -341,7 +341,7 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 	workers.Each(people, cmp.Or(h.Senders, DefaultSenders), func(_ int, p []Recipient) {
 		b, err := view.current()
 		if err == nil {
-			err = h.person(ctx, b, batch, p, now, t)
+			err = h.person(ctx, b, view.current, batch, p, now, t)
 		}
 		if err != nil {
 			mu.Lock()
@@ -404,7 +404,10 @@ func (v *batchView) current() (closeloop.ClosingBatch, error) {
 // person settles one person of batch, whose responses on the theme are
 // rs, newest first: counted when the batch claimed them before, else told
 // once, quoting the newest response the improvement's audience includes.
-func (h *Handler) person(ctx context.Context, b closeloop.ClosingBatch, batch string, rs []Recipient, now time.Time, t *tally) error {
+//
+// reread gives the batch's read again when it has grown old (batchView), to
+// check the person once their email may go.
+func (h *Handler) person(ctx context.Context, b closeloop.ClosingBatch, reread func() (closeloop.ClosingBatch, error), batch string, rs []Recipient, now time.Time, t *tally) error {
 	im := b.Improvement
 	if cl, ok := b.Claims[rs[0].ContactID]; ok {
 		sv, ok := b.Surveys[cl.SurveyID]
@@ -437,15 +440,22 @@ func (h *Handler) person(ctx context.Context, b closeloop.ClosingBatch, batch st
 			continue // the theme was taken off this response, or it is outside the audience
 		}
 		if c, ok := b.Contacts[sv.ContactID]; ok {
-			return h.tell(ctx, b, batch, sv, c, now, t)
+			return h.tell(ctx, b, reread, batch, sv, c, now, t)
 		}
 		return nil
 	}
 	return nil
 }
 
-// tell claims and sends the email to c quoting sv, and records it.
-func (h *Handler) tell(ctx context.Context, b closeloop.ClosingBatch, batch string, sv closeloop.Survey, c closeloop.Contact, now time.Time, t *tally) error {
+// errUnsubscribed stops an email whose person unsubscribed (or was erased,
+// or bounced) while it waited for the sending rate.
+var errUnsubscribed = errors.New("closing: the person may no longer be mailed")
+
+// tell claims and sends the email to c quoting sv, and records it. Once the
+// sending rate lets the email go, c is checked again on reread's batch (read
+// again when older than batchFreshness): an unsubscribe during a long wait
+// for the account's quota is honoured, counted as suppressed.
+func (h *Handler) tell(ctx context.Context, b closeloop.ClosingBatch, reread func() (closeloop.ClosingBatch, error), batch string, sv closeloop.Survey, c closeloop.Contact, now time.Time, t *tally) error {
 	im := b.Improvement
 	if outOfTime(ctx) {
 		// A claim the instance could not give back before its end would
@@ -482,7 +492,20 @@ func (h *Handler) tell(ctx context.Context, b closeloop.ClosingBatch, batch stri
 		return h.record(ctx, im.ID, sv, closeloop.ClosingFailed, "", now, t)
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "closing", "improvement_id": im.ID}
+	msg.Recheck = func(context.Context) error {
+		b, err := reread()
+		if err != nil {
+			return closeloop.Errorf(mail.ErrTemporary, "closing %s/%s: read the person again: %w", im.ID, sv.ID, err)
+		}
+		if cur, ok := b.Contacts[c.ID]; !ok || cur.Suppressed != "" {
+			return errUnsubscribed
+		}
+		return nil
+	}
 	messageID, err := h.Mailer.Send(ctx, msg)
+	if errors.Is(err, errUnsubscribed) {
+		return h.record(ctx, im.ID, sv, closeloop.ClosingSuppressed, "", now, t)
+	}
 	if errors.Is(err, mail.ErrTemporary) {
 		return h.release(ctx, im.ID, c.ID, err)
 	}

@@ -279,6 +279,7 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 			return deferred, nil
 		}
 	}
+	read := time.Now()
 	contact, state, why, err := h.eligible(ctx, &claimed, now)
 	if err != nil {
 		// Unknown whether the slot was taken: put it back on the schedule.
@@ -315,7 +316,14 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 		return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveyFailed, err.Error())
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "survey", "survey_id": surveyID}
+	msg.Recheck = h.recheck(claimed.ContactID, read)
 	messageID, err := h.Mailer.Send(ctx, msg)
+	if errors.Is(err, errUnsubscribed) {
+		if derr := h.Store.DeleteSurvey(ctx, surveyID); derr != nil {
+			slog.WarnContext(ctx, "delete unsent survey", "survey", surveyID, "err", derr)
+		}
+		return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySuppressed, "unsubscribed while the email waited for the sending rate")
+	}
 	if errors.Is(err, mail.ErrTemporary) {
 		// SES did not take it: forget this survey and try again later with a
 		// new link.
@@ -430,6 +438,7 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 			return "", err
 		}
 	}
+	read := time.Now()
 	next := *t
 	next.DueAt = time.Time{}
 	next.Reminder = closeloop.ReminderSent
@@ -462,7 +471,17 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 		return "", err
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "reminder", "survey_id": sv.ID}
+	msg.Recheck = h.recheck(t.ContactID, read)
 	if _, err := h.Mailer.Send(ctx, msg); err != nil {
+		if errors.Is(err, errUnsubscribed) {
+			skipped := next
+			skipped.Reminder = closeloop.ReminderSkipped
+			if serr := h.Store.SaveTicket(ctx, &skipped, next.Version); serr != nil {
+				slog.WarnContext(ctx, "reminder skipped, not recorded", "survey", sv.ID, "err", serr)
+			}
+			slog.InfoContext(ctx, "reminder skipped", "survey", sv.ID, "reason", "unsubscribed while the email waited for the sending rate")
+			return reminderSkipped, nil
+		}
 		if errors.Is(err, mail.ErrNoTime) {
 			// Nothing was tried: the run was out of time. The reminder is
 			// due again at once. (A reminder SES refused is not retried:
@@ -478,6 +497,35 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 	}
 	slog.InfoContext(ctx, "reminder sent", "survey", sv.ID, "ticket", t.TicketID)
 	return reminded, nil
+}
+
+// recheckAfter is how old a person's read may be when their email goes:
+// an email that waited longer for the sending rate reads them again.
+const recheckAfter = 2 * time.Second
+
+// errUnsubscribed stops an email whose person unsubscribed (or was erased,
+// or bounced) while it waited for the sending rate.
+var errUnsubscribed = errors.New("sweep: the person may no longer be mailed")
+
+// recheck is the mail.Message.Recheck of an email to contact id, decided on
+// a read at read: once the email may go, the person is read again when
+// that read is older than recheckAfter, so an unsubscribe during a long
+// wait for the account's quota is honoured. Most emails wait for no one
+// and read nothing more.
+func (h *Handler) recheck(id string, read time.Time) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if time.Since(read) < recheckAfter {
+			return nil
+		}
+		_, why, err := h.mailable(ctx, id)
+		if err != nil {
+			return closeloop.Errorf(mail.ErrTemporary, "read the person again: %w", err)
+		}
+		if why != "" {
+			return errUnsubscribed
+		}
+		return nil
+	}
 }
 
 // mailable reads contact id and says why they may not be mailed ("" when
@@ -531,6 +579,7 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 			return "", err
 		}
 	}
+	read := time.Now()
 	next := ci
 	next.State, next.SentAt = closeloop.CheckInSent, now
 	if why != "" {
@@ -559,7 +608,17 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 		return "", err
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "checkin"}
+	msg.Recheck = h.recheck(ci.ContactID, read)
 	if _, err := h.Mailer.Send(ctx, msg); err != nil {
+		if errors.Is(err, errUnsubscribed) {
+			skipped := next
+			skipped.Version, skipped.State, skipped.SentAt = next.Version+1, closeloop.CheckInSkipped, time.Time{}
+			if serr := h.Store.SaveCheckIn(ctx, skipped); serr != nil {
+				slog.WarnContext(ctx, "check-in skipped, not recorded", "ticket", ci.TicketID, "err", serr)
+			}
+			slog.InfoContext(ctx, "check-in skipped", "source", ci.Source, "ticket", ci.TicketID, "reason", "unsubscribed while the email waited for the sending rate")
+			return checkInSkipped, nil
+		}
 		if errors.Is(err, mail.ErrNoTime) {
 			// Nothing was tried: the run was out of time. The check-in is
 			// due again at once (one SES refused is not retried).
