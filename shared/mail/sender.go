@@ -70,6 +70,42 @@ var ErrTemporary = errors.New("temporary")
 // no failed attempt of the email's. It wraps ErrTemporary.
 var ErrNoTime = fmt.Errorf("%w: too close to the invocation's deadline", ErrTemporary)
 
+// RecheckAge is how old the read an email was decided on may be when the
+// email goes: one that waited longer for the sending rate reads its person
+// again (Message.Recheck, StillMailable), so an unsubscribe during a long
+// wait for a busy account's quota is honoured.
+const RecheckAge = 2 * time.Second
+
+// ErrUnsubscribed is a Recheck's answer for a person who unsubscribed,
+// bounced, complained or was erased since the email was decided.
+var ErrUnsubscribed = errors.New("the person may no longer be mailed")
+
+// ErrRecheck is a Recheck's error when the person could not be read again:
+// nothing was sent. It wraps ErrTemporary.
+var ErrRecheck = fmt.Errorf("%w: the person could not be read again", ErrTemporary)
+
+// StillMailable is the Message.Recheck of an email to contact id decided on
+// a read at read: once the email may go, and only when that read is older
+// than RecheckAge, get reads the person again. Most emails wait for no one
+// and read nothing more.
+func StillMailable(read time.Time, id string, get func(context.Context, string) (closeloop.Contact, error)) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if time.Since(read) < RecheckAge {
+			return nil
+		}
+		c, err := get(ctx, id)
+		switch {
+		case errors.Is(err, closeloop.ErrNotFound):
+			return ErrUnsubscribed
+		case err != nil:
+			return fmt.Errorf("%w: %w", ErrRecheck, err)
+		case c.Suppressed != "":
+			return ErrUnsubscribed
+		}
+		return nil
+	}
+}
+
 // SendMargin is the time before an invocation's deadline from which no
 // email starts, nor waits for the sending rate: an SES call takes well under
 // a second.
@@ -104,7 +140,13 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 		}
 	}
 	if m.Recheck != nil {
-		if err := m.Recheck(ctx); err != nil {
+		// Within the same margin as the wait: a slow read must not push
+		// the SES call into the invocation's last seconds.
+		err := m.Recheck(wait)
+		if wait.Err() != nil && ctx.Err() == nil {
+			return "", fmt.Errorf("send: checking the person again: %w", ErrNoTime)
+		}
+		if err != nil {
 			return "", err
 		}
 	}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
@@ -116,29 +118,49 @@ func TestConnectionErrors(t *testing.T) {
 	}
 }
 
-// TestRecheckStopsTheEmail: a Recheck that says no stops the email after
-// the sending rate's wait: SES is not called, and its error comes back as
-// it is; one that says yes lets it go.
+// TestRecheckStopsTheEmail: a Recheck runs after the sending rate's wait;
+// one that says no stops the email (SES is not called, and its error comes
+// back as it is), one that says yes lets it go, and one that runs into the
+// invocation's last seconds stops it as ErrNoTime.
 func TestRecheckStopsTheEmail(t *testing.T) {
 	no := errors.New("unsubscribed meanwhile")
-	calls := 0
-	s := mail.NewSender(awstest.SES(), "a@b.test", "", waitCounter{&calls})
+	var order []string
+	s := mail.NewSender(awstest.SES(), "a@b.test", "", waitRecorder{&order})
 	to := awstest.Email()
-	_, err := s.Send(context.Background(), mail.Message{To: to, Subject: "s", Text: "t", Recheck: func(context.Context) error { return no }})
-	if err != no || calls != 1 {
-		t.Errorf("a recheck that says no: %v after %d waits; want its own error after the wait", err, calls)
+	recheck := func(err error) func(context.Context) error {
+		return func(context.Context) error { order = append(order, "recheck"); return err }
+	}
+	_, err := s.Send(context.Background(), mail.Message{To: to, Subject: "s", Text: "t", Recheck: recheck(no)})
+	if err != no || !slices.Equal(order, []string{"wait", "recheck"}) {
+		t.Errorf("a recheck that says no: %v after %v; want its own error, the recheck after the wait", err, order)
 	}
 	if n := len(awstest.MailTo(t, to)); n != 0 {
 		t.Errorf("%d emails sent after a recheck said no", n)
 	}
-	if _, err := s.Send(context.Background(), mail.Message{To: to, Subject: "s", Text: "t", Recheck: func(context.Context) error { return nil }}); err != nil {
+	if _, err := s.Send(context.Background(), mail.Message{To: to, Subject: "s", Text: "t", Recheck: recheck(nil)}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(awstest.MailTo(t, to)); n != 1 {
 		t.Errorf("%d emails sent after a recheck said yes, want 1", n)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), mail.SendMargin+200*time.Millisecond)
+	defer cancel()
+	slow := func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+			return nil
+		}
+	}
+	if _, err := s.Send(ctx, mail.Message{To: to, Subject: "s", Text: "t", Recheck: slow}); !errors.Is(err, mail.ErrNoTime) {
+		t.Errorf("a recheck that ran into the invocation's last seconds: %v, want ErrNoTime", err)
+	}
+	if n := len(awstest.MailTo(t, to)); n != 1 {
+		t.Errorf("%d emails in all, want 1: the late one must not go", n)
+	}
 }
 
-type waitCounter struct{ n *int }
+type waitRecorder struct{ order *[]string }
 
-func (w waitCounter) Wait(context.Context) error { *w.n++; return nil }
+func (w waitRecorder) Wait(context.Context) error { *w.order = append(*w.order, "wait"); return nil }

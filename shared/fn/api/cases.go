@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/mail"
@@ -159,6 +160,7 @@ func (h *Handler) reply(ctx context.Context, id, message string) (closeloop.Case
 			return c, err
 		}
 	}
+	read := time.Now()
 	contact, err := h.Store.GetContact(ctx, cmp.Or(sv.ContactID, c.ContactID))
 	if errors.Is(err, closeloop.ErrNotFound) {
 		err = closeloop.Errorf(closeloop.ErrExpired, "this customer was erased")
@@ -166,8 +168,9 @@ func (h *Handler) reply(ctx context.Context, id, message string) (closeloop.Case
 	if err != nil {
 		return c, err
 	}
+	unsubscribed := closeloop.Errorf(closeloop.ErrConflict, "the customer unsubscribed or their address bounced: reply from your helpdesk instead")
 	if contact.Suppressed != "" {
-		return c, closeloop.Errorf(closeloop.ErrConflict, "the customer unsubscribed or their address bounced: reply from your helpdesk instead")
+		return c, unsubscribed
 	}
 	claim := "reply/" + c.ID + "/" + closeloop.SecretID(message)[:16]
 	if err := h.Store.Claim(ctx, claim, h.now()); errors.Is(err, closeloop.ErrDuplicate) {
@@ -183,7 +186,11 @@ func (h *Handler) reply(ctx context.Context, id, message string) (closeloop.Case
 	m, err := mail.ReplyEmail(contact.Email, cmp.Or(h.Config.AlertEmail, h.owner(p)), cmp.Or(sv.Locale, contact.Locale), subject, message, h.Config.Brand)
 	if err == nil {
 		m.Tags = map[string]string{"closeloop_kind": "reply", "case_id": c.ID}
+		m.Recheck = mail.StillMailable(read, contact.ID, h.Store.GetContact)
 		_, err = h.Mailer.Send(ctx, m)
+		if errors.Is(err, mail.ErrUnsubscribed) {
+			err = unsubscribed
+		}
 	}
 	if err != nil {
 		if rerr := h.Store.Release(ctx, claim); rerr != nil {

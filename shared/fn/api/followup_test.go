@@ -16,6 +16,7 @@ import (
 	"github.com/closeloop/closeloop/shared/fn/webhook"
 	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/local/devstack"
+	"github.com/closeloop/closeloop/shared/mail"
 )
 
 // hook is a Slack-compatible receiver that records alerts and fails the
@@ -503,5 +504,42 @@ func TestPerSourceSettings(t *testing.T) {
 	alerts := withSubject(awstest.MailTo(t, cfg.AlertEmail), "Unhappy customer")
 	if len(alerts) != 1 || !strings.Contains(alerts[0].Body.Text, want) || !strings.Contains(alerts[0].Body.HTML, want) {
 		t.Errorf("%d alerts; the ticket link %q is not in it", len(alerts), want)
+	}
+}
+
+// waitTurn is a sending rate that keeps the first email waiting for its
+// turn (longer than mail.RecheckAge), and runs during while it waits.
+type waitTurn struct {
+	once   sync.Once
+	during func()
+}
+
+func (l *waitTurn) Wait(context.Context) error {
+	l.once.Do(func() {
+		l.during()
+		time.Sleep(mail.RecheckAge + 500*time.Millisecond)
+	})
+	return nil
+}
+
+// TestReplyWhileTheCustomerUnsubscribes: a customer who unsubscribes while
+// the operator's reply waits for the sending rate gets no reply; the
+// operator is told why (409) and the reply can go again later.
+func TestReplyWhileTheCustomerUnsubscribes(t *testing.T) {
+	st, _ := followUpStack(t, 0)
+	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 2, "Slow")
+	st.DrainQueue(context.Background())
+	cases, _ := st.Store.Cases(context.Background(), "")
+	st.API.Mailer = mail.NewSender(awstest.SES(), "Acme <support@acme.test>", "", &waitTurn{during: func() {
+		if err := st.Store.Suppress(context.Background(), email, "unsubscribed"); err != nil {
+			t.Error(err)
+		}
+	}})
+	if w := call(t, st.Handler, "POST", "/api/cases/"+cases[0].ID+"/reply", `{"message":"Sorry about that."}`, st.Config.AdminToken, nil); w.Code != 409 {
+		t.Errorf("reply to a customer who unsubscribed while it waited: %d %s, want 409", w.Code, w.Body)
+	}
+	if replies := withSubject(awstest.MailTo(t, email), "Re: Printer"); len(replies) != 0 {
+		t.Errorf("%d replies reached a customer who unsubscribed while it waited", len(replies))
 	}
 }

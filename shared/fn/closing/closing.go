@@ -447,10 +447,6 @@ func (h *Handler) person(ctx context.Context, b closeloop.ClosingBatch, reread f
 	return nil
 }
 
-// errUnsubscribed stops an email whose person unsubscribed (or was erased,
-// or bounced) while it waited for the sending rate.
-var errUnsubscribed = errors.New("closing: the person may no longer be mailed")
-
 // tell claims and sends the email to c quoting sv, and records it. Once the
 // sending rate lets the email go, c is checked again on reread's batch (read
 // again when older than batchFreshness): an unsubscribe during a long wait
@@ -495,15 +491,15 @@ func (h *Handler) tell(ctx context.Context, b closeloop.ClosingBatch, reread fun
 	msg.Recheck = func(context.Context) error {
 		b, err := reread()
 		if err != nil {
-			return closeloop.Errorf(mail.ErrTemporary, "closing %s/%s: read the person again: %w", im.ID, sv.ID, err)
+			return fmt.Errorf("%w: %w", mail.ErrRecheck, err)
 		}
 		if cur, ok := b.Contacts[c.ID]; !ok || cur.Suppressed != "" {
-			return errUnsubscribed
+			return mail.ErrUnsubscribed
 		}
 		return nil
 	}
 	messageID, err := h.Mailer.Send(ctx, msg)
-	if errors.Is(err, errUnsubscribed) {
+	if errors.Is(err, mail.ErrUnsubscribed) {
 		return h.record(ctx, im.ID, sv, closeloop.ClosingSuppressed, "", now, t)
 	}
 	if errors.Is(err, mail.ErrTemporary) {
@@ -626,6 +622,7 @@ func (h *Handler) ack(ctx context.Context, id string) error {
 	if sv.Erased() || sv.Comment == "" {
 		return nil
 	}
+	read := time.Now()
 	c, err := h.Store.GetContact(ctx, sv.ContactID)
 	if errors.Is(err, closeloop.ErrNotFound) {
 		return nil
@@ -647,7 +644,11 @@ func (h *Handler) ack(ctx context.Context, id string) error {
 			return err
 		}
 		m.Tags = map[string]string{"closeloop_kind": "ack", "survey_id": id}
-		if _, err := h.Mailer.Send(ctx, m); err != nil {
+		m.Recheck = mail.StillMailable(read, c.ID, h.Store.GetContact)
+		if _, err := h.Mailer.Send(ctx, m); errors.Is(err, mail.ErrUnsubscribed) {
+			slog.InfoContext(ctx, "comment not acknowledged: unsubscribed while the email waited for the sending rate", "survey", id)
+			return nil
+		} else if err != nil {
 			return err
 		}
 		slog.InfoContext(ctx, "comment acknowledged", "survey", id)

@@ -11,45 +11,75 @@ import (
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/mail"
+	"github.com/closeloop/closeloop/shared/queue"
 )
 
 // slowTurn is a sending rate that keeps the first email waiting for its
-// turn, and runs during while it waits.
+// turn (longer than mail.RecheckAge), and runs during while it waits.
 type slowTurn struct {
 	once   sync.Once
 	during func()
-	wait   time.Duration
 }
 
 func (l *slowTurn) Wait(ctx context.Context) error {
 	l.once.Do(func() {
 		l.during()
-		time.Sleep(l.wait)
+		time.Sleep(mail.RecheckAge + 500*time.Millisecond)
 	})
 	return nil
 }
 
 // TestUnsubscribeWhileTheEmailWaitsForItsTurn: a person who unsubscribes
-// while their email waits for the sending rate (a busy account's quota) is
-// not mailed: the person is read again once the email may go, when the
-// batch's read is older than it may be.
+// while their "you said, we did" email, or their comment's
+// acknowledgement, waits for the sending rate (a busy account's quota) is
+// not mailed: the person is read again once the email may go. Someone who
+// does not unsubscribe gets it after the same wait.
 func TestUnsubscribeWhileTheEmailWaitsForItsTurn(t *testing.T) {
-	st := awstest.Stack(t, closeloop.Config{})
-	e := awstest.Email()
-	sv := answered(t, st, e, "Exports are slow", "exports")
-	im := announce(t, st, "exports")
-	st.Closing.Mailer = mail.NewSender(awstest.SES(), "Acme <support@acme.test>", "", &slowTurn{wait: 2500 * time.Millisecond, during: func() {
-		if err := st.Store.Suppress(context.Background(), e, "unsubscribed"); err != nil {
-			t.Error(err)
+	for _, kind := range []string{"closing", "ack"} {
+		for _, leaves := range []bool{false, true} {
+			name := kind
+			if leaves {
+				name += ", unsubscribed while it waits"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				st := awstest.Stack(t, closeloop.Config{})
+				e := awstest.Email()
+				sv := answered(t, st, e, "Exports are slow", "exports")
+				body := queue.Ack(sv.ID)
+				var im closeloop.Improvement
+				if kind == "closing" {
+					im = announce(t, st, "exports")
+					body = batchOf(im, sv)
+				}
+				st.Closing.Mailer = mail.NewSender(awstest.SES(), "Acme <support@acme.test>", "", &slowTurn{during: func() {
+					if leaves {
+						if err := st.Store.Suppress(context.Background(), e, "unsubscribed"); err != nil {
+							t.Error(err)
+						}
+					}
+				}})
+				if res, err := st.Closing.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: body}}}); err != nil || len(res.BatchItemFailures) != 0 {
+					t.Fatalf("message: %+v, %v", res, err)
+				}
+				want := 1
+				if leaves {
+					want = 0
+				}
+				if n := len(awstest.MailTo(t, e)); n != want {
+					t.Errorf("%d emails after the wait, want %d", n, want)
+				}
+				if kind != "closing" {
+					return
+				}
+				p := closeloop.Progress{Recipients: 1, Sent: 1}
+				if leaves {
+					p = closeloop.Progress{Recipients: 1, Suppressed: 1}
+				}
+				if got := progress(t, st, im.ID); got != p {
+					t.Errorf("progress %+v, want %+v", got, p)
+				}
+			})
 		}
-	}})
-	if res, err := st.Closing.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batchOf(im, sv)}}}); err != nil || len(res.BatchItemFailures) != 0 {
-		t.Fatalf("batch: %+v, %v", res, err)
-	}
-	if n := len(awstest.MailTo(t, e)); n != 0 {
-		t.Errorf("the person who unsubscribed while their email waited got %d emails", n)
-	}
-	if got, want := progress(t, st, im.ID), (closeloop.Progress{Recipients: 1, Suppressed: 1}); got != want {
-		t.Errorf("progress %+v, want %+v", got, want)
 	}
 }

@@ -316,13 +316,17 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 		return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveyFailed, err.Error())
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "survey", "survey_id": surveyID}
-	msg.Recheck = h.recheck(claimed.ContactID, read)
+	msg.Recheck = mail.StillMailable(read, claimed.ContactID, h.Store.GetContact)
 	messageID, err := h.Mailer.Send(ctx, msg)
-	if errors.Is(err, errUnsubscribed) {
+	if errors.Is(err, mail.ErrUnsubscribed) {
 		if derr := h.Store.DeleteSurvey(ctx, surveyID); derr != nil {
 			slog.WarnContext(ctx, "delete unsent survey", "survey", surveyID, "err", derr)
 		}
-		return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySuppressed, "unsubscribed while the email waited for the sending rate")
+		state, err := h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySuppressed, "unsubscribed while the email waited for the sending rate")
+		if errors.Is(err, closeloop.ErrConflict) {
+			return h.finishAfterErasure(ctx, &claimed, closeloop.SurveySuppressed, err) // erased while it waited
+		}
+		return state, err
 	}
 	if errors.Is(err, mail.ErrTemporary) {
 		// SES did not take it: forget this survey and try again later with a
@@ -343,25 +347,29 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	state, err = h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySent, "")
 	if errors.Is(err, closeloop.ErrConflict) {
 		// Someone wrote the ticket since the claim: erasure does that.
-		return h.sentAfterErasure(ctx, &claimed, err)
+		return h.finishAfterErasure(ctx, &claimed, closeloop.SurveySent, err)
 	}
 	return state, err
 }
 
-// sentAfterErasure records a survey whose email went out while its person
-// was being erased (erasure bumps the ticket's version, so the usual record
-// lost its race): the ticket says sent, so no sweep marks it failed, and
-// the survey item is stripped of what erasure could not see yet.
-func (h *Handler) sentAfterErasure(ctx context.Context, claimed *closeloop.Ticket, cause error) (closeloop.SurveyState, error) {
+// finishAfterErasure records the outcome (sent, or suppressed after the
+// wait for the sending rate) of a claimed survey whose person was erased
+// meanwhile (erasure bumps the ticket's version, so the usual record lost
+// its race): the ticket says so, and no sweep marks it failed after its
+// lease. A sent survey's item is stripped of what erasure could not see
+// yet.
+func (h *Handler) finishAfterErasure(ctx context.Context, claimed *closeloop.Ticket, state closeloop.SurveyState, cause error) (closeloop.SurveyState, error) {
 	t, err := h.Store.GetTicket(ctx, claimed.Source, claimed.TicketID)
 	if err != nil || t.ContactID != "" || t.State != closeloop.SurveySending || t.SurveyID != claimed.SurveyID {
-		return closeloop.SurveySent, errors.Join(cause, err) // not an erasure: someone else owns it now
+		return state, errors.Join(cause, err) // not an erasure: someone else owns it now
 	}
-	slog.InfoContext(ctx, "survey sent while its person was erased", "source", t.Source, "ticket", t.TicketID, "survey", t.SurveyID)
-	if err := h.Store.EraseSurvey(ctx, t.SurveyID); err != nil {
-		return closeloop.SurveySent, err
+	slog.InfoContext(ctx, "survey settled while its person was erased", "source", t.Source, "ticket", t.TicketID, "survey", t.SurveyID, "state", state)
+	if state == closeloop.SurveySent {
+		if err := h.Store.EraseSurvey(ctx, t.SurveyID); err != nil {
+			return state, err
+		}
 	}
-	return h.finish(ctx, t, t.Version, closeloop.SurveySent, "")
+	return h.finish(ctx, t, t.Version, state, "")
 }
 
 // eligible decides whether the contact may get the claimed survey now and
@@ -425,6 +433,7 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 		return "", err
 	}
 	var c closeloop.Contact
+	var read time.Time
 	why := ""
 	switch {
 	case err != nil || sv.Erased():
@@ -434,11 +443,11 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 	case sv.Expired(now.Add(24 * time.Hour)):
 		why = "link expires within a day"
 	default:
+		read = time.Now()
 		if c, why, err = h.mailable(ctx, t.ContactID); err != nil {
 			return "", err
 		}
 	}
-	read := time.Now()
 	next := *t
 	next.DueAt = time.Time{}
 	next.Reminder = closeloop.ReminderSent
@@ -471,9 +480,9 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 		return "", err
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "reminder", "survey_id": sv.ID}
-	msg.Recheck = h.recheck(t.ContactID, read)
+	msg.Recheck = mail.StillMailable(read, t.ContactID, h.Store.GetContact)
 	if _, err := h.Mailer.Send(ctx, msg); err != nil {
-		if errors.Is(err, errUnsubscribed) {
+		if errors.Is(err, mail.ErrUnsubscribed) {
 			skipped := next
 			skipped.Reminder = closeloop.ReminderSkipped
 			if serr := h.Store.SaveTicket(ctx, &skipped, next.Version); serr != nil {
@@ -482,10 +491,11 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 			slog.InfoContext(ctx, "reminder skipped", "survey", sv.ID, "reason", "unsubscribed while the email waited for the sending rate")
 			return reminderSkipped, nil
 		}
-		if errors.Is(err, mail.ErrNoTime) {
-			// Nothing was tried: the run was out of time. The reminder is
-			// due again at once. (A reminder SES refused is not retried:
-			// at most once, like the survey's send.)
+		if errors.Is(err, mail.ErrNoTime) || errors.Is(err, mail.ErrRecheck) {
+			// Nothing was tried: the run was out of time, or its person
+			// could not be read again after the wait. The reminder is due
+			// again at once. (A reminder SES refused is not retried: at
+			// most once, like the survey's send.)
 			back := next
 			back.Reminder, back.DueAt = closeloop.ReminderScheduled, now
 			if serr := h.Store.SaveTicket(ctx, &back, next.Version); serr != nil {
@@ -497,35 +507,6 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 	}
 	slog.InfoContext(ctx, "reminder sent", "survey", sv.ID, "ticket", t.TicketID)
 	return reminded, nil
-}
-
-// recheckAfter is how old a person's read may be when their email goes:
-// an email that waited longer for the sending rate reads them again.
-const recheckAfter = 2 * time.Second
-
-// errUnsubscribed stops an email whose person unsubscribed (or was erased,
-// or bounced) while it waited for the sending rate.
-var errUnsubscribed = errors.New("sweep: the person may no longer be mailed")
-
-// recheck is the mail.Message.Recheck of an email to contact id, decided on
-// a read at read: once the email may go, the person is read again when
-// that read is older than recheckAfter, so an unsubscribe during a long
-// wait for the account's quota is honoured. Most emails wait for no one
-// and read nothing more.
-func (h *Handler) recheck(id string, read time.Time) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if time.Since(read) < recheckAfter {
-			return nil
-		}
-		_, why, err := h.mailable(ctx, id)
-		if err != nil {
-			return closeloop.Errorf(mail.ErrTemporary, "read the person again: %w", err)
-		}
-		if why != "" {
-			return errUnsubscribed
-		}
-		return nil
-	}
 }
 
 // mailable reads contact id and says why they may not be mailed ("" when
@@ -574,12 +555,12 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 		why = "erased"
 	}
 	var c closeloop.Contact
+	read := time.Now()
 	if why == "" {
 		if c, why, err = h.mailable(ctx, ci.ContactID); err != nil {
 			return "", err
 		}
 	}
-	read := time.Now()
 	next := ci
 	next.State, next.SentAt = closeloop.CheckInSent, now
 	if why != "" {
@@ -608,9 +589,9 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 		return "", err
 	}
 	msg.Tags = map[string]string{"closeloop_kind": "checkin"}
-	msg.Recheck = h.recheck(ci.ContactID, read)
+	msg.Recheck = mail.StillMailable(read, ci.ContactID, h.Store.GetContact)
 	if _, err := h.Mailer.Send(ctx, msg); err != nil {
-		if errors.Is(err, errUnsubscribed) {
+		if errors.Is(err, mail.ErrUnsubscribed) {
 			skipped := next
 			skipped.Version, skipped.State, skipped.SentAt = next.Version+1, closeloop.CheckInSkipped, time.Time{}
 			if serr := h.Store.SaveCheckIn(ctx, skipped); serr != nil {
@@ -619,9 +600,10 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 			slog.InfoContext(ctx, "check-in skipped", "source", ci.Source, "ticket", ci.TicketID, "reason", "unsubscribed while the email waited for the sending rate")
 			return checkInSkipped, nil
 		}
-		if errors.Is(err, mail.ErrNoTime) {
-			// Nothing was tried: the run was out of time. The check-in is
-			// due again at once (one SES refused is not retried).
+		if errors.Is(err, mail.ErrNoTime) || errors.Is(err, mail.ErrRecheck) {
+			// Nothing was tried: the run was out of time, or its person
+			// could not be read again after the wait. The check-in is due
+			// again at once (one SES refused is not retried).
 			back := next
 			back.Version, back.State, back.SentAt, back.DueAt = next.Version+1, closeloop.CheckInScheduled, time.Time{}, now
 			if serr := h.Store.SaveCheckIn(ctx, back); serr != nil {
