@@ -32,6 +32,16 @@ type Survey struct {
 	Themes      []string
 	RespondedAt time.Time // first answer
 	RevisedAt   time.Time // last answer
+	// DetractorAt is the first detractor answer's time, kept when the answer
+	// is revised upward: that answer opened a follow-up case. Surveys
+	// answered before the 2026-11-26 release leave it zero.
+	DetractorAt time.Time
+}
+
+// WasDetractor reports whether the response is, or was before a revision, a
+// detractor's: one that opened a follow-up case.
+func (s Survey) WasDetractor() bool {
+	return !s.DetractorAt.IsZero() || s.Rating != nil && s.Kind.Detractor(*s.Rating)
 }
 
 // Expired reports whether the survey's link no longer takes answers at now.

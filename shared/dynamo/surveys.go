@@ -37,7 +37,8 @@ type surveyItem struct {
 	Themes      []string `dynamodbav:"themes,omitempty,stringset"`
 	RespondedAt string   `dynamodbav:"responded_at,omitempty"`
 	RevisedAt   string   `dynamodbav:"revised_at,omitempty"`
-	DayPK       string   `dynamodbav:"day_pk,omitempty"` // by_day index, once answered
+	DetractorAt string   `dynamodbav:"detractor_at,omitempty"` // the first detractor answer
+	DayPK       string   `dynamodbav:"day_pk,omitempty"`       // by_day index, once answered
 	DaySK       string   `dynamodbav:"day_sk,omitempty"`
 	ExpiresTTL  int64    `dynamodbav:"expires_ttl,omitempty"`
 }
@@ -89,7 +90,7 @@ func (it surveyItem) survey() closeloop.Survey {
 		Kind: closeloop.Kind(it.Kind), Locale: it.Locale, Subject: it.Subject, AgentName: it.AgentName, AgentEmail: it.AgentEmail,
 		SentAt: parseTS(it.SentAt), ExpiresAt: parseTS(it.ExpiresAt),
 		Rating: it.Rating, Comment: it.Comment, Themes: it.Themes,
-		RespondedAt: parseTS(it.RespondedAt), RevisedAt: parseTS(it.RevisedAt),
+		RespondedAt: parseTS(it.RespondedAt), RevisedAt: parseTS(it.RevisedAt), DetractorAt: parseTS(it.DetractorAt),
 	}
 }
 
@@ -107,6 +108,9 @@ func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, com
 		":r": num(int64(rating)), ":now": str(ts(now)),
 		":dpk": str(respDayPrefix + s.day(now)), ":dsk": str(ts(now) + "#" + sv.ID),
 		":ttl": num(max(now.Unix(), time.Now().Unix()) + int64(surveyRetention/time.Second)), // from today for an imported past answer
+	}
+	if sv.Kind.Detractor(rating) {
+		expr += ", detractor_at = if_not_exists(detractor_at, :now)"
 	}
 	names := map[string]string{}
 	if comment != "" {

@@ -513,8 +513,9 @@ func (h *Handler) tell(ctx context.Context, b closeloop.ClosingBatch, reread fun
 		return err
 	}
 	// Telling an unhappy customer what changed reaches them: their case
-	// (opened for detractor answers only) is contacted.
-	if sv.Rating != nil && sv.Kind.Detractor(*sv.Rating) {
+	// (opened for detractor answers only, and kept when the answer was
+	// revised upward) is contacted.
+	if sv.WasDetractor() {
 		if err := h.Store.MarkContacted(ctx, sv.ID, now); err != nil {
 			slog.ErrorContext(ctx, "mark case contacted", "survey", sv.ID, "err", err)
 		}

@@ -461,3 +461,31 @@ func TestNoClaimNearTheDeadline(t *testing.T) {
 		t.Errorf("%d emails, want 1", n)
 	}
 }
+
+// TestRevisedUpDetractorIsContacted: a customer whose unhappy answer
+// opened a case, and who revised it upward since, is reached by the "you
+// said, we did" email all the same: their case is contacted.
+func TestRevisedUpDetractorIsContacted(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	ctx := context.Background()
+	e := awstest.Email()
+	sv := answeredWith(t, st, e, "Exports are slow", 1, "exports")
+	if err := st.Store.OpenCase(ctx, closeloop.NewCase(sv, "", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	sv, err := st.Store.Answer(ctx, sv, 4, "Exports are slow, but support was kind", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := announce(t, st, "exports")
+	if res, err := st.Closing.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batchOf(im, sv)}}}); err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("batch: %+v, %v", res, err)
+	}
+	if n := len(awstest.MailTo(t, e)); n != 1 {
+		t.Fatalf("%d emails, want 1", n)
+	}
+	c, err := st.Store.GetCase(ctx, sv.ID)
+	if err != nil || c.Status != closeloop.CaseContacted {
+		t.Errorf("case %s, %v; want contacted", c.Status, err)
+	}
+}
