@@ -76,12 +76,15 @@ type Principal struct {
 
 // Sign-in and session lifetimes.
 const (
-	LoginLinkTTL       = 15 * time.Minute
-	SessionIdle        = 12 * time.Hour
-	SessionAbsolute    = 7 * 24 * time.Hour
-	LoginLinksPerHour  = 5 // per address
-	MaxTokenLifetime   = 366 * 24 * time.Hour
-	DefaultTokenExpiry = 90 * 24 * time.Hour
+	LoginLinkTTL      = 15 * time.Minute
+	SessionIdle       = 12 * time.Hour
+	SessionAbsolute   = 7 * 24 * time.Hour
+	LoginLinksPerHour = 5 // per operator and network address asking
+	// LoginLinksPerAddressHour bounds an operator's links an hour from all
+	// network addresses together.
+	LoginLinksPerAddressHour = 20
+	MaxTokenLifetime         = 366 * 24 * time.Hour
+	DefaultTokenExpiry       = 90 * 24 * time.Hour
 )
 
 // Session is a signed-in console session, stored server-side so it can be

@@ -94,6 +94,8 @@ type Handler struct {
 	// "ses-events"), for closeloop dlq.
 	DeadLetters map[string]queue.DeadLetters
 	Now         func() time.Time
+	// SignInFloor overrides the package's SignInFloor (tests).
+	SignInFloor time.Duration
 	mux         *http.ServeMux
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -67,6 +68,9 @@ func (h *Handler) principal(r *http.Request, allowCookie bool) (closeloop.Princi
 		if err != nil {
 			return closeloop.Principal{}, err
 		}
+		if t.CreatedAt.Before(op.CreatedAt) {
+			return closeloop.Principal{}, closeloop.Errorf(closeloop.ErrUnauthorized, "token %s was issued before its operator was last added", t.ID)
+		}
 		return closeloop.Principal{Email: op.Email, Role: op.Role}, nil
 	}
 	c, err := r.Cookie(SessionCookie)
@@ -89,6 +93,14 @@ func (h *Handler) principal(r *http.Request, allowCookie bool) (closeloop.Princi
 	op, err := h.operator(ctx, sess.Email)
 	if err != nil {
 		return closeloop.Principal{}, err
+	}
+	if sess.CreatedAt.Before(op.CreatedAt) {
+		// Started before the operator was removed and added again: what
+		// they held before the removal stays dead.
+		if err := h.Store.DeleteSession(ctx, sess.ID); err != nil {
+			slog.WarnContext(ctx, "end a removed operator's session", "err", err)
+		}
+		return closeloop.Principal{}, closeloop.Errorf(closeloop.ErrUnauthorized, "the session has ended; sign in again")
 	}
 	if now.Sub(sess.LastSeenAt) > touchEvery {
 		if err := h.Store.TouchSession(ctx, sess.ID, now); err != nil {
@@ -163,11 +175,60 @@ func (h *Handler) audit(ctx context.Context, action, target, detail string) {
 }
 
 // EnsureAdmin makes the configured first admin (CLOSELOOP_ADMIN_EMAIL) an
-// operator with the admin role, unless they are an operator already.
+// admin operator while the team has no admin: it starts a new team, and
+// gives back an admin to a team that lost them all. It never changes a
+// team that has an admin, so an operator another admin removed does not
+// come back by asking for a sign-in link with that address.
 func (h *Handler) EnsureAdmin(ctx context.Context) error {
-	_, err := h.Store.GetOperator(ctx, h.Config.AdminEmail)
-	if !errors.Is(err, closeloop.ErrNotFound) {
+	if h.Config.AdminEmail == "" {
+		return nil
+	}
+	ops, err := h.Store.Operators(ctx)
+	if err != nil {
 		return err
 	}
-	return h.Store.PutOperator(ctx, closeloop.Operator{Email: h.Config.AdminEmail, Role: closeloop.RoleAdmin, CreatedAt: h.now(), CreatedBy: "CLOSELOOP_ADMIN_EMAIL"})
+	for _, op := range ops {
+		if op.Role == closeloop.RoleAdmin || op.Email == h.Config.AdminEmail {
+			return nil
+		}
+	}
+	now := h.now()
+	if err := h.Store.PutOperator(ctx, closeloop.Operator{Email: h.Config.AdminEmail, Role: closeloop.RoleAdmin, CreatedAt: now, CreatedBy: "CLOSELOOP_ADMIN_EMAIL"}); err != nil {
+		return err
+	}
+	if err := h.Store.AddAudit(ctx, closeloop.AuditEntry{At: now, Actor: "CLOSELOOP_ADMIN_EMAIL", Action: "operator.bootstrap", Target: h.Config.AdminEmail, Detail: "role admin: the team had no admin"}); err != nil {
+		slog.ErrorContext(ctx, "audit", "action", "operator.bootstrap", "err", err)
+	}
+	return nil
+}
+
+// lastAdmin reports whether email is the team's only admin.
+func (h *Handler) lastAdmin(ctx context.Context, email string) (bool, error) {
+	ops, err := h.Store.Operators(ctx)
+	if err != nil {
+		return false, err
+	}
+	admins, is := 0, false
+	for _, op := range ops {
+		if op.Role == closeloop.RoleAdmin {
+			admins++
+			is = is || op.Email == email
+		}
+	}
+	return is && admins == 1, nil
+}
+
+// sameOrigin reports whether r, a browser's POST, came from a page of
+// base's origin: Sec-Fetch-Site, or else Origin, says so. A request that
+// carries neither (not from a browser) passes.
+func sameOrigin(r *http.Request, base string) bool {
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" && s != "none" {
+		return false
+	}
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(base)
+	return err == nil && strings.EqualFold(o, u.Scheme+"://"+u.Host)
 }

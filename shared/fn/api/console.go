@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -237,9 +238,13 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "login.html", view{Title: "Sign in"})
 }
 
-// loginSend answers every address the same way; only an operator gets a
-// link, and at most LoginLinksPerHour an hour.
+// loginSend answers every address the same way, and no sooner than
+// SignInFloor after the request came, whether or not a link was sent: how
+// long the answer took tells nobody who is an operator. Only an operator
+// gets a link, at most LoginLinksPerHour an hour asked from one network
+// address, and LoginLinksPerAddressHour in all.
 func (h *Handler) loginSend(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	if err := web.ParseForm(w, r, 4<<10); err != nil {
 		h.render(w, r, web.Status(err), "login.html", view{Title: "Sign in", Error: err.Error()})
 		return
@@ -249,13 +254,31 @@ func (h *Handler) loginSend(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadRequest, "login.html", view{Title: "Sign in", Error: "Enter your email address, such as ada@example.com."})
 		return
 	}
-	if err := h.sendLoginLink(r.Context(), addr); err != nil {
+	if err := h.sendLoginLink(r.Context(), addr, source(r)); err != nil {
 		slog.ErrorContext(r.Context(), "sign-in link", "err", err)
+	}
+	floor := cmp.Or(h.SignInFloor, SignInFloor)
+	select {
+	case <-time.After(floor - time.Since(start)):
+	case <-r.Context().Done():
 	}
 	h.render(w, r, http.StatusOK, "login_sent.html", view{Title: "Check your email"})
 }
 
-func (h *Handler) sendLoginLink(ctx context.Context, addr string) error {
+// SignInFloor is how long every answer to a sign-in request takes at least:
+// longer than the store and SES calls of an operator's link take.
+const SignInFloor = 800 * time.Millisecond
+
+// source is the network address a request came from (API Gateway's source
+// IP in AWS), without its port.
+func source(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+func (h *Handler) sendLoginLink(ctx context.Context, addr, from string) error {
 	if addr == h.Config.AdminEmail {
 		if err := h.EnsureAdmin(ctx); err != nil {
 			return err
@@ -266,11 +289,22 @@ func (h *Handler) sendLoginLink(ctx context.Context, addr string) error {
 	} else if err != nil {
 		return err
 	}
-	n, err := h.Store.CountLoginLink(ctx, closeloop.SecretID(addr), h.now())
+	// Per network address first: someone else asking for an operator's
+	// links uses up their own allowance, not the operator's. Then per
+	// address, so many sources cannot flood a mailbox.
+	n, err := h.Store.CountLoginLink(ctx, closeloop.SecretID(addr+"\x00"+from), h.now())
 	if err != nil {
 		return err
 	}
 	if n > closeloop.LoginLinksPerHour {
+		slog.WarnContext(ctx, "sign-in links rate-limited for one network address", "count", n)
+		return nil
+	}
+	n, err = h.Store.CountLoginLink(ctx, closeloop.SecretID(addr), h.now())
+	if err != nil {
+		return err
+	}
+	if n > closeloop.LoginLinksPerAddressHour {
 		slog.WarnContext(ctx, "sign-in links rate-limited", "count", n)
 		return nil
 	}
@@ -329,6 +363,12 @@ func (h *Handler) loginStart(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	if err := closeloop.CheckToken(token); err != nil {
 		h.loginFailed(w, r, err)
+		return
+	}
+	if !sameOrigin(r, h.Config.BaseURL) {
+		// Another site posting a link (its own operator's) from this
+		// browser would sign the browser in as that operator.
+		h.render(w, r, http.StatusForbidden, "login.html", view{Title: "Sign in", Error: "Open the link from your email and use its Sign in button."})
 		return
 	}
 	now := h.now()
@@ -747,6 +787,11 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 // improvementEmail renders an improvement's email for a preview or test,
 // quoting a placeholder where each customer's own words will stand.
 func (h *Handler) improvementEmail(to, locale, summary, message, link string) (mail.Message, error) {
+	// Only a link an announcement could carry: the preview's address can
+	// be crafted and opened by anyone signed in.
+	if _, err := (closeloop.Improvement{}).WithLink(link); err != nil {
+		return mail.Message{}, err
+	}
 	return mail.ClosingEmail(to, mail.Closing{
 		Name: "Ada", Locale: locale, Link: link, Brand: h.Config.Brand, Quote: "(Each customer's own comment on this theme is quoted here.)",
 		Summary: strings.TrimSpace(summary), Detail: strings.TrimSpace(message), UnsubscribeURL: h.Config.BaseURL + "/u/preview",

@@ -38,6 +38,13 @@ func (h *Handler) addOperatorAs(r *http.Request, email, role string) (closeloop.
 	if err != nil {
 		return op, err
 	}
+	if op.Role != closeloop.RoleAdmin {
+		if last, err := h.lastAdmin(r.Context(), op.Email); err != nil {
+			return op, err
+		} else if last {
+			return op, closeloop.Errorf(closeloop.ErrConflict, "%s is the team's last admin: make another operator an admin first", op.Email)
+		}
+	}
 	if err := h.Store.PutOperator(r.Context(), op); err != nil {
 		return op, err
 	}
@@ -71,6 +78,11 @@ func (h *Handler) removeOperator(r *http.Request, email string) error {
 	}
 	if addr == principalOf(r.Context()).Email {
 		return closeloop.Errorf(closeloop.ErrInvalid, "you cannot remove yourself; ask another admin")
+	}
+	if last, err := h.lastAdmin(r.Context(), addr); err != nil {
+		return err
+	} else if last {
+		return closeloop.Errorf(closeloop.ErrConflict, "%s is the team's last admin: make another operator an admin first", addr)
 	}
 	if err := h.Store.DeleteOperator(r.Context(), addr); err != nil {
 		return err

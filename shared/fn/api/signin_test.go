@@ -1,0 +1,230 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/local/awstest"
+)
+
+// newToken creates an API token in b's console and returns it.
+func newToken(t *testing.T, b *browser) string {
+	t.Helper()
+	res, page := b.do("POST", "/console/tokens", url.Values{"csrf": {b.csrf()}, "name": {"script"}, "expires_in_days": {"30"}})
+	m := regexp.MustCompile(`data-new-token>([^<]+)<`).FindStringSubmatch(page)
+	if res.StatusCode != http.StatusCreated || m == nil {
+		t.Fatalf("create token: %d", res.StatusCode)
+	}
+	return m[1]
+}
+
+// TestRemovedOperatorStaysRemoved: an operator another admin removed gets
+// no access back: not by asking for a sign-in link with the configured
+// first admin's address (that address only starts a team with no admin),
+// and not through the sessions and tokens they held, even when they are
+// added again later.
+func TestRemovedOperatorStaysRemoved(t *testing.T) {
+	st, srv := stack(t)
+	first := st.Config.AdminEmail
+	a := newBrowser(t, srv)
+	signIn(t, st, a, first)
+	oldToken := newToken(t, a)
+	second := awstest.Email()
+	if w := call(t, st.Handler, "POST", "/api/operators", `{"email":"`+second+`","role":"admin"}`, oldToken, nil); w.Code != 201 {
+		t.Fatalf("add the second admin: %d %s", w.Code, w.Body)
+	}
+	b := newBrowser(t, srv)
+	signIn(t, st, b, second)
+	secondToken := newToken(t, b)
+	if w := call(t, st.Handler, "DELETE", "/api/operators/"+first, "", secondToken, nil); w.Code != 200 {
+		t.Fatalf("remove the first admin: %d %s", w.Code, w.Body)
+	}
+	cookies := a.c.Jar.Cookies(mustURL(srv.URL))
+
+	// Anyone asks for a link with the first admin's address.
+	before := len(awstest.MailTo(t, first))
+	if res, _ := newBrowser(t, srv).do("POST", "/console/login", url.Values{"email": {first}}); res.StatusCode != 200 {
+		t.Fatalf("POST /console/login: %d", res.StatusCode)
+	}
+	if n := len(awstest.MailTo(t, first)) - before; n != 0 {
+		t.Errorf("the removed first admin got %d sign-in links", n)
+	}
+	if w := call(t, st.Handler, "GET", "/api/operators", "", oldToken, nil); w.Code != 401 {
+		t.Errorf("the removed admin's token after the link request: %d, want 401", w.Code)
+	}
+
+	// Added again, as a viewer: what they held before stays dead.
+	if w := call(t, st.Handler, "POST", "/api/operators", `{"email":"`+first+`","role":"viewer"}`, secondToken, nil); w.Code != 201 {
+		t.Fatalf("add the first admin again: %d", w.Code)
+	}
+	if w := call(t, st.Handler, "GET", "/api/themes", "", oldToken, nil); w.Code != 401 {
+		t.Errorf("a token from before the removal: %d, want 401", w.Code)
+	}
+	old := newBrowser(t, srv)
+	old.c.Jar.SetCookies(mustURL(srv.URL), cookies)
+	if res, _ := old.do("GET", "/console", nil); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("a session from before the removal: %d, want a redirect to sign in", res.StatusCode)
+	}
+	// Signed in afresh, they act with their new role.
+	signIn(t, st, a, first)
+	if res, _ := a.do("GET", "/console/operators", nil); res.StatusCode != http.StatusForbidden {
+		t.Errorf("the re-added viewer opens the operators page: %d", res.StatusCode)
+	}
+}
+
+// TestFirstAdminStartsATeamWithoutAdmins: the configured address is made
+// the admin only while the team has no admin; an existing team's admins
+// are never changed by it.
+func TestFirstAdminStartsATeamWithoutAdmins(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail) // a team with no admin: made one
+	if ops, _ := st.Store.Operators(t.Context()); len(ops) != 1 || ops[0].Role != closeloop.RoleAdmin {
+		t.Errorf("operators %+v, want the first admin", ops)
+	}
+	var audit struct{ Audit []closeloop.AuditEntry }
+	call(t, st.Handler, "GET", "/api/audit", "", st.Config.AdminToken, &audit)
+	found := false
+	for _, e := range audit.Audit {
+		found = found || e.Action == "operator.bootstrap" && e.Target == st.Config.AdminEmail
+	}
+	if !found {
+		t.Errorf("no audit entry for the first admin's creation: %+v", audit.Audit)
+	}
+}
+
+// TestLastAdminStays: nobody demotes the last admin, themselves included.
+func TestLastAdminStays(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	tok := newToken(t, b)
+	if w := call(t, st.Handler, "POST", "/api/operators", `{"email":"`+st.Config.AdminEmail+`","role":"viewer"}`, tok, nil); w.Code != http.StatusConflict {
+		t.Errorf("the last admin made a viewer: %d %s, want 409", w.Code, w.Body)
+	}
+	other := awstest.Email()
+	call(t, st.Handler, "POST", "/api/operators", `{"email":"`+other+`","role":"admin"}`, tok, nil)
+	if w := call(t, st.Handler, "POST", "/api/operators", `{"email":"`+st.Config.AdminEmail+`","role":"editor"}`, tok, nil); w.Code != 201 {
+		t.Errorf("an admin steps down beside another admin: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestSignInLinkIsNotForcedCrossSite: another site cannot post a sign-in
+// link (its own operator's) from a victim's browser to sign them in as
+// that operator.
+func TestSignInLinkIsNotForcedCrossSite(t *testing.T) {
+	st, srv := stack(t)
+	if err := st.API.EnsureAdmin(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	link, err := st.API.LoginLink(t.Context(), st.Config.AdminEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := strings.TrimPrefix(link, srv.URL)
+	post := func(h map[string]string) *http.Response {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(""))
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	for _, h := range []map[string]string{
+		{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+		{"Origin": "https://evil.example"},
+		{"Sec-Fetch-Site": "same-site"},
+	} {
+		if res := post(h); res.StatusCode != http.StatusForbidden || len(res.Cookies()) != 0 {
+			t.Errorf("sign-in posted with %v: %d, cookies %v; want 403 and no session", h, res.StatusCode, res.Cookies())
+		}
+	}
+	// The link still works from its own page.
+	if res := post(map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": srv.URL}); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("sign-in from the link's page: %d, want 303", res.StatusCode)
+	}
+}
+
+// TestSignInLinksCannotBeExhaustedByOthers: someone asking for an
+// operator's links from elsewhere uses up their own allowance, not the
+// operator's; many sources together still cannot flood the mailbox.
+func TestSignInLinksCannotBeExhaustedByOthers(t *testing.T) {
+	st, _ := stack(t)
+	st.API.SignInFloor = time.Millisecond
+	admin := st.Config.AdminEmail
+	ask := func(ip string) {
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/console/login", strings.NewReader(url.Values{"email": {admin}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = ip + ":4711"
+		st.Handler.ServeHTTP(w, req)
+		if w.Code != 200 {
+			t.Fatalf("POST /console/login: %d", w.Code)
+		}
+	}
+	for i := 0; i < closeloop.LoginLinksPerHour+3; i++ {
+		ask("203.0.113.9")
+	}
+	links := len(awstest.MailTo(t, admin))
+	if links != closeloop.LoginLinksPerHour {
+		t.Errorf("%d links for one source's %d requests, want %d", links, closeloop.LoginLinksPerHour+3, closeloop.LoginLinksPerHour)
+	}
+	ask("198.51.100.7")
+	if n := len(awstest.MailTo(t, admin)); n != links+1 {
+		t.Errorf("the operator's own request after another source's flood: %d new links, want 1", n-links)
+	}
+	for i := 0; i < 40; i++ {
+		ask(fmt.Sprintf("192.0.2.%d", i))
+	}
+	if n := len(awstest.MailTo(t, admin)); n != closeloop.LoginLinksPerAddressHour {
+		t.Errorf("%d links in all from many sources, want at most %d", n, closeloop.LoginLinksPerAddressHour)
+	}
+}
+
+// TestSignInAnswersTakeTheSameTime: an operator's sign-in request and a
+// stranger's are both answered no sooner than the floor, so the time taken
+// does not tell who is an operator (a lower bound, not a speed).
+func TestSignInAnswersTakeTheSameTime(t *testing.T) {
+	st, srv := stack(t)
+	st.API.SignInFloor = 300 * time.Millisecond
+	for _, addr := range []string{st.Config.AdminEmail, awstest.Email()} {
+		start := time.Now()
+		if res, _ := newBrowser(t, srv).do("POST", "/console/login", url.Values{"email": {addr}}); res.StatusCode != 200 {
+			t.Fatalf("POST /console/login: %d", res.StatusCode)
+		}
+		if took := time.Since(start); took < st.API.SignInFloor {
+			t.Errorf("answered after %v, before the floor of %v", took, st.API.SignInFloor)
+		}
+	}
+}
+
+// TestPreviewTakesOnlyAnHTTPSLink: the improvement preview, opened from a
+// crafted address, shows no button to a link an announcement could not
+// carry.
+func TestPreviewTakesOnlyAnHTTPSLink(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	q := url.Values{"summary": {"Exports are fast"}, "message": {"We rebuilt exports."}}
+	for link, want := range map[string]int{"https://status.example.com/exports": 200, "http://evil.example/login": 400, "javascript:alert(1)": 400} {
+		q.Set("link", link)
+		res, page := b.do("GET", "/console/improvements/preview?"+q.Encode(), nil)
+		if res.StatusCode != want {
+			t.Errorf("preview with link %q: %d, want %d", link, res.StatusCode, want)
+		}
+		if want != 200 && strings.Contains(page, link) {
+			t.Errorf("preview with link %q shows it", link)
+		}
+	}
+}
