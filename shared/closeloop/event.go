@@ -46,6 +46,13 @@ type TicketEvent struct {
 	Subject    string    // ticket subject, shown to the customer
 	Tags       []string  // helpdesk tags
 	Kind       Kind      // survey kind asked for by the source; empty for the default
+	// Repeatable says EventID names the delivery's content rather than one
+	// change, for bodies that carry no change time (Freshdesk's templates,
+	// HubSpot's reopen workflow): the same content comes again when the
+	// ticket is solved, reopened and solved again. Such an event is a
+	// duplicate only of the last event applied to its ticket (a retry); once
+	// another change came between, it is a new one.
+	Repeatable bool
 }
 
 // Field limits of a TicketEvent, in bytes. They keep every item far below

@@ -156,12 +156,13 @@ type Policy struct {
 // nil. Apply is pure: the caller stores next with a condition on t.Version,
 // so concurrent deliveries for one ticket are decided one at a time.
 //
-// Rules: a delivery whose event id was seen is a duplicate. An event older
+// Rules: a delivery whose event id was seen is a duplicate (a Repeatable
+// one only when it repeats the ticket's last event). An event older
 // than the last one applied is stale (helpdesks deliver out of order) and
 // ignored. A solve schedules the ticket's one survey unless it is already
 // scheduled or out; a reopen cancels it if it has not gone out.
 func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time) (Action, *Ticket) {
-	if t != nil && slices.Contains(t.Events, ev.EventID) {
+	if t != nil && (slices.Contains(t.Events, ev.EventID) && !ev.Repeatable || ev.Repeatable && len(t.Events) > 0 && t.Events[len(t.Events)-1] == ev.EventID) {
 		return ActionDuplicate, nil
 	}
 	var next Ticket

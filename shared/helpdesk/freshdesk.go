@@ -74,5 +74,8 @@ func (f Freshdesk) Parse(h http.Header, body []byte, now time.Time) ([]closeloop
 	// Freshdesk retries the same body: the ticket, status and change time
 	// (or the triggering event) name the delivery.
 	ev.EventID = "fd:" + string(w.TicketID) + ":" + strings.ToLower(w.TicketStatus) + ":" + w.UpdatedAt + ":" + w.TriggeredEvent
+	// Without the change time the same body comes again when the ticket
+	// is solved a second time after a reopen.
+	ev.Repeatable = w.UpdatedAt == ""
 	return done(ev, now)
 }

@@ -152,7 +152,7 @@ func (s HubSpot) Verify(h http.Header, body []byte, now time.Time) error {
 	if err := checkMillis("X-HubSpot-Request-Timestamp", ts, now); err != nil {
 		return err
 	}
-	uri := h.Get(RequestURIHeader)
+	uri := hubspotURIDecoder.Replace(h.Get(RequestURIHeader))
 	return checkBase64("X-HubSpot-Signature-v3", h.Get("X-HubSpot-Signature-v3"), sha256.New, s.Secret, []byte(http.MethodPost+uri), body, []byte(ts))
 }
 
@@ -188,8 +188,21 @@ func (s HubSpot) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.T
 	}
 	ev.EventID = "hubspot:" + id + ":" + strings.ToLower(p.Status) + ":" + p.ClosedAt
 	if p.ClosedAt == "" {
-		// HubSpot signs each retry with a new timestamp; the body stays.
+		// HubSpot signs each retry with a new timestamp; the body stays,
+		// and comes again at the ticket's next reopen.
 		ev.EventID += bodyKey(body)
+		ev.Repeatable = true
 	}
 	return done(ev, now)
 }
+
+// hubspotURIDecoder decodes the escapes HubSpot decodes in the URI before it
+// signs it (v3), and no other.
+var hubspotURIDecoder = func() *strings.Replacer {
+	var pairs []string
+	for _, c := range ":/?@!$'()*,;" {
+		esc := fmt.Sprintf("%%%02X", c)
+		pairs = append(pairs, esc, string(c), strings.ToLower(esc), string(c))
+	}
+	return strings.NewReplacer(pairs...)
+}()

@@ -75,7 +75,9 @@ func (e ZendeskEvent) parse(now time.Time) ([]closeloop.TicketEvent, error) {
 		ev.OccurredAt = t
 	}
 	switch status {
-	case "solved", "closed":
+	case "solved":
+		// Not Closed: a merged ticket goes from open to closed without a
+		// solve, and a solved one closes days later (a repeat).
 		ev.Status = closeloop.StatusSolved
 	case "new", "open", "pending", "hold", "on-hold":
 		ev.Status = closeloop.StatusReopened
@@ -136,7 +138,7 @@ func (z Zendesk) Parse(h http.Header, body []byte, now time.Time) ([]closeloop.T
 		Kind:     closeloop.Kind(strings.ToLower(p.Survey)),
 	}
 	switch strings.ToLower(strings.TrimSpace(p.Status)) {
-	case "solved", "closed":
+	case "solved": // not Closed (above)
 		ev.Status = closeloop.StatusSolved
 	case "new", "open", "pending", "hold", "on-hold", "on hold":
 		ev.Status = closeloop.StatusReopened

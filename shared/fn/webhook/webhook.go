@@ -8,6 +8,7 @@ package webhook
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -111,7 +112,11 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	if ch, ok := rc.(helpdesk.Challenger); ok {
 		if reply, ok := ch.Challenge(r.Header, body); ok {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			ct := "text/plain; charset=utf-8"
+			if len(reply) > 0 && reply[0] == '{' && json.Valid(reply) {
+				ct = "application/json"
+			}
+			w.Header().Set("Content-Type", ct)
 			w.Write(reply)
 			return
 		}
