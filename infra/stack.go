@@ -96,6 +96,19 @@ type settings struct {
 	existingIdentity                         bool              // sesIdentity names an identity made outside the stack: use it, create none
 	sesMaxRate                               string            // emails a second every sender shares; empty for the account's SES quota
 	senderDomain                             string
+	// schedule holds CLOSELOOP_SEND_WINDOW, _REMINDER_DELAY, _CHECKIN_DELAY
+	// and _ACKNOWLEDGE from the context values sendWindow, reminderDelay,
+	// checkInDelay and acknowledge, when given (else the code's defaults).
+	schedule map[string]string
+}
+
+// scheduleContext maps context values to the settings they set on every
+// function.
+var scheduleContext = map[string]string{
+	"sendWindow":    "CLOSELOOP_SEND_WINDOW",
+	"reminderDelay": "CLOSELOOP_REMINDER_DELAY",
+	"checkInDelay":  "CLOSELOOP_CHECKIN_DELAY",
+	"acknowledge":   "CLOSELOOP_ACKNOWLEDGE",
 }
 
 func readSettings(scope constructs.Construct) (settings, error) {
@@ -162,6 +175,12 @@ func readSettings(scope constructs.Construct) (settings, error) {
 	if v := scope.Node().TryGetContext(jsii.String("sesMaxRate")); v != nil {
 		s.sesMaxRate = fmt.Sprint(v)
 	}
+	s.schedule = map[string]string{}
+	for ctxKey, envKey := range scheduleContext {
+		if v := scope.Node().TryGetContext(jsii.String(ctxKey)); v != nil && fmt.Sprint(v) != "" {
+			s.schedule[envKey] = fmt.Sprint(v)
+		}
+	}
 	s.hostedZoneID, s.hostedZoneName = get("hostedZoneId", ""), strings.TrimSuffix(get("hostedZoneName", ""), ".")
 	if (s.hostedZoneID == "") != (s.hostedZoneName == "") {
 		return s, fmt.Errorf("context: hostedZoneId and hostedZoneName go together")
@@ -173,7 +192,7 @@ func readSettings(scope constructs.Construct) (settings, error) {
 	_, err = closeloop.LoadConfig(func(k string) string {
 		return map[string]string{"CLOSELOOP_SURVEY_DELAY": s.delay, "CLOSELOOP_SURVEY_KIND": s.kind, "CLOSELOOP_FATIGUE_WINDOW": s.fatigue,
 			"CLOSELOOP_BRAND_NAME": s.brandName, "CLOSELOOP_BRAND_COLOR": s.brandColor, "CLOSELOOP_BRAND_LOGO_URL": s.brandLogoURL,
-			"CLOSELOOP_TIMEZONE": s.timeZone, "CLOSELOOP_ALERT_EMAIL": s.alertEmail, "CLOSELOOP_SES_MAX_RATE": s.sesMaxRate}[k] + s.sourceEnv[k]
+			"CLOSELOOP_TIMEZONE": s.timeZone, "CLOSELOOP_ALERT_EMAIL": s.alertEmail, "CLOSELOOP_SES_MAX_RATE": s.sesMaxRate}[k] + s.sourceEnv[k] + s.schedule[k]
 	})
 	if err != nil {
 		return s, fmt.Errorf("context: %w", err)
@@ -300,6 +319,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	}
 	for k, v := range cfg.sourceEnv {
 		env[k] = jsii.String(v) // per-helpdesk settings: the webhook schedules with them, alerts and the console link tickets
+	}
+	for k, v := range cfg.schedule {
+		env[k] = jsii.String(v) // the send window, reminders, check-ins and acknowledgements
 	}
 	fns := map[string]awslambda.Function{}
 	for _, name := range sortedNames() {

@@ -997,3 +997,43 @@ func TestSendingRateFromContext(t *testing.T) {
 	}()
 	NewStack(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{"sesMaxRate": "fast"}}), "Bad", &StackProps{AssetDir: assets})
 }
+
+// TestScheduleSettingsFromContext: the send window, the reminder and
+// check-in delays and the acknowledgement setting reach every function
+// from their context values (sendWindow, reminderDelay, checkInDelay,
+// acknowledge); left out, the code's defaults apply; a value the functions
+// would refuse at start is refused at synth, naming the setting.
+func TestScheduleSettingsFromContext(t *testing.T) {
+	assets := t.TempDir()
+	for name := range Functions {
+		os.MkdirAll(filepath.Join(assets, name), 0o755)
+		os.WriteFile(filepath.Join(assets, name, "bootstrap"), []byte("test"), 0o755)
+	}
+	ctx := map[string]interface{}{"sendWindow": "08:00-20:00 Mon-Sat", "reminderDelay": "48h", "checkInDelay": "0", "acknowledge": "all"}
+	st := NewStack(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}), "Schedule", &StackProps{AssetDir: assets})
+	tmpl := *assertions.Template_FromStack(st, nil).ToJSON()
+	for id, r := range resources(tmpl, "AWS::Lambda::Function") {
+		env := jsonOf(props(r)["Environment"])
+		for _, want := range []string{`"CLOSELOOP_SEND_WINDOW":"08:00-20:00 Mon-Sat"`, `"CLOSELOOP_REMINDER_DELAY":"48h"`, `"CLOSELOOP_CHECKIN_DELAY":"0"`, `"CLOSELOOP_ACKNOWLEDGE":"all"`} {
+			if !strings.Contains(env, want) {
+				t.Errorf("%s: no %s in %s", id, want, env)
+			}
+		}
+	}
+	plain := NewStack(awscdk.NewApp(nil), "Plain", &StackProps{AssetDir: assets})
+	for id, r := range resources(*assertions.Template_FromStack(plain, nil).ToJSON(), "AWS::Lambda::Function") {
+		if env := jsonOf(props(r)["Environment"]); strings.Contains(env, "CLOSELOOP_SEND_WINDOW") || strings.Contains(env, "CLOSELOOP_ACKNOWLEDGE") {
+			t.Errorf("%s sets a schedule setting nobody gave: %s", id, env)
+		}
+	}
+	for k, bad := range map[string]string{"sendWindow": "whenever", "reminderDelay": "soon", "checkInDelay": "-1h", "acknowledge": "maybe"} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "CLOSELOOP_") {
+					t.Errorf("%s=%s: %v, want a refusal naming the setting", k, bad, r)
+				}
+			}()
+			NewStack(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{k: bad}}), "Bad", &StackProps{AssetDir: assets})
+		}()
+	}
+}
