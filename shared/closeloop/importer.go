@@ -102,7 +102,7 @@ func (r *ImportedResponse) Validate(now time.Time) error {
 			themes = append(themes, name)
 		}
 	}
-	r.Themes = themes
+	r.Themes = UniqueThemes(themes) // "Exports;exports" is one theme
 	if len(r.Properties) > 50 {
 		return Errorf(ErrInvalid, "at most 50 properties")
 	}

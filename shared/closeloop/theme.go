@@ -3,6 +3,7 @@ package closeloop
 import (
 	"cmp"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -227,3 +228,16 @@ const (
 	ClosingFailed     ClosingState = "failed"     // SES refused it, or the job died after claiming
 	ClosingSuppressed ClosingState = "suppressed" // the person may not be mailed
 )
+
+// UniqueThemes returns names without repeats or empty names, in their
+// first order: a theme is named once on a response (DynamoDB refuses a set
+// with repeats, and a repeat would be counted twice).
+func UniqueThemes(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -102,6 +102,7 @@ func (it surveyItem) survey() closeloop.Survey {
 // difference from the answer it replaced, so the counters match the last
 // answer whatever the interleaving. themes are added to the response's themes.
 func (s *Store) Answer(ctx context.Context, sv closeloop.Survey, rating int, comment string, themes []string, now time.Time) (closeloop.Survey, error) {
+	themes = closeloop.UniqueThemes(themes)
 	expr := "SET rating = :r, revised_at = :now, responded_at = if_not_exists(responded_at, :now), " +
 		"day_pk = if_not_exists(day_pk, :dpk), day_sk = if_not_exists(day_sk, :dsk), expires_ttl = :ttl"
 	vals := map[string]types.AttributeValue{

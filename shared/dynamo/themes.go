@@ -110,9 +110,12 @@ func (s *Store) putThemeLink(ctx context.Context, theme, surveyID, contactID str
 // exist (the caller checks). It returns the survey as stored, or an error
 // wrapping closeloop.ErrNotFound if the survey has no response.
 func (s *Store) SetThemes(ctx context.Context, id string, themes []string) (closeloop.Survey, error) {
+	themes = closeloop.UniqueThemes(themes)
 	in := &dynamodb.UpdateItemInput{
-		Key:                 key(surveyPK(id), "SURVEY"),
-		ConditionExpression: aws.String("attribute_exists(rating)"),
+		Key: key(surveyPK(id), "SURVEY"),
+		// An erased response keeps its rating, anonymous, and takes no
+		// theme again: that would count it a second time.
+		ConditionExpression: aws.String("attribute_exists(rating) AND attribute_exists(contact_key)"),
 		ReturnValues:        types.ReturnValueAllOld,
 	}
 	if len(themes) == 0 {

@@ -621,8 +621,30 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	web.JSON(w, http.StatusOK, m)
+	if filter == "" {
+		web.JSON(w, http.StatusOK, m)
+		return
+	}
+	// The figures counted for the whole team only answer null here, not a
+	// 0 that would read as a figure.
+	var out map[string]any
+	b, _ := json.Marshal(m)
+	if err := json.Unmarshal(b, &out); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	for _, k := range TeamOnly {
+		out[k] = nil
+	}
+	web.JSON(w, http.StatusOK, out)
 }
+
+// TeamOnly are the metrics counted for the whole team only, not per source,
+// agent, kind or theme (cases, contacts, closing emails, check-ins and the
+// loops they close): a filtered report answers null for them.
+var TeamOnly = []string{"detractors", "detractors_contacted", "detractors_contacted_rate", "median_hours_to_contact",
+	"theme_raisers", "theme_raisers_told", "median_hours_to_told", "checkins_sent", "checkins_still_solved",
+	"closing_sent", "score_change_told", "score_change_not_told"}
 
 // breakdown scores every value of breakdown name over [from, to], most
 // responses first: one query a day, whatever the number of responses.

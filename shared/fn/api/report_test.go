@@ -186,3 +186,38 @@ func TestReportOnAHandCheckedDataSet(t *testing.T) {
 		}
 	}
 }
+
+// TestFilteredReportsSayWhatTheyDoNotKeep: a report filtered by source,
+// agent, kind or theme answers null for the figures that are counted for
+// the whole team only (cases, contacts, closing emails, check-ins, theme
+// raisers told), never a 0 that looks like a figure; the unfiltered report
+// has them.
+func TestFilteredReportsSayWhatTheyDoNotKeep(t *testing.T) {
+	st, _ := followUpStack(t, 0)
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 1, "Slow")
+	st.DrainQueue(context.Background())
+	today := time.Now().In(time.UTC).Format(time.DateOnly)
+	raw := func(q string) map[string]any {
+		var out map[string]any
+		if w := call(t, st.Handler, "GET", "/api/metrics?from="+today+"&to="+today+q, "", st.Config.AdminToken, &out); w.Code != 200 {
+			t.Fatalf("%s: %d", q, w.Code)
+		}
+		return out
+	}
+	whole := raw("")
+	if whole["detractors"] != float64(1) {
+		t.Fatalf("unfiltered detractors %v, want 1", whole["detractors"])
+	}
+	for _, q := range []string{"&source=generic", "&kind=csat"} {
+		got := raw(q)
+		for _, k := range []string{"detractors", "detractors_contacted", "detractors_contacted_rate", "median_hours_to_contact", "theme_raisers", "theme_raisers_told", "median_hours_to_told", "checkins_sent", "checkins_still_solved", "closing_sent", "score_change_told", "score_change_not_told"} {
+			if v, ok := got[k]; !ok || v != nil {
+				t.Errorf("%s: %s = %v, want null (not counted per %s)", q, k, v, q)
+			}
+		}
+		if got["responses"] != float64(1) || got["csat"] == nil {
+			t.Errorf("%s: responses %v, csat %v; want the filtered scores", q, got["responses"], got["csat"])
+		}
+	}
+}
