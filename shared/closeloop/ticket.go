@@ -165,6 +165,12 @@ func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time)
 	if t != nil && (slices.Contains(t.Events, ev.EventID) && !ev.Repeatable || ev.Repeatable && len(t.Events) > 0 && t.Events[len(t.Events)-1] == ev.EventID) {
 		return ActionDuplicate, nil
 	}
+	if ev.Status == StatusOther {
+		// A status Closeloop does not act on (Zendesk's Closed days after
+		// the solve, a custom status) changes nothing: the ticket stays
+		// solved for its check-in, and nothing is written.
+		return ActionIgnored, nil
+	}
 	var next Ticket
 	if t == nil {
 		next = Ticket{Source: ev.Source, TicketID: ev.TicketID, ReceivedAt: now}

@@ -549,7 +549,9 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 	switch {
 	case err != nil && !errors.Is(err, closeloop.ErrNotFound):
 		return "", err
-	case err != nil || t.Status != closeloop.StatusSolved:
+	case err != nil || t.Status == closeloop.StatusReopened:
+		// (Tickets of older releases may hold another status, stored from
+		// a status Closeloop does not act on: still solved.)
 		why = "reopened"
 	case t.ContactID == "" || ci.ContactID == "":
 		why = "erased"

@@ -523,3 +523,38 @@ func TestConcurrentRunSurveysEachPersonOnce(t *testing.T) {
 		t.Errorf("runs sent %d and throttled %d, want 10 and 30", total.Sent, total.Throttled)
 	}
 }
+
+// TestCheckInAfterTheTicketClosed: a solved ticket the helpdesk closes a
+// few days later (Zendesk's default automation), or moves to a status
+// Closeloop does not know, is still solved: its check-in goes. A reopen
+// skips it.
+func TestCheckInAfterTheTicketClosed(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	ctx := context.Background()
+	wh := webhook.New(closeloop.Config{SurveyKind: closeloop.CSAT, CheckInDelay: 168 * time.Hour}, st.Store)
+	people := map[string]string{"closed": awstest.Email(), "reopened": awstest.Email()}
+	for name, e := range people {
+		if _, err := wh.Apply(ctx, awstest.Solved("ci-"+name, e), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, _ := st.Sweeper.Run(ctx); res.Sent != 2 {
+		t.Fatalf("surveys: %+v", res)
+	}
+	later := func(id string, status closeloop.Status) {
+		ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: id, Status: status, OccurredAt: time.Now().Add(time.Minute)}
+		if _, err := wh.Apply(ctx, ev, time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later("ci-closed", closeloop.StatusOther)
+	later("ci-reopened", closeloop.StatusReopened)
+	st.Sweeper.Now = func() time.Time { return time.Now().Add(169 * time.Hour) }
+	res, err := st.Sweeper.Run(ctx)
+	if err != nil || res.CheckIns != 1 || res.CheckInsSkipped != 1 {
+		t.Errorf("check-ins %+v, %v; want the closed ticket's sent, the reopened one's skipped", res, err)
+	}
+	if n := len(awstest.MailTo(t, people["closed"])); n != 3 {
+		t.Errorf("the closed ticket's customer got %d emails, want the survey, its reminder and the check-in", n)
+	}
+}
