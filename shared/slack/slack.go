@@ -1,4 +1,4 @@
-// Package alert posts detractor alerts to a Slack-compatible incoming
+// Package slack posts detractor alerts to a Slack-compatible incoming
 // webhook, so the team can follow up with an unhappy customer while it still
 // matters.
 package slack
@@ -8,8 +8,12 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
@@ -46,14 +50,23 @@ func (s Slack) Detractor(ctx context.Context, sv closeloop.Survey) error {
 	return s.Post(ctx, Text(sv))
 }
 
-// Post posts text. Its error says whether the receiver answered.
+// ErrOutcomeUnknown wraps the error of a post the receiver may have taken
+// (it was sent, and no answer came): posting it again could show the alert
+// twice, so callers count it as posted, as Closeloop does for SES.
+var ErrOutcomeUnknown = errors.New("the post went and no answer came: it may have arrived")
+
+// Post posts text. Its error says whether the receiver answered, and wraps
+// ErrOutcomeUnknown when the post may have arrived. It never names the
+// webhook URL, a secret that callers' logs must not hold.
 func (s Slack) Post(ctx context.Context, text string) error {
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(s.Timeout, DefaultTimeout))
 	defer cancel()
 	body, _ := json.Marshal(map[string]string{"text": text})
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) }})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("detractor alert: %w", err)
+		return errors.New("detractor alert: the webhook URL is not a URL")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	c := s.Client
@@ -62,6 +75,13 @@ func (s Slack) Post(ctx context.Context, text string) error {
 	}
 	res, err := c.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL out
+		}
+		if wrote.Load() {
+			return fmt.Errorf("detractor alert: %w: %w", ErrOutcomeUnknown, err)
+		}
 		return fmt.Errorf("detractor alert: %w", err)
 	}
 	res.Body.Close()

@@ -75,3 +75,40 @@ func TestDetractorReportsFailures(t *testing.T) {
 		t.Errorf("a receiver that never answers, no caller deadline: %v, want the post's timeout", err)
 	}
 }
+
+// TestFailuresNeverNameTheURL: the webhook URL is a secret (whoever has it
+// can post to the channel); an error, which the caller logs, never holds it.
+func TestFailuresNeverNameTheURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	secretURL := srv.URL + "/services/T000/B000/SECRETPART"
+	srv.Close() // nothing listens there now: the connection is refused
+	for _, u := range []string{secretURL, "http://[::1:bad/services/SECRETPART"} {
+		err := (Slack{URL: u}).Detractor(context.Background(), survey(1, ""))
+		if err == nil || strings.Contains(err.Error(), "SECRETPART") {
+			t.Errorf("error %v names the webhook URL", err)
+		}
+		if errors.Is(err, ErrOutcomeUnknown) {
+			t.Errorf("a post that never left (%v) is taken for one that may have arrived", err)
+		}
+	}
+}
+
+// TestNoAnswerAfterThePostMayHaveArrived: a receiver that took the post and
+// never answered may have shown it: the error says the outcome is unknown,
+// so the caller does not post it again.
+func TestNoAnswerAfterThePostMayHaveArrived(t *testing.T) {
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer stuck.Close()
+	defer close(release)
+	err := (Slack{URL: stuck.URL, Timeout: 100 * time.Millisecond}).Detractor(context.Background(), survey(1, ""))
+	if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("no answer after the post: %v, want an unknown outcome at the deadline", err)
+	}
+}

@@ -584,7 +584,14 @@ func (h *Handler) alert(ctx context.Context, id string) error {
 			if ticketURL != "" {
 				text += "\nTicket: " + ticketURL
 			}
-			return h.Slack.Post(ctx, text+"\nCase: "+caseURL)
+			err := h.Slack.Post(ctx, text+"\nCase: "+caseURL)
+			if errors.Is(err, slack.ErrOutcomeUnknown) {
+				// Posting again could show it twice: at most once, as
+				// for email.
+				slog.WarnContext(ctx, "slack alert: no answer after the post; counted as posted, not retried", "case", c.ID, "err", err)
+				return nil
+			}
+			return err
 		}))
 	}
 	if h.AlertEmail != "" {

@@ -2,7 +2,11 @@ package closing_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/mail"
 	"github.com/closeloop/closeloop/shared/queue"
+	"github.com/closeloop/closeloop/shared/slack"
 )
 
 // slowTurn is a sending rate that keeps the first email waiting for its
@@ -81,5 +86,37 @@ func TestUnsubscribeWhileTheEmailWaitsForItsTurn(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSlowSlackIsPostedOnce: a Slack receiver that took the alert and
+// answered too late may have shown it: the alert counts as posted and a
+// redelivery of the message does not post it again.
+func TestSlowSlackIsPostedOnce(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	var posts atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		posts.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	st.Closing.Slack = &slack.Slack{URL: srv.URL, Timeout: 200 * time.Millisecond}
+	sv := answeredWith(t, st, awstest.Email(), "Slow", 1)
+	if err := st.Store.OpenCase(context.Background(), closeloop.NewCase(sv, "", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if res, err := st.Closing.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: queue.Alert(sv.ID)}}}); err != nil || len(res.BatchItemFailures) != 0 {
+			t.Errorf("delivery %d: %+v, %v; want done (the post may have arrived)", i+1, res, err)
+		}
+	}
+	if n := posts.Load(); n != 1 {
+		t.Errorf("%d posts, want 1", n)
 	}
 }
