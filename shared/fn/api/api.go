@@ -7,8 +7,11 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -458,9 +461,19 @@ type improvementExtras struct {
 }
 
 // announce creates improvement (theme, summary, message) and queues its
-// fan-out, as the caller of ctx.
-func (h *Handler) announce(ctx context.Context, theme, summary, message string, more improvementExtras) (closeloop.Improvement, error) {
+// fan-out, as the caller of ctx. A non-empty key (the compose form's
+// nonce, an API client's Idempotency-Key) names the announcement: the same
+// key of the same operator again returns the improvement made the first
+// time, so a double-clicked Send or a retried request tells nobody twice.
+func (h *Handler) announce(ctx context.Context, key, theme, summary, message string, more improvementExtras) (closeloop.Improvement, error) {
 	im, err := closeloop.NewImprovement(theme, summary, message, h.now())
+	if err == nil && key != "" {
+		if len(key) > 128 {
+			return im, closeloop.Errorf(closeloop.ErrInvalid, "Idempotency-Key: at most 128 characters")
+		}
+		sum := sha256.Sum256([]byte("announce\x00" + principalOf(ctx).Email + "\x00" + key))
+		im.ID = hex.EncodeToString(sum[:16])
+	}
 	if err == nil {
 		im, err = im.WithTexts(more.Locale, more.Translations, more.Audience)
 	}
@@ -473,11 +486,24 @@ func (h *Handler) announce(ctx context.Context, theme, summary, message string, 
 	if err != nil {
 		return im, err
 	}
-	if err := h.Store.CreateImprovement(ctx, im); err != nil {
+	err = h.Store.CreateImprovement(ctx, im)
+	again := errors.Is(err, closeloop.ErrDuplicate) && key != ""
+	if again {
+		if im, err = h.Store.GetImprovement(ctx, im.ID); err != nil {
+			return im, err
+		}
+	}
+	if err != nil {
 		return im, err
 	}
+	// Queued again on a repeat, in case the first attempt stored it and
+	// failed to queue: the fan-out is idempotent.
 	if err := h.Queue.Send(ctx, closing.Announce(im.ID)); err != nil {
 		return im, fmt.Errorf("queue improvement %s: %w", im.ID, err)
+	}
+	if again {
+		slog.InfoContext(ctx, "improvement announced again with the same key: the first stands", "improvement", im.ID)
+		return im, nil
 	}
 	slog.InfoContext(ctx, "improvement announced", "improvement", im.ID, "theme", im.Theme)
 	h.audit(ctx, "improvement.announce", im.ID, im.Theme+": "+im.Summary)
@@ -495,7 +521,7 @@ func (h *Handler) createImprovement(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, err)
 		return
 	}
-	im, err := h.announce(r.Context(), in.Theme, in.Summary, in.Message, in.improvementExtras)
+	im, err := h.announce(r.Context(), r.Header.Get("Idempotency-Key"), in.Theme, in.Summary, in.Message, in.improvementExtras)
 	if err != nil {
 		web.Error(w, r, err)
 		return

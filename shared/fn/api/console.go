@@ -686,6 +686,7 @@ type improvementsData struct {
 		SinceDays                 int
 		TLang, TSummary, TMessage string
 		Link                      string
+		Nonce                     string // names the announcement: a double-clicked Send makes one
 	}
 	Audience         *audience
 	PreviewQuery     string
@@ -702,6 +703,7 @@ func (h *Handler) improvementsData(ctx context.Context) (improvementsData, error
 	for _, im := range ims {
 		d.Improvements = append(d.Improvements, viewOf(im))
 	}
+	d.Draft.Nonce = closeloop.NewID()
 	d.Themes, err = h.Store.Themes(ctx)
 	return d, err
 }
@@ -728,7 +730,7 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 		extras.Translations = map[string]closeloop.Text{lang: {Summary: r.PostForm.Get("t_summary"), Message: r.PostForm.Get("t_message")}}
 	}
 	if r.PostForm.Get("action") == "send" {
-		im, err := h.announce(r.Context(), theme, summary, message, extras)
+		im, err := h.announce(r.Context(), r.PostForm.Get("nonce"), theme, summary, message, extras)
 		if err == nil {
 			http.Redirect(w, r, "/console/improvements/"+im.ID, http.StatusSeeOther)
 			return nil
@@ -745,6 +747,9 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 	d.Draft.Theme, d.Draft.Summary, d.Draft.Message = theme, summary, message
 	d.Draft.OnlyDetractors, d.Draft.SinceDays, d.Draft.Link = extras.OnlyDetractors, extras.SinceDays, extras.Link
 	d.Draft.TLang, d.Draft.TSummary, d.Draft.TMessage = r.PostForm.Get("t_lang"), r.PostForm.Get("t_summary"), r.PostForm.Get("t_message")
+	if n := r.PostForm.Get("nonce"); n != "" {
+		d.Draft.Nonce = n // the same draft after a preview or a test
+	}
 	code := http.StatusOK
 	draft, verr := closeloop.NewImprovement(theme, summary, message, h.now())
 	if verr == nil {

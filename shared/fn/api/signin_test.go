@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -226,5 +227,70 @@ func TestPreviewTakesOnlyAnHTTPSLink(t *testing.T) {
 		if want != 200 && strings.Contains(page, link) {
 			t.Errorf("preview with link %q shows it", link)
 		}
+	}
+}
+
+// TestAnnouncingTwiceSendsOnce: a double-clicked Send (the compose form's
+// nonce) and an API client retrying with the same Idempotency-Key make one
+// improvement, so every customer gets one email; another key is another
+// improvement.
+func TestAnnouncingTwiceSendsOnce(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	e, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 1, "the export hangs")
+	if _, err := st.Store.PutTheme(t.Context(), closeloop.Theme{Name: "exports", Keywords: []string{"export"}}); err != nil {
+		t.Fatal(err)
+	}
+	sv, _ := st.Store.GetSurvey(t.Context(), closeloop.SurveyIDOf(awstest.Token(m)))
+	if _, err := st.Store.SetThemes(t.Context(), sv.ID, []string{"exports"}); err != nil {
+		t.Fatal(err)
+	}
+	st.DrainQueue(t.Context())
+	before := len(awstest.MailTo(t, e))
+
+	_, page := b.do("GET", "/console/improvements", nil)
+	nonce := regexp.MustCompile(`name="nonce" value="([^"]+)"`).FindStringSubmatch(page)
+	if nonce == nil {
+		t.Fatal("the compose form has no nonce")
+	}
+	form := url.Values{"csrf": {b.csrf()}, "nonce": {nonce[1]}, "theme": {"exports"}, "summary": {"Exports are fast"}, "message": {"We rebuilt them."}, "action": {"send"}}
+	var where []string
+	for i := 0; i < 2; i++ {
+		res, _ := b.do("POST", "/console/improvements", form)
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("send %d: %d", i+1, res.StatusCode)
+		}
+		where = append(where, res.Header.Get("Location"))
+	}
+	if where[0] != where[1] {
+		t.Errorf("a double-clicked Send made two improvements: %v", where)
+	}
+	var ids []string
+	for i := 0; i < 2; i++ {
+		r := httptest.NewRequest("POST", "/api/improvements", strings.NewReader(`{"theme":"exports","summary":"Billing fixed","message":"Done."}`))
+		r.Header.Set("Authorization", "Bearer "+st.Config.AdminToken)
+		r.Header.Set("Idempotency-Key", "retry-7")
+		w := httptest.NewRecorder()
+		st.Handler.ServeHTTP(w, r)
+		var created struct{ ID string }
+		if w.Code != 202 || json.Unmarshal(w.Body.Bytes(), &created) != nil {
+			t.Fatalf("POST /api/improvements %d: %d %s", i+1, w.Code, w.Body)
+		}
+		ids = append(ids, created.ID)
+	}
+	if ids[0] != ids[1] {
+		t.Errorf("a retried POST with one Idempotency-Key made two improvements: %v", ids)
+	}
+	if err := st.DrainQueue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(awstest.MailTo(t, e)) - before; n != 2 {
+		t.Errorf("%d closing emails, want 2 (one per improvement)", n)
+	}
+	ims, _ := st.Store.Improvements(t.Context(), 10)
+	if len(ims) != 2 {
+		t.Errorf("%d improvements listed, want 2", len(ims))
 	}
 }
