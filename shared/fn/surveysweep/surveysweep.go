@@ -322,11 +322,7 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 		if derr := h.Store.DeleteSurvey(ctx, surveyID); derr != nil {
 			slog.WarnContext(ctx, "delete unsent survey", "survey", surveyID, "err", derr)
 		}
-		state, err := h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySuppressed, "unsubscribed while the email waited for the sending rate")
-		if errors.Is(err, closeloop.ErrConflict) {
-			return h.finishAfterErasure(ctx, &claimed, closeloop.SurveySuppressed, err) // erased while it waited
-		}
-		return state, err
+		return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySuppressed, "unsubscribed while the email waited for the sending rate")
 	}
 	if errors.Is(err, mail.ErrTemporary) {
 		// SES did not take it: forget this survey and try again later with a
@@ -344,32 +340,7 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{SurveysSent: 1}, dims); err != nil {
 		slog.ErrorContext(ctx, "count survey", "survey", surveyID, "err", err)
 	}
-	state, err = h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySent, "")
-	if errors.Is(err, closeloop.ErrConflict) {
-		// Someone wrote the ticket since the claim: erasure does that.
-		return h.finishAfterErasure(ctx, &claimed, closeloop.SurveySent, err)
-	}
-	return state, err
-}
-
-// finishAfterErasure records the outcome (sent, or suppressed after the
-// wait for the sending rate) of a claimed survey whose person was erased
-// meanwhile (erasure bumps the ticket's version, so the usual record lost
-// its race): the ticket says so, and no sweep marks it failed after its
-// lease. A sent survey's item is stripped of what erasure could not see
-// yet.
-func (h *Handler) finishAfterErasure(ctx context.Context, claimed *closeloop.Ticket, state closeloop.SurveyState, cause error) (closeloop.SurveyState, error) {
-	t, err := h.Store.GetTicket(ctx, claimed.Source, claimed.TicketID)
-	if err != nil || t.ContactID != "" || t.State != closeloop.SurveySending || t.SurveyID != claimed.SurveyID {
-		return state, errors.Join(cause, err) // not an erasure: someone else owns it now
-	}
-	slog.InfoContext(ctx, "survey settled while its person was erased", "source", t.Source, "ticket", t.TicketID, "survey", t.SurveyID, "state", state)
-	if state == closeloop.SurveySent {
-		if err := h.Store.EraseSurvey(ctx, t.SurveyID); err != nil {
-			return state, err
-		}
-	}
-	return h.finish(ctx, t, t.Version, state, "")
+	return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySent, "")
 }
 
 // eligible decides whether the contact may get the claimed survey now and
@@ -401,24 +372,58 @@ func (h *Handler) eligible(ctx context.Context, t *closeloop.Ticket, now time.Ti
 
 // finish records a final state for a claimed ticket.
 func (h *Handler) finish(ctx context.Context, t *closeloop.Ticket, prev int64, state closeloop.SurveyState, why string) (closeloop.SurveyState, error) {
-	next := *t
-	next.State, next.DueAt = state, time.Time{}
-	if why != "" {
-		next.Reason = logging.Redact(why) // SES errors may name the recipient
-	}
-	if state != closeloop.SurveySent && state != closeloop.SurveyFailed {
-		next.SurveyID = ""
-	}
-	if state == closeloop.SurveySent && h.ReminderDelay > 0 && next.Reminder == closeloop.ReminderNone {
-		next.Reminder, next.DueAt = closeloop.ReminderScheduled, h.now().Add(h.ReminderDelay)
-	}
 	if why != "" {
 		slog.InfoContext(ctx, "survey not sent", "source", t.Source, "ticket", t.TicketID, "state", state, "reason", why)
 	}
-	if err := h.Store.SaveTicket(ctx, &next, prev); err != nil {
+	err := h.save(ctx, t, prev, func(next *closeloop.Ticket) {
+		next.State, next.DueAt = state, time.Time{}
+		if why != "" {
+			next.Reason = logging.Redact(why) // SES errors may name the recipient
+		}
+		if state != closeloop.SurveySent && state != closeloop.SurveyFailed {
+			next.SurveyID = ""
+		}
+		if state == closeloop.SurveySent && h.ReminderDelay > 0 && next.Reminder == closeloop.ReminderNone {
+			next.Reminder, next.DueAt = closeloop.ReminderScheduled, h.now().Add(h.ReminderDelay)
+		}
+	})
+	if err != nil {
 		return state, fmt.Errorf("record survey %s as %s: %w", t.SurveyID, state, err)
 	}
 	return state, nil
+}
+
+// save writes the ticket mutate makes of t, which this run holds (claimed
+// at version prev). A delivery may write the ticket meanwhile (a repeated
+// solve, a reopen, an erasure): that changes its version, not the claim.
+// The ticket is then read again and, while it is still the same claim
+// (the same state and survey), mutate is applied over what is stored, so
+// neither the delivery's change nor the run's is lost. A survey sent to a
+// person erased meanwhile is stripped as erasure would have.
+func (h *Handler) save(ctx context.Context, t *closeloop.Ticket, prev int64, mutate func(*closeloop.Ticket)) error {
+	cur, version := t, prev
+	for attempt := 0; ; attempt++ {
+		next := *cur
+		mutate(&next)
+		err := h.Store.SaveTicket(ctx, &next, version)
+		if !errors.Is(err, closeloop.ErrConflict) || attempt == 3 {
+			return err
+		}
+		fresh, gerr := h.Store.GetTicket(ctx, t.Source, t.TicketID)
+		if gerr != nil {
+			return errors.Join(err, gerr)
+		}
+		if fresh.State != t.State || fresh.SurveyID != t.SurveyID {
+			return err // no longer this claim: another run decided it
+		}
+		if fresh.ContactID == "" && t.ContactID != "" && next.State == closeloop.SurveySent && t.SurveyID != "" {
+			slog.InfoContext(ctx, "survey sent while its person was erased", "source", t.Source, "ticket", t.TicketID, "survey", t.SurveyID)
+			if err := h.Store.EraseSurvey(ctx, t.SurveyID); err != nil {
+				return err
+			}
+		}
+		cur, version = fresh, fresh.Version
+	}
 }
 
 // remind sends the one reminder of sent survey t, unless it was answered,
@@ -629,27 +634,32 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 // retry puts a claimed ticket back on the schedule after a failure that sent
 // nothing, with a growing back-off, and fails it after maxAttempts.
 func (h *Handler) retry(ctx context.Context, t *closeloop.Ticket, cause error) (closeloop.SurveyState, error) {
-	next := *t
-	if errors.Is(cause, mail.ErrNoTime) {
-		// Nothing was tried: the run ran out of time. Due again at once,
-		// and no attempt of the survey's.
-		next.State, next.SurveyID, next.DueAt = closeloop.SurveyScheduled, "", h.now()
-		if err := h.Store.SaveTicket(ctx, &next, t.Version); err != nil {
-			return "", errors.Join(cause, err)
-		}
-		return closeloop.SurveyScheduled, cause
-	}
-	next.Attempts++
-	if next.Attempts >= maxAttempts {
+	if !errors.Is(cause, mail.ErrNoTime) && t.Attempts+1 >= maxAttempts {
 		_, err := h.finish(ctx, t, t.Version, closeloop.SurveyFailed, cause.Error())
 		return closeloop.SurveyFailed, errors.Join(cause, err)
 	}
-	next.State, next.SurveyID = closeloop.SurveyScheduled, ""
-	next.DueAt = h.now().Add(time.Duration(1<<next.Attempts) * time.Minute)
-	if err := h.Store.SaveTicket(ctx, &next, t.Version); err != nil {
+	state := closeloop.SurveyScheduled
+	err := h.save(ctx, t, t.Version, func(next *closeloop.Ticket) {
+		next.State, next.SurveyID = closeloop.SurveyScheduled, ""
+		if errors.Is(cause, mail.ErrNoTime) {
+			// Nothing was tried: the run ran out of time. Due again at
+			// once, and no attempt of the survey's.
+			next.DueAt = h.now()
+		} else {
+			next.Attempts++
+			next.DueAt = h.now().Add(time.Duration(1<<next.Attempts) * time.Minute)
+		}
+		if next.Status == closeloop.StatusReopened {
+			// Reopened while this run held it: cancelled, as a reopen
+			// cancels a scheduled survey.
+			next.State, next.DueAt = closeloop.SurveyCancelled, time.Time{}
+		}
+		state = next.State
+	})
+	if err != nil {
 		return "", errors.Join(cause, err)
 	}
-	return closeloop.SurveyScheduled, cause
+	return state, cause
 }
 
 // lookUp finds the customer of ticket t, which its delivery named by the

@@ -2,6 +2,7 @@ package surveysweep_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -136,5 +137,75 @@ func TestErasureWhileTheSurveyWaitsForItsTurn(t *testing.T) {
 	tk, err := st.Store.GetTicket(ctx, "generic", "erase-wait")
 	if err != nil || tk.State != closeloop.SurveySuppressed || tk.ContactID != "" {
 		t.Errorf("ticket %s (contact %q), %v; want suppressed, without its contact", tk.State, tk.ContactID, err)
+	}
+}
+
+// hookMailer runs during before each send, then sends through next, or
+// refuses with fail when set.
+type hookMailer struct {
+	during func()
+	next   surveysweep.Mailer
+	fail   error
+}
+
+func (m *hookMailer) Send(ctx context.Context, msg mail.Message) (string, error) {
+	m.during()
+	if m.fail != nil {
+		return "", m.fail
+	}
+	return m.next.Send(ctx, msg)
+}
+
+// TestWebhookWhileTheSurveyIsSending: a delivery that writes the ticket
+// while its survey is being sent (a repeated solve, a reopen) takes nothing
+// from the sweep: a sent survey is recorded sent with its reminder, a
+// throttled one is tried again later (and cancelled, not sent, when the
+// ticket was reopened meanwhile).
+func TestWebhookWhileTheSurveyIsSending(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name      string
+		status    closeloop.Status
+		throttled bool
+		state     closeloop.SurveyState
+		emails    int
+	}{
+		{"solved again while sending", closeloop.StatusSolved, false, closeloop.SurveySent, 1},
+		{"solved again while throttled", closeloop.StatusSolved, true, closeloop.SurveySent, 1},
+		{"reopened while throttled", closeloop.StatusReopened, true, closeloop.SurveyCancelled, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := awstest.Stack(t, closeloop.Config{})
+			st.Sweeper.ReminderDelay = 72 * time.Hour
+			e := awstest.Email()
+			solve(t, st, "during", e)
+			wh := webhook.New(closeloop.Config{SurveyKind: closeloop.CSAT}, st.Store)
+			m := &hookMailer{next: st.Sender, during: func() {
+				ev := closeloop.TicketEvent{Source: "generic", EventID: awstest.Name("e"), TicketID: "during", Status: tt.status, OccurredAt: time.Now(), Customer: closeloop.Person{Email: e}}
+				if _, err := wh.Apply(ctx, ev, time.Now()); err != nil {
+					t.Error(err)
+				}
+			}}
+			if tt.throttled {
+				m.fail = fmt.Errorf("throttled: %w", mail.ErrTemporary)
+			}
+			st.Sweeper.Mailer = m
+			st.Sweeper.Run(ctx)
+			if tt.throttled {
+				m.fail, m.during = nil, func() {}
+				st.Sweeper.Now = func() time.Time { return time.Now().Add(time.Hour) }
+				st.Sweeper.Run(ctx)
+			}
+			tk, err := st.Store.GetTicket(ctx, "generic", "during")
+			if err != nil || tk.State != tt.state {
+				t.Errorf("ticket %s (%s), %v; want %s", tk.State, tk.Reason, err, tt.state)
+			}
+			if tt.state == closeloop.SurveySent && tk.Reminder != closeloop.ReminderScheduled {
+				t.Errorf("reminder %q, want scheduled", tk.Reminder)
+			}
+			if n := len(awstest.MailTo(t, e)); n != tt.emails {
+				t.Errorf("%d emails, want %d", n, tt.emails)
+			}
+		})
 	}
 }
