@@ -65,7 +65,9 @@ func (it caseItem) toCase() closeloop.Case {
 func (s *Store) OpenCase(ctx context.Context, c closeloop.Case) error {
 	it := caseItem{PK: casesPK, SK: caseSK + c.ID, ID: c.ID, ContactKey: c.ContactID, Source: c.Source, TicketID: c.TicketID,
 		Kind: string(c.Kind), Rating: c.Rating, Reason: c.Reason, Status: string(c.Status), Owner: c.Owner, OpenedAt: ts(c.OpenedAt), DueAt: ts(c.DueAt)}
-	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
+	// Opened at a millisecond of its own: one whose answer was lost is
+	// known as this answer's (putClaim), so its alert is still queued.
+	err := s.putClaim(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	if conditionFailed(err) {
 		return fmt.Errorf("open case %s: %w", c.ID, closeloop.ErrDuplicate)
 	}
@@ -244,12 +246,13 @@ func (s *Store) CaseStatuses(ctx context.Context, ids []string) (map[string]clos
 // closeloop.ErrDuplicate.
 func (s *Store) Claim(ctx context.Context, name string, now time.Time) error {
 	it := struct {
-		PK  string `dynamodbav:"pk"`
-		SK  string `dynamodbav:"sk"`
-		At  string `dynamodbav:"at"`
-		TTL int64  `dynamodbav:"expires_ttl"`
-	}{claimPK + name, "CLAIM", ts(now), now.Add(400 * 24 * time.Hour).Unix()}
-	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
+		PK    string `dynamodbav:"pk"`
+		SK    string `dynamodbav:"sk"`
+		At    string `dynamodbav:"at"`
+		TTL   int64  `dynamodbav:"expires_ttl"`
+		Nonce string `dynamodbav:"nonce"` // the claimer's: a claim whose answer was lost is known as its own (put)
+	}{claimPK + name, "CLAIM", ts(now), now.Add(400 * 24 * time.Hour).Unix(), closeloop.NewID()}
+	err := s.putClaim(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	if conditionFailed(err) {
 		return fmt.Errorf("claim %s: %w", name, closeloop.ErrDuplicate)
 	}

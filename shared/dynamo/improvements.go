@@ -141,6 +141,7 @@ type closingItem struct {
 	Adopted    bool   `dynamodbav:"adopted,omitempty"` // an older release's claim, taken over by batch
 	ClaimedAt  string `dynamodbav:"claimed_at"`
 	MessageID  string `dynamodbav:"message_id,omitempty"` // claims recorded before outcomes moved to the survey
+	Nonce      string `dynamodbav:"nonce,omitempty"`      // the claimer's: a claim whose answer was lost is known as its own (put)
 }
 
 // batchItem is one fan-out batch's progress, written whole by each attempt
@@ -280,8 +281,8 @@ func outcomeAttr(impID string) string { return "closing_" + impID }
 // A second claim, by a duplicate message or a second job, is an error
 // wrapping closeloop.ErrDuplicate: the email is someone else's to send.
 func (s *Store) ClaimClosing(ctx context.Context, impID, contactID, surveyID, batch string, state closeloop.ClosingState, now time.Time) error {
-	it := closingItem{PK: improvementPK(impID), SK: toPrefix + contactID, SurveyID: surveyID, ContactKey: contactID, State: string(state), Batch: batch, ClaimedAt: ts(now)}
-	err := s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
+	it := closingItem{PK: improvementPK(impID), SK: toPrefix + contactID, SurveyID: surveyID, ContactKey: contactID, State: string(state), Batch: batch, ClaimedAt: ts(now), Nonce: closeloop.NewID()}
+	err := s.putClaim(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	if conditionFailed(err) {
 		return fmt.Errorf("claim closing %s/%s: %w", impID, contactID, closeloop.ErrDuplicate)
 	}

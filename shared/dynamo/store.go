@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -193,6 +194,18 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 }
 
 func (s *Store) put(ctx context.Context, item any, cond string, names map[string]string, values map[string]types.AttributeValue) error {
+	return s.putAs(ctx, false, item, cond, names, values)
+}
+
+// putClaim is put for an item unique to its writer (a claim with a nonce,
+// a ticket claimed for a new survey id): when the write went through and
+// its answer was lost, the SDK's retry fails its own condition; finding the
+// item exactly as written, the writer knows it as its own.
+func (s *Store) putClaim(ctx context.Context, item any, cond string, names map[string]string, values map[string]types.AttributeValue) error {
+	return s.putAs(ctx, true, item, cond, names, values)
+}
+
+func (s *Store) putAs(ctx context.Context, claim bool, item any, cond string, names map[string]string, values map[string]types.AttributeValue) error {
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {
 		return err
@@ -208,11 +221,27 @@ func (s *Store) put(ctx context.Context, item any, cond string, names map[string
 		in.ExpressionAttributeValues = values
 	}
 	res, err := s.db.PutItem(ctx, in)
+	if claim && cond != "" && conditionFailed(err) && s.ours(ctx, av) {
+		return nil // ours: the answer was lost (putClaim)
+	}
 	if err != nil {
 		return err
 	}
 	s.consumed("PutItem", res.ConsumedCapacity)
 	return nil
+}
+
+// ours reports whether the stored item at av's key is av itself.
+func (s *Store) ours(ctx context.Context, av map[string]types.AttributeValue) bool {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: map[string]types.AttributeValue{"pk": av["pk"], "sk": av["sk"]}, ConsistentRead: aws.Bool(true),
+		ReturnConsumedCapacity: s.rcc(),
+	})
+	if err != nil || res.Item == nil {
+		return false
+	}
+	s.consumed("GetItem", res.ConsumedCapacity)
+	return reflect.DeepEqual(res.Item, av)
 }
 
 func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {

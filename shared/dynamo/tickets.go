@@ -74,11 +74,17 @@ func (s *Store) SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64)
 	if t.State == closeloop.SurveyScheduled || t.State == closeloop.SurveySending || t.State == closeloop.SurveySent && t.Reminder == closeloop.ReminderScheduled {
 		it.DuePK, it.DueSK = shard(it.PK), ts(t.DueAt)
 	}
+	// A claim for a new survey (a new, random survey id) is unique to its
+	// sweep: one whose answer was lost is known as its own (putClaim).
+	put := s.put
+	if t.State == closeloop.SurveySending {
+		put = s.putClaim
+	}
 	var err error
 	if prev == 0 {
-		err = s.put(ctx, it, "attribute_not_exists(pk)", nil, nil)
+		err = put(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	} else {
-		err = s.put(ctx, it, "version = :v", nil, map[string]types.AttributeValue{":v": num(prev)})
+		err = put(ctx, it, "version = :v", nil, map[string]types.AttributeValue{":v": num(prev)})
 	}
 	if conditionFailed(err) {
 		return fmt.Errorf("save ticket %s/%s: %w", t.Source, t.TicketID, closeloop.ErrConflict)

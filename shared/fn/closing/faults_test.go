@@ -3,6 +3,7 @@ package closing_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/fn/closing"
 	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/queue"
 )
 
 // TestFaultHalfwayThroughABatch: the network to SES and DynamoDB fails
@@ -99,4 +101,65 @@ func faultHalfway(t *testing.T, senders int) {
 	if f.Injected()["ses.SendEmail lose-response"] != 1 || f.Total() < 2 {
 		t.Errorf("faults injected %v", f.Injected())
 	}
+}
+
+// loseFirst returns a BodyRule that loses the answer to the first request
+// of op whose body holds each of parts, and passes every other.
+func loseFirst(op string, parts ...string) func(string, string) awstest.Fault {
+	var done atomic.Bool
+	return func(o, body string) awstest.Fault {
+		if o != op || done.Load() {
+			return awstest.Pass
+		}
+		for _, p := range parts {
+			if !strings.Contains(body, p) {
+				return awstest.Pass
+			}
+		}
+		done.Store(true)
+		return awstest.LoseResponse
+	}
+}
+
+// TestFaultClaimAnswersLost: DynamoDB takes a claim (a "you said, we did"
+// recipient's, a comment acknowledgement's), then the connection drops
+// before its answer, and the SDK's retry finds the claim in place. The
+// claimer knows its own claim: the email goes, once, and counts.
+func TestFaultClaimAnswersLost(t *testing.T) {
+	t.Run("closing", func(t *testing.T) {
+		f := &awstest.Faults{}
+		st := awstest.FaultyStack(t, closeloop.Config{}, f)
+		e := awstest.Email()
+		sv := answered(t, st, e, "Exports are slow", "exports")
+		im := announce(t, st, "exports")
+		f.BodyRule = loseFirst("dynamodb.PutItem", `"TO#`)
+		if res, err := st.Closing.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batchOf(im, sv)}}}); err != nil || len(res.BatchItemFailures) != 0 {
+			t.Errorf("batch: %+v, %v", res, err)
+		}
+		if f.Total() != 1 {
+			t.Fatalf("faults injected %v, want one", f.Injected())
+		}
+		if n := len(awstest.MailTo(t, e)); n != 1 {
+			t.Errorf("%d emails, want 1", n)
+		}
+		if got := progress(t, st, im.ID); got != (closeloop.Progress{Recipients: 1, Sent: 1}) {
+			t.Errorf("progress %+v", got)
+		}
+	})
+	t.Run("acknowledgement", func(t *testing.T) {
+		f := &awstest.Faults{}
+		st := awstest.FaultyStack(t, closeloop.Config{}, f)
+		e := awstest.Email()
+		sv := answered(t, st, e, "Exports are slow")
+		f.BodyRule = loseFirst("dynamodb.PutItem", `CLAIM#ack/`)
+		if res, err := st.Closing.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: queue.Ack(sv.ID)}}}); err != nil || len(res.BatchItemFailures) != 0 {
+			t.Errorf("ack: %+v, %v", res, err)
+		}
+		if f.Total() != 1 {
+			t.Fatalf("faults injected %v, want one", f.Injected())
+		}
+		if n := len(awstest.MailTo(t, e)); n != 1 {
+			t.Errorf("%d acknowledgements, want 1", n)
+		}
+	})
 }

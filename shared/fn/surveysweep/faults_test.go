@@ -182,3 +182,42 @@ func TestFaultDynamoDBThrottling(t *testing.T) {
 		t.Errorf("no throttling was injected")
 	}
 }
+
+// once returns a BodyRule that loses the answer to the first request of
+// op whose body holds each of parts, and passes every other.
+func loseFirst(op string, parts ...string) func(string, string) awstest.Fault {
+	var done atomic.Bool
+	return func(o, body string) awstest.Fault {
+		if o != op || done.Load() {
+			return awstest.Pass
+		}
+		for _, p := range parts {
+			if !strings.Contains(body, p) {
+				return awstest.Pass
+			}
+		}
+		done.Store(true)
+		return awstest.LoseResponse
+	}
+}
+
+// TestFaultClaimAnswerLost: DynamoDB takes the sweep's claim of a ticket,
+// then the connection drops before its answer; the SDK's retry finds its
+// own claim in place (the condition fails). The sweep knows its own claim:
+// the survey goes, once.
+func TestFaultClaimAnswerLost(t *testing.T) {
+	f := &awstest.Faults{BodyRule: loseFirst("dynamodb.PutItem", `TICKET#generic#claim-lost`, `"sending"`)}
+	st := awstest.FaultyStack(t, closeloop.Config{}, f)
+	e := awstest.Email()
+	solve(t, st, "claim-lost", e)
+	res, err := st.Sweeper.Run(context.Background())
+	if f.Total() != 1 {
+		t.Fatalf("faults injected %v, want one", f.Injected())
+	}
+	if err != nil || res.Sent != 1 || state(t, st, "claim-lost") != closeloop.SurveySent {
+		t.Errorf("result %+v, %v, state %s: want sent", res, err, state(t, st, "claim-lost"))
+	}
+	if n := len(awstest.MailTo(t, e)); n != 1 {
+		t.Errorf("%d emails, want 1", n)
+	}
+}

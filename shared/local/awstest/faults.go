@@ -39,6 +39,9 @@ func (f Fault) String() string {
 // it came before (0 for the first).
 type Faults struct {
 	Rule func(op string, n int) Fault
+	// BodyRule, when set, is asked first with the request's body, to aim
+	// at one item (a claim, a ticket); Pass leaves the request to Rule.
+	BodyRule func(op, body string) Fault
 
 	mu       sync.Mutex
 	calls    map[string]int
@@ -69,6 +72,14 @@ func (f *Faults) Total() int {
 // RoundTrip implements http.RoundTripper.
 func (f *Faults) RoundTrip(r *http.Request) (*http.Response, error) {
 	op := operation(r)
+	var body string
+	if f.BodyRule != nil && r.Body != nil {
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		body = string(b)
+		r.Body = io.NopCloser(strings.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	}
 	f.mu.Lock()
 	if f.calls == nil {
 		f.calls, f.injected = map[string]int{}, map[string]int{}
@@ -76,7 +87,10 @@ func (f *Faults) RoundTrip(r *http.Request) (*http.Response, error) {
 	n := f.calls[op]
 	f.calls[op]++
 	fault := Pass
-	if f.Rule != nil {
+	if f.BodyRule != nil {
+		fault = f.BodyRule(op, body)
+	}
+	if fault == Pass && f.Rule != nil {
 		fault = f.Rule(op, n)
 	}
 	if fault != Pass {
