@@ -551,7 +551,7 @@ var tableActions = map[string][]string{
 	"closing":      {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"},         // theme members, a batch read at once, claims (released by deleting), outcomes, progress
 	"api":          {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "Scan"}, // everything operators do; Scan for the contact-id migration
 	"ses-events":   {"UpdateItem"},                                                                      // suppress an address
-	"digest":       {"BatchGetItem", "Query", "PutItem", "DeleteItem", "UpdateItem"},                    // counters, rollups, open cases, its weekly claim, its share of the sending rate
+	"digest":       {"GetItem", "BatchGetItem", "Query", "PutItem", "DeleteItem", "UpdateItem"},         // counters, rollups, open cases, its weekly claim (read back when its answer was lost), its share of the sending rate
 }
 
 // secrets are the stack's secrets, split by who reads them. Each is a JSON
