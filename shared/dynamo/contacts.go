@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -189,26 +190,30 @@ func (s *Store) Erase(ctx context.Context, email string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("erase: %w", err)
 	}
-	n := 0
-	for _, id := range []string{cid, closeloop.LegacyContactID(addr)} {
-		m, err := s.eraseContactItems(ctx, id)
-		n += m
-		if err != nil {
-			return n, fmt.Errorf("erase %s: %w", cid, err)
-		}
-	}
-	if err := s.del(ctx, contactPK(closeloop.LegacyContactID(addr)), "CONTACT"); err != nil {
-		return n, fmt.Errorf("erase contact %s: %w", cid, err)
-	}
+	// The suppression first, without the address and name: from here no
+	// solve, look-up, import or event stores the person again.
 	kept := struct {
 		PK         string `dynamodbav:"pk"`
 		SK         string `dynamodbav:"sk"`
 		Suppressed string `dynamodbav:"suppressed"`
 	}{contactPK(cid), "CONTACT", closeloop.SuppressedErased}
 	if err := s.put(ctx, kept, "", nil, nil); err != nil {
-		return n, fmt.Errorf("erase contact %s: %w", cid, err)
+		return 0, fmt.Errorf("erase contact %s: %w", cid, err)
 	}
-	return n + 1, nil
+	if err := s.del(ctx, contactPK(closeloop.LegacyContactID(addr)), "CONTACT"); err != nil {
+		return 1, fmt.Errorf("erase contact %s: %w", cid, err)
+	}
+	n := 1
+	// Twice for the keyed id: a write that stored the contact before the
+	// suppression may land after the first listing (a webhook's ticket).
+	for _, id := range []string{cid, closeloop.LegacyContactID(addr), cid} {
+		m, err := s.eraseContactItems(ctx, id)
+		n += m
+		if err != nil {
+			return n, fmt.Errorf("erase %s: %w", cid, err)
+		}
+	}
+	return n, nil
 }
 
 // eraseContactItems erases every item the by_contact index lists for id.
@@ -320,6 +325,27 @@ func (s *Store) eraseSurvey(ctx context.Context, pk string) error {
 	var old surveyItem
 	if err := unmarshal(res.Attributes, &old); err != nil {
 		return err
+	}
+	// Each "you said, we did" outcome keeps its state, not its SES message
+	// id, which would tie the kept rating to SES's delivery records.
+	var outcomes []string
+	names, vals := map[string]string{}, map[string]types.AttributeValue{}
+	for k, v := range res.Attributes {
+		sv, ok := v.(*types.AttributeValueMemberS)
+		if !strings.HasPrefix(k, closingAttrPrefix) || !ok || !strings.Contains(sv.Value, " ") {
+			continue
+		}
+		i := strconv.Itoa(len(outcomes))
+		names["#o"+i], vals[":o"+i] = k, str(strings.Fields(sv.Value)[0])
+		outcomes = append(outcomes, "#o"+i+" = :o"+i)
+	}
+	if len(outcomes) > 0 {
+		if _, err := s.update(ctx, &dynamodb.UpdateItemInput{
+			Key: key(pk, "SURVEY"), UpdateExpression: aws.String("SET " + strings.Join(outcomes, ", ")),
+			ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
+		}); err != nil {
+			return err
+		}
 	}
 	for _, th := range old.Themes {
 		if err := s.del(ctx, themePrefix+th, pk); err != nil && !errors.Is(err, closeloop.ErrNotFound) {

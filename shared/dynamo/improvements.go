@@ -272,7 +272,10 @@ func (s *Store) ClosingBatch(ctx context.Context, impID string, recipients []clo
 
 // outcomeAttr names the survey attribute recording improvement impID's
 // "you said, we did" email quoting it: "<state> <SES message id>".
-func outcomeAttr(impID string) string { return "closing_" + impID }
+func outcomeAttr(impID string) string { return closingAttrPrefix + impID }
+
+// closingAttrPrefix begins every outcome attribute on a survey.
+const closingAttrPrefix = "closing_"
 
 // ClaimClosing claims the one "you said, we did" email of improvement
 // impID to contact contactID, quoting survey surveyID, for fan-out batch

@@ -432,6 +432,11 @@ func (h *Handler) person(ctx context.Context, b closeloop.ClosingBatch, reread f
 		return h.settle(ctx, b, batch, sv, cl, now, t)
 	}
 	for _, r := range rs {
+		if _, told := b.Outcomes[r.SurveyID]; told {
+			return nil // its email's outcome is recorded: the person was settled, even if the claim is gone since (erasure removes claims first)
+		}
+	}
+	for _, r := range rs {
 		sv, ok := b.Surveys[r.SurveyID]
 		if !ok || sv.ContactID == "" || sv.ContactID != r.ContactID {
 			continue // erased, or its contact moved to a keyed id since it was queued

@@ -489,3 +489,28 @@ func TestRevisedUpDetractorIsContacted(t *testing.T) {
 		t.Errorf("case %s, %v; want contacted", c.Status, err)
 	}
 }
+
+// TestRecordedOutcomeStandsWithoutItsClaim: a recipient whose claim is gone
+// (erasure removes claims before it suppresses the person) but whose
+// outcome is recorded on the response is not mailed again by a redelivered
+// batch.
+func TestRecordedOutcomeStandsWithoutItsClaim(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	ctx := context.Background()
+	e := awstest.Email()
+	sv := answered(t, st, e, "Exports are slow", "exports")
+	im := announce(t, st, "exports")
+	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batchOf(im, sv)}}}
+	if res, err := st.Closing.Handle(ctx, ev); err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("batch: %+v, %v", res, err)
+	}
+	if err := st.Store.ReleaseClosing(ctx, im.ID, sv.ContactID); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.Closing.Handle(ctx, ev); err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("redelivery: %+v, %v", res, err)
+	}
+	if n := len(awstest.MailTo(t, e)); n != 1 {
+		t.Errorf("%d emails, want 1", n)
+	}
+}

@@ -489,3 +489,42 @@ func TestLookupNearTheDeadline(t *testing.T) {
 		t.Errorf("the next run: %+v", res)
 	}
 }
+
+// TestLookupOfAnErasedPerson: a delivery naming a customer by the
+// helpdesk's id only, who turns out to be an erased person, sends nothing
+// and keeps nothing about them on the ticket (no subject, agent or the
+// helpdesk's id for them), since no contact id would lead a later erasure
+// there.
+func TestLookupOfAnErasedPerson(t *testing.T) {
+	email := awstest.Email()
+	v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){
+		body(map[string]any{"type": "contact", "id": "6650f2ab9c3e1a0001b7c0de", "email": email, "name": "Noor"}),
+	}}
+	api := httptest.NewServer(v)
+	defer api.Close()
+	cfg := awstest.Config()
+	cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
+	cfg.CheckInDelay = 0
+	st := awstest.Stack(t, cfg)
+	addr, _ := closeloop.NormalizeEmail(email)
+	cid, _ := st.Store.ContactID(addr)
+	if err := st.Store.UpsertContact(context.Background(), closeloop.Contact{ID: cid, Email: addr}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Store.Erase(context.Background(), email); err != nil {
+		t.Fatal(err)
+	}
+	if code, reply, _ := deliver(t, st, "intercom-solved-lookup.json"); code != 200 || !strings.Contains(reply, `"scheduled"`) {
+		t.Fatalf("delivery: %d %s", code, reply)
+	}
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 0 || res.Suppressed != 1 {
+		t.Errorf("sweep %+v, want suppressed", res)
+	}
+	tk, _ := st.Store.GetTicket(context.Background(), "intercom", "5001")
+	if tk == nil || tk.State != closeloop.SurveySuppressed || tk.Subject != "" || tk.AgentName != "" || tk.AgentEmail != "" || tk.LookupID != "" {
+		t.Errorf("ticket %+v: want suppressed, without subject, agent or look-up id", tk)
+	}
+	if n := len(awstest.MailTo(t, email)); n != 0 {
+		t.Errorf("%d emails to an erased person", n)
+	}
+}

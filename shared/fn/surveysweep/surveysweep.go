@@ -690,6 +690,10 @@ func (h *Handler) lookUp(ctx context.Context, t *closeloop.Ticket) (closeloop.Su
 	}
 	err = h.Store.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr, Name: p.Name, Locale: p.Locale})
 	if errors.Is(err, closeloop.ErrErased) {
+		// Nothing about an erased person stays: not the ticket's subject,
+		// agent or the helpdesk's id for them (no contact id would lead a
+		// later erasure here).
+		t.Subject, t.AgentName, t.AgentEmail, t.LookupID = "", "", "", ""
 		return closeloop.SurveySuppressed, "contact erased", nil
 	}
 	if err != nil {
