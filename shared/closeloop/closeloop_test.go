@@ -2,6 +2,7 @@ package closeloop
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -316,5 +317,31 @@ func TestBrand(t *testing.T) {
 		return map[string]string{"CLOSELOOP_BRAND_COLOR": "#fde68a"}[k]
 	}); err == nil || !strings.Contains(err.Error(), "contrast") {
 		t.Errorf("a pale brand colour: %v", err)
+	}
+}
+
+// TestDigestComplaintsFollowTheDetractorRule: a theme's complaints are its
+// answers each kind counts as a detractor's (CSAT 1-2, NPS 0-6, CES 1-3),
+// CES included; a CSAT 3 is none.
+func TestDigestComplaintsFollowTheDetractorRule(t *testing.T) {
+	sum := func(cs ...Counters) Counters {
+		var out Counters
+		for _, c := range cs {
+			out = out.Add(c)
+		}
+		return out
+	}
+	themes := map[string]Counters{
+		"exports": sum(RatingCounters(CES, 1), RatingCounters(CES, 2), RatingCounters(CES, 6)),
+		"billing": sum(RatingCounters(CSAT, 3)),
+		"refunds": sum(RatingCounters(NPS, 4), RatingCounters(CSAT, 1)),
+	}
+	d := NewDigest(time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC), Counters{}, Counters{}, themes, 0)
+	got := map[string]int64{}
+	for _, c := range d.Complaints {
+		got[c.Theme] = c.Unhappy
+	}
+	if want := map[string]int64{"exports": 2, "refunds": 2}; !maps.Equal(got, want) {
+		t.Errorf("complaints %v, want %v", got, want)
 	}
 }

@@ -45,7 +45,7 @@ func NewDigest(monday time.Time, this, prev Counters, themes map[string]Counters
 		This: this.Score(), Prev: prev.Score(), ThisLoops: this.Figures(), AwaitingFollowUp: open,
 	}
 	for name, c := range themes {
-		tc := ThemeCount{Theme: name, Responses: c.Responses, Unhappy: c.CSATCount - c.CSATSatisfied + c.NPSDetractors}
+		tc := ThemeCount{Theme: name, Responses: c.Responses, Unhappy: c.Unhappy}
 		if tc.Responses > 0 {
 			d.Themes = append(d.Themes, tc)
 		}

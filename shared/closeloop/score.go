@@ -21,6 +21,7 @@ type Counters struct {
 	NPSDetractors int64        `json:"nps_detractors"` // 0 to 6
 	CESCount      int64        `json:"ces_count"`
 	CESSum        int64        `json:"ces_sum"`
+	Unhappy       int64        `json:"unhappy"`      // answers their kind counts as a detractor's (Kind.Detractor): CSAT 1-2, NPS 0-6, CES 1-3
 	ClosingSent   int64        `json:"closing_sent"` // "you said, we did" emails
 	CheckInsSent  int64        `json:"checkins_sent"`
 	CheckInsYes   int64        `json:"checkins_yes"` // answered "still solved"
@@ -54,6 +55,7 @@ func (c Counters) Add(d Counters) Counters {
 		NPSDetractors: c.NPSDetractors + d.NPSDetractors,
 		CESCount:      c.CESCount + d.CESCount,
 		CESSum:        c.CESSum + d.CESSum,
+		Unhappy:       c.Unhappy + d.Unhappy,
 		ClosingSent:   c.ClosingSent + d.ClosingSent,
 		CheckInsSent:  c.CheckInsSent + d.CheckInsSent,
 		CheckInsYes:   c.CheckInsYes + d.CheckInsYes,
@@ -75,7 +77,7 @@ func (c Counters) Sub(d Counters) Counters {
 		SurveysSent: -d.SurveysSent, Responses: -d.Responses,
 		CSATCount: -d.CSATCount, CSATSatisfied: -d.CSATSatisfied, CSATSum: -d.CSATSum,
 		NPSCount: -d.NPSCount, NPSPromoters: -d.NPSPromoters, NPSDetractors: -d.NPSDetractors,
-		CESCount: -d.CESCount, CESSum: -d.CESSum, ClosingSent: -d.ClosingSent,
+		CESCount: -d.CESCount, CESSum: -d.CESSum, Unhappy: -d.Unhappy, ClosingSent: -d.ClosingSent,
 		CheckInsSent: -d.CheckInsSent, CheckInsYes: -d.CheckInsYes, CheckInsNo: -d.CheckInsNo,
 		Answered: -d.Answered, Solved: -d.Solved, Reopened: -d.Reopened, Repeat7: -d.Repeat7, Repeat30: -d.Repeat30,
 		RepeatTag7: -d.RepeatTag7, RepeatTag30: -d.RepeatTag30,
@@ -89,6 +91,7 @@ func (c Counters) OnlyScores() Counters {
 	return Counters{
 		Responses: c.Responses, CSATCount: c.CSATCount, CSATSatisfied: c.CSATSatisfied, CSATSum: c.CSATSum,
 		NPSCount: c.NPSCount, NPSPromoters: c.NPSPromoters, NPSDetractors: c.NPSDetractors, CESCount: c.CESCount, CESSum: c.CESSum,
+		Unhappy: c.Unhappy,
 	}
 }
 
@@ -111,6 +114,9 @@ func RatingCounters(k Kind, r int) Counters {
 		}
 	case CES:
 		c.CESCount, c.CESSum = 1, int64(r)
+	}
+	if k.Detractor(r) {
+		c.Unhappy = 1
 	}
 	return c
 }

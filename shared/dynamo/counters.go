@@ -29,7 +29,7 @@ func counterAttrs(c *closeloop.Counters) []struct {
 		{"surveys_sent", &c.SurveysSent}, {"responses", &c.Responses},
 		{"csat_n", &c.CSATCount}, {"csat_sat", &c.CSATSatisfied}, {"csat_sum", &c.CSATSum},
 		{"nps_n", &c.NPSCount}, {"nps_pro", &c.NPSPromoters}, {"nps_det", &c.NPSDetractors},
-		{"ces_n", &c.CESCount}, {"ces_sum", &c.CESSum},
+		{"ces_n", &c.CESCount}, {"ces_sum", &c.CESSum}, {"unhappy", &c.Unhappy},
 		{"closing_sent", &c.ClosingSent},
 		{"checkins_sent", &c.CheckInsSent}, {"checkins_yes", &c.CheckInsYes}, {"checkins_no", &c.CheckInsNo},
 		{"answered", &c.Answered}, {"solved", &c.Solved}, {"reopened", &c.Reopened}, {"repeat_7d", &c.Repeat7}, {"repeat_30d", &c.Repeat30},
