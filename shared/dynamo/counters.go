@@ -88,7 +88,7 @@ func (s *Store) addCountersAt(ctx context.Context, t time.Time, sk string, c clo
 	}
 	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key: key(dayPrefix+s.day(t), sk), UpdateExpression: aws.String("ADD " + strings.Join(parts, ", ")), ExpressionAttributeValues: vals,
-	})
+	}, atMostOnce)
 	if err != nil {
 		return fmt.Errorf("add counters of %s: %w", s.day(t), err)
 	}

@@ -35,7 +35,7 @@ func (s *Store) addCohort(ctx context.Context, month string, band closeloop.Band
 	}
 	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key: key(cohortPrefix+month, "BAND#"+string(band)), UpdateExpression: aws.String("ADD " + strings.Join(parts, ", ")), ExpressionAttributeValues: vals,
-	})
+	}, atMostOnce)
 	if err != nil {
 		return fmt.Errorf("count cohort %s: %w", month, err)
 	}

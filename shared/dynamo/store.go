@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/platform/awsretry"
 )
 
 // Client is the part of the DynamoDB SDK client the store uses.
@@ -244,10 +245,10 @@ func (s *Store) ours(ctx context.Context, av map[string]types.AttributeValue) bo
 	return reflect.DeepEqual(res.Item, av)
 }
 
-func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
+func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	in.TableName = &s.table
 	in.ReturnConsumedCapacity = s.rcc()
-	res, err := s.db.UpdateItem(ctx, in)
+	res, err := s.db.UpdateItem(ctx, in, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -293,3 +294,8 @@ func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, limit int, e
 
 // Table returns the name of the store's table.
 func (s *Store) Table() string { return s.table }
+
+// atMostOnce is the option of an atomic ADD to a counter: a connection lost
+// after the request left is not retried, since DynamoDB may have added it
+// already; a count is then short by one rather than counted twice.
+func atMostOnce(o *dynamodb.Options) { o.Retryer = awsretry.Retryer() }

@@ -10,18 +10,17 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net"
 	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/platform/awsretry"
 	"github.com/closeloop/closeloop/shared/platform/boot"
 )
 
@@ -181,7 +180,7 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	switch {
 	case err == nil:
 		return aws.ToString(out.MessageId), nil
-	case outcomeUnknown(err) && !neverSent(err):
+	case outcomeUnknown(err) && !awsretry.NeverSent(err):
 		slog.WarnContext(ctx, "ses: the call ended after the email may have gone; counted as sent, not retried", "tags", m.Tags, "err", err)
 		return "", nil
 	case temporary(err):
@@ -203,7 +202,7 @@ func temporary(err error) bool {
 	if errors.As(err, &api) {
 		return api.ErrorFault() == smithy.FaultServer || api.ErrorCode() == "Throttling"
 	}
-	if neverSent(err) {
+	if awsretry.NeverSent(err) {
 		return true
 	}
 	var send *smithyhttp.RequestSendError
@@ -217,41 +216,7 @@ func temporary(err error) bool {
 func outcomeUnknown(err error) bool {
 	var send *smithyhttp.RequestSendError
 	var canceled *smithy.CanceledError
-	return errors.As(err, &send) && !neverSent(err) || errors.As(err, &canceled)
-}
-
-// neverSent reports whether err is a connection that failed before the
-// request left: refused or failed dials, and failed DNS look-ups.
-func neverSent(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	var dns *net.DNSError
-	return errors.As(err, &dns) && !dns.IsNotFound
-}
-
-// notSent is the SDK retry check that stands in for its default connection
-// check: it retries a connection error only when the request never left.
-type notSent struct{}
-
-func (notSent) IsErrorRetryable(err error) aws.Ternary {
-	if neverSent(err) {
-		return aws.TrueTernary
-	}
-	return aws.UnknownTernary
-}
-
-// sesRetryables are the SDK's default retry checks for SendEmail, except
-// that a lost connection is not retried unless the request never left: SES
-// may have sent the email, and the SDK would send it again.
-var sesRetryables = []retry.IsErrorRetryable{
-	retry.NoRetryCanceledError{},
-	retry.RetryableError{},
-	notSent{},
-	retry.RetryableHTTPStatusCode{Codes: retry.DefaultRetryableHTTPStatusCodes},
-	retry.RetryableErrorCode{Codes: retry.DefaultRetryableErrorCodes},
-	retry.RetryableErrorCode{Codes: retry.DefaultThrottleErrorCodes},
+	return errors.As(err, &send) && !awsretry.NeverSent(err) || errors.As(err, &canceled)
 }
 
 // FromEnv returns the sender of a started function: an SES v2 client from
@@ -270,11 +235,11 @@ func FromEnv(env boot.Env, store TokenStore) *Sender {
 
 // SESClient returns an SES v2 client from env (endpoint override
 // AWS_ENDPOINT_URL_SESV2) whose retries never resend an email SES may have
-// taken (sesRetryables).
+// taken (awsretry.AtMostOnce).
 func SESClient(env boot.Env) *sesv2.Client {
 	return sesv2.NewFromConfig(env.AWS, func(o *sesv2.Options) {
 		o.BaseEndpoint = boot.Endpoint(env.Getenv, "SESV2")
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.Retryables = sesRetryables })
+		o.Retryer = awsretry.Retryer()
 	})
 }
 

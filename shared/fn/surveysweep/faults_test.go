@@ -221,3 +221,22 @@ func TestFaultClaimAnswerLost(t *testing.T) {
 		t.Errorf("%d emails, want 1", n)
 	}
 }
+
+// TestFaultCounterAnswerLost: DynamoDB adds a day's counters, then the
+// connection drops before its answer. The SDK must not add them again: the
+// day counts the survey once.
+func TestFaultCounterAnswerLost(t *testing.T) {
+	f := &awstest.Faults{BodyRule: loseFirst("dynamodb.UpdateItem", `surveys_sent`)}
+	st := awstest.FaultyStack(t, closeloop.Config{}, f)
+	solve(t, st, "count-lost", awstest.Email())
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {
+		t.Fatalf("sweep %+v", res)
+	}
+	if f.Total() != 1 {
+		t.Fatalf("faults injected %v, want one", f.Injected())
+	}
+	days, err := st.Store.CountersBetween(context.Background(), time.Now(), time.Now())
+	if err != nil || len(days) != 1 || days[0].SurveysSent != 1 {
+		t.Errorf("counters %+v, %v; want the survey counted once", days, err)
+	}
+}
