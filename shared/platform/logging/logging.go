@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,13 +32,14 @@ func New(w io.Writer, getenv func(string) string) *slog.Logger {
 	return slog.New(Wrap(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: Level(getenv("AWS_LAMBDA_LOG_LEVEL")), ReplaceAttr: redactAttr})))
 }
 
-// addressRE matches what looks like an email address.
-var addressRE = regexp.MustCompile(`[A-Za-z0-9._%+!#$&'*/=?^{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+`)
+// addressRE matches what looks like an email address, also with its @
+// percent-encoded (in a URL) or JSON-escaped, and with a non-ASCII domain.
+var addressRE = regexp.MustCompile(`[\p{L}\p{N}._%+!#$&'*/=?^{|}~-]+(@|%40|\\u0040)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)+`)
 
 // Redact replaces every email address in s with "[address]": errors from
 // SES and helpdesk APIs may name a recipient, and logs carry ids only.
 func Redact(s string) string {
-	if !strings.Contains(s, "@") {
+	if !strings.Contains(s, "@") && !strings.Contains(s, "%40") && !strings.Contains(s, "\\u0040") {
 		return s
 	}
 	return addressRE.ReplaceAllString(s, "[address]")
@@ -50,6 +52,8 @@ func redactAttr(_ []string, a slog.Attr) slog.Attr {
 	case slog.KindAny:
 		if err, ok := a.Value.Any().(error); ok {
 			a.Value = slog.StringValue(Redact(err.Error()))
+		} else if s := fmt.Sprint(a.Value.Any()); Redact(s) != s {
+			a.Value = slog.StringValue(Redact(s)) // a map or struct holding an address: its text, redacted
 		}
 	}
 	return a

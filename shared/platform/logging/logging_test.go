@@ -146,3 +146,22 @@ func TestMetricsInEmbeddedFormat(t *testing.T) {
 		t.Errorf("not an embedded-metric line: %s", b.String())
 	}
 }
+
+// TestEncodedAddressesAreRedacted: an address inside a URL (percent
+// encoded), JSON-escaped, with a non-ASCII domain, or inside a logged map
+// or struct is dropped too.
+func TestEncodedAddressesAreRedacted(t *testing.T) {
+	var b bytes.Buffer
+	log := New(&b, func(string) string { return "" })
+	log.Error("look-up", "url", "https://api.example/contacts?email=ada%40example.com", "body", `{"email":"grace\u0040example.org"}`,
+		"idn", "noor@bücher.example", "tags", map[string]string{"to": "lin@example.net"}, "n", 3)
+	out := b.String()
+	for _, leak := range []string{"ada%40example", "grace\\\\u0040example", "grace@example", "noor@", "lin@example"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("a log line names an address (%s): %s", leak, out)
+		}
+	}
+	if !strings.Contains(out, `"n":3`) {
+		t.Errorf("a number was changed: %s", out)
+	}
+}
