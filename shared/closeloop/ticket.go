@@ -195,6 +195,11 @@ func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time)
 		if ev.Status == StatusSolved && next.State != SurveyNone && next.State != SurveyCancelled {
 			return ActionDuplicate, &next
 		}
+		if ev.Status == StatusSolved && next.SolvedAt.IsZero() && next.Status == StatusReopened {
+			// The solve a reopen delivered first followed: no survey (the
+			// ticket is open), but it was solved, and reopened, then.
+			next.SolvedAt, next.Reopened = at, true
+		}
 		return ActionIgnored, &next
 	}
 	next.Status, next.StatusAt = ev.Status, at

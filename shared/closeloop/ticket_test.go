@@ -170,3 +170,22 @@ func TestRepeatCounts(t *testing.T) {
 		t.Errorf("a first ticket counts %+v", got)
 	}
 }
+
+// TestSolveArrivingAfterItsReopen: a helpdesk delivers a ticket's reopen
+// before the solve it follows. No survey is scheduled (the ticket is open),
+// but the ticket counts as solved, and reopened, on the solve's day.
+func TestSolveArrivingAfterItsReopen(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	solvedAt, reopenedAt := now.Add(-2*time.Hour), now.Add(-time.Hour)
+	reopen := TicketEvent{Source: "generic", EventID: "e2", TicketID: "1", Status: StatusReopened, OccurredAt: reopenedAt}
+	solve := TicketEvent{Source: "generic", EventID: "e1", TicketID: "1", Status: StatusSolved, OccurredAt: solvedAt, Customer: Person{Email: "a@example.com"}}
+	_, t1 := Apply(nil, reopen, "", Policy{Delay: time.Hour}, now)
+	a, t2 := Apply(t1, solve, "c1", Policy{Delay: time.Hour}, now)
+	if a == ActionScheduled || t2 == nil || t2.State == SurveyScheduled {
+		t.Fatalf("a solve older than its reopen: %s, %+v; want nothing scheduled", a, t2)
+	}
+	c, day := SolveCounts(t1, t2)
+	if c.Solved != 1 || c.Reopened != 1 || !day.Equal(solvedAt) {
+		t.Errorf("counts %+v on %v; want solved and reopened on the solve's day", c, day)
+	}
+}
