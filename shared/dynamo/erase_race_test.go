@@ -113,3 +113,41 @@ func storeAndTable(t *testing.T) (*dynamo.Store, string) {
 	s.Key = awstest.TestContactKey
 	return s, table
 }
+
+// TestOlderAnswerIsNotTheLatest: an answer dated before the person's latest
+// (an import of past answers after live ones) is not taken for their
+// latest: it counts no change of score against the newer answer.
+func TestOlderAnswerIsNotTheLatest(t *testing.T) {
+	s, _ := storeAndTable(t)
+	addr := awstest.Email()
+	cid, _ := s.ContactID(addr)
+	if err := s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr}); err != nil {
+		t.Fatal(err)
+	}
+	live, past := time.Now().Add(-time.Hour), time.Now().AddDate(-1, 0, 0)
+	answer := func(rating int, at time.Time) {
+		_, id := closeloop.NewToken()
+		sv := closeloop.Survey{ID: id, Source: "generic", TicketID: id[:6], ContactID: cid, Kind: closeloop.NPS, SentAt: at, ExpiresAt: at.Add(time.Hour)}
+		if err := s.CreateSurvey(ctx, sv); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Answer(ctx, sv, rating, "", nil, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer(3, live)
+	answer(9, past) // imported afterwards
+	for _, day := range []time.Time{live, past} {
+		days, _ := s.CountersBetween(ctx, day, day)
+		for _, d := range days {
+			if d.Loops.ScoreNotToldN != 0 || d.Loops.ScoreToldN != 0 {
+				t.Errorf("%s: a change of score counted between a newer answer and an older one: %+v", d.Day, d.Loops)
+			}
+		}
+	}
+	answer(10, time.Now()) // a later live answer changes from the latest, 3
+	days, _ := s.CountersBetween(ctx, live, live)
+	if len(days) != 1 || days[0].Loops.ScoreNotToldN != 1 || days[0].Loops.ScoreNotToldSum != 700 {
+		t.Errorf("the change from the latest answer (3 to 10): %+v", days)
+	}
+}

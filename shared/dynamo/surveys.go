@@ -369,14 +369,16 @@ func (s *Store) recordAnswer(ctx context.Context, contactID, surveyID string, ki
 		Key: key(contactPK(contactID), "CONTACT"),
 		UpdateExpression: aws.String("SET last_answer_survey = :s, last_answer_at = :now, last_rating = :r, last_kind = :k, " +
 			"cohort = if_not_exists(cohort, :m), cohort_band = if_not_exists(cohort_band, :b)"),
-		ConditionExpression: aws.String("attribute_exists(pk)"),
+		// Only a newer answer is the latest: one dated before it (an import
+		// of past answers after live ones) changes nothing here.
+		ConditionExpression: aws.String("attribute_exists(pk) AND (attribute_not_exists(last_answer_at) OR last_answer_at < :now)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":s": str(surveyID), ":now": str(ts(now)), ":r": num(int64(rating)), ":k": str(string(kind)), ":m": str(month), ":b": str(string(band)),
 		},
 		ReturnValues: types.ReturnValueAllOld,
 	})
 	if conditionFailed(err) {
-		return nil // erased
+		return nil // erased, or an answer older than the latest
 	}
 	if err != nil {
 		return err
