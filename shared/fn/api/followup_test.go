@@ -507,21 +507,6 @@ func TestPerSourceSettings(t *testing.T) {
 	}
 }
 
-// waitTurn is a sending rate that keeps the first email waiting for its
-// turn (longer than mail.RecheckAge), and runs during while it waits.
-type waitTurn struct {
-	once   sync.Once
-	during func()
-}
-
-func (l *waitTurn) Wait(context.Context) error {
-	l.once.Do(func() {
-		l.during()
-		time.Sleep(mail.RecheckAge + 500*time.Millisecond)
-	})
-	return nil
-}
-
 // TestReplyWhileTheCustomerUnsubscribes: a customer who unsubscribes while
 // the operator's reply waits for the sending rate gets no reply; the
 // operator is told why (409) and the reply can go again later.
@@ -531,7 +516,7 @@ func TestReplyWhileTheCustomerUnsubscribes(t *testing.T) {
 	awstest.Answer(t, st, m, 2, "Slow")
 	st.DrainQueue(context.Background())
 	cases, _ := st.Store.Cases(context.Background(), "")
-	st.API.Mailer = mail.NewSender(awstest.SES(), "Acme <support@acme.test>", "", &waitTurn{during: func() {
+	st.API.Mailer = mail.NewSender(awstest.SES(), "Acme <support@acme.test>", "", &awstest.SlowTurn{During: func() {
 		if err := st.Store.Suppress(context.Background(), email, "unsubscribed"); err != nil {
 			t.Error(err)
 		}

@@ -3,7 +3,6 @@ package closing_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -103,24 +102,6 @@ func faultHalfway(t *testing.T, senders int) {
 	}
 }
 
-// loseFirst returns a BodyRule that loses the answer to the first request
-// of op whose body holds each of parts, and passes every other.
-func loseFirst(op string, parts ...string) func(string, string) awstest.Fault {
-	var done atomic.Bool
-	return func(o, body string) awstest.Fault {
-		if o != op || done.Load() {
-			return awstest.Pass
-		}
-		for _, p := range parts {
-			if !strings.Contains(body, p) {
-				return awstest.Pass
-			}
-		}
-		done.Store(true)
-		return awstest.LoseResponse
-	}
-}
-
 // TestFaultClaimAnswersLost: DynamoDB takes a claim (a "you said, we did"
 // recipient's, a comment acknowledgement's), then the connection drops
 // before its answer, and the SDK's retry finds the claim in place. The
@@ -132,7 +113,7 @@ func TestFaultClaimAnswersLost(t *testing.T) {
 		e := awstest.Email()
 		sv := answered(t, st, e, "Exports are slow", "exports")
 		im := announce(t, st, "exports")
-		f.BodyRule = loseFirst("dynamodb.PutItem", `"TO#`)
+		f.BodyRule = awstest.LoseFirst("dynamodb.PutItem", `"TO#`)
 		if res, err := st.Closing.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batchOf(im, sv)}}}); err != nil || len(res.BatchItemFailures) != 0 {
 			t.Errorf("batch: %+v, %v", res, err)
 		}
@@ -151,7 +132,7 @@ func TestFaultClaimAnswersLost(t *testing.T) {
 		st := awstest.FaultyStack(t, closeloop.Config{}, f)
 		e := awstest.Email()
 		sv := answered(t, st, e, "Exports are slow")
-		f.BodyRule = loseFirst("dynamodb.PutItem", `CLAIM#ack/`)
+		f.BodyRule = awstest.LoseFirst("dynamodb.PutItem", `CLAIM#ack/`)
 		if res, err := st.Closing.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: queue.Ack(sv.ID)}}}); err != nil || len(res.BatchItemFailures) != 0 {
 			t.Errorf("ack: %+v, %v", res, err)
 		}

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,21 +17,6 @@ import (
 	"github.com/closeloop/closeloop/shared/queue"
 	"github.com/closeloop/closeloop/shared/slack"
 )
-
-// slowTurn is a sending rate that keeps the first email waiting for its
-// turn (longer than mail.RecheckAge), and runs during while it waits.
-type slowTurn struct {
-	once   sync.Once
-	during func()
-}
-
-func (l *slowTurn) Wait(ctx context.Context) error {
-	l.once.Do(func() {
-		l.during()
-		time.Sleep(mail.RecheckAge + 500*time.Millisecond)
-	})
-	return nil
-}
 
 // TestUnsubscribeWhileTheEmailWaitsForItsTurn: a person who unsubscribes
 // while their "you said, we did" email, or their comment's
@@ -57,7 +41,7 @@ func TestUnsubscribeWhileTheEmailWaitsForItsTurn(t *testing.T) {
 					im = announce(t, st, "exports")
 					body = batchOf(im, sv)
 				}
-				st.Closing.Mailer = mail.NewSender(awstest.SES(), "Acme <support@acme.test>", "", &slowTurn{during: func() {
+				st.Closing.Mailer = mail.NewSender(awstest.SES(), "Acme <support@acme.test>", "", &awstest.SlowTurn{During: func() {
 					if leaves {
 						if err := st.Store.Suppress(context.Background(), e, "unsubscribed"); err != nil {
 							t.Error(err)

@@ -183,30 +183,12 @@ func TestFaultDynamoDBThrottling(t *testing.T) {
 	}
 }
 
-// once returns a BodyRule that loses the answer to the first request of
-// op whose body holds each of parts, and passes every other.
-func loseFirst(op string, parts ...string) func(string, string) awstest.Fault {
-	var done atomic.Bool
-	return func(o, body string) awstest.Fault {
-		if o != op || done.Load() {
-			return awstest.Pass
-		}
-		for _, p := range parts {
-			if !strings.Contains(body, p) {
-				return awstest.Pass
-			}
-		}
-		done.Store(true)
-		return awstest.LoseResponse
-	}
-}
-
 // TestFaultClaimAnswerLost: DynamoDB takes the sweep's claim of a ticket,
 // then the connection drops before its answer; the SDK's retry finds its
 // own claim in place (the condition fails). The sweep knows its own claim:
 // the survey goes, once.
 func TestFaultClaimAnswerLost(t *testing.T) {
-	f := &awstest.Faults{BodyRule: loseFirst("dynamodb.PutItem", `TICKET#generic#claim-lost`, `"sending"`)}
+	f := &awstest.Faults{BodyRule: awstest.LoseFirst("dynamodb.PutItem", `TICKET#generic#claim-lost`, `"sending"`)}
 	st := awstest.FaultyStack(t, closeloop.Config{}, f)
 	e := awstest.Email()
 	solve(t, st, "claim-lost", e)
@@ -226,7 +208,7 @@ func TestFaultClaimAnswerLost(t *testing.T) {
 // connection drops before its answer. The SDK must not add them again: the
 // day counts the survey once.
 func TestFaultCounterAnswerLost(t *testing.T) {
-	f := &awstest.Faults{BodyRule: loseFirst("dynamodb.UpdateItem", `surveys_sent`)}
+	f := &awstest.Faults{BodyRule: awstest.LoseFirst("dynamodb.UpdateItem", `surveys_sent`)}
 	st := awstest.FaultyStack(t, closeloop.Config{}, f)
 	solve(t, st, "count-lost", awstest.Email())
 	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {

@@ -3,7 +3,6 @@ package surveysweep_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,25 +14,10 @@ import (
 	"github.com/closeloop/closeloop/shared/mail"
 )
 
-// slowTurn is a sending rate that keeps the first email waiting for its
-// turn (longer than mail.RecheckAge), and runs during while it waits.
-type slowTurn struct {
-	once   sync.Once
-	during func()
-}
-
-func (l *slowTurn) Wait(ctx context.Context) error {
-	l.once.Do(func() {
-		l.during()
-		time.Sleep(mail.RecheckAge + 500*time.Millisecond)
-	})
-	return nil
-}
-
 // waiting makes st's sweep send through a sending rate that keeps the
 // run's first email waiting while during runs.
 func waiting(st *devstack.Stack, during func()) {
-	st.Sweeper.Mailer = mail.NewSender(awstest.SES(), "Acme <support@acme.test>", "", &slowTurn{during: during})
+	st.Sweeper.Mailer = mail.NewSender(awstest.SES(), "Acme <support@acme.test>", "", &awstest.SlowTurn{During: during})
 }
 
 // TestUnsubscribeWhileTheEmailWaitsForItsTurn: a person who unsubscribes,

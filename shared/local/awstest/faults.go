@@ -8,11 +8,14 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/local/devstack"
+	"github.com/closeloop/closeloop/shared/mail"
 )
 
 // Fault is what Faults does to one AWS request.
@@ -171,4 +174,42 @@ func FaultyStack(t testing.TB, cfg closeloop.Config, faults *Faults) *devstack.S
 		t.Fatal(err)
 	}
 	return s
+}
+
+// LoseFirst is a Faults.BodyRule that loses the answer to the first request
+// of op whose body holds each of parts (LoseResponse: the server did it),
+// and passes every other: it aims at one item, such as a claim.
+func LoseFirst(op string, parts ...string) func(string, string) Fault {
+	var done atomic.Bool
+	return func(o, body string) Fault {
+		if o != op || done.Load() {
+			return Pass
+		}
+		for _, p := range parts {
+			if !strings.Contains(body, p) {
+				return Pass
+			}
+		}
+		done.Store(true)
+		return LoseResponse
+	}
+}
+
+// SlowTurn is a sending rate (a mail.Limiter) that keeps the first email
+// waiting for its turn, longer than mail.RecheckAge, and runs During while
+// it waits: someone unsubscribing, a person erased.
+type SlowTurn struct {
+	During func()
+	once   sync.Once
+}
+
+// Wait implements mail.Limiter.
+func (l *SlowTurn) Wait(context.Context) error {
+	l.once.Do(func() {
+		if l.During != nil {
+			l.During()
+		}
+		time.Sleep(mail.RecheckAge + 500*time.Millisecond)
+	})
+	return nil
 }
