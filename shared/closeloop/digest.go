@@ -45,7 +45,9 @@ func NewDigest(monday time.Time, this, prev Counters, themes map[string]Counters
 		This: this.Score(), Prev: prev.Score(), ThisLoops: this.Figures(), AwaitingFollowUp: open,
 	}
 	for name, c := range themes {
-		tc := ThemeCount{Theme: name, Responses: c.Responses, Unhappy: c.Unhappy}
+		// (Never below 0: a day before the counter existed may hold a
+		// revision that took back an answer it never counted.)
+		tc := ThemeCount{Theme: name, Responses: c.Responses, Unhappy: max(0, c.Unhappy)}
 		if tc.Responses > 0 {
 			d.Themes = append(d.Themes, tc)
 		}

@@ -46,6 +46,7 @@ type caseItem struct {
 	DueAt       string     `dynamodbav:"due_at_case"`
 	ContactedAt string     `dynamodbav:"contacted_at,omitempty"`
 	ResolvedAt  string     `dynamodbav:"resolved_at,omitempty"`
+	Nonce       string     `dynamodbav:"nonce,omitempty"` // the opener's: a case whose answer was lost is known as its own (putClaim)
 }
 
 func (it caseItem) toCase() closeloop.Case {
@@ -64,9 +65,9 @@ func (it caseItem) toCase() closeloop.Case {
 // revised or repeated answer) is an error wrapping closeloop.ErrDuplicate.
 func (s *Store) OpenCase(ctx context.Context, c closeloop.Case) error {
 	it := caseItem{PK: casesPK, SK: caseSK + c.ID, ID: c.ID, ContactKey: c.ContactID, Source: c.Source, TicketID: c.TicketID,
-		Kind: string(c.Kind), Rating: c.Rating, Reason: c.Reason, Status: string(c.Status), Owner: c.Owner, OpenedAt: ts(c.OpenedAt), DueAt: ts(c.DueAt)}
-	// Opened at a millisecond of its own: one whose answer was lost is
-	// known as this answer's (putClaim), so its alert is still queued.
+		Kind: string(c.Kind), Rating: c.Rating, Reason: c.Reason, Status: string(c.Status), Owner: c.Owner, OpenedAt: ts(c.OpenedAt), DueAt: ts(c.DueAt), Nonce: closeloop.NewID()}
+	// With its opener's nonce: one whose answer was lost is known as this
+	// answer's (putClaim), so its alert is still queued.
 	err := s.putClaim(ctx, it, "attribute_not_exists(pk)", nil, nil)
 	if conditionFailed(err) {
 		return fmt.Errorf("open case %s: %w", c.ID, closeloop.ErrDuplicate)

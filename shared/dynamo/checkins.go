@@ -152,8 +152,8 @@ func (s *Store) CountContact(ctx context.Context, id, slot string, now time.Time
 	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                       key(contactPK(id), "CONTACT"),
 		UpdateExpression:          aws.String("SET last_survey_at = :now, last_survey_id = :slot"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(ts(now)), ":slot": str(slot)},
+		ConditionExpression:       aws.String("attribute_exists(pk) AND " + notErased),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(ts(now)), ":slot": str(slot), ":erased": str(closeloop.SuppressedErased)},
 	})
 	if err != nil && !conditionFailed(err) {
 		return fmt.Errorf("count contact %s: %w", id, err)

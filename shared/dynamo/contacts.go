@@ -407,3 +407,7 @@ func (s *Store) UnsubscribeLink(ctx context.Context, id string) (string, error) 
 	}
 	return it.ContactKey, nil
 }
+
+// notErased is the condition that a contact item is not an erased person's
+// kept suppression (its value :erased is closeloop.SuppressedErased).
+const notErased = "(attribute_not_exists(suppressed) OR suppressed <> :erased)"

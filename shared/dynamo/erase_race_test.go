@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/local/awstest"
 )
 
-// hooked runs before, once, ahead of the first UpdateItem or DeleteItem.
+// hooked runs before, once, ahead of the first update of a ticket: the
+// erasure has listed the person's items by then.
 type hooked struct {
 	dynamo.Client
 	once   sync.Once
@@ -22,13 +24,10 @@ type hooked struct {
 }
 
 func (h *hooked) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	h.once.Do(h.before)
+	if pk, ok := in.Key["pk"].(*types.AttributeValueMemberS); ok && strings.HasPrefix(pk.Value, "TICKET#") {
+		h.once.Do(h.before)
+	}
 	return h.Client.UpdateItem(ctx, in, o...)
-}
-
-func (h *hooked) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	h.once.Do(h.before)
-	return h.Client.DeleteItem(ctx, in, o...)
 }
 
 // TestSolveDuringErasure: a solve whose contact was stored just before an
@@ -149,5 +148,42 @@ func TestOlderAnswerIsNotTheLatest(t *testing.T) {
 	days, _ := s.CountersBetween(ctx, live, live)
 	if len(days) != 1 || days[0].Loops.ScoreNotToldN != 1 || days[0].Loops.ScoreNotToldSum != 700 {
 		t.Errorf("the change from the latest answer (3 to 10): %+v", days)
+	}
+}
+
+// TestErasedContactTakesNoAnswer: an answer or a check-in recorded after
+// the erasure wrote the person's suppression (while it ran) leaves nothing
+// on the kept item.
+func TestErasedContactTakesNoAnswer(t *testing.T) {
+	s, table := storeAndTable(t)
+	addr := awstest.Email()
+	cid, _ := s.ContactID(addr)
+	if err := s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr}); err != nil {
+		t.Fatal(err)
+	}
+	_, id := closeloop.NewToken()
+	sv := closeloop.Survey{ID: id, Source: "generic", TicketID: "1", ContactID: cid, Kind: closeloop.NPS, SentAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateSurvey(ctx, sv); err != nil {
+		t.Fatal(err)
+	}
+	// The erasure's first write, the kept suppression, before it reaches
+	// the survey.
+	if _, err := awstest.DynamoDB().PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "CONTACT#" + cid}, "sk": &types.AttributeValueMemberS{Value: "CONTACT"},
+		"suppressed": &types.AttributeValueMemberS{Value: closeloop.SuppressedErased},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Answer(ctx, sv, 3, "", nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CountContact(ctx, cid, "checkin#x", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	snap := awstest.Snapshot(t, table)
+	for _, attr := range []string{"last_answer", "last_rating", "cohort", "last_survey"} {
+		if strings.Contains(snap, attr) {
+			t.Errorf("the erased person's item took %s: %s", attr, snap)
+		}
 	}
 }

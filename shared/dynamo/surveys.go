@@ -371,9 +371,12 @@ func (s *Store) recordAnswer(ctx context.Context, contactID, surveyID string, ki
 			"cohort = if_not_exists(cohort, :m), cohort_band = if_not_exists(cohort_band, :b)"),
 		// Only a newer answer is the latest: one dated before it (an import
 		// of past answers after live ones) changes nothing here.
-		ConditionExpression: aws.String("attribute_exists(pk) AND (attribute_not_exists(last_answer_at) OR last_answer_at < :now)"),
+		// An erased person's kept suppression takes nothing (an answer
+		// posted while the erasure ran).
+		ConditionExpression: aws.String("attribute_exists(pk) AND " + notErased + " AND (attribute_not_exists(last_answer_at) OR last_answer_at < :now)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":s": str(surveyID), ":now": str(ts(now)), ":r": num(int64(rating)), ":k": str(string(kind)), ":m": str(month), ":b": str(string(band)),
+			":erased": str(closeloop.SuppressedErased),
 		},
 		ReturnValues: types.ReturnValueAllOld,
 	})

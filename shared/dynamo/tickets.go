@@ -63,6 +63,20 @@ func (s *Store) GetTicket(ctx context.Context, source, id string) (*closeloop.Ti
 // A scheduled ticket, and one being sent, is in the due index under its
 // DueAt; any other state takes it out.
 func (s *Store) SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error {
+	return s.saveTicket(ctx, t, prev, s.put)
+}
+
+// ClaimTicket is SaveTicket for a sweep's claim of t for a new survey (a
+// new, random survey id, so the item is unique to the sweep): a claim whose
+// answer was lost is known as the sweep's own (putClaim).
+func (s *Store) ClaimTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error {
+	if t.State != closeloop.SurveySending || t.SurveyID == "" {
+		return fmt.Errorf("claim ticket %s/%s: not a claim for a new survey", t.Source, t.TicketID)
+	}
+	return s.saveTicket(ctx, t, prev, s.putClaim)
+}
+
+func (s *Store) saveTicket(ctx context.Context, t *closeloop.Ticket, prev int64, put func(context.Context, any, string, map[string]string, map[string]types.AttributeValue) error) error {
 	it := ticketItem{
 		PK: ticketPK(t.Source, t.TicketID), SK: "TICKET",
 		Source: t.Source, TicketID: t.TicketID, Status: string(t.Status), StatusAt: ts(t.StatusAt),
@@ -73,12 +87,6 @@ func (s *Store) SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64)
 	}
 	if t.State == closeloop.SurveyScheduled || t.State == closeloop.SurveySending || t.State == closeloop.SurveySent && t.Reminder == closeloop.ReminderScheduled {
 		it.DuePK, it.DueSK = shard(it.PK), ts(t.DueAt)
-	}
-	// A claim for a new survey (a new, random survey id) is unique to its
-	// sweep: one whose answer was lost is known as its own (putClaim).
-	put := s.put
-	if t.State == closeloop.SurveySending {
-		put = s.putClaim
 	}
 	var err error
 	if prev == 0 {

@@ -647,20 +647,42 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if filter == "" {
+	if filter == "" && breakdown == "" {
 		web.JSON(w, http.StatusOK, m)
 		return
 	}
-	// The figures counted for the whole team only answer null here, not a
-	// 0 that would read as a figure.
+	// The figures counted for the whole team only answer null where a
+	// filter or a breakdown row narrows the report, not a 0 that would
+	// read as a figure.
 	var out map[string]any
 	b, _ := json.Marshal(m)
 	if err := json.Unmarshal(b, &out); err != nil {
 		web.Error(w, r, err)
 		return
 	}
-	for _, k := range TeamOnly {
-		out[k] = nil
+	nulls := func(v any) {
+		if row, ok := v.(map[string]any); ok {
+			for _, k := range TeamOnly {
+				if _, has := row[k]; has {
+					row[k] = nil
+				}
+			}
+		}
+	}
+	if filter != "" {
+		for _, k := range TeamOnly {
+			out[k] = nil
+		}
+		if series, ok := out["series"].([]any); ok {
+			for _, p := range series {
+				nulls(p)
+			}
+		}
+	}
+	if rows, ok := out["breakdown"].([]any); ok {
+		for _, row := range rows {
+			nulls(row)
+		}
 	}
 	web.JSON(w, http.StatusOK, out)
 }

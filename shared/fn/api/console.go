@@ -269,13 +269,18 @@ func (h *Handler) loginSend(w http.ResponseWriter, r *http.Request) {
 // longer than the store and SES calls of an operator's link take.
 const SignInFloor = 800 * time.Millisecond
 
-// source is the network address a request came from (API Gateway's source
-// IP in AWS), without its port.
+// source is the network a request came from (API Gateway's source IP in
+// AWS): the IPv4 address, or the IPv6 /64 (one subscriber's, who could
+// otherwise ask from many addresses of it).
 func source(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
+	host := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		host = h
 	}
-	return r.RemoteAddr
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+	return host
 }
 
 func (h *Handler) sendLoginLink(ctx context.Context, addr, from string) error {

@@ -142,6 +142,13 @@ func (h *Handler) newToken(r *http.Request, name string, days int) (closeloop.AP
 		if err := h.EnsureAdmin(r.Context()); err != nil {
 			return closeloop.APIToken{}, "", err
 		}
+		// The token acts as CLOSELOOP_ADMIN_EMAIL: useless unless that
+		// address is an operator (a team with admins does not add it).
+		if _, err := h.Store.GetOperator(r.Context(), h.owner(p)); errors.Is(err, closeloop.ErrNotFound) {
+			return closeloop.APIToken{}, "", closeloop.Errorf(closeloop.ErrConflict, "%s is not an operator of this team: sign in as an admin and make the token there", h.owner(p))
+		} else if err != nil {
+			return closeloop.APIToken{}, "", err
+		}
 	}
 	t, secret, err := closeloop.NewAPIToken(name, h.owner(p), days, h.now())
 	if err != nil {

@@ -220,4 +220,16 @@ func TestFilteredReportsSayWhatTheyDoNotKeep(t *testing.T) {
 			t.Errorf("%s: responses %v, csat %v; want the filtered scores", q, got["responses"], got["csat"])
 		}
 	}
+	// A filtered series and the breakdown rows hold no 0 for them either.
+	for _, q := range []string{"&source=generic&by=day", "&breakdown=source"} {
+		got := raw(q)
+		for _, list := range []string{"series", "breakdown"} {
+			rows, _ := got[list].([]any)
+			for _, row := range rows {
+				if v, ok := row.(map[string]any)["closing_sent"]; ok && v != nil {
+					t.Errorf("%s: a %s row's closing_sent is %v, want null", q, list, v)
+				}
+			}
+		}
+	}
 }

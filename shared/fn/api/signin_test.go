@@ -294,3 +294,23 @@ func TestAnnouncingTwiceSendsOnce(t *testing.T) {
 		t.Errorf("%d improvements listed, want 2", len(ims))
 	}
 }
+
+// TestBootstrapTokenMakesNoDeadToken: the bootstrap admin token cannot make
+// an API token for the configured first admin once that address is no
+// operator of a team that has admins: the token would act as nobody.
+func TestBootstrapTokenMakesNoDeadToken(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	tok := newToken(t, b)
+	other := awstest.Email()
+	call(t, st.Handler, "POST", "/api/operators", `{"email":"`+other+`","role":"admin"}`, tok, nil)
+	ob := newBrowser(t, srv)
+	signIn(t, st, ob, other)
+	if w := call(t, st.Handler, "DELETE", "/api/operators/"+st.Config.AdminEmail, "", newToken(t, ob), nil); w.Code != 200 {
+		t.Fatalf("remove the first admin: %d", w.Code)
+	}
+	if w := call(t, st.Handler, "POST", "/api/tokens", `{"name":"ci"}`, st.Config.AdminToken, nil); w.Code != http.StatusConflict {
+		t.Errorf("a token for a removed first admin: %d %s, want 409", w.Code, w.Body)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/fn/surveysweep"
+	"github.com/closeloop/closeloop/shared/fn/webhook"
 	"github.com/closeloop/closeloop/shared/helpdesk"
 	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/local/devstack"
@@ -526,5 +527,42 @@ func TestLookupOfAnErasedPerson(t *testing.T) {
 	}
 	if n := len(awstest.MailTo(t, email)); n != 0 {
 		t.Errorf("%d emails to an erased person", n)
+	}
+}
+
+// TestLookedUpCustomerWhileADeliveryWrites: a delivery writing the ticket
+// while the survey of a looked-up customer is being sent (the run's contact
+// is not stored on the ticket yet) is no erasure: the survey keeps its
+// person and the ticket their contact.
+func TestLookedUpCustomerWhileADeliveryWrites(t *testing.T) {
+	email := awstest.Email()
+	v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){
+		body(map[string]any{"type": "contact", "id": "6650f2ab9c3e1a0001b7c0de", "email": email, "name": "Noor"}),
+	}}
+	api := httptest.NewServer(v)
+	defer api.Close()
+	cfg := awstest.Config()
+	cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
+	cfg.CheckInDelay = 0
+	st := awstest.Stack(t, cfg)
+	if code, reply, _ := deliver(t, st, "intercom-solved-lookup.json"); code != 200 || !strings.Contains(reply, `"scheduled"`) {
+		t.Fatalf("delivery: %d %s", code, reply)
+	}
+	wh := webhook.New(cfg, st.Store)
+	st.Sweeper.Mailer = &hookMailer{next: st.Sender, during: func() {
+		ev := closeloop.TicketEvent{Source: "intercom", EventID: awstest.Name("e"), TicketID: "5001", Status: closeloop.StatusReopened, OccurredAt: time.Now()}
+		if _, err := wh.Apply(context.Background(), ev, time.Now()); err != nil {
+			t.Error(err)
+		}
+	}}
+	if res, _ := st.Sweeper.Run(context.Background()); res.Sent != 1 {
+		t.Fatalf("sweep %+v", res)
+	}
+	tk, _ := st.Store.GetTicket(context.Background(), "intercom", "5001")
+	if tk == nil || tk.State != closeloop.SurveySent || tk.ContactID == "" {
+		t.Fatalf("ticket %+v: want sent, with the looked-up contact", tk)
+	}
+	if sv, err := st.Store.GetSurvey(context.Background(), tk.SurveyID); err != nil || sv.Erased() {
+		t.Errorf("the looked-up customer's survey was erased: %+v, %v", sv, err)
 	}
 }

@@ -32,6 +32,7 @@ type Store interface {
 	DueTickets(ctx context.Context, now time.Time, limit int) ([]closeloop.TicketRef, error)
 	GetTicket(ctx context.Context, source, id string) (*closeloop.Ticket, error)
 	SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
+	ClaimTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	TakeSurveySlot(ctx context.Context, c closeloop.Contact, slot string, now time.Time) error
 	CreateSurvey(ctx context.Context, s closeloop.Survey) error
@@ -240,7 +241,7 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	token, surveyID := closeloop.NewToken()
 	claimed := *t
 	claimed.State, claimed.DueAt, claimed.SurveyID = closeloop.SurveySending, now.Add(h.lease()), surveyID
-	if err := h.Store.SaveTicket(ctx, &claimed, t.Version); err != nil {
+	if err := h.Store.ClaimTicket(ctx, &claimed, t.Version); err != nil {
 		if errors.Is(err, closeloop.ErrConflict) {
 			return "", nil // another sweep won, or the ticket reopened
 		}
@@ -356,6 +357,11 @@ func (h *Handler) eligible(ctx context.Context, t *closeloop.Ticket, now time.Ti
 			return c, "", "", err
 		}
 		switch {
+		case c.Suppressed == closeloop.SuppressedErased:
+			// A ticket written while its person was being erased, after
+			// erasure listed their items: it keeps nothing about them.
+			t.ContactID, t.Subject, t.AgentName, t.AgentEmail, t.LookupID = "", "", "", "", ""
+			return c, closeloop.SurveySuppressed, "contact erased", nil
 		case c.Suppressed != "":
 			return c, closeloop.SurveySuppressed, c.Suppressed, nil
 		case !c.FatigueOK(slot, h.FatigueWindow, now):
@@ -397,9 +403,12 @@ func (h *Handler) finish(ctx context.Context, t *closeloop.Ticket, prev int64, s
 // at version prev). A delivery may write the ticket meanwhile (a repeated
 // solve, a reopen, an erasure): that changes its version, not the claim.
 // The ticket is then read again and, while it is still the same claim
-// (the same state and survey), mutate is applied over what is stored, so
-// neither the delivery's change nor the run's is lost. A survey sent to a
-// person erased meanwhile is stripped as erasure would have.
+// (the same state and survey), mutate is applied over what is stored,
+// keeping what this run worked out itself (a look-up's contact, language
+// and zone, an erased person's ticket stripped), so neither the delivery's
+// change nor the run's is lost. A person erased meanwhile (their contact
+// says so) stays erased, and a survey sent to them is stripped as erasure
+// would have.
 func (h *Handler) save(ctx context.Context, t *closeloop.Ticket, prev int64, mutate func(*closeloop.Ticket)) error {
 	cur, version := t, prev
 	for attempt := 0; ; attempt++ {
@@ -416,13 +425,30 @@ func (h *Handler) save(ctx context.Context, t *closeloop.Ticket, prev int64, mut
 		if fresh.State != t.State || fresh.SurveyID != t.SurveyID {
 			return err // no longer this claim: another run decided it
 		}
-		if fresh.ContactID == "" && t.ContactID != "" && next.State == closeloop.SurveySent && t.SurveyID != "" {
-			slog.InfoContext(ctx, "survey sent while its person was erased", "source", t.Source, "ticket", t.TicketID, "survey", t.SurveyID)
-			if err := h.Store.EraseSurvey(ctx, t.SurveyID); err != nil {
-				return err
+		merged := *fresh
+		erased := false
+		if fresh.ContactID == "" && t.ContactID != "" {
+			// No contact on the stored ticket: erasure took it, or a
+			// look-up of this run found it (not stored yet). The contact
+			// item tells.
+			c, cerr := h.Store.GetContact(ctx, t.ContactID)
+			if cerr != nil && !errors.Is(cerr, closeloop.ErrNotFound) {
+				return errors.Join(err, cerr)
 			}
+			erased = cerr != nil || c.Suppressed == closeloop.SuppressedErased
 		}
-		cur, version = fresh, fresh.Version
+		if erased {
+			if next.State == closeloop.SurveySent && t.SurveyID != "" {
+				slog.InfoContext(ctx, "survey sent while its person was erased", "source", t.Source, "ticket", t.TicketID, "survey", t.SurveyID)
+				if err := h.Store.EraseSurvey(ctx, t.SurveyID); err != nil {
+					return err
+				}
+			}
+		} else {
+			merged.ContactID, merged.Locale, merged.TimeZone, merged.LookupID = t.ContactID, t.Locale, t.TimeZone, t.LookupID
+			merged.Subject, merged.AgentName, merged.AgentEmail = t.Subject, t.AgentName, t.AgentEmail
+		}
+		cur, version = &merged, fresh.Version
 	}
 }
 

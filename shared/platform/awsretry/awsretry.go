@@ -13,14 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 )
 
-// AtMostOnce are the SDK's default retry checks, except that a lost
-// connection is retried only when the request never left (NeverSent).
+// AtMostOnce are the SDK's retry checks for a call that must not happen
+// twice: throttling (nothing was done) and a connection that failed before
+// the request left (NeverSent). Not a lost connection after it left, a
+// server error or a timeout, any of which may come after the service did
+// the call: those end the call, and its caller decides.
 var AtMostOnce = []retry.IsErrorRetryable{
 	retry.NoRetryCanceledError{},
-	retry.RetryableError{},
 	notSent{},
-	retry.RetryableHTTPStatusCode{Codes: retry.DefaultRetryableHTTPStatusCodes},
-	retry.RetryableErrorCode{Codes: retry.DefaultRetryableErrorCodes},
 	retry.RetryableErrorCode{Codes: retry.DefaultThrottleErrorCodes},
 }
 

@@ -1,6 +1,7 @@
 package awsretry
 
 import (
+	"fmt"
 	"net"
 	"syscall"
 	"testing"
@@ -23,7 +24,16 @@ func TestOnlyWhatNeverLeftIsRetried(t *testing.T) {
 	if r.IsErrorRetryable(reset) {
 		t.Error("a connection reset after the request left is retried")
 	}
+	if r.IsErrorRetryable(statusError(500)) || r.IsErrorRetryable(statusError(503)) {
+		t.Error("a server error, which may come after the call was done, is retried")
+	}
 	if (notSent{}).IsErrorRetryable(reset) != aws.UnknownTernary {
 		t.Error("notSent decides a reset instead of leaving it to the other checks")
 	}
 }
+
+// statusError is an HTTP answer's error, as the SDK's retry checks see it.
+type statusError int
+
+func (e statusError) Error() string       { return "status " + fmt.Sprint(int(e)) }
+func (e statusError) HTTPStatusCode() int { return int(e) }
