@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -34,7 +35,11 @@ func New(w io.Writer, getenv func(string) string) *slog.Logger {
 
 // addressRE matches what looks like an email address, also with its @
 // percent-encoded (in a URL) or JSON-escaped, and with a non-ASCII domain.
-var addressRE = regexp.MustCompile(`[\p{L}\p{N}._%+!#$&'*/=?^{|}~-]+(@|%40|\\u0040)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)+`)
+// It is compiled on first use: its Unicode classes cost a cold start about
+// 0.3 ms, and most functions never log an address.
+var addressRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[\p{L}\p{N}._%+!#$&'*/=?^{|}~-]+(@|%40|\\u0040)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)+`)
+})
 
 // Redact replaces every email address in s with "[address]": errors from
 // SES and helpdesk APIs may name a recipient, and logs carry ids only.
@@ -42,7 +47,7 @@ func Redact(s string) string {
 	if !strings.Contains(s, "@") && !strings.Contains(s, "%40") && !strings.Contains(s, "\\u0040") {
 		return s
 	}
-	return addressRE.ReplaceAllString(s, "[address]")
+	return addressRE().ReplaceAllString(s, "[address]")
 }
 
 func redactAttr(_ []string, a slog.Attr) slog.Attr {
