@@ -258,6 +258,16 @@ func (s *Store) eraseContactItems(ctx context.Context, id string) (int, error) {
 	return n, nil
 }
 
+// EraseTicket does to one ticket, and its survey, what erasure does to the
+// tickets it finds: for a ticket erasure could not find (its contact id
+// recorded after the erasure listed the person's items).
+func (s *Store) EraseTicket(ctx context.Context, source, ticketID string) error {
+	if err := s.eraseTicket(ctx, ticketPK(source, ticketID)); err != nil {
+		return fmt.Errorf("erase ticket %s/%s: %w", source, ticketID, err)
+	}
+	return nil
+}
+
 func (s *Store) eraseTicket(ctx context.Context, pk string) error {
 	// Forget who and what the ticket was about; bump the version so a sweep
 	// holding an older read loses its conditional write.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"golang.org/x/time/rate"
 )
@@ -53,7 +54,8 @@ func AccountQuota(ses interface {
 		if time.Now().Before(until) {
 			return rate, nil
 		}
-		out, err := ses.GetAccount(ctx, &sesv2.GetAccountInput{})
+		// A read: the SDK's usual retries, not the senders' at-most-once.
+		out, err := ses.GetAccount(ctx, &sesv2.GetAccountInput{}, func(o *sesv2.Options) { o.Retryer = retry.NewStandard() })
 		if err == nil && (out.SendQuota == nil || out.SendQuota.MaxSendRate <= 0) {
 			err = errors.New("the account reports no sending rate")
 		}

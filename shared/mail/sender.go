@@ -198,6 +198,13 @@ func temporary(err error) bool {
 	if errors.As(err, &tooMany) || errors.As(err, &limit) {
 		return true
 	}
+	// A server error (SES's own, or a gateway's HTML page) is tried again
+	// later by the caller: the SDK does not retry it (awsretry), and SES
+	// v2 names few of them.
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) && status.HTTPStatusCode() >= 500 {
+		return true
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		return api.ErrorFault() == smithy.FaultServer || api.ErrorCode() == "Throttling"

@@ -77,6 +77,9 @@ func TestTemporaryErrors(t *testing.T) {
 		{&types.AccountSuspendedException{}, false},
 		{context.DeadlineExceeded, true},
 		{errors.New("something odd"), false},
+		{httpStatus(500), true}, // InternalFailure, ServiceUnavailable or an HTML 502: SES did not say, and nothing the SDK retries now
+		{httpStatus(503), true},
+		{httpStatus(400), false},
 	}
 	for _, tt := range tests {
 		s := mail.NewSender(failing{tt.err}, "a@b.test", "", nil)
@@ -164,3 +167,9 @@ func TestRecheckStopsTheEmail(t *testing.T) {
 type waitRecorder struct{ order *[]string }
 
 func (w waitRecorder) Wait(context.Context) error { *w.order = append(*w.order, "wait"); return nil }
+
+// httpStatus is an SES answer's error with only its HTTP status known.
+type httpStatus int
+
+func (e httpStatus) Error() string       { return fmt.Sprintf("http %d", int(e)) }
+func (e httpStatus) HTTPStatusCode() int { return int(e) }

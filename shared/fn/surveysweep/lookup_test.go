@@ -566,3 +566,81 @@ func TestLookedUpCustomerWhileADeliveryWrites(t *testing.T) {
 		t.Errorf("the looked-up customer's survey was erased: %+v, %v", sv, err)
 	}
 }
+
+// TestLookedUpCustomerErasedWhileSending: a looked-up customer erased while
+// their survey is being sent (erasure cannot find the ticket yet: it holds
+// no contact id until the sweep records it) ends with nothing about them
+// on the ticket or the survey, with or without a delivery writing the
+// ticket meanwhile.
+func TestLookedUpCustomerErasedWhileSending(t *testing.T) {
+	for _, reopen := range []bool{false, true} {
+		email := awstest.Email()
+		v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){
+			body(map[string]any{"type": "contact", "id": "6650f2ab9c3e1a0001b7c0de", "email": email, "name": "Noor"}),
+		}}
+		api := httptest.NewServer(v)
+		cfg := awstest.Config()
+		cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
+		cfg.CheckInDelay = 0
+		st := awstest.Stack(t, cfg)
+		if code, reply, _ := deliver(t, st, "intercom-solved-lookup.json"); code != 200 || !strings.Contains(reply, `"scheduled"`) {
+			t.Fatalf("delivery: %d %s", code, reply)
+		}
+		wh := webhook.New(cfg, st.Store)
+		st.Sweeper.Mailer = &hookMailer{next: st.Sender, during: func() {
+			if _, err := st.Store.Erase(context.Background(), email); err != nil {
+				t.Error(err)
+			}
+			if reopen {
+				ev := closeloop.TicketEvent{Source: "intercom", EventID: awstest.Name("e"), TicketID: "5001", Status: closeloop.StatusReopened, OccurredAt: time.Now()}
+				if _, err := wh.Apply(context.Background(), ev, time.Now()); err != nil {
+					t.Error(err)
+				}
+			}
+		}}
+		st.Sweeper.Run(context.Background())
+		tk, _ := st.Store.GetTicket(context.Background(), "intercom", "5001")
+		if tk == nil || tk.ContactID != "" || tk.Subject != "" || tk.LookupID != "" || tk.AgentName != "" {
+			t.Errorf("reopen %v: ticket %+v keeps the erased person", reopen, tk)
+		}
+		if tk != nil && tk.SurveyID != "" {
+			if sv, err := st.Store.GetSurvey(context.Background(), tk.SurveyID); err == nil && !sv.Erased() {
+				t.Errorf("reopen %v: the survey keeps the erased person: %+v", reopen, sv)
+			}
+		}
+		api.Close()
+	}
+}
+
+// TestCheckInWrittenDuringErasure: a check-in scheduled in the instant of
+// its person's erasure (after the erasure listed their items) is skipped
+// and keeps nothing about them.
+func TestCheckInWrittenDuringErasure(t *testing.T) {
+	st := awstest.Stack(t, awstest.Config())
+	ctx := context.Background()
+	email := awstest.Email()
+	addr, _ := closeloop.NormalizeEmail(email)
+	cid, _ := st.Store.ContactID(addr)
+	if err := st.Store.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Store.Erase(ctx, email); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tk := &closeloop.Ticket{Source: "generic", TicketID: "ci-race", Status: closeloop.StatusSolved, StatusAt: now.Add(-200 * time.Hour), ContactID: cid, Subject: "SUBJ-CI-RACE", State: closeloop.SurveySent}
+	if err := st.Store.SaveTicket(ctx, tk, 0); err != nil {
+		t.Fatal(err)
+	}
+	ci := closeloop.CheckIn{ID: closeloop.CheckInID("generic", "ci-race"), Source: "generic", TicketID: "ci-race", ContactID: cid, Subject: "SUBJ-CI-RACE", DueAt: now.Add(-time.Hour)}
+	if err := st.Store.ScheduleCheckIn(ctx, ci); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.Sweeper.Run(ctx); err != nil || res.CheckInsSkipped != 1 {
+		t.Fatalf("sweep %+v, %v; want the check-in skipped", res, err)
+	}
+	got, err := st.Store.GetCheckIn(ctx, ci.ID)
+	if err != nil || got.ContactID != "" || got.Subject != "" {
+		t.Errorf("check-in %+v, %v: keeps the erased person", got, err)
+	}
+}

@@ -33,6 +33,7 @@ type Store interface {
 	GetTicket(ctx context.Context, source, id string) (*closeloop.Ticket, error)
 	SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
 	ClaimTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
+	EraseTicket(ctx context.Context, source, ticketID string) error
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	TakeSurveySlot(ctx context.Context, c closeloop.Contact, slot string, now time.Time) error
 	CreateSurvey(ctx context.Context, s closeloop.Survey) error
@@ -341,7 +342,19 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 	if err := h.Store.AddCounters(ctx, now, closeloop.Counters{SurveysSent: 1}, dims); err != nil {
 		slog.ErrorContext(ctx, "count survey", "survey", surveyID, "err", err)
 	}
-	return h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySent, "")
+	state, err = h.finish(ctx, &claimed, claimed.Version, closeloop.SurveySent, "")
+	if err == nil && t.ContactID == "" && claimed.ContactID != "" {
+		// A customer this run looked up: until this record, the ticket held
+		// no contact id, so an erasure meanwhile could not find it. Do
+		// what it would have.
+		if _, why, merr := h.mailable(ctx, claimed.ContactID); merr == nil && (why == "contact erased" || why == closeloop.SuppressedErased) {
+			slog.InfoContext(ctx, "survey sent while its looked-up person was erased", "source", t.Source, "ticket", t.TicketID, "survey", surveyID)
+			if err := h.Store.EraseTicket(ctx, t.Source, t.TicketID); err != nil {
+				return state, err
+			}
+		}
+	}
+	return state, err
 }
 
 // eligible decides whether the contact may get the claimed survey now and
@@ -426,27 +439,32 @@ func (h *Handler) save(ctx context.Context, t *closeloop.Ticket, prev int64, mut
 			return err // no longer this claim: another run decided it
 		}
 		merged := *fresh
+		merged.Locale, merged.TimeZone = t.Locale, t.TimeZone // a look-up's or enrichment's
 		erased := false
-		if fresh.ContactID == "" && t.ContactID != "" {
-			// No contact on the stored ticket: erasure took it, or a
-			// look-up of this run found it (not stored yet). The contact
-			// item tells.
+		switch {
+		case fresh.ContactID == "" && t.ContactID != "" && fresh.LookupID != "":
+			// A customer this run looked up (not stored on the ticket
+			// yet), unless erased since: the contact item tells.
 			c, cerr := h.Store.GetContact(ctx, t.ContactID)
 			if cerr != nil && !errors.Is(cerr, closeloop.ErrNotFound) {
 				return errors.Join(err, cerr)
 			}
 			erased = cerr != nil || c.Suppressed == closeloop.SuppressedErased
+			if !erased {
+				merged.ContactID, merged.LookupID = t.ContactID, t.LookupID
+				merged.Subject, merged.AgentName, merged.AgentEmail = t.Subject, t.AgentName, t.AgentEmail
+			}
+		case fresh.ContactID == "" && t.ContactID != "":
+			erased = true // the stored ticket lost its contact: erasure took it
 		}
 		if erased {
+			merged.ContactID, merged.Subject, merged.AgentName, merged.AgentEmail, merged.LookupID, merged.Reason = "", "", "", "", "", ""
 			if next.State == closeloop.SurveySent && t.SurveyID != "" {
 				slog.InfoContext(ctx, "survey sent while its person was erased", "source", t.Source, "ticket", t.TicketID, "survey", t.SurveyID)
 				if err := h.Store.EraseSurvey(ctx, t.SurveyID); err != nil {
 					return err
 				}
 			}
-		} else {
-			merged.ContactID, merged.Locale, merged.TimeZone, merged.LookupID = t.ContactID, t.Locale, t.TimeZone, t.LookupID
-			merged.Subject, merged.AgentName, merged.AgentEmail = t.Subject, t.AgentName, t.AgentEmail
 		}
 		cur, version = &merged, fresh.Version
 	}
@@ -598,6 +616,11 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 	next.State, next.SentAt = closeloop.CheckInSent, now
 	if why != "" {
 		next.State, next.SentAt = closeloop.CheckInSkipped, time.Time{}
+	}
+	if why == "erased" || why == "contact erased" || why == closeloop.SuppressedErased {
+		// Scheduled in the instant of an erasure: it keeps nothing about
+		// the person.
+		next.ContactID, next.Subject = "", ""
 	}
 	if err := h.Store.SaveCheckIn(ctx, next); err != nil {
 		if errors.Is(err, closeloop.ErrConflict) {
