@@ -73,16 +73,8 @@ func TestSolveDuringErasure(t *testing.T) {
 // erased (it would tie the kept rating to SES's delivery records).
 func TestErasureRemovesClosingMessageIDs(t *testing.T) {
 	s, table := storeAndTable(t)
-	addr := awstest.Email()
-	cid, _ := s.ContactID(addr)
-	if err := s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr}); err != nil {
-		t.Fatal(err)
-	}
-	_, id := closeloop.NewToken()
-	sv := closeloop.Survey{ID: id, Source: "generic", TicketID: "1", ContactID: cid, Kind: closeloop.CSAT, SentAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
-	if err := s.CreateSurvey(ctx, sv); err != nil {
-		t.Fatal(err)
-	}
+	addr, _, sv := personWithSurvey(t, s, closeloop.CSAT)
+	id := sv.ID
 	if _, err := s.Answer(ctx, sv, 2, "Slow", nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -156,16 +148,7 @@ func TestOlderAnswerIsNotTheLatest(t *testing.T) {
 // on the kept item.
 func TestErasedContactTakesNoAnswer(t *testing.T) {
 	s, table := storeAndTable(t)
-	addr := awstest.Email()
-	cid, _ := s.ContactID(addr)
-	if err := s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr}); err != nil {
-		t.Fatal(err)
-	}
-	_, id := closeloop.NewToken()
-	sv := closeloop.Survey{ID: id, Source: "generic", TicketID: "1", ContactID: cid, Kind: closeloop.NPS, SentAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
-	if err := s.CreateSurvey(ctx, sv); err != nil {
-		t.Fatal(err)
-	}
+	_, cid, sv := personWithSurvey(t, s, closeloop.NPS)
 	// The erasure's first write, the kept suppression, before it reaches
 	// the survey.
 	if _, err := awstest.DynamoDB().PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: map[string]types.AttributeValue{
@@ -186,4 +169,20 @@ func TestErasedContactTakesNoAnswer(t *testing.T) {
 			t.Errorf("the erased person's item took %s: %s", attr, snap)
 		}
 	}
+}
+
+// personWithSurvey stores a person and a sent survey of kind to them.
+func personWithSurvey(t *testing.T, s *dynamo.Store, kind closeloop.Kind) (addr, cid string, sv closeloop.Survey) {
+	t.Helper()
+	addr = awstest.Email()
+	cid, _ = s.ContactID(addr)
+	if err := s.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: addr}); err != nil {
+		t.Fatal(err)
+	}
+	_, id := closeloop.NewToken()
+	sv = closeloop.Survey{ID: id, Source: "generic", TicketID: "1", ContactID: cid, Kind: kind, SentAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateSurvey(ctx, sv); err != nil {
+		t.Fatal(err)
+	}
+	return addr, cid, sv
 }

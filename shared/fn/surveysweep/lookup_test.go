@@ -497,16 +497,7 @@ func TestLookupNearTheDeadline(t *testing.T) {
 // helpdesk's id for them), since no contact id would lead a later erasure
 // there.
 func TestLookupOfAnErasedPerson(t *testing.T) {
-	email := awstest.Email()
-	v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){
-		body(map[string]any{"type": "contact", "id": "6650f2ab9c3e1a0001b7c0de", "email": email, "name": "Noor"}),
-	}}
-	api := httptest.NewServer(v)
-	defer api.Close()
-	cfg := awstest.Config()
-	cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
-	cfg.CheckInDelay = 0
-	st := awstest.Stack(t, cfg)
+	email, st, _ := intercomCustomer(t)
 	addr, _ := closeloop.NormalizeEmail(email)
 	cid, _ := st.Store.ContactID(addr)
 	if err := st.Store.UpsertContact(context.Background(), closeloop.Contact{ID: cid, Email: addr}); err != nil {
@@ -535,16 +526,7 @@ func TestLookupOfAnErasedPerson(t *testing.T) {
 // is not stored on the ticket yet) is no erasure: the survey keeps its
 // person and the ticket their contact.
 func TestLookedUpCustomerWhileADeliveryWrites(t *testing.T) {
-	email := awstest.Email()
-	v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){
-		body(map[string]any{"type": "contact", "id": "6650f2ab9c3e1a0001b7c0de", "email": email, "name": "Noor"}),
-	}}
-	api := httptest.NewServer(v)
-	defer api.Close()
-	cfg := awstest.Config()
-	cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
-	cfg.CheckInDelay = 0
-	st := awstest.Stack(t, cfg)
+	_, st, cfg := intercomCustomer(t)
 	if code, reply, _ := deliver(t, st, "intercom-solved-lookup.json"); code != 200 || !strings.Contains(reply, `"scheduled"`) {
 		t.Fatalf("delivery: %d %s", code, reply)
 	}
@@ -574,15 +556,7 @@ func TestLookedUpCustomerWhileADeliveryWrites(t *testing.T) {
 // ticket meanwhile.
 func TestLookedUpCustomerErasedWhileSending(t *testing.T) {
 	for _, reopen := range []bool{false, true} {
-		email := awstest.Email()
-		v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){
-			body(map[string]any{"type": "contact", "id": "6650f2ab9c3e1a0001b7c0de", "email": email, "name": "Noor"}),
-		}}
-		api := httptest.NewServer(v)
-		cfg := awstest.Config()
-		cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
-		cfg.CheckInDelay = 0
-		st := awstest.Stack(t, cfg)
+		email, st, cfg := intercomCustomer(t)
 		if code, reply, _ := deliver(t, st, "intercom-solved-lookup.json"); code != 200 || !strings.Contains(reply, `"scheduled"`) {
 			t.Fatalf("delivery: %d %s", code, reply)
 		}
@@ -608,7 +582,6 @@ func TestLookedUpCustomerErasedWhileSending(t *testing.T) {
 				t.Errorf("reopen %v: the survey keeps the erased person: %+v", reopen, sv)
 			}
 		}
-		api.Close()
 	}
 }
 
@@ -643,4 +616,21 @@ func TestCheckInWrittenDuringErasure(t *testing.T) {
 	if err != nil || got.ContactID != "" || got.Subject != "" {
 		t.Errorf("check-in %+v, %v: keeps the erased person", got, err)
 	}
+}
+
+// intercomCustomer is a stack whose Intercom look-ups find one customer
+// (Noor, at the returned address) for the sample intercom-solved-lookup.json,
+// and its configuration.
+func intercomCustomer(t *testing.T) (string, *devstack.Stack, closeloop.Config) {
+	t.Helper()
+	email := awstest.Email()
+	v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){
+		body(map[string]any{"type": "contact", "id": "6650f2ab9c3e1a0001b7c0de", "email": email, "name": "Noor"}),
+	}}
+	api := httptest.NewServer(v)
+	t.Cleanup(api.Close)
+	cfg := awstest.Config()
+	cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
+	cfg.CheckInDelay = 0
+	return email, awstest.Stack(t, cfg), cfg
 }
