@@ -123,6 +123,13 @@ func SolveCounts(prev, next *Ticket) (Counters, time.Time) {
 	return c, next.SolvedAt
 }
 
+// ForgetPerson strips t of what names its person (contact, subject, agent,
+// the helpdesk's id for them, a reason that may quote them), as erasure
+// does to the tickets it finds.
+func (t *Ticket) ForgetPerson() {
+	t.ContactID, t.Subject, t.AgentName, t.AgentEmail, t.LookupID, t.Reason = "", "", "", "", "", ""
+}
+
 // TicketRef names a ticket.
 type TicketRef struct {
 	Source, TicketID string

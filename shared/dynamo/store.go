@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -298,4 +299,8 @@ func (s *Store) Table() string { return s.table }
 // atMostOnce is the option of an atomic ADD to a counter: a connection lost
 // after the request left is not retried, since DynamoDB may have added it
 // already; a count is then short by one rather than counted twice.
-func atMostOnce(o *dynamodb.Options) { o.Retryer = awsretry.Retryer() }
+func atMostOnce(o *dynamodb.Options) { o.Retryer = atMostOnceRetryer() }
+
+// atMostOnceRetryer is made once: a retryer keeps its retry tokens across
+// calls, as the client's own does.
+var atMostOnceRetryer = sync.OnceValue(awsretry.Retryer)

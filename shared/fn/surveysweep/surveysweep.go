@@ -347,7 +347,7 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 		// A customer this run looked up: until this record, the ticket held
 		// no contact id, so an erasure meanwhile could not find it. Do
 		// what it would have.
-		if _, why, merr := h.mailable(ctx, claimed.ContactID); merr == nil && (why == "contact erased" || why == closeloop.SuppressedErased) {
+		if _, why, merr := h.mailable(ctx, claimed.ContactID); merr == nil && why == closeloop.SuppressedErased {
 			slog.InfoContext(ctx, "survey sent while its looked-up person was erased", "source", t.Source, "ticket", t.TicketID, "survey", surveyID)
 			if err := h.Store.EraseTicket(ctx, t.Source, t.TicketID); err != nil {
 				return state, err
@@ -373,7 +373,7 @@ func (h *Handler) eligible(ctx context.Context, t *closeloop.Ticket, now time.Ti
 		case c.Suppressed == closeloop.SuppressedErased:
 			// A ticket written while its person was being erased, after
 			// erasure listed their items: it keeps nothing about them.
-			t.ContactID, t.Subject, t.AgentName, t.AgentEmail, t.LookupID = "", "", "", "", ""
+			t.ForgetPerson()
 			return c, closeloop.SurveySuppressed, "contact erased", nil
 		case c.Suppressed != "":
 			return c, closeloop.SurveySuppressed, c.Suppressed, nil
@@ -458,7 +458,7 @@ func (h *Handler) save(ctx context.Context, t *closeloop.Ticket, prev int64, mut
 			erased = true // the stored ticket lost its contact: erasure took it
 		}
 		if erased {
-			merged.ContactID, merged.Subject, merged.AgentName, merged.AgentEmail, merged.LookupID, merged.Reason = "", "", "", "", "", ""
+			merged.ForgetPerson()
 			if next.State == closeloop.SurveySent && t.SurveyID != "" {
 				slog.InfoContext(ctx, "survey sent while its person was erased", "source", t.Source, "ticket", t.TicketID, "survey", t.SurveyID)
 				if err := h.Store.EraseSurvey(ctx, t.SurveyID); err != nil {
@@ -559,12 +559,13 @@ func (h *Handler) remind(ctx context.Context, t *closeloop.Ticket, now time.Time
 }
 
 // mailable reads contact id and says why they may not be mailed ("" when
-// they may): erased, unsubscribed, bounced or complained.
+// they may): erased (closeloop.SuppressedErased, also for a contact that is
+// gone), unsubscribed, bounced or complained.
 func (h *Handler) mailable(ctx context.Context, id string) (closeloop.Contact, string, error) {
 	c, err := h.Store.GetContact(ctx, id)
 	switch {
 	case errors.Is(err, closeloop.ErrNotFound):
-		return c, "contact erased", nil
+		return c, closeloop.SuppressedErased, nil
 	case err != nil:
 		return c, "", err
 	}
@@ -603,7 +604,7 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 		// a status Closeloop does not act on: still solved.)
 		why = "reopened"
 	case t.ContactID == "" || ci.ContactID == "":
-		why = "erased"
+		why = closeloop.SuppressedErased
 	}
 	var c closeloop.Contact
 	read := time.Now()
@@ -617,7 +618,7 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 	if why != "" {
 		next.State, next.SentAt = closeloop.CheckInSkipped, time.Time{}
 	}
-	if why == "erased" || why == "contact erased" || why == closeloop.SuppressedErased {
+	if why == closeloop.SuppressedErased {
 		// Scheduled in the instant of an erasure: it keeps nothing about
 		// the person.
 		next.ContactID, next.Subject = "", ""
@@ -742,7 +743,7 @@ func (h *Handler) lookUp(ctx context.Context, t *closeloop.Ticket) (closeloop.Su
 		// Nothing about an erased person stays: not the ticket's subject,
 		// agent or the helpdesk's id for them (no contact id would lead a
 		// later erasure here).
-		t.Subject, t.AgentName, t.AgentEmail, t.LookupID = "", "", "", ""
+		t.ForgetPerson()
 		return closeloop.SurveySuppressed, "contact erased", nil
 	}
 	if err != nil {
