@@ -165,8 +165,12 @@ func capacity(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 		Note: fmt.Sprintf("%.0f over the target, %.1f× it; ", loopR-6, loopR/6) + "strongly consistent reads of each item before a conditional write dominate: the sweep reads the ticket and the person before claiming, the page and the answer read the survey, and the closing function reads again what it sends (the detractor alert and the comment's acknowledgement each read the survey, the case or the person; the fan-out reads the improvement, its theme's members and, for each batch, the improvement, responses, people and claims at once), since erasure or an unsubscribe may have come in between"})
 	// Seven invocations a loop (webhook, sweep share, page, answer, tag, announce, closing), ~100 ms at 256 MB each.
 	lambda := 7*priceLambdaRq + 7*0.1*0.25*priceLambdaGB
-	per1000 := 1000 * (loopW*priceWRU + loopR*priceRRU + 2*priceEmail + lambda)
-	rep.add(Figure{Section: "capacity", Name: "cost per 1,000 closed loops (DynamoDB + 2 SES emails + Lambda)", Value: fmt.Sprintf("$%.4f", per1000)})
+	dynamo := 1000 * (loopW*priceWRU + loopR*priceRRU)
+	per1000 := dynamo + 1000*(2*priceEmail+lambda)
+	atTarget := 1000 * (min(loopW, 12)*priceWRU + min(loopR, 6)*priceRRU)
+	rep.add(Figure{Section: "capacity", Name: "cost per 1,000 closed loops (DynamoDB + 2 SES emails + Lambda)", Value: fmt.Sprintf("$%.4f", per1000),
+		Note: fmt.Sprintf("DynamoDB $%.4f (%.0f%%), SES $%.4f (%.0f%%), Lambda $%.4f (%.0f%%); at the capacity targets DynamoDB would cost $%.4f, saving $%.4f per 1,000 loops (%.0f%% of the total)",
+			dynamo, 100*dynamo/per1000, 1000*2*priceEmail, 100*1000*2*priceEmail/per1000, 1000*lambda, 100*1000*lambda/per1000, atTarget, dynamo-atTarget, 100*(dynamo-atTarget)/per1000)})
 	rep.add(Figure{Section: "capacity", Name: "against a SaaS plan's price per 1,000 responses (estimate)", Value: fmt.Sprintf("$%.0f, %.0f× Closeloop's cost", saasPer1000, saasPer1000/per1000)})
 	return nil
 }

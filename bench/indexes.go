@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 
@@ -59,7 +61,11 @@ func (x *indexWrites) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil || res.StatusCode != http.StatusOK {
 		return res, err
 	}
-	x.add(indexUnits(before, x.item(r.Context(), key)))
+	u := indexUnits(before, x.item(r.Context(), key))
+	if os.Getenv("BENCH_CAPACITY_TRACE") != "" {
+		fmt.Fprintf(os.Stderr, "    %-10s %-40.40s %-30.30s index %.1f WCU\n", op, pk, sk, u)
+	}
+	x.add(u)
 	return res, nil
 }
 
