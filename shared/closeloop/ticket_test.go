@@ -189,3 +189,34 @@ func TestSolveArrivingAfterItsReopen(t *testing.T) {
 		t.Errorf("counts %+v on %v; want solved and reopened on the solve's day", c, day)
 	}
 }
+
+// The window's edges are wall-clock times on the days the clocks change:
+// 09:00 is 09:00 local, not nine hours after local midnight.
+func TestSendWindowKeepsWallClockAcrossDST(t *testing.T) {
+	w, err := ParseSendWindow("09:00-18:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, ny)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, c := range []struct{ now, want string }{
+		{"2026-03-08 09:30", "2026-03-08 09:30"}, // spring forward: inside the window
+		{"2026-03-08 08:30", "2026-03-08 09:00"},
+		{"2026-11-01 08:15", "2026-11-01 09:00"}, // fall back: before the window
+		{"2026-11-01 17:30", "2026-11-01 17:30"}, // still inside until 18:00
+		{"2026-11-01 18:30", "2026-11-02 09:00"},
+	} {
+		if got := w.Next(at(c.now), ny); !got.Equal(at(c.want)) {
+			t.Errorf("Next(%s New York) = %s, want %s", c.now, got.In(ny).Format("2006-01-02 15:04 MST"), c.want)
+		}
+	}
+}

@@ -95,7 +95,12 @@ func (w SendWindow) Next(t time.Time, loc *time.Location) time.Time {
 		if !w.Days[day.Weekday()] {
 			continue
 		}
-		start, end := day.Add(w.Start), day.Add(w.End)
+		// The edges are wall-clock times, also on the days the clocks
+		// change (24:00 is the next midnight).
+		edge := func(d time.Duration) time.Time {
+			return time.Date(day.Year(), day.Month(), day.Day(), int(d/time.Hour), int(d%time.Hour/time.Minute), 0, 0, loc)
+		}
+		start, end := edge(w.Start), edge(w.End)
 		switch {
 		case t.Before(start):
 			return start
