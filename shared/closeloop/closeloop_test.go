@@ -152,10 +152,25 @@ func TestCleanComment(t *testing.T) {
 	if got := CleanComment("  hi  "); got != "hi" {
 		t.Errorf("%q", got)
 	}
-	long := strings.Repeat("é", MaxComment) // 2 bytes each
-	got := CleanComment(long)
-	if len(got) > MaxComment || !utf8.ValidString(got) || len(got) < MaxComment-1 {
-		t.Errorf("cut to %d bytes, valid %v", len(got), utf8.ValidString(got))
+	// The page's box takes 5,000 characters: a comment in Japanese
+	// (3 bytes each) or with emoji (4) is kept whole, not cut to 5,000 bytes.
+	for _, ch := range []string{"é", "日", "👍"} {
+		whole := strings.Repeat(ch, MaxComment)
+		if got := CleanComment(whole); got != whole {
+			t.Errorf("%d × %q: kept %d characters, want all", MaxComment, ch, utf8.RuneCountInString(got))
+		}
+		got := CleanComment(whole + ch + ch)
+		if utf8.RuneCountInString(got) != MaxComment || !utf8.ValidString(got) {
+			t.Errorf("%d × %q: cut to %d characters, valid %v", MaxComment+2, ch, utf8.RuneCountInString(got), utf8.ValidString(got))
+		}
+		// An imported comment keeps as many characters as a posted one.
+		r := ImportedResponse{ID: "1", Email: "a@example.com", Kind: CSAT, Score: 5, At: time.Now().Add(-time.Hour), Comment: whole + ch}
+		if err := r.Validate(time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if r.Comment != whole {
+			t.Errorf("import of %d × %q: kept %d characters, want %d", MaxComment+1, ch, utf8.RuneCountInString(r.Comment), MaxComment)
+		}
 	}
 }
 

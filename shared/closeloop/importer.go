@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // ImportedResponse is one past answer brought in from another tool: it
@@ -89,13 +88,7 @@ func (r *ImportedResponse) Validate(now time.Time) error {
 	if r.At.IsZero() || r.At.After(now.Add(MaxClockAhead)) || r.At.Before(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		return Errorf(ErrInvalid, "date %v is not a past date after 2000", r.At)
 	}
-	r.Comment = strings.ToValidUTF8(r.Comment, "\uFFFD")
-	if len(r.Comment) > MaxComment {
-		r.Comment = r.Comment[:MaxComment]
-		for !utf8.ValidString(r.Comment) {
-			r.Comment = r.Comment[:len(r.Comment)-1]
-		}
-	}
+	r.Comment = cutRunes(strings.ToValidUTF8(r.Comment, "\uFFFD"), MaxComment)
 	var themes []string
 	for _, t := range r.Themes {
 		if name := ThemeNameOf(t); name != "" && len(themes) < 10 {

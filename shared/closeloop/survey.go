@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // SurveyTTL is how long a survey link accepts answers.
@@ -51,21 +50,26 @@ func (s Survey) Expired(now time.Time) bool { return !s.ExpiresAt.IsZero() && no
 // only its anonymous rating and takes no answer any more.
 func (s Survey) Erased() bool { return s.ContactID == "" }
 
-// MaxComment is the longest comment kept, in bytes.
+// MaxComment is the longest comment kept, in characters: the survey page's
+// box takes as many (a comment in Japanese or with emoji takes 3 or 4 bytes
+// a character, up to 20,000 bytes in all).
 const MaxComment = 5000
 
 // CleanComment drops invalid UTF-8 from c, trims it, and cuts it to
-// MaxComment bytes on a rune boundary.
+// MaxComment characters.
 func CleanComment(c string) string {
-	c = strings.TrimSpace(strings.ToValidUTF8(c, ""))
-	if len(c) <= MaxComment {
-		return c
+	return strings.TrimSpace(cutRunes(strings.TrimSpace(strings.ToValidUTF8(c, "")), MaxComment))
+}
+
+// cutRunes returns the first n characters of valid UTF-8 s.
+func cutRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
 	}
-	c = c[:MaxComment]
-	for !utf8.ValidString(c) {
-		c = c[:len(c)-1] // c was valid: only a rune cut in two at the end is not
-	}
-	return strings.TrimSpace(c)
+	return s
 }
 
 // MatchThemes returns the names of the themes whose keywords occur in

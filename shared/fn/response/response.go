@@ -346,7 +346,8 @@ func (h *Handler) openFollowUp(ctx context.Context, c closeloop.Case, ticketID s
 func withError(p page, msg string) page { p.Error = msg; return p }
 
 // Form limits: a survey answer is a rating and a comment of at most
-// closeloop.MaxComment bytes; an unsubscribe POST carries at most
+// closeloop.MaxComment characters (45 KB percent-encoded in Japanese, the
+// page's box holding 2,500 emoji at most); an unsubscribe POST carries at most
 // "List-Unsubscribe=One-Click". Larger bodies get 413.
 const (
 	MaxForm            = 64 << 10
