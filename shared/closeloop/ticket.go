@@ -60,8 +60,11 @@ type Ticket struct {
 	ReceivedAt time.Time   // when the first event arrived
 	SolvedAt   time.Time   // the first solve: the day the ticket counts as solved (reopen and repeat-contact rates)
 	LookupID   string      // the helpdesk's id of a customer the delivery named without an email: looked up before the survey goes
-	Reason     string      // why the survey was not sent (failed, suppressed, throttled), for operators
-	Reopened   bool        // reopened since its first solve (counted once)
+	// ThrottledAt is when the helpdesk's API first answered this survey's
+	// look-up with 429 (zero otherwise): the survey waits a day at most.
+	ThrottledAt time.Time
+	Reason      string // why the survey was not sent (failed, suppressed, throttled), for operators
+	Reopened    bool   // reopened since its first solve (counted once)
 }
 
 // The windows of the repeat-contact rates: another ticket of the same
@@ -219,6 +222,7 @@ func Apply(t *Ticket, ev TicketEvent, contactID string, p Policy, now time.Time)
 			next.SolvedAt = at
 		}
 		next.State = SurveyScheduled
+		next.Attempts, next.ThrottledAt = 0, time.Time{} // a new survey starts its tries afresh
 		next.DueAt = at.Add(p.Delay)
 		if next.DueAt.Before(now) {
 			next.DueAt = now

@@ -40,6 +40,7 @@ type ticketItem struct {
 	ReceivedAt string   `dynamodbav:"received_at"`
 	SolvedAt   string   `dynamodbav:"solved_at,omitempty"`
 	LookupID   string   `dynamodbav:"lookup_id,omitempty"`
+	Throttled  string   `dynamodbav:"throttled_at,omitempty"`
 	Reason     string   `dynamodbav:"reason,omitempty"`
 	Reopened   bool     `dynamodbav:"reopened,omitempty"`
 }
@@ -83,7 +84,7 @@ func (s *Store) saveTicket(ctx context.Context, t *closeloop.Ticket, prev int64,
 		Events: t.Events, ContactKey: t.ContactID, Subject: t.Subject, AgentName: t.AgentName, AgentEmail: t.AgentEmail,
 		Kind: string(t.Kind), Locale: t.Locale, TimeZone: t.TimeZone, State: string(t.State), DueAt: ts(t.DueAt),
 		SurveyID: t.SurveyID, Attempts: t.Attempts, Reminder: string(t.Reminder), Version: prev + 1, ReceivedAt: ts(t.ReceivedAt),
-		SolvedAt: ts(t.SolvedAt), Reopened: t.Reopened, LookupID: t.LookupID, Reason: t.Reason,
+		SolvedAt: ts(t.SolvedAt), Reopened: t.Reopened, LookupID: t.LookupID, Reason: t.Reason, Throttled: ts(t.ThrottledAt),
 	}
 	if t.State == closeloop.SurveyScheduled || t.State == closeloop.SurveySending || t.State == closeloop.SurveySent && t.Reminder == closeloop.ReminderScheduled {
 		it.DuePK, it.DueSK = shard(it.PK), ts(t.DueAt)
@@ -161,6 +162,6 @@ func (it ticketItem) ticket() *closeloop.Ticket {
 		Events: it.Events, ContactID: it.ContactKey, Subject: it.Subject, AgentName: it.AgentName, AgentEmail: it.AgentEmail,
 		Kind: closeloop.Kind(it.Kind), Locale: it.Locale, TimeZone: it.TimeZone, State: closeloop.SurveyState(it.State), DueAt: parseTS(it.DueAt),
 		SurveyID: it.SurveyID, Attempts: it.Attempts, Reminder: closeloop.Reminder(it.Reminder), Version: it.Version, ReceivedAt: parseTS(it.ReceivedAt),
-		SolvedAt: parseTS(it.SolvedAt), Reopened: it.Reopened, LookupID: it.LookupID, Reason: it.Reason,
+		SolvedAt: parseTS(it.SolvedAt), Reopened: it.Reopened, LookupID: it.LookupID, Reason: it.Reason, ThrottledAt: parseTS(it.Throttled),
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,52 @@ type Lookup interface {
 // throttling (429), a server error, a timeout or a lost connection. Any
 // other failure (404, a refused credential) is final.
 var ErrLookupRetry = errors.New("look-up failed for now")
+
+// Throttled is a 429 from a helpdesk's API: no call should go to it before
+// After has passed (0 when the API did not say; at most MaxThrottleWait).
+// It wraps ErrLookupRetry.
+type Throttled struct {
+	What   string        // what was looked up, never a credential
+	Status string        // the answer's status line
+	After  time.Duration // the wait the API asked for
+}
+
+func (e *Throttled) Error() string {
+	msg := fmt.Sprintf("look up %s: %v: the API answered %s", e.What, ErrLookupRetry, e.Status)
+	if e.After > 0 {
+		msg += fmt.Sprintf(", asking to wait %s", e.After.Round(time.Second))
+	}
+	return msg
+}
+
+func (e *Throttled) Unwrap() error { return ErrLookupRetry }
+
+// MaxThrottleWait bounds the wait a 429 may ask for.
+const MaxThrottleWait = 24 * time.Hour
+
+// throttleWait reads the wait a 429 asks for from the header the vendor
+// uses: Retry-After (seconds or a date: Zendesk, Front, HubSpot, Jira),
+// X-RateLimit-Retry-After (seconds: Help Scout) or X-RateLimit-Reset (the
+// Unix time the window resets: Intercom). 0 when none says.
+func throttleWait(h http.Header, now time.Time) time.Duration {
+	var d time.Duration
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			d = time.Duration(n) * time.Second
+		} else if at, err := http.ParseTime(v); err == nil {
+			d = at.Sub(now)
+		}
+	} else if n, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Retry-After")), 10, 64); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if n, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 64); err == nil {
+		if n > 1e9 { // a Unix time, not a count of seconds
+			d = time.Unix(n, 0).Sub(now)
+		} else {
+			d = time.Duration(n) * time.Second
+		}
+	}
+	return min(max(d, 0), MaxThrottleWait)
+}
 
 // LookupTimeout bounds one look-up request.
 const LookupTimeout = 5 * time.Second
@@ -366,7 +413,9 @@ func call(ctx context.Context, c *http.Client, method, u string, h http.Header, 
 	defer res.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	switch {
-	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
+	case res.StatusCode == http.StatusTooManyRequests:
+		return &Throttled{What: what, Status: res.Status, After: throttleWait(res.Header, time.Now())}
+	case res.StatusCode >= 500:
 		return fmt.Errorf("look up %s: %w: the API answered %s", what, ErrLookupRetry, res.Status)
 	case res.StatusCode == http.StatusNotFound:
 		return fmt.Errorf("look up %s: not found (404)", what)

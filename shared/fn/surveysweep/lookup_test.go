@@ -634,3 +634,70 @@ func intercomCustomer(t *testing.T) (string, *devstack.Stack, closeloop.Config) 
 	cfg.CheckInDelay = 0
 	return email, awstest.Stack(t, cfg), cfg
 }
+
+// TestLookupThrottledWaitsAsTold: a helpdesk API answering 429 with
+// Retry-After is not called again before that time, neither for the
+// ticket whose look-up it refused nor for the run's other tickets of the
+// same source; the waits do not use up the survey's tries (five tries in
+// half an hour used to fail every survey of a throttled helpdesk for good),
+// and a survey throttled for over a day fails with the reason.
+func TestLookupThrottledWaitsAsTold(t *testing.T) {
+	v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "3600")
+		status(http.StatusTooManyRequests)(w)
+	}}}
+	st, _ := lookupStack(t, "intercom", "intercom-token", v)
+	ctx := context.Background()
+	clock := time.Now().UTC().Truncate(time.Second)
+	st.Sweeper.Now = func() time.Time { return clock }
+	st.Sweeper.Window = closeloop.SendWindow{Always: true}
+	st.Sweeper.Workers = 1 // one at a time: calls already under way when the 429 comes cannot be taken back
+	for i := range 5 {
+		tk := &closeloop.Ticket{Source: "intercom", TicketID: fmt.Sprintf("T%d", i), Status: closeloop.StatusSolved, StatusAt: clock, SolvedAt: clock, ReceivedAt: clock,
+			State: closeloop.SurveyScheduled, DueAt: clock, Kind: closeloop.CSAT, LookupID: fmt.Sprintf("contact-%d", i)}
+		if err := st.Store.SaveTicket(ctx, tk, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tickets := func() []*closeloop.Ticket {
+		var out []*closeloop.Ticket
+		for i := range 5 {
+			tk, err := st.Store.GetTicket(ctx, "intercom", fmt.Sprintf("T%d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, tk)
+		}
+		return out
+	}
+	res, _ := st.Sweeper.Run(ctx)
+	if n := v.calls.Load(); n != 1 || res.Failed != 0 || res.Sent != 0 {
+		t.Fatalf("first run: %d calls to the throttled API (want 1), %+v", n, res)
+	}
+	for _, tk := range tickets() {
+		if tk.State != closeloop.SurveyScheduled || tk.Attempts != 0 || tk.DueAt.Before(clock.Add(time.Hour)) {
+			t.Errorf("ticket %s after a 429 with Retry-After 3600: %s, %d tries, due %s; want scheduled, no try used, due in an hour or later",
+				tk.TicketID, tk.State, tk.Attempts, tk.DueAt.Sub(clock))
+		}
+	}
+	clock = clock.Add(20 * time.Minute)
+	st.Sweeper.Run(ctx)
+	if n := v.calls.Load(); n != 1 {
+		t.Errorf("%d calls 20 minutes later, want none before the hour", n-1)
+	}
+	// Still throttled every hour for a day: never failed for the waits.
+	for clock.Sub(tickets()[0].SolvedAt) < 23*time.Hour {
+		clock = clock.Add(time.Hour)
+		if res, _ := st.Sweeper.Run(ctx); res.Failed != 0 {
+			t.Fatalf("%s after the solve: %+v; want no survey failed while the API asks to wait", clock.Sub(tickets()[0].SolvedAt), res)
+		}
+	}
+	clock = clock.Add(2 * time.Hour)
+	st.Sweeper.Run(ctx)
+	st.Sweeper.Run(ctx)
+	for _, tk := range tickets() {
+		if tk.State != closeloop.SurveyFailed || !strings.Contains(tk.Reason, "429") {
+			t.Errorf("ticket %s throttled for over a day: %s %q; want failed with the reason", tk.TicketID, tk.State, tk.Reason)
+		}
+	}
+}

@@ -86,6 +86,33 @@ type Handler struct {
 	CheckInDelay  time.Duration              // the check-in this long after a looked-up customer's solve; 0 for none
 	PerSource     map[string]closeloop.SourceSettings
 	Now           func() time.Time // nil for time.Now
+
+	throttled throttles // per source, until when its API asked for no call (kept while the instance lives)
+}
+
+// throttles holds, per source, the time before which its helpdesk's API
+// asked for no call (a 429), so one refused look-up spares the API the
+// run's other look-ups of that source.
+type throttles struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+func (t *throttles) set(source string, until time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.until == nil {
+		t.until = map[string]time.Time{}
+	}
+	if until.After(t.until[source]) {
+		t.until[source] = until
+	}
+}
+
+func (t *throttles) get(source string) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.until[source]
 }
 
 // Defaults for a Handler's zero fields.
@@ -97,6 +124,10 @@ const (
 	// for the function's memory and the table's burst.
 	DefaultWorkers = 16
 	maxAttempts    = 5
+	// maxThrottled is how long a survey whose customer's look-up the
+	// helpdesk throttles (429) keeps waiting from the first 429: the waits
+	// use up none of its maxAttempts.
+	maxThrottled = 24 * time.Hour
 	// deadlineMargin is the time left before the invocation's deadline at
 	// which a run stops claiming, so it never dies mid-send.
 	deadlineMargin = 5 * time.Second
@@ -237,6 +268,21 @@ func (h *Handler) one(ctx context.Context, ref closeloop.TicketRef, now time.Tim
 
 	if d, ok := ctx.Deadline(); ok && t.LookupID != "" && h.Lookups[t.Source] != nil && time.Until(d) < lookupMargin {
 		return "", nil // a look-up may take a while: leave it to the next run rather than die holding the claim
+	}
+	if until := h.throttled.get(t.Source); t.ContactID == "" && t.LookupID != "" && until.After(now) {
+		// The helpdesk's API asked for no call before then: the survey
+		// waits for its customer's look-up, unclaimed, for a day at most.
+		if !t.ThrottledAt.IsZero() && now.Sub(t.ThrottledAt) > maxThrottled {
+			why := fmt.Sprintf("look up %s customer %s: the API answered 429 Too Many Requests for over %s", t.Source, t.LookupID, maxThrottled)
+			h.auditLookup(ctx, t, why)
+			return h.finish(ctx, t, t.Version, closeloop.SurveyFailed, why)
+		}
+		later := *t
+		later.DueAt, later.ThrottledAt = until, cmp.Or(t.ThrottledAt, now)
+		if err := h.Store.SaveTicket(ctx, &later, t.Version); err != nil && !errors.Is(err, closeloop.ErrConflict) {
+			return "", err
+		}
+		return deferred, nil
 	}
 	// Claim: from here on no other sweep touches this ticket.
 	token, surveyID := closeloop.NewToken()
@@ -684,18 +730,32 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 // retry puts a claimed ticket back on the schedule after a failure that sent
 // nothing, with a growing back-off, and fails it after maxAttempts.
 func (h *Handler) retry(ctx context.Context, t *closeloop.Ticket, cause error) (closeloop.SurveyState, error) {
-	if !errors.Is(cause, mail.ErrNoTime) && t.Attempts+1 >= maxAttempts {
+	var throttled *helpdesk.Throttled
+	wait := errors.As(cause, &throttled)
+	if wait {
+		// The helpdesk asked to wait: no call to it before then, from this
+		// survey or any other, and no try used up, for a day at most.
+		h.throttled.set(t.Source, h.now().Add(max(throttled.After, time.Minute)))
+		if !t.ThrottledAt.IsZero() && h.now().Sub(t.ThrottledAt) > maxThrottled {
+			_, err := h.finish(ctx, t, t.Version, closeloop.SurveyFailed, fmt.Sprintf("%v (throttled for over %s)", cause, maxThrottled))
+			return closeloop.SurveyFailed, errors.Join(cause, err)
+		}
+	} else if !errors.Is(cause, mail.ErrNoTime) && t.Attempts+1 >= maxAttempts {
 		_, err := h.finish(ctx, t, t.Version, closeloop.SurveyFailed, cause.Error())
 		return closeloop.SurveyFailed, errors.Join(cause, err)
 	}
 	state := closeloop.SurveyScheduled
 	err := h.save(ctx, t, t.Version, func(next *closeloop.Ticket) {
 		next.State, next.SurveyID = closeloop.SurveyScheduled, ""
-		if errors.Is(cause, mail.ErrNoTime) {
+		switch {
+		case errors.Is(cause, mail.ErrNoTime):
 			// Nothing was tried: the run ran out of time. Due again at
 			// once, and no attempt of the survey's.
 			next.DueAt = h.now()
-		} else {
+		case wait:
+			next.DueAt = h.now().Add(max(throttled.After, time.Duration(1<<(next.Attempts+1))*time.Minute))
+			next.ThrottledAt = cmp.Or(next.ThrottledAt, h.now())
+		default:
 			next.Attempts++
 			next.DueAt = h.now().Add(time.Duration(1<<next.Attempts) * time.Minute)
 		}
@@ -775,8 +835,14 @@ func (h *Handler) enrich(ctx context.Context, t *closeloop.Ticket) {
 	if l == nil {
 		return
 	}
+	if h.throttled.get(t.Source).After(h.now()) {
+		return // the helpdesk asked to wait: the survey goes without the details
+	}
 	p, err := l.Person(ctx, id)
 	if err != nil {
+		if th := (*helpdesk.Throttled)(nil); errors.As(err, &th) {
+			h.throttled.set(t.Source, h.now().Add(max(th.After, time.Minute)))
+		}
 		slog.WarnContext(ctx, "customer details not looked up", "source", t.Source, "ticket", t.TicketID, "err", logging.Redact(err.Error()))
 		return
 	}
