@@ -33,6 +33,9 @@ func ParseBrand(name, color, logo string) (Brand, error) {
 	if b.Color == "" {
 		b.Color = DefaultBrandColor
 	}
+	if !strings.HasPrefix(b.Color, "#") {
+		b.Color = "#" + b.Color // "1d4ed8" is meant as #1d4ed8; CSS needs the "#"
+	}
 	c, err := Contrast(b.Color, "#ffffff")
 	if err != nil {
 		return b, fmt.Errorf("CLOSELOOP_BRAND_COLOR=%q: want a hex colour such as #1d4ed8", color)

@@ -328,6 +328,11 @@ func TestBrand(t *testing.T) {
 	if _, err := ParseBrand("Acme", "#B91C1C", "https://acme.example/logo.png"); err != nil {
 		t.Errorf("a dark red with a logo: %v", err)
 	}
+	// Without its "#" a colour is still a colour: the emails and pages get
+	// valid CSS ("background:1d4ed8" left every button white on white).
+	if b, err := ParseBrand("", "1D4ED8", ""); err != nil || b.Color != "#1d4ed8" {
+		t.Errorf("a colour without #: %q, %v; want #1d4ed8", b.Color, err)
+	}
 	if _, err := LoadConfig(func(k string) string {
 		return map[string]string{"CLOSELOOP_BRAND_COLOR": "#fde68a"}[k]
 	}); err == nil || !strings.Contains(err.Error(), "contrast") {

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -68,5 +69,65 @@ func TestSurveyEmailNeedsItsOwnUnsubscribeToken(t *testing.T) {
 		if _, err := SurveyEmail("a@example.com", Survey{Kind: closeloop.CSAT, BaseURL: "https://fb.test", Token: "TOK", UnsubscribeToken: unsub}); err == nil {
 			t.Errorf("unsubscribe token %q accepted", unsub)
 		}
+	}
+}
+
+// TestButtonsHoldTheirSizeInOutlook: Outlook's Word engine ignores the
+// padding of a link, so every button and rating cell carries its padding on
+// its cell too (mso-padding-alt), or Outlook shows a strip as tall as the
+// text; other clients keep the link's padding, the whole button clickable.
+func TestButtonsHoldTheirSizeInOutlook(t *testing.T) {
+	brand := closeloop.Brand{Color: "#1d4ed8"}
+	var all []Message
+	add := func(m Message, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, m)
+	}
+	for _, k := range []closeloop.Kind{closeloop.CSAT, closeloop.NPS, closeloop.CES} {
+		add(SurveyEmail("a@example.com", Survey{TicketSubject: "Printer", Kind: k, BaseURL: "https://fb.test", Token: "TOK", UnsubscribeToken: "U", Brand: brand}))
+	}
+	add(CheckInEmail("a@example.com", "Ada", "de", "Printer", "https://fb.test", "TOK", "https://fb.test/u/U", brand))
+	add(ClosingEmail("a@example.com", Closing{Summary: "S", Detail: "D", Link: "https://example.com/changelog", Brand: brand}))
+	add(SignInEmail("a@example.com", "https://fb.test/console/login/T", 15, brand))
+	add(AlertEmail("a@example.com", Alert{Kind: closeloop.CSAT, Rating: 1, Low: 1, High: 5, CaseURL: "https://fb.test/console/cases/1"}, brand))
+	add(DigestEmail("a@example.com", closeloop.Digest{}, "https://fb.test/console", brand))
+	cell := regexp.MustCompile(`<td[^>]*>\s*<a [^>]*style="[^"]*display:block;padding:([0-9px ]+)`)
+	buttons := 0
+	for _, m := range all {
+		for _, c := range cell.FindAllStringSubmatch(m.HTML, -1) {
+			buttons++
+			if !strings.Contains(c[0], "mso-padding-alt:"+c[1]) {
+				t.Errorf("%q: a button's cell lacks mso-padding-alt:%s: %s", m.Subject, c[1], c[0])
+			}
+		}
+	}
+	if buttons != 5+11+7+2+4 { // ratings, check-in answers, buttons
+		t.Errorf("%d buttons found, want every rating, check-in answer and button", buttons)
+	}
+}
+
+// TestDarkModeKeepsTheUnsubscribeLinkReadable: the emails opt into dark
+// mode, so the footer's link gets a dark-mode colour readable on the dark
+// background (its inline grey had 2.35:1 there).
+func TestDarkModeKeepsTheUnsubscribeLinkReadable(t *testing.T) {
+	m, err := SurveyEmail("a@example.com", Survey{TicketSubject: "Printer", Kind: closeloop.CSAT, BaseURL: "https://fb.test", Token: "TOK", UnsubscribeToken: "U"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dark := regexp.MustCompile(`@media \(prefers-color-scheme:dark\)\{(.*)\}`).FindStringSubmatch(m.HTML)
+	bg := regexp.MustCompile(`\.bg\{background:(#[0-9a-f]{6})`)
+	link := regexp.MustCompile(`(?:^|\})[^{}]*\.muted a[^{}]*\{color:(#[0-9a-f]{6})`)
+	if dark == nil || bg.FindStringSubmatch(dark[1]) == nil || link.FindStringSubmatch(dark[1]) == nil {
+		t.Fatalf("no dark-mode colour for the footer's link: %v", dark)
+	}
+	c, err := closeloop.Contrast(link.FindStringSubmatch(dark[1])[1], bg.FindStringSubmatch(dark[1])[1])
+	if err != nil || c < 4.5 {
+		t.Errorf("the footer's link in dark mode: %.2f:1 (%v), want 4.5:1 or more", c, err)
+	}
+	if !strings.Contains(m.HTML, `class="muted"`) || !strings.Contains(m.HTML, "/u/U") {
+		t.Error("the footer with its link is missing")
 	}
 }
