@@ -192,7 +192,8 @@ func readSettings(scope constructs.Construct) (settings, error) {
 	_, err = closeloop.LoadConfig(func(k string) string {
 		return map[string]string{"CLOSELOOP_SURVEY_DELAY": s.delay, "CLOSELOOP_SURVEY_KIND": s.kind, "CLOSELOOP_FATIGUE_WINDOW": s.fatigue,
 			"CLOSELOOP_BRAND_NAME": s.brandName, "CLOSELOOP_BRAND_COLOR": s.brandColor, "CLOSELOOP_BRAND_LOGO_URL": s.brandLogoURL,
-			"CLOSELOOP_TIMEZONE": s.timeZone, "CLOSELOOP_ALERT_EMAIL": s.alertEmail, "CLOSELOOP_SES_MAX_RATE": s.sesMaxRate}[k] + s.sourceEnv[k] + s.schedule[k]
+			"CLOSELOOP_TIMEZONE": s.timeZone, "CLOSELOOP_ALERT_EMAIL": s.alertEmail, "CLOSELOOP_SES_MAX_RATE": s.sesMaxRate,
+			"CLOSELOOP_ADMIN_EMAIL": s.adminEmail}[k] + s.sourceEnv[k] + s.schedule[k]
 	})
 	if err != nil {
 		return s, fmt.Errorf("context: %w", err)

@@ -1026,7 +1026,7 @@ func TestScheduleSettingsFromContext(t *testing.T) {
 			t.Errorf("%s sets a schedule setting nobody gave: %s", id, env)
 		}
 	}
-	for k, bad := range map[string]string{"sendWindow": "whenever", "reminderDelay": "soon", "checkInDelay": "-1h", "acknowledge": "maybe"} {
+	for k, bad := range map[string]string{"sendWindow": "whenever", "reminderDelay": "soon", "checkInDelay": "-1h", "acknowledge": "maybe", "adminEmail": "lead at acme"} {
 		func() {
 			defer func() {
 				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "CLOSELOOP_") {

@@ -155,6 +155,9 @@ func localConfig(getenv func(string) string) (closeloop.Config, error) {
 	if len(cfg.ContactKey) == 0 {
 		cfg.ContactKey = closeloop.ContactKey(randomToken())
 	}
+	if cfg.AdminEmail == "" {
+		cfg.AdminEmail = closeloop.DefaultAdminEmail // locally only: in AWS nobody is admin by default
+	}
 	return cfg, err
 }
 

@@ -247,6 +247,12 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || c.SurveyDelay != time.Hour || c.SurveyKind != CSAT || c.FatigueWindow != 7*24*time.Hour || c.BaseURL != DefaultBaseURL || len(c.Secrets) != 0 {
 		t.Errorf("defaults %+v %v", c, err)
 	}
+	// No first admin unless one is named: in AWS a placeholder address
+	// anyone could ask a sign-in link for would become the team's admin
+	// (closeloop dev names admin@closeloop.localhost itself).
+	if c.AdminEmail != "" {
+		t.Errorf("default first admin %q, want none", c.AdminEmail)
+	}
 	c, err = LoadConfig(env(map[string]string{"CLOSELOOP_SURVEY_DELAY": "0s", "CLOSELOOP_SURVEY_KIND": "nps", "CLOSELOOP_SECRET_ZENDESK": "z", "CLOSELOOP_BASE_URL": "https://fb.acme.example/"}))
 	if err != nil || c.SurveyDelay != 0 || c.SurveyKind != NPS || c.Secrets["zendesk"] != "z" || c.BaseURL != "https://fb.acme.example" {
 		t.Errorf("set %+v %v", c, err)

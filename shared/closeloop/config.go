@@ -24,7 +24,7 @@ type Config struct {
 	SESMaxRate      float64                   // CLOSELOOP_SES_MAX_RATE: emails a second every sender shares; 0 for the account's SES quota
 	AlertEmail      string                    // CLOSELOOP_ALERT_EMAIL: the team's address for detractor alerts; none when empty
 	Table           string                    // CLOSELOOP_TABLE, default "closeloop"
-	AdminEmail      string                    // CLOSELOOP_ADMIN_EMAIL, default admin@closeloop.localhost: the first admin operator
+	AdminEmail      string                    // CLOSELOOP_ADMIN_EMAIL: the first admin operator; none unless set (closeloop dev: admin@closeloop.localhost)
 	TimeZone        *time.Location            // CLOSELOOP_TIMEZONE, default UTC: the team's zone
 	ReminderDelay   time.Duration             // CLOSELOOP_REMINDER_DELAY, default 72h: one reminder this long after an unanswered survey; 0 for none
 	CheckInDelay    time.Duration             // CLOSELOOP_CHECKIN_DELAY, default 168h: the check-in this long after the solve; 0 for none
@@ -170,7 +170,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AlertWebhookURL: getenv("CLOSELOOP_ALERT_WEBHOOK_URL"),
 		AlertEmail:      getenv("CLOSELOOP_ALERT_EMAIL"),
 		Table:           cmp.Or(getenv("CLOSELOOP_TABLE"), DefaultTable),
-		AdminEmail:      cmp.Or(getenv("CLOSELOOP_ADMIN_EMAIL"), DefaultAdminEmail),
+		AdminEmail:      getenv("CLOSELOOP_ADMIN_EMAIL"),
 
 		ClosingQueueURL:     getenv("CLOSELOOP_CLOSING_QUEUE_URL"),
 		SESConfigurationSet: getenv("CLOSELOOP_SES_CONFIGURATION_SET"),
@@ -259,8 +259,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("CLOSELOOP_ALERT_EMAIL: %v", err)
 		}
 	}
-	if c.AdminEmail, err = NormalizeEmail(c.AdminEmail); err != nil {
-		return c, fmt.Errorf("CLOSELOOP_ADMIN_EMAIL: %v", err)
+	if c.AdminEmail != "" {
+		if c.AdminEmail, err = NormalizeEmail(c.AdminEmail); err != nil {
+			return c, fmt.Errorf("CLOSELOOP_ADMIN_EMAIL: %v", err)
+		}
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

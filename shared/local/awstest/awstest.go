@@ -112,6 +112,7 @@ func Config() closeloop.Config {
 	cfg.SurveyDelay = 0
 	cfg.SendWindow, _ = closeloop.ParseSendWindow("always")
 	cfg.AdminToken = "test-admin-token"
+	cfg.AdminEmail = closeloop.DefaultAdminEmail // as closeloop dev has it
 	cfg.Table = Name("t")
 	cfg.BaseURL = "http://closeloop.test"
 	cfg.ContactKey = TestContactKey
