@@ -166,9 +166,18 @@ func TestReportCommand(t *testing.T) {
 	if rows["response_rate"] != "1" || rows["reopen_rate"] != "0" {
 		t.Errorf("report: response rate %q, reopen rate %q; want 1 and 0:\n%s", rows["response_rate"], rows["reopen_rate"], table)
 	}
-	byAgent := cli("report", "--breakdown", "source", "--source", "generic")
-	if !strings.Contains(byAgent, "source=generic") || !regexp.MustCompile(`(?m)^generic\s+2\s+2\s+1\s+50`).MatchString(byAgent) {
-		t.Errorf("report with a filter and a breakdown:\n%s", byAgent)
+	bySource := cli("report", "--breakdown", "source")
+	if !regexp.MustCompile(`(?m)^generic\s+2\s+2\s+1\s+50`).MatchString(bySource) {
+		t.Errorf("report with a breakdown:\n%s", bySource)
+	}
+	if out := cli("report", "--source", "generic"); !strings.Contains(out, "source=generic") {
+		t.Errorf("report with a filter:\n%s", out)
+	}
+	// A filter with a breakdown would show whole-team rows under the
+	// filter's heading: refused, naming both.
+	var outB, errsB bytes.Buffer
+	if err := run(context.Background(), []string{"report", "--breakdown", "agent", "--source", "generic"}, func(k string) string { return env[k] }, &outB, &errsB); err == nil || !strings.Contains(err.Error(), "breakdown=agent") {
+		t.Errorf("--breakdown agent --source generic: %v, want a refusal naming both", err)
 	}
 	// Both answering customers are in this month's cohorts.
 	if !regexp.MustCompile(`(?m)^` + time.Now().UTC().Format("2006-01") + `\s+(promoter|detractor)\s+1\s`).MatchString(table) {

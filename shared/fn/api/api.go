@@ -618,6 +618,11 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "breakdown=%q: want source, agent, kind or theme", breakdown))
 		return
 	}
+	if breakdown != "" && filter != "" {
+		// Its rows would be the whole team's under the filter's heading.
+		web.Error(w, r, closeloop.Errorf(closeloop.ErrInvalid, "%s and breakdown=%s: the figures are kept one breakdown at a time, so a breakdown always covers the whole team; ask for the breakdown alone, or for %s alone", filter, breakdown, filter))
+		return
+	}
 	var days []closeloop.DayCounters
 	if filter == "" {
 		days, err = h.Store.CountersBetween(r.Context(), from, to)

@@ -220,6 +220,15 @@ func TestFilteredReportsSayWhatTheyDoNotKeep(t *testing.T) {
 			t.Errorf("%s: responses %v, csat %v; want the filtered scores", q, got["responses"], got["csat"])
 		}
 	}
+	// A filter and a breakdown together would give whole-team rows under
+	// the filter's heading (the counters are kept one breakdown at a time):
+	// refused, with the reason.
+	for _, q := range []string{"&source=generic&breakdown=agent", "&kind=csat&breakdown=kind"} {
+		var out map[string]any
+		if w := call(t, st.Handler, "GET", "/api/metrics?from="+today+"&to="+today+q, "", st.Config.AdminToken, &out); w.Code != 400 || !strings.Contains(w.Body.String(), "breakdown") {
+			t.Errorf("%s: %d %s; want 400 saying a breakdown takes no filter", q, w.Code, w.Body)
+		}
+	}
 	// A filtered series and the breakdown rows hold no 0 for them either.
 	for _, q := range []string{"&source=generic&by=day", "&breakdown=source"} {
 		got := raw(q)
