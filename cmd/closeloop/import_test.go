@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/local/awstest"
@@ -158,5 +159,40 @@ func TestImportDelightedFromTheAPI(t *testing.T) {
 	}
 	if _, err := cli("import", "csv"); err == nil || !strings.Contains(err.Error(), "usage") {
 		t.Errorf("import csv without a file: %v", err)
+	}
+}
+
+// TestImportedDatesAreTheTeamsDays: a CSV date without a time is a day in
+// the team's zone (CLOSELOOP_TIMEZONE): west of UTC, 2026-11-20 counted on
+// the 19th when it was read as midnight UTC. Importing it again changes
+// nothing.
+func TestImportedDatesAreTheTeamsDays(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServerWith(t, func(c *closeloop.Config) { c.TimeZone = la })
+	cli := cliAgainst(s)
+	email := awstest.Email()
+	file := filepath.Join(t.TempDir(), "answers.csv")
+	os.WriteFile(file, []byte("email,kind,score,date\n"+email+",csat,5,2026-11-20\n"), 0o644)
+	for i := range 2 {
+		if out, err := cli("import", "csv", file); err != nil {
+			t.Fatalf("import %d: %v\n%s", i, err, out)
+		}
+	}
+	var page struct {
+		Responses []struct {
+			CreatedAt time.Time `json:"created_at"`
+		} `json:"responses"`
+	}
+	for day, want := range map[string]int{"2026-11-19": 0, "2026-11-20": 1} {
+		page.Responses = nil
+		if code := s.call(t, "GET", "/api/responses?from="+day+"&to="+day, nil, &page); code != 200 {
+			t.Fatalf("responses on %s: %d", day, code)
+		}
+		if len(page.Responses) != want {
+			t.Errorf("responses on %s (Los Angeles): %d, want %d", day, len(page.Responses), want)
+		}
 	}
 }

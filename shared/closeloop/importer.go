@@ -16,14 +16,18 @@ import (
 // ImportedResponse is one past answer brought in from another tool: it
 // lands as an answered survey, counted in the metrics of its day.
 type ImportedResponse struct {
-	Origin     string            `json:"origin"` // "delighted" or "csv"
-	ID         string            `json:"id"`     // the record's id in its origin: importing it again changes nothing
-	Email      string            `json:"email"`
-	Name       string            `json:"name,omitempty"`
-	Kind       Kind              `json:"kind"`
-	Score      int               `json:"score"`
-	Comment    string            `json:"comment,omitempty"`
-	At         time.Time         `json:"at"`
+	Origin  string    `json:"origin"` // "delighted" or "csv"
+	ID      string    `json:"id"`     // the record's id in its origin: importing it again changes nothing
+	Email   string    `json:"email"`
+	Name    string    `json:"name,omitempty"`
+	Kind    Kind      `json:"kind"`
+	Score   int       `json:"score"`
+	Comment string    `json:"comment,omitempty"`
+	At      time.Time `json:"at"`
+	// Day is the answer's date when its source gave no time of day
+	// (YYYY-MM-DD): the API places it on that day in the team's zone
+	// (PlaceDay), At holding its midnight UTC for older servers.
+	Day        string            `json:"day,omitempty"`
 	Themes     []string          `json:"themes,omitempty"`
 	Properties map[string]string `json:"properties,omitempty"`
 }
@@ -269,15 +273,18 @@ func ParseCSV(r io.Reader, now time.Time) ([]ImportedResponse, []Skipped, error)
 		if err != nil {
 			return fmt.Sprintf("kind %q: want csat, nps or ces", get("kind"))
 		}
-		at := now
+		at, day := now, ""
 		if d := get("date"); d != "" {
 			var ok bool
 			if at, ok = parseDate(d); !ok {
 				return fmt.Sprintf("date %q: want RFC 3339 or YYYY-MM-DD", d)
 			}
+			if _, err := time.Parse(time.DateOnly, d); err == nil {
+				day = d
+			}
 		}
 		ir := ImportedResponse{Origin: "csv", ID: get("id"), Email: get("email"), Name: get("name"), Kind: kind, Score: score,
-			Comment: get("comment"), At: at.UTC()}
+			Comment: get("comment"), At: at.UTC(), Day: day}
 		if t := get("tags"); t != "" {
 			ir.Themes = strings.Split(t, ";")
 		}
@@ -337,6 +344,27 @@ func readCSV(r io.Reader, need []string, columns string, each func(where string,
 		}
 	}
 	return skipped, nil
+}
+
+// PlaceDay puts a response given by its day only at noon of that day in
+// loc, the team's zone (or now, when that is later than now), so it counts
+// on its own day in every report; an error wraps ErrInvalid.
+func (r *ImportedResponse) PlaceDay(loc *time.Location, now time.Time) error {
+	if r.Day == "" {
+		return nil
+	}
+	d, err := time.Parse(time.DateOnly, r.Day)
+	if err != nil {
+		return Errorf(ErrInvalid, "day %q: want YYYY-MM-DD", r.Day)
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	r.At = time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, loc)
+	if r.At.After(now) {
+		r.At = now
+	}
+	return nil
 }
 
 // parseDate reads an RFC 3339 time or a YYYY-MM-DD date.

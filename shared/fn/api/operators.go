@@ -353,7 +353,11 @@ func (h *Handler) importRecords(w http.ResponseWriter, r *http.Request) {
 			rep.Skipped = append(rep.Skipped, closeloop.Skipped{Record: what, Reason: fmt.Sprintf("origin %q: want delighted or csv", rec.Origin)})
 			continue
 		}
-		if err := rec.Validate(now); err != nil {
+		err := rec.PlaceDay(h.Config.TimeZone, now)
+		if err == nil {
+			err = rec.Validate(now)
+		}
+		if err != nil {
 			rep.Skipped = append(rep.Skipped, closeloop.Skipped{Record: what, Reason: err.Error()})
 			continue
 		}
