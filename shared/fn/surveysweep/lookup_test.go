@@ -701,3 +701,44 @@ func TestLookupThrottledWaitsAsTold(t *testing.T) {
 		}
 	}
 }
+
+// TestLookedUpLanguageReachesTheCheckIn: a delivery with the address but
+// not the language is completed by a look-up before the survey; the
+// check-in that follows a week later goes in that language too (it went in
+// English: the check-in was scheduled before the look-up).
+func TestLookedUpLanguageReachesTheCheckIn(t *testing.T) {
+	v := &vendor{auth: "Bearer intercom-token", answers: []func(http.ResponseWriter){
+		body(map[string]any{"type": "contact", "id": "5310d8e7598c9a0b24000002", "email": "noor.customer@example.org", "browser_language": "fr"}),
+	}}
+	api := httptest.NewServer(v)
+	defer api.Close()
+	cfg := awstest.Config()
+	cfg.APIs = map[string]closeloop.VendorAPI{"intercom": {URL: api.URL, Token: "intercom-token"}}
+	cfg.CheckInDelay = 30 * 24 * time.Hour // after the sample's solve (days ago): due after the survey, as in life
+	cfg.ReminderDelay = 0
+	st := awstest.Stack(t, cfg)
+	email := awstest.Email()
+	ev := awstest.LoadEvent(t, "intercom-solved.json", time.Now())
+	ev.Body = strings.Replace(ev.Body, "noor.customer@example.org", email, 1)
+	ev.Headers, _ = helpdesk.Resign("intercom", cfg.Secrets["intercom"], "", ev.Headers, []byte(ev.Body), time.Now())
+	if res, err := lambdahttp.Handler(st.Handler)(context.Background(), ev); err != nil || !strings.Contains(res.Body, `"scheduled"`) {
+		t.Fatalf("delivery: %+v %v", res, err)
+	}
+	clock := time.Now()
+	st.Sweeper.Now = func() time.Time { return clock }
+	st.Sweeper.Run(context.Background())
+	if ms := awstest.MailTo(t, email); len(ms) != 1 {
+		t.Fatalf("%d emails after the first run, want the survey alone", len(ms))
+	}
+	clock = clock.Add(30 * 24 * time.Hour)
+	st.Sweeper.Run(context.Background())
+	ms := awstest.MailTo(t, email)
+	if len(ms) != 2 {
+		t.Fatalf("%d emails, want the survey and the check-in: %v", len(ms), ms)
+	}
+	for _, m := range ms {
+		if !strings.Contains(m.Body.Text, "Bonjour") {
+			t.Errorf("%q is not in French:\n%s", m.Subject, m.Body.Text)
+		}
+	}
+}

@@ -632,6 +632,12 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 	if ci.State != closeloop.CheckInScheduled || ci.DueAt.After(now) {
 		return "", nil // the index lagged behind a change
 	}
+	t, terr := h.Store.GetTicket(ctx, ci.Source, ci.TicketID)
+	if terr == nil {
+		// The check-in was scheduled at the solve; a look-up before the
+		// survey may have told the customer's language and zone since.
+		ci.Locale, ci.TimeZone = cmp.Or(ci.Locale, t.Locale), cmp.Or(ci.TimeZone, t.TimeZone)
+	}
 	if next := h.Window.Next(now, closeloop.Location(ci.TimeZone, cmp.Or(h.Zone, time.UTC))); next.After(now) {
 		later := ci
 		later.DueAt = next
@@ -641,7 +647,7 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 		return deferred, nil
 	}
 	why := ""
-	t, err := h.Store.GetTicket(ctx, ci.Source, ci.TicketID)
+	err = terr
 	switch {
 	case err != nil && !errors.Is(err, closeloop.ErrNotFound):
 		return "", err
