@@ -41,7 +41,10 @@ func clientFlags(fs *flag.FlagSet, getenv func(string) string) func() (*apiClien
 		if *token == "" {
 			return nil, errors.New("--token (or CLOSELOOP_TOKEN) is required: an operator's API token, or CLOSELOOP_ADMIN_TOKEN")
 		}
-		return &apiClient{base: strings.TrimRight(*api, "/"), token: *token, http: &http.Client{Timeout: 30 * time.Second}}, nil
+		// A redirect is not followed: a POST would go on as a GET and
+		// answer 200, a success that did not happen (do names the target).
+		noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		return &apiClient{base: strings.TrimRight(*api, "/"), token: *token, http: &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirect}}, nil
 	}
 }
 
@@ -68,6 +71,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 32<<20))
+	if res.StatusCode/100 == 3 {
+		return fmt.Errorf("%s %s: the API answered %s, a redirect to %q: use that URL as --api (or CLOSELOOP_API_URL); nothing was done", method, path, res.Status, res.Header.Get("Location"))
+	}
 	if res.StatusCode/100 != 2 {
 		var e struct{ Error string }
 		json.Unmarshal(b, &e)
@@ -95,6 +101,9 @@ func operators(ctx context.Context, args []string, getenv func(string) string, s
 	pos, err := parseInterspersed(fs, rest)
 	if err != nil {
 		return err
+	}
+	if !(sub == "add" && len(pos) == 1 || sub == "remove" && len(pos) == 1 || sub == "list" && len(pos) == 0) {
+		return errors.New(use) // before the API settings, which a wrong command does not need
 	}
 	c, err := client()
 	if err != nil {

@@ -59,6 +59,23 @@ func TestOperatorsAndEraseCommands(t *testing.T) {
 	if out, err := cli("operators", "remove", "grace@example.com"); err != nil || !strings.Contains(out, "no longer") {
 		t.Errorf("operators remove: %q %v", out, err)
 	}
+	// Removing someone who is no operator (a typo) says so, instead of a
+	// success that hides that the real person keeps their access.
+	if out, err := cli("operators", "remove", "grace@example.com"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("removing a non-operator: %q %v, want a 404 error", out, err)
+	}
+	// Behind a redirect (http:// to https://, a moved host) a POST would be
+	// followed as a GET and print a success that did not happen.
+	moved := httptest.NewServer(http.RedirectHandler(s.URL+"/api/operators", http.StatusMovedPermanently))
+	defer moved.Close()
+	if out, err := cli("operators", "add", "zed@example.com", "--role", "admin", "--api", moved.URL); err == nil || !strings.Contains(err.Error(), "redirect") {
+		t.Errorf("operators add behind a redirect: %q %v, want an error naming the redirect", out, err)
+	}
+	// A wrong subcommand is a usage error even without API settings.
+	var out, errs bytes.Buffer
+	if err := run(context.Background(), []string{"operators", "frob", "x"}, func(string) string { return "" }, &out, &errs); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Errorf("operators frob: %v, want the usage", err)
+	}
 	// erase goes through the API and leaves the person's survey unanswerable.
 	email := awstest.Email()
 	s.solve(t, "generic", "e-1", email, "Ada", "solved")

@@ -86,6 +86,9 @@ func invokeOn(ctx context.Context, st *devstack.Stack, fn string, raw []byte, st
 			ev.Headers = h
 			fmt.Fprintf(stderr, "re-signed the %s sample with the current time\n", src)
 		}
+		if ev.Headers == nil {
+			ev.Headers = map[string]string{}
+		}
 		if fn == "api" {
 			ev.Headers["authorization"] = "Bearer " + st.Config.AdminToken
 		}

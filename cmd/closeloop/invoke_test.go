@@ -99,6 +99,13 @@ func TestInvokeRefusals(t *testing.T) {
 			t.Errorf("%v: no error", args)
 		}
 	}
+	// An API Gateway event without headers is still an event (it panicked).
+	ev := filepath.Join(t.TempDir(), "metrics.json")
+	os.WriteFile(ev, []byte(`{"version":"2.0","rawPath":"/api/metrics","requestContext":{"http":{"method":"GET"}}}`), 0o644)
+	out.Reset()
+	if err := run(context.Background(), []string{"invoke", "api", ev}, func(string) string { return "" }, &out, &errs); err != nil || !strings.Contains(out.String(), "200") {
+		t.Errorf("invoke api with an event without headers: %v\n%s", err, out.String())
+	}
 }
 
 // TestDemo runs `closeloop demo` as `make demo` does: it exits cleanly and

@@ -79,6 +79,11 @@ func (h *Handler) removeOperator(r *http.Request, email string) error {
 	if addr == principalOf(r.Context()).Email {
 		return closeloop.Errorf(closeloop.ErrInvalid, "you cannot remove yourself; ask another admin")
 	}
+	if _, err := h.Store.GetOperator(r.Context(), addr); errors.Is(err, closeloop.ErrNotFound) {
+		return closeloop.Errorf(closeloop.ErrNotFound, "%s is no operator of this team (nothing removed)", addr)
+	} else if err != nil {
+		return err
+	}
 	if last, err := h.lastAdmin(r.Context(), addr); err != nil {
 		return err
 	} else if last {
