@@ -571,3 +571,34 @@ func TestThemesToTagCostHalf(t *testing.T) {
 		t.Errorf("the themes to tag cost %.1f read units, the console's %.1f; want half", rcu, consistent)
 	}
 }
+
+// TestLastPageHasNoCursor: a page that ends the responses carries no next
+// cursor, also when it is exactly full (a client made one more call for an
+// empty page, and a check for the end on the last page with data failed).
+func TestLastPageHasNoCursor(t *testing.T) {
+	s := awstest.Store(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	day := now.Truncate(24 * time.Hour).Add(-24 * time.Hour) // yesterday, whole
+	for i := range 3 {
+		rec := closeloop.ImportedResponse{Origin: "csv", ID: fmt.Sprint("page-", i), Email: awstest.Email(), Kind: closeloop.CSAT, Score: 4, At: day.Add(12*time.Hour + time.Duration(i)*time.Minute)}
+		if err := rec.Validate(now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ImportResponse(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, next, err := s.ListResponses(ctx, closeloop.ResponseFilter{From: day, To: day, Limit: 3})
+	if err != nil || len(all) != 3 || next != "" {
+		t.Errorf("limit 3 of 3: %d responses, cursor %q, %v; want all three and no cursor", len(all), next, err)
+	}
+	first, next, err := s.ListResponses(ctx, closeloop.ResponseFilter{From: day, To: day, Limit: 2})
+	if err != nil || len(first) != 2 || next == "" {
+		t.Fatalf("limit 2 of 3: %d responses, cursor %q, %v; want two and a cursor", len(first), next, err)
+	}
+	rest, next, err := s.ListResponses(ctx, closeloop.ResponseFilter{From: day, To: day, Limit: 2, Cursor: next})
+	if err != nil || len(rest) != 1 || next != "" || rest[0].ID == first[0].ID || rest[0].ID == first[1].ID {
+		t.Errorf("the second page: %d responses, cursor %q, %v; want the third alone and no cursor", len(rest), next, err)
+	}
+}

@@ -242,7 +242,9 @@ func (s *Store) ListResponses(ctx context.Context, f closeloop.ResponseFilter) (
 		return nil, "", err
 	}
 	var out []closeloop.Survey
-	next := ""
+	// A page reads one match past its limit: the cursor is given only
+	// when more follow (a full last page needs none).
+	next, lastDay, lastSK := "", "", ""
 	for d := first; f.Newest && !d.Before(last) || !f.Newest && !d.After(last); d = d.Add(step) {
 		if afterDay != "" && (!f.Newest && d.Format(time.DateOnly) < afterDay || f.Newest && d.Format(time.DateOnly) > afterDay) {
 			continue // before the cursor's day
@@ -267,11 +269,12 @@ func (s *Store) ListResponses(ctx context.Context, f closeloop.ResponseFilter) (
 				return err
 			}
 			if sv := it.survey(); f.Match(sv) {
-				out = append(out, sv)
-				if f.Limit > 0 && len(out) >= f.Limit {
-					next = makeCursor(d.Format(time.DateOnly), it.DaySK)
+				if f.Limit > 0 && len(out) == f.Limit {
+					next = makeCursor(lastDay, lastSK)
 					return errStop
 				}
+				out = append(out, sv)
+				lastDay, lastSK = d.Format(time.DateOnly), it.DaySK
 			}
 			return nil
 		})
