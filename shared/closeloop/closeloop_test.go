@@ -257,7 +257,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || c.SurveyDelay != 0 || c.SurveyKind != NPS || c.Secrets["zendesk"] != "z" || c.BaseURL != "https://fb.acme.example" {
 		t.Errorf("set %+v %v", c, err)
 	}
-	for k, v := range map[string]string{"CLOSELOOP_SURVEY_DELAY": "soon", "CLOSELOOP_FATIGUE_WINDOW": "-1h", "CLOSELOOP_SURVEY_KIND": "stars", "CLOSELOOP_BASE_URL": "ftp://x", "CLOSELOOP_ALERT_WEBHOOK_URL": "::"} {
+	for k, v := range map[string]string{"CLOSELOOP_SURVEY_DELAY": "soon", "CLOSELOOP_FATIGUE_WINDOW": "-1h", "CLOSELOOP_SURVEY_KIND": "stars", "CLOSELOOP_BASE_URL": "ftp://x", "CLOSELOOP_ALERT_WEBHOOK_URL": "::", "CLOSELOOP_FROM": "not an address"} {
 		if _, err := LoadConfig(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: %v, want an error naming it", k, v, err)
 		}

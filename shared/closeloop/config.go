@@ -259,6 +259,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("CLOSELOOP_ALERT_EMAIL: %v", err)
 		}
 	}
+	if _, err := SenderAddress(c.From); err != nil {
+		return c, fmt.Errorf("CLOSELOOP_FROM=%q: %v (want like %q)", c.From, err, DefaultFrom)
+	}
 	if c.AdminEmail != "" {
 		if c.AdminEmail, err = NormalizeEmail(c.AdminEmail); err != nil {
 			return c, fmt.Errorf("CLOSELOOP_ADMIN_EMAIL: %v", err)
