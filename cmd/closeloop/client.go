@@ -332,13 +332,20 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 	var totals map[string]any
 	json.Unmarshal(raw, &totals)
 	cols := []string{"surveys_sent", "responses", "response_rate", "csat", "nps", "ces", "closing_sent"}
+	bcols := []string{"surveys_sent", "responses", "response_rate", "csat", "nps", "ces", "reopen_rate", "repeat_contact_rate_30d"}
 	if *asCSV {
+		// The series, or the breakdown when one is asked for; a figure
+		// without a value is an empty cell.
 		w := csv.NewWriter(stdout)
-		w.Write(append([]string{"period"}, cols...))
-		for _, p := range m.Series {
-			row := []string{fmt.Sprint(p["day"])}
-			for _, c := range cols {
-				row = append(row, figure(p[c]))
+		first, keyOf, rows, columns := "period", "day", m.Series, cols
+		if *breakdown != "" {
+			first, keyOf, rows, columns = *breakdown, "key", m.Breakdown, bcols
+		}
+		w.Write(append([]string{first}, columns...))
+		for _, p := range rows {
+			row := []string{fmt.Sprint(p[keyOf])}
+			for _, c := range columns {
+				row = append(row, cell(p[c]))
 			}
 			w.Write(row)
 		}
@@ -386,7 +393,6 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	fmt.Fprintf(stdout, "\nby %s\n", *breakdown)
 	tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	bcols := []string{"surveys_sent", "responses", "response_rate", "csat", "nps", "ces", "reopen_rate", "repeat_contact_rate_30d"}
 	fmt.Fprintln(tw, *breakdown+"\t"+strings.Join(bcols, "\t"))
 	for _, row := range m.Breakdown {
 		line := fmt.Sprint(row["key"])
@@ -396,6 +402,14 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
+}
+
+// cell is a JSON number or null as a CSV cell: null is empty.
+func cell(v any) string {
+	if v == nil {
+		return ""
+	}
+	return figure(v)
 }
 
 // figure prints a JSON number or null.

@@ -206,6 +206,15 @@ func TestReportCommand(t *testing.T) {
 	if out := cli("report", "--csv", "--by", "month"); !strings.HasPrefix(out, "period,surveys_sent,responses") || strings.Count(out, "\n") < 2 {
 		t.Errorf("--csv: %s", out)
 	}
+	// In a spreadsheet a figure without a value is an empty cell, not a
+	// dash read as text (no CES was asked here).
+	if out := cli("report", "--csv", "--by", "day"); strings.Contains(out, "–") || !regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d,2,2,1,50,,,`).MatchString(out) {
+		t.Errorf("--csv with empty figures:\n%s", out)
+	}
+	// --csv with --breakdown writes the breakdown, not the series alone.
+	if out := cli("report", "--csv", "--breakdown", "source"); !strings.HasPrefix(out, "source,surveys_sent,responses") || !regexp.MustCompile(`(?m)^generic,2,2,1,50,`).MatchString(out) {
+		t.Errorf("--csv --breakdown source:\n%s", out)
+	}
 	var out, errs bytes.Buffer
 	if err := run(context.Background(), []string{"report", "--by", "year"}, func(k string) string { return env[k] }, &out, &errs); err == nil || !strings.Contains(err.Error(), "400") {
 		t.Errorf("--by year: %v", err)
