@@ -32,6 +32,10 @@ type ImportedResponse struct {
 	Properties map[string]string `json:"properties,omitempty"`
 }
 
+// ImportOrigins are where imported responses come from; each is the source
+// of the responses it brought in.
+var ImportOrigins = []string{"csv", "delighted"}
+
 // ImportedSuppression is one address another tool must not mail any more:
 // an unsubscribe or a bounce.
 type ImportedSuppression struct {

@@ -236,8 +236,8 @@ func (h *Handler) responseFilter(q url.Values) (closeloop.ResponseFilter, error)
 		Locale: q.Get("locale"), Query: strings.TrimSpace(q.Get("q")), Cursor: q.Get("cursor"), Limit: DefaultLimit,
 		HasComment: q.Get("has_comment") == "true" || q.Get("has_comment") == "1" || q.Get("has_comment") == "on",
 	}
-	if f.Source != "" && !closeloop.KnownSource(f.Source) {
-		return f, closeloop.Errorf(closeloop.ErrInvalid, "unknown source %q", f.Source)
+	if f.Source != "" && !closeloop.KnownSource(f.Source) && !slices.Contains(closeloop.ImportOrigins, f.Source) {
+		return f, closeloop.Errorf(closeloop.ErrInvalid, "unknown source %q: want a helpdesk (%s) or an import's origin (%s)", f.Source, strings.Join(closeloop.Sources, ", "), strings.Join(closeloop.ImportOrigins, ", "))
 	}
 	if v := q.Get("kind"); v != "" {
 		if f.Kind, err = closeloop.ParseKind(v); err != nil {

@@ -327,3 +327,25 @@ func TestSeriesByWeekAndMonth(t *testing.T) {
 		}
 	}
 }
+
+// TestImportedResponsesFilterByOrigin: imported responses carry their
+// origin (csv, delighted) as their source, and the responses' source
+// filter takes it, so imported history can be read apart (it answered 400).
+func TestImportedResponsesFilterByOrigin(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	now := time.Now().UTC()
+	rec := closeloop.ImportedResponse{Origin: "csv", ID: "old-1", Email: awstest.Email(), Kind: closeloop.CSAT, Score: 2, At: now.Add(-time.Hour)}
+	if err := rec.Validate(now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Store.ImportResponse(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	span := "from=" + now.Add(-24*time.Hour).Format(time.DateOnly) + "&to=" + now.Format(time.DateOnly)
+	for source, want := range map[string]int{"csv": 1, "delighted": 0, "zendesk": 0} {
+		var page struct{ Responses []api.Response }
+		if w := call(t, st.Handler, "GET", "/api/responses?"+span+"&source="+source, "", st.Config.AdminToken, &page); w.Code != 200 || len(page.Responses) != want {
+			t.Errorf("source=%s: %d, %d responses; want 200 and %d", source, w.Code, len(page.Responses), want)
+		}
+	}
+}

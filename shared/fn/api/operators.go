@@ -352,9 +352,7 @@ func (h *Handler) importRecords(w http.ResponseWriter, r *http.Request) {
 	now := h.now()
 	for _, rec := range in.Responses {
 		what := rec.Origin + " response " + rec.ID
-		switch rec.Origin {
-		case "delighted", "csv":
-		default:
+		if !slices.Contains(closeloop.ImportOrigins, rec.Origin) {
 			rep.Skipped = append(rep.Skipped, closeloop.Skipped{Record: what, Reason: fmt.Sprintf("origin %q: want delighted or csv", rec.Origin)})
 			continue
 		}
