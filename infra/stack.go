@@ -494,6 +494,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		{"WebhookSecretsArn", "The secret holding each helpdesk's CLOSELOOP_SECRET_<SOURCE>, read by the webhook function", sec.webhooks},
 		{"HelpdeskApisSecretArn", "The secret holding CLOSELOOP_API_<SOURCE>_URL and _TOKEN for look-ups, read by the survey-sweep function", sec.apis},
 		{"AlertWebhookSecretArn", "The secret holding CLOSELOOP_ALERT_WEBHOOK_URL (Slack), read by the closing function", sec.alert},
+		{"ContactKeySecretArn", "The secret holding CLOSELOOP_CONTACT_KEY (never rotate it: docs/deploy.md), read by webhook, api, ses-events, survey-sweep and closing", contactKey},
 	} {
 		awscdk.NewCfnOutput(stack, jsii.String(o.id), &awscdk.CfnOutputProps{Value: o.s.SecretArn(), Description: jsii.String(o.desc)})
 	}

@@ -779,6 +779,13 @@ func TestNothingSecretInTheTemplate(t *testing.T) {
 			t.Errorf("output %s exposes a secret value", name)
 		}
 	}
+	// Every secret is findable by its ARN, the contact key's too
+	// (docs/deploy.md: copy it into a redeployed stack's secret).
+	for _, name := range []string{"AdminTokenSecretArn", "WebhookSecretsArn", "HelpdeskApisSecretArn", "AlertWebhookSecretArn", "ContactKeySecretArn"} {
+		if o, ok := a["Outputs"].(map[string]any)[name]; !ok || !strings.Contains(jsonOf(o), `"Ref":`) {
+			t.Errorf("no output %s holding the secret's ARN: %v", name, o)
+		}
+	}
 }
 
 // TestNagHasNoUnsuppressedFindings: cdk-nag's AWS Solutions and

@@ -91,7 +91,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 func operators(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const use = "usage: closeloop operators add EMAIL --role viewer|editor|admin | list | remove EMAIL  [--api URL] [--token TOKEN]"
 	if len(args) == 0 {
-		return errors.New(use)
+		return usageError(use)
 	}
 	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("operators "+sub, flag.ContinueOnError)
@@ -103,7 +103,7 @@ func operators(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	if !(sub == "add" && len(pos) == 1 || sub == "remove" && len(pos) == 1 || sub == "list" && len(pos) == 0) {
-		return errors.New(use) // before the API settings, which a wrong command does not need
+		return usageError(use) // before the API settings, which a wrong command does not need
 	}
 	c, err := client()
 	if err != nil {
@@ -140,7 +140,7 @@ func operators(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		return tw.Flush()
 	}
-	return errors.New(use)
+	return usageError(use)
 }
 
 // erase runs `closeloop erase EMAIL`: DELETE /api/contacts/{email}.
@@ -153,7 +153,7 @@ func erase(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: closeloop erase EMAIL [--api URL] [--token TOKEN]")
+		return usageError("usage: closeloop erase EMAIL [--api URL] [--token TOKEN]")
 	}
 	c, err := client()
 	if err != nil {
@@ -172,7 +172,7 @@ func erase(ctx context.Context, args []string, getenv func(string) string, stdou
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		if fs.NArg() == 0 {
@@ -189,7 +189,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func dlq(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const use = "usage: closeloop dlq list|replay QUEUE [--api URL] [--token TOKEN] (queues: closing, ses-events)"
 	if len(args) == 0 {
-		return errors.New(use)
+		return usageError(use)
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("dlq "+sub, flag.ContinueOnError)
@@ -200,7 +200,7 @@ func dlq(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if len(pos) != 1 || sub != "list" && sub != "replay" {
-		return errors.New(use)
+		return usageError(use)
 	}
 	c, err := client()
 	if err != nil {
@@ -234,7 +234,7 @@ func dlq(ctx context.Context, args []string, getenv func(string) string, stdout,
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const use = "usage: closeloop migrate contact-ids [--api URL] [--token TOKEN]"
 	if len(args) == 0 || args[0] != "contact-ids" {
-		return errors.New(use)
+		return usageError(use)
 	}
 	fs := flag.NewFlagSet("migrate contact-ids", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -244,7 +244,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	if len(pos) != 0 {
-		return errors.New(use)
+		return usageError(use)
 	}
 	c, err := client()
 	if err != nil {
@@ -291,7 +291,7 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	if len(pos) != 0 || *asJSON && *asCSV {
-		return errors.New("usage: closeloop report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|week|month] [--source S|--agent A|--kind K|--theme T] [--breakdown source|agent|kind|theme] [--json|--csv] [--api URL] [--token TOKEN]")
+		return usageError("usage: closeloop report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|week|month] [--source S|--agent A|--kind K|--theme T] [--breakdown source|agent|kind|theme] [--json|--csv] [--api URL] [--token TOKEN]")
 	}
 	c, err := client()
 	if err != nil {

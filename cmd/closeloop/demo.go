@@ -42,8 +42,11 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	fs.SetOutput(stderr)
 	stay := fs.Bool("stay", false, "keep the whole local stack running after the demo, until Ctrl-C")
 	keepMail := fs.Bool("keep-mail", false, "leave the local SES server and its page of sent mail running after the demo exits (make demo does)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Sprintf("usage: closeloop demo [--stay] [--keep-mail]; %q is not one of them", fs.Arg(0)))
 	}
 	cfg, err := localConfig(func(k string) string {
 		if k == "CLOSELOOP_SURVEY_DELAY" || k == "CLOSELOOP_BASE_URL" || strings.HasPrefix(k, "CLOSELOOP_SECRET_") || k == "CLOSELOOP_ADMIN_TOKEN" {

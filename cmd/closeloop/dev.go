@@ -89,11 +89,14 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8787", "address to serve the HTTP API on")
 	tick := fs.Duration("tick", 2*time.Second, "how often the scheduled jobs run")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Sprintf("usage: closeloop dev [--addr HOST:PORT] [--tick DURATION]; %q is not one of them", fs.Arg(0)))
+	}
 	if *tick <= 0 {
-		return fmt.Errorf("--tick must be positive, got %s", *tick)
+		return usageError(fmt.Sprintf("--tick must be positive, got %s", *tick))
 	}
 	cfg, err := localConfig(getenv)
 	if err != nil {

@@ -28,7 +28,7 @@ const importUsage = `usage: closeloop import delighted DIR                 a fol
 // skipped, with why. Running it again imports nothing twice.
 func importCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "delighted" && args[0] != "csv" {
-		return errors.New(importUsage)
+		return usageError(importUsage)
 	}
 	what := args[0]
 	fs := flag.NewFlagSet("import "+what, flag.ContinueOnError)
@@ -41,7 +41,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	if what == "csv" && len(pos) != 1 || what == "delighted" && (len(pos) == 1) == (*apiKey != "") {
-		return errors.New(importUsage)
+		return usageError(importUsage)
 	}
 	c, err := client()
 	if err != nil {

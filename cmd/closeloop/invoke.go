@@ -27,7 +27,7 @@ var httpFunctions = map[string]bool{"webhook": true, "response": true, "api": tr
 // are re-signed with CLOSELOOP_SECRET_<SOURCE> (a throwaway secret when unset).
 func invoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) != 2 {
-		return fmt.Errorf("usage: closeloop invoke FUNCTION EVENT.json (functions: webhook, survey-sweep, response, api, closing, ses-events, digest)")
+		return usageError("usage: closeloop invoke FUNCTION EVENT.json (functions: webhook, survey-sweep, response, api, closing, ses-events, digest)")
 	}
 	fn, file := args[0], args[1]
 	raw, err := os.ReadFile(file)

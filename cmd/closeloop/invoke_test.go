@@ -123,3 +123,33 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+// TestExitCodes: a command line closeloop does not understand exits 2 (its
+// usage), a failure of what it was asked to do exits 1, help exits 0, so
+// scripts can tell them apart.
+func TestExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"help"}, 0},
+		{[]string{"report", "--help"}, 0},
+		{nil, 2},
+		{[]string{"bogus"}, 2},
+		{[]string{"operators", "frob", "x"}, 2},
+		{[]string{"report", "--bogus"}, 2},
+		{[]string{"report", "--json", "--csv"}, 2},
+		{[]string{"erase"}, 2},
+		{[]string{"dev", "extra"}, 2},
+		{[]string{"demo", "extra"}, 2},
+		{[]string{"invoke"}, 2},
+		{[]string{"import", "csv"}, 2},
+		{[]string{"erase", "ada@example.com", "--api", "http://127.0.0.1:1", "--token", "t"}, 1}, // nobody listens there
+		{[]string{"invoke", "webhook", "events/nope.json"}, 1},
+	} {
+		var out, errs bytes.Buffer
+		if got := exitCode(run(context.Background(), c.args, func(string) string { return "" }, &out, &errs)); got != c.want {
+			t.Errorf("closeloop %s: exit %d, want %d", strings.Join(c.args, " "), got, c.want)
+		}
+	}
+}

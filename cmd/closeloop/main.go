@@ -38,23 +38,54 @@ deployed stack alike.
 
 Functions: webhook, survey-sweep, response, api, closing, ses-events, digest.
 Configuration comes from CLOSELOOP_* environment variables (see README.md).
+Exit status: 0 done, 1 failed, 2 a command line closeloop does not understand.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "closeloop:", err)
-		}
-		os.Exit(2)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "closeloop:", err)
 	}
+	os.Exit(exitCode(err))
+}
+
+// usageError is a command line closeloop does not understand; its text
+// says how to call the command.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+// exitCode is 0 for success and help, 2 for a command line closeloop does
+// not understand, and 1 for a failure of what it was asked to do.
+func exitCode(err error) int {
+	var u usageError
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &u):
+		return 2
+	}
+	return 1
+}
+
+// parseFlags parses args into fs; a flag fs does not know, or a bad value,
+// is a usage error (flag has printed what is wrong and the flags).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError(err.Error())
+	}
+	return nil
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
+		return usageError("no command given")
 	}
 	switch args[0] {
 	case "dev":
@@ -80,5 +111,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	return usageError(fmt.Sprintf("unknown command %q", args[0]))
 }
