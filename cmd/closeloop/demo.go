@@ -253,7 +253,7 @@ func (d *demoRun) run(ctx context.Context) error {
 	if _, err := d.waitMail(ctx, first.email, 3); err != nil { // the survey, the acknowledgement of the comment, the reply
 		return err
 	}
-	d.say("%s's comment acknowledged once by email (a person read it); operator replied personally -> case %v", first.name, c["status"])
+	d.say("%s's comment acknowledged once by email (it reached the team); operator replied personally -> case %v", first.name, c["status"])
 
 	// 5. The team groups feedback into a theme.
 	var theme map[string]any
