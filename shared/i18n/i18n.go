@@ -19,6 +19,8 @@ type Texts struct {
 	GreetingPlain   string // no name known
 	SolvedBy        string // ticket subject, agent name
 	SolvedPlain     string // ticket subject
+	SolvedByAgent   string // agent name: a ticket without a subject
+	SolvedUntitled  string // a ticket without a subject, no agent known
 	OneClick        string
 	Unsubscribe     string
 	UnsubscribeLink string
@@ -111,6 +113,8 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "Hi,",
 		SolvedBy:        "Your request “%s” was solved by %s.",
 		SolvedPlain:     "Your request “%s” was solved.",
+		SolvedByAgent:   "Your request was solved by %s.",
+		SolvedUntitled:  "Your request was solved.",
 		OneClick:        "Pick a rating: a short page opens where you can confirm it and add a comment.",
 		Unsubscribe:     "Don't want feedback emails from us?",
 		UnsubscribeLink: "Unsubscribe",
@@ -164,6 +168,8 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "Hallo,",
 		SolvedBy:        "Ihre Anfrage „%s“ wurde von %s gelöst.",
 		SolvedPlain:     "Ihre Anfrage „%s“ wurde gelöst.",
+		SolvedByAgent:   "Ihre Anfrage wurde von %s gelöst.",
+		SolvedUntitled:  "Ihre Anfrage wurde gelöst.",
 		OneClick:        "Wählen Sie eine Bewertung: Auf einer kurzen Seite bestätigen Sie sie und können einen Kommentar ergänzen.",
 		Unsubscribe:     "Sie möchten keine Feedback-E-Mails von uns?",
 		UnsubscribeLink: "Abmelden",
@@ -217,6 +223,8 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "Bonjour,",
 		SolvedBy:        "Votre demande « %s » a été résolue par %s.",
 		SolvedPlain:     "Votre demande « %s » a été résolue.",
+		SolvedByAgent:   "Votre demande a été résolue par %s.",
+		SolvedUntitled:  "Votre demande a été résolue.",
 		OneClick:        "Choisissez une note : une courte page s’ouvre pour la confirmer et ajouter un commentaire.",
 		Unsubscribe:     "Vous ne souhaitez plus recevoir nos e-mails d’avis ?",
 		UnsubscribeLink: "Se désabonner",
@@ -270,6 +278,8 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "Hola:",
 		SolvedBy:        "%[2]s resolvió tu solicitud «%[1]s».",
 		SolvedPlain:     "Tu solicitud «%s» se ha resuelto.",
+		SolvedByAgent:   "%s resolvió tu solicitud.",
+		SolvedUntitled:  "Tu solicitud se ha resuelto.",
 		OneClick:        "Elige una valoración: se abrirá una página breve para confirmarla y añadir un comentario.",
 		Unsubscribe:     "¿No quieres recibir nuestros correos de opinión?",
 		UnsubscribeLink: "Darse de baja",
@@ -323,6 +333,8 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "Olá,",
 		SolvedBy:        "Sua solicitação “%s” foi resolvida por %s.",
 		SolvedPlain:     "Sua solicitação “%s” foi resolvida.",
+		SolvedByAgent:   "Sua solicitação foi resolvida por %s.",
+		SolvedUntitled:  "Sua solicitação foi resolvida.",
 		OneClick:        "Escolha uma nota: abre-se uma página curta onde você pode confirmá-la e deixar um comentário.",
 		Unsubscribe:     "Não quer receber e-mails de avaliação?",
 		UnsubscribeLink: "Cancelar inscrição",
@@ -370,6 +382,8 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "Ciao,",
 		SolvedBy:        "La tua richiesta “%s” è stata risolta da %s.",
 		SolvedPlain:     "La tua richiesta “%s” è stata risolta.",
+		SolvedByAgent:   "La tua richiesta è stata risolta da %s.",
+		SolvedUntitled:  "La tua richiesta è stata risolta.",
 		OneClick:        "Scegli un voto: si apre una breve pagina dove puoi confermarlo e aggiungere un commento.",
 		Unsubscribe:     "Non vuoi ricevere email di valutazione?",
 		UnsubscribeLink: "Annulla l'iscrizione",
@@ -417,6 +431,8 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "Hallo,",
 		SolvedBy:        "Je verzoek „%s” is opgelost door %s.",
 		SolvedPlain:     "Je verzoek „%s” is opgelost.",
+		SolvedByAgent:   "Je verzoek is opgelost door %s.",
+		SolvedUntitled:  "Je verzoek is opgelost.",
 		OneClick:        "Kies een score: er opent een korte pagina waar je die bevestigt en een opmerking kunt toevoegen.",
 		Unsubscribe:     "Geen feedbackmails meer van ons?",
 		UnsubscribeLink: "Afmelden",
@@ -464,6 +480,8 @@ var catalog = map[string]*Texts{
 		GreetingPlain:   "お客様",
 		SolvedBy:        "お問い合わせ「%s」は %s が解決しました。",
 		SolvedPlain:     "お問い合わせ「%s」は解決しました。",
+		SolvedByAgent:   "お問い合わせは %s が解決しました。",
+		SolvedUntitled:  "お問い合わせは解決しました。",
 		OneClick:        "評価を選ぶと短いページが開き、確認とコメントの追加ができます。",
 		Unsubscribe:     "アンケートメールが不要な場合は",
 		UnsubscribeLink: "配信停止",

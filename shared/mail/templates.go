@@ -68,9 +68,20 @@ func SurveyEmail(to string, s Survey) (Message, error) {
 		links = append(links, RatingLink{Rating: r, URL: fmt.Sprintf("%s/s/%s?r=%d", s.BaseURL, s.Token, r)})
 	}
 	question := t.Question[s.Kind]
+	var solved string
+	switch ticket := strings.TrimSpace(s.TicketSubject); {
+	case ticket != "" && s.AgentName != "":
+		solved = fmt.Sprintf(t.SolvedBy, ticket, s.AgentName)
+	case ticket != "":
+		solved = fmt.Sprintf(t.SolvedPlain, ticket)
+	case s.AgentName != "":
+		solved = fmt.Sprintf(t.SolvedByAgent, s.AgentName)
+	default:
+		solved = t.SolvedUntitled
+	}
 	data := map[string]any{"T": t, "S": s, "B": brandOf(s.Brand), "Links": links, "Question": question, "Low": t.Low[s.Kind], "High": t.High[s.Kind],
-		"Title": question, "Preheader": question + " " + t.OneClick, "UnsubscribeURL": s.UnsubscribeURL}
-	subject := fmt.Sprintf(t.SurveySubject, oneLine(s.TicketSubject, 80))
+		"Title": question, "Preheader": question + " " + t.OneClick, "UnsubscribeURL": s.UnsubscribeURL, "Solved": solved}
+	subject := aboutTicket(t.SurveySubject, s.TicketSubject)
 	if s.Reminder {
 		subject = t.ReminderPrefix + subject
 	}
@@ -180,10 +191,20 @@ func AckEmail(to, name, locale, quote, unsubscribeURL string, brand closeloop.Br
 // open every link).
 func CheckInEmail(to, name, locale, ticketSubject, baseURL, token, unsubscribeURL string, brand closeloop.Brand) (Message, error) {
 	t := i18n.For(locale)
-	subject := fmt.Sprintf(t.CheckInSubject, oneLine(ticketSubject, 80))
+	subject := aboutTicket(t.CheckInSubject, ticketSubject)
 	data := map[string]any{"T": t, "Name": name, "Subject": subject, "Title": subject, "UnsubscribeURL": unsubscribeURL, "B": brandOf(brand),
 		"YesURL": baseURL + "/s/" + token + "?a=yes", "NoURL": baseURL + "/s/" + token + "?a=no"}
 	return render(to, subject, "checkin", data, unsubscribeURL)
+}
+
+// aboutTicket is a subject format ending in the ticket's subject in
+// brackets, " (%s)" or "（%s）", with subject in it, or without the brackets
+// for a ticket without one.
+func aboutTicket(format, subject string) string {
+	if strings.TrimSpace(subject) == "" {
+		return strings.TrimSuffix(strings.TrimSuffix(format, " (%s)"), "（%s）")
+	}
+	return fmt.Sprintf(format, oneLine(subject, 80))
 }
 
 // brandOf fills in the default colour of a brand given no colour.

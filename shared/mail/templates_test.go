@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/i18n"
 )
 
 func TestSurveyEmail(t *testing.T) {
@@ -129,5 +130,38 @@ func TestDarkModeKeepsTheUnsubscribeLinkReadable(t *testing.T) {
 	}
 	if !strings.Contains(m.HTML, `class="muted"`) || !strings.Contains(m.HTML, "/u/U") {
 		t.Error("the footer with its link is missing")
+	}
+}
+
+// TestEmailsWithoutATicketSubject: a ticket without a subject (an untitled
+// Intercom conversation, a generic event without one) gives whole
+// sentences and subjects in every language, not "How did we do? ()" or
+// "Your request “” was solved".
+func TestEmailsWithoutATicketSubject(t *testing.T) {
+	empty := regexp.MustCompile(`\(\s*\)|（\s*）|“\s*”|„\s*“|„\s*”|«\s*»|「\s*」`)
+	for _, lang := range i18n.Languages() {
+		for _, agent := range []string{"", "Bo"} {
+			m, err := SurveyEmail("a@example.com", Survey{TicketSubject: "  ", AgentName: agent, Kind: closeloop.CSAT, Locale: lang, BaseURL: "https://fb.test", Token: "TOK", UnsubscribeToken: "U"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if empty.MatchString(m.Subject) || empty.MatchString(m.Text) || empty.MatchString(m.HTML) {
+				t.Errorf("%s survey (agent %q): an empty subject shows: %q\n%s", lang, agent, m.Subject, m.Text)
+			}
+			if agent != "" && !strings.Contains(m.Text, "Bo") {
+				t.Errorf("%s survey: the agent is gone:\n%s", lang, m.Text)
+			}
+		}
+		c, err := CheckInEmail("a@example.com", "Ada", lang, "", "https://fb.test", "TOK", "https://fb.test/u/U", closeloop.Brand{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if empty.MatchString(c.Subject) || strings.HasSuffix(c.Subject, " ") {
+			t.Errorf("%s check-in: %q", lang, c.Subject)
+		}
+	}
+	// With a subject, it is there.
+	if m, _ := SurveyEmail("a@example.com", Survey{TicketSubject: "Printer", AgentName: "Bo", Kind: closeloop.CSAT, BaseURL: "https://fb.test", Token: "T", UnsubscribeToken: "U"}); m.Subject != "How did we do? (Printer)" || !strings.Contains(m.Text, "Your request “Printer” was solved by Bo.") {
+		t.Errorf("with a subject: %q\n%s", m.Subject, m.Text)
 	}
 }
