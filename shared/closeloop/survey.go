@@ -61,6 +61,12 @@ func CleanComment(c string) string {
 	return strings.TrimSpace(cutRunes(strings.TrimSpace(strings.ToValidUTF8(c, "")), MaxComment))
 }
 
+// Lines splits text at its line breaks (\n or \r\n), for pages and emails
+// that show each break as one.
+func Lines(text string) []string {
+	return strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+}
+
 // cutRunes returns the first n characters of valid UTF-8 s.
 func cutRunes(s string, n int) string {
 	for i := range s {

@@ -21,7 +21,7 @@ var templateFS embed.FS
 // sends nothing (most of the api function's) does not pay for them.
 var (
 	htmlT = sync.OnceValue(func() *htmltemplate.Template {
-		return htmltemplate.Must(htmltemplate.New("").Funcs(htmltemplate.FuncMap{"printf": fmt.Sprintf, "button": func(url, label, color string) map[string]string {
+		return htmltemplate.Must(htmltemplate.New("").Funcs(htmltemplate.FuncMap{"printf": fmt.Sprintf, "lines": closeloop.Lines, "button": func(url, label, color string) map[string]string {
 			return map[string]string{"URL": url, "Label": label, "Color": color}
 		}}).ParseFS(templateFS, "templates/*.html"))
 	})

@@ -165,3 +165,34 @@ func TestEmailsWithoutATicketSubject(t *testing.T) {
 		t.Errorf("with a subject: %q\n%s", m.Subject, m.Text)
 	}
 }
+
+// TestLineBreaksSurviveInHTML: a line break inside a paragraph of an
+// operator's reply, an announcement or a quoted comment is a line break in
+// the HTML part too, as it is in the text part (a signature ran into the
+// last sentence).
+func TestLineBreaksSurviveInHTML(t *testing.T) {
+	brand := closeloop.Brand{}
+	var all []Message
+	for _, m := range []func() (Message, error){
+		func() (Message, error) {
+			return ReplyEmail("a@example.com", "team@acme.example", "de", "Re: Drucker", "Danke für die Geduld.\nViele Grüße\nAnna", brand)
+		},
+		func() (Message, error) {
+			return ClosingEmail("a@example.com", Closing{Quote: "Export slow.\nViele Grüße\nAnna", Summary: "S", Detail: "Para one.\nViele Grüße\nAnna"})
+		},
+		func() (Message, error) {
+			return AckEmail("a@example.com", "Ada", "de", "Export slow.\nViele Grüße\nAnna", "https://fb.test/u/U", brand)
+		},
+	} {
+		msg, err := m()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, msg)
+	}
+	for _, m := range all {
+		if !strings.Contains(m.HTML, "Viele Grüße<br>Anna") {
+			t.Errorf("%q: the line break is lost in HTML:\n%s", m.Subject, m.HTML)
+		}
+	}
+}

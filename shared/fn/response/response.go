@@ -77,7 +77,7 @@ var templateFS embed.FS
 
 // pages is parsed on first render, not at start.
 var pages = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("").Funcs(template.FuncMap{"printf": fmt.Sprintf}).ParseFS(templateFS, "templates/*.html"))
+	return template.Must(template.New("").Funcs(template.FuncMap{"printf": fmt.Sprintf, "lines": closeloop.Lines}).ParseFS(templateFS, "templates/*.html"))
 })
 
 // ServeHTTP implements http.Handler.

@@ -234,3 +234,14 @@ func TestStoredUnsubscribeLink(t *testing.T) {
 		t.Errorf("contact %+v", c)
 	}
 }
+
+// TestThanksPageKeepsLineBreaks: the thank-you page quotes a comment with
+// its line breaks, as the customer wrote it.
+func TestThanksPageKeepsLineBreaks(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	m := sent(t, st, closeloop.CSAT)
+	w := do(st, http.MethodPost, "/s/"+awstest.Token(m), url.Values{"rating": {"4"}, "comment": {"Fast <fix>.\r\nThanks,\r\nAda"}})
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "Fast &lt;fix&gt;.<br>Thanks,<br>Ada") {
+		t.Errorf("%d, the comment without its line breaks (or unescaped):\n%s", w.Code, w.Body)
+	}
+}
