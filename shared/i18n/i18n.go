@@ -56,6 +56,10 @@ type Texts struct {
 	ClosingThanks  string
 	ClosingLink    string
 	AckSubject     string // the acknowledgement of a comment
+	CheckInPick    string // a check-in sent without yes or no
+	FormUnreadable string // a page's form that could not be read
+	TryAgain       string // a failure of ours on a page
+	TitleTryAgain  string
 	AckBody        string
 	CheckInSubject string // the check-in a week after a solve
 	CheckInAsk     string
@@ -157,6 +161,10 @@ var catalog = map[string]*Texts{
 		CheckInNo:      "No, it is not fixed",
 		CheckInThanks:  "Thank you. If something is still wrong, a person from the team will get back to you.",
 		AckBody:        "Your comment has reached our support team, and a person will read it. Thank you: we will write to you again when something changes because of it.",
+		CheckInPick:    "Please choose yes or no.",
+		FormUnreadable: "Your answer could not be read. Please send it again.",
+		TryAgain:       "Something went wrong on our side. Please try again in a moment.",
+		TitleTryAgain:  "Please try again",
 	},
 	"de": {
 		Lang:            "de",
@@ -212,6 +220,10 @@ var catalog = map[string]*Texts{
 		CheckInNo:      "Nein, es ist nicht gelöst",
 		CheckInThanks:  "Danke. Wenn noch etwas nicht stimmt, meldet sich ein Mensch aus dem Team bei Ihnen.",
 		AckBody:        "Ihr Kommentar ist bei unserem Support-Team angekommen, und ein Mensch wird ihn lesen. Danke: Wir melden uns wieder, wenn sich deshalb etwas ändert.",
+		CheckInPick:    "Bitte wählen Sie Ja oder Nein.",
+		FormUnreadable: "Ihre Antwort konnte nicht gelesen werden. Bitte senden Sie sie noch einmal.",
+		TryAgain:       "Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es gleich noch einmal.",
+		TitleTryAgain:  "Bitte versuchen Sie es noch einmal",
 	},
 	"fr": {
 		Lang:            "fr",
@@ -267,6 +279,10 @@ var catalog = map[string]*Texts{
 		CheckInNo:      "Non, ce n’est pas réglé",
 		CheckInThanks:  "Merci. Si quelque chose ne va toujours pas, une personne de l’équipe reviendra vers vous.",
 		AckBody:        "Votre commentaire est parvenu à notre équipe d’assistance, et une personne va le lire. Merci : nous vous écrirons de nouveau quand quelque chose changera grâce à vous.",
+		CheckInPick:    "Veuillez choisir oui ou non.",
+		FormUnreadable: "Votre réponse n’a pas pu être lue. Veuillez la renvoyer.",
+		TryAgain:       "Un problème est survenu de notre côté. Veuillez réessayer dans un instant.",
+		TitleTryAgain:  "Veuillez réessayer",
 	},
 	"es": {
 		Lang:            "es",
@@ -322,6 +338,10 @@ var catalog = map[string]*Texts{
 		CheckInNo:      "No, no está resuelto",
 		CheckInThanks:  "Gracias. Si algo sigue mal, una persona del equipo se pondrá en contacto contigo.",
 		AckBody:        "Tu comentario ha llegado a nuestro equipo de soporte y una persona lo leerá. Gracias: te volveremos a escribir cuando algo cambie gracias a ello.",
+		CheckInPick:    "Elige sí o no, por favor.",
+		FormUnreadable: "No pudimos leer tu respuesta. Envíala de nuevo, por favor.",
+		TryAgain:       "Algo salió mal por nuestra parte. Inténtalo de nuevo en un momento.",
+		TitleTryAgain:  "Inténtalo de nuevo",
 	},
 	"pt": {
 		Lang:            "pt",
@@ -363,6 +383,10 @@ var catalog = map[string]*Texts{
 		ClosingLink:     "Saiba mais",
 		AckSubject:      "Recebemos o seu comentário",
 		AckBody:         "O seu comentário chegou à nossa equipe de suporte, e uma pessoa vai lê-lo. Obrigado: voltaremos a escrever quando algo mudar por causa disso.",
+		CheckInPick:     "Escolha sim ou não, por favor.",
+		FormUnreadable:  "Não foi possível ler a sua resposta. Envie-a novamente, por favor.",
+		TryAgain:        "Algo deu errado do nosso lado. Tente novamente em instantes.",
+		TitleTryAgain:   "Tente novamente",
 		CheckInSubject:  "Está tudo funcionando? (%s)",
 		CheckInAsk:      "Resolvemos sua solicitação há algum tempo. Está tudo funcionando?",
 		CheckInYes:      "Sim, tudo certo",
@@ -412,6 +436,10 @@ var catalog = map[string]*Texts{
 		ClosingLink:     "Scopri di più",
 		AckSubject:      "Abbiamo ricevuto il tuo commento",
 		AckBody:         "Il tuo commento è arrivato al nostro team di assistenza e una persona lo leggerà. Grazie: ti scriveremo di nuovo quando qualcosa cambierà grazie a te.",
+		CheckInPick:     "Scegli sì o no, per favore.",
+		FormUnreadable:  "Non è stato possibile leggere la tua risposta. Inviala di nuovo, per favore.",
+		TryAgain:        "Qualcosa è andato storto da parte nostra. Riprova tra un momento.",
+		TitleTryAgain:   "Riprova",
 		CheckInSubject:  "Funziona ancora tutto? (%s)",
 		CheckInAsk:      "Abbiamo risolto la tua richiesta qualche tempo fa. Funziona ancora tutto?",
 		CheckInYes:      "Sì, tutto bene",
@@ -461,6 +489,10 @@ var catalog = map[string]*Texts{
 		ClosingLink:     "Lees meer",
 		AckSubject:      "We hebben je opmerking ontvangen",
 		AckBody:         "Je opmerking is bij ons supportteam aangekomen en iemand gaat hem lezen. Bedankt: we schrijven je opnieuw zodra er daardoor iets verandert.",
+		CheckInPick:     "Kies ja of nee.",
+		FormUnreadable:  "Je antwoord kon niet worden gelezen. Stuur het opnieuw.",
+		TryAgain:        "Er ging bij ons iets mis. Probeer het zo meteen opnieuw.",
+		TitleTryAgain:   "Probeer het opnieuw",
 		CheckInSubject:  "Werkt alles nog? (%s)",
 		CheckInAsk:      "We hebben je verzoek een tijdje geleden opgelost. Werkt alles nog?",
 		CheckInYes:      "Ja, alles goed",
@@ -510,6 +542,10 @@ var catalog = map[string]*Texts{
 		ClosingLink:     "詳しく見る",
 		AckSubject:      "コメントを受け付けました",
 		AckBody:         "お寄せいただいたコメントはサポートチームに届き、担当者が拝読します。ありがとうございます。これを受けて何かが変わったら、改めてご連絡します。",
+		CheckInPick:     "「はい」か「いいえ」を選んでください。",
+		FormUnreadable:  "回答を読み取れませんでした。もう一度送信してください。",
+		TryAgain:        "こちらで問題が発生しました。しばらくしてからもう一度お試しください。",
+		TitleTryAgain:   "もう一度お試しください",
 		CheckInSubject:  "その後、問題なくお使いいただけていますか？（%s）",
 		CheckInAsk:      "少し前にお問い合わせを解決しました。その後、問題なくお使いいただけていますか？",
 		CheckInYes:      "はい、問題ありません",

@@ -129,7 +129,7 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (closeloop.Survey
 		return sv, false
 	}
 	if err != nil {
-		web.Error(w, r, err)
+		h.fail(w, r, nil, err)
 		return sv, false
 	}
 	if t := i18n.For(sv.Locale); sv.Erased() || sv.Expired(h.now()) {
@@ -186,7 +186,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 			h.render(w, r, http.StatusRequestEntityTooLarge, "survey.html", withError(h.surveyPage(sv, -1, ""), t.TooLong))
 			return
 		}
-		h.render(w, r, http.StatusBadRequest, "survey.html", withError(h.surveyPage(sv, -1, ""), "The form could not be read."))
+		h.render(w, r, http.StatusBadRequest, "survey.html", withError(h.surveyPage(sv, -1, ""), t.FormUnreadable))
 		return
 	}
 	comment := closeloop.CleanComment(r.PostForm.Get("comment"))
@@ -201,7 +201,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 	if comment != "" {
 		all, err := h.Store.ThemesToTag(r.Context())
 		if err != nil {
-			web.Error(w, r, err)
+			h.fail(w, r, nil, err)
 			return
 		}
 		themes = closeloop.MatchThemes(comment, all)
@@ -212,7 +212,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		web.Error(w, r, err)
+		h.fail(w, r, nil, err)
 		return
 	}
 	slog.InfoContext(r.Context(), "response recorded", "survey", sv.ID, "ticket", sv.TicketID, "kind", sv.Kind, "rating", rating, "revised", sv.Rating != nil)
@@ -246,7 +246,7 @@ func (h *Handler) serveCheckIn(w http.ResponseWriter, r *http.Request, id string
 			h.render(w, r, http.StatusNotFound, "message.html", notFoundPage(r))
 			return
 		}
-		web.Error(w, r, err)
+		h.fail(w, r, nil, err)
 		return
 	}
 	t := i18n.For(ci.Locale)
@@ -269,7 +269,7 @@ func (h *Handler) serveCheckIn(w http.ResponseWriter, r *http.Request, id string
 	comment := closeloop.CleanComment(r.PostForm.Get("comment"))
 	answer, err := closeloop.ParseCheckInAnswer(r.PostForm.Get("answer"))
 	if err != nil {
-		h.render(w, r, http.StatusBadRequest, "checkin.html", page{T: t, Error: err.Error(), Comment: comment, Title: t.CheckInAsk})
+		h.render(w, r, http.StatusBadRequest, "checkin.html", page{T: t, Error: t.CheckInPick, Comment: comment, Title: t.CheckInAsk})
 		return
 	}
 	now := h.now()
@@ -279,7 +279,7 @@ func (h *Handler) serveCheckIn(w http.ResponseWriter, r *http.Request, id string
 		return
 	}
 	if err != nil {
-		web.Error(w, r, err)
+		h.fail(w, r, nil, err)
 		return
 	}
 	// The day's counters follow the answer, counted once however revised.
@@ -345,6 +345,23 @@ func (h *Handler) openFollowUp(ctx context.Context, c closeloop.Case, ticketID s
 
 func withError(p page, msg string) page { p.Error = msg; return p }
 
+// fail answers a customer's request that failed on our side with a page in
+// their language (t; nil for their browser's) asking to try again, with
+// the status and log line web.Error would give.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, t *i18n.Texts, err error) {
+	code := web.Status(err)
+	if code >= 500 {
+		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
+	}
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	if t == nil {
+		t = i18n.ForRequest("", r.Header.Get("Accept-Language"))
+	}
+	h.render(w, r, code, "message.html", page{T: t, Message: t.TryAgain, Title: t.TitleTryAgain})
+}
+
 // Form limits: a survey answer is a rating and a comment of at most
 // closeloop.MaxComment characters (45 KB percent-encoded in Japanese, the
 // page's box holding 2,500 emoji at most); an unsubscribe POST carries at most
@@ -372,7 +389,7 @@ func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (con
 			return nf() // no link was ever signed here
 		}
 		if err != nil {
-			web.Error(w, r, err)
+			h.fail(w, r, nil, err)
 			return "", "", false
 		}
 		cid, err := closeloop.UnsubscribeContact(pub, token, h.now())
@@ -385,7 +402,7 @@ func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (con
 			return nf()
 		}
 		if err != nil {
-			web.Error(w, r, err)
+			h.fail(w, r, nil, err)
 			return "", "", false
 		}
 		return cid, c.Locale, true
@@ -399,7 +416,7 @@ func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (con
 		return cid, "", true
 	}
 	if !errors.Is(err, closeloop.ErrNotFound) {
-		web.Error(w, r, err)
+		h.fail(w, r, nil, err)
 		return "", "", false
 	}
 	sv, err := h.Store.GetSurvey(r.Context(), id)
@@ -407,7 +424,7 @@ func (h *Handler) unsubscribeTarget(w http.ResponseWriter, r *http.Request) (con
 		return nf()
 	}
 	if err != nil {
-		web.Error(w, r, err)
+		h.fail(w, r, nil, err)
 		return "", "", false
 	}
 	if sv.Erased() {
@@ -423,8 +440,10 @@ func (h *Handler) showUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	t := i18n.For(locale)
-	if c, err := h.Store.GetContact(r.Context(), cid); err == nil && c.Suppressed != "" {
+	c, err := h.Store.GetContact(r.Context(), cid)
+	// A stored link names no language: the person's, else their browser's.
+	t := i18n.ForRequest(cmp.Or(locale, c.Locale), r.Header.Get("Accept-Language"))
+	if err == nil && c.Suppressed != "" {
 		h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone, Title: t.TitleUnsub})
 		return
 	}
@@ -443,20 +462,20 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	t := i18n.For(locale)
 	c, err := h.Store.GetContact(r.Context(), cid)
+	t := i18n.ForRequest(cmp.Or(locale, c.Locale), r.Header.Get("Accept-Language"))
 	if errors.Is(err, closeloop.ErrNotFound) {
 		// Erased: there is nobody left to mail.
 		h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone, Title: t.TitleUnsub})
 		return
 	}
 	if err != nil {
-		web.Error(w, r, err)
+		h.fail(w, r, nil, err)
 		return
 	}
 	if c.Suppressed == "" {
 		if err := h.Store.SuppressContact(r.Context(), cid, c.Email, "unsubscribed"); err != nil {
-			web.Error(w, r, err)
+			h.fail(w, r, nil, err)
 			return
 		}
 		slog.InfoContext(r.Context(), "unsubscribed", "contact", cid)

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -243,5 +244,69 @@ func TestThanksPageKeepsLineBreaks(t *testing.T) {
 	w := do(st, http.MethodPost, "/s/"+awstest.Token(m), url.Values{"rating": {"4"}, "comment": {"Fast <fix>.\r\nThanks,\r\nAda"}})
 	if w.Code != 200 || !strings.Contains(w.Body.String(), "Fast &lt;fix&gt;.<br>Thanks,<br>Ada") {
 		t.Errorf("%d, the comment without its line breaks (or unescaped):\n%s", w.Code, w.Body)
+	}
+}
+
+// TestCustomerPagesSpeakTheirLanguage: what a customer reads on the pages
+// is in their language: a check-in sent without a choice is asked again in
+// German, not "answer must be yes or no" (and the browser asks first); a
+// German contact's stored unsubscribe link shows the page in German; a
+// failure of ours is a page asking to try again, not JSON.
+func TestCustomerPagesSpeakTheirLanguage(t *testing.T) {
+	var failing atomic.Bool
+	faults := &awstest.Faults{Rule: func(op string, n int) awstest.Fault {
+		if failing.Load() && op == "dynamodb.GetItem" {
+			return awstest.ServerError
+		}
+		return awstest.Pass
+	}}
+	st := awstest.FaultyStack(t, closeloop.Config{}, faults)
+	ctx := context.Background()
+	now := time.Now()
+
+	tid := awstest.Name("CI-")
+	ci := closeloop.CheckIn{ID: closeloop.CheckInID("generic", tid), Source: "generic", TicketID: tid, ContactID: "c-de", Locale: "de", DueAt: now}
+	if err := st.Store.ScheduleCheckIn(ctx, ci); err != nil {
+		t.Fatal(err)
+	}
+	ci, err := st.Store.GetCheckIn(ctx, ci.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci.State, ci.SentAt = closeloop.CheckInSent, now
+	if err := st.Store.SaveCheckIn(ctx, ci); err != nil {
+		t.Fatal(err)
+	}
+	token, linkID := closeloop.NewToken()
+	if err := st.Store.CreateCheckInLink(ctx, linkID, ci.ID, ci.ContactID, now); err != nil {
+		t.Fatal(err)
+	}
+	if w := do(st, http.MethodGet, "/s/"+token, nil); w.Code != 200 || !strings.Contains(w.Body.String(), `value="yes" required`) {
+		t.Errorf("check-in page: %d, the answer is not required:\n%s", w.Code, w.Body)
+	}
+	if w := do(st, http.MethodPost, "/s/"+token, url.Values{"comment": {"hm"}}); w.Code != 400 || !strings.Contains(w.Body.String(), "Bitte wählen Sie Ja oder Nein") {
+		t.Errorf("check-in without an answer: %d, want 400 asking in German:\n%s", w.Code, w.Body)
+	}
+
+	email := awstest.Email()
+	cid, _ := st.Store.ContactID(email)
+	if err := st.Store.UpsertContact(ctx, closeloop.Contact{ID: cid, Email: email, Locale: "de"}); err != nil {
+		t.Fatal(err)
+	}
+	utoken, ulink := closeloop.NewToken()
+	if err := st.Store.CreateUnsubscribeLink(ctx, ulink, cid, now); err != nil {
+		t.Fatal(err)
+	}
+	if w := do(st, http.MethodGet, "/u/"+utoken, nil); !strings.Contains(w.Body.String(), `lang="de"`) {
+		t.Errorf("a German contact's stored unsubscribe link: %d\n%s", w.Code, w.Body)
+	}
+
+	failing.Store(true)
+	r := httptest.NewRequest(http.MethodGet, "/s/"+token, nil)
+	r.Header.Set("Accept-Language", "de-DE,de;q=0.9")
+	w := httptest.NewRecorder()
+	st.Handler.ServeHTTP(w, r)
+	if w.Code < 500 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") || !strings.Contains(w.Body.String(), "Bitte versuchen Sie es") {
+		t.Errorf("a failure of ours: %d %s, want a page asking (in German) to try again:\n%s", w.Code, w.Header().Get("Content-Type"), w.Body)
 	}
 }
