@@ -60,6 +60,7 @@ type Texts struct {
 	FormUnreadable string // a page's form that could not be read
 	TryAgain       string // a failure of ours on a page
 	TitleTryAgain  string
+	ReplySubject   string // an operator's reply about a ticket without a subject
 	AckBody        string
 	CheckInSubject string // the check-in a week after a solve
 	CheckInAsk     string
@@ -165,6 +166,7 @@ var catalog = map[string]*Texts{
 		FormUnreadable: "Your answer could not be read. Please send it again.",
 		TryAgain:       "Something went wrong on our side. Please try again in a moment.",
 		TitleTryAgain:  "Please try again",
+		ReplySubject:   "About your request",
 	},
 	"de": {
 		Lang:            "de",
@@ -224,6 +226,7 @@ var catalog = map[string]*Texts{
 		FormUnreadable: "Ihre Antwort konnte nicht gelesen werden. Bitte senden Sie sie noch einmal.",
 		TryAgain:       "Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es gleich noch einmal.",
 		TitleTryAgain:  "Bitte versuchen Sie es noch einmal",
+		ReplySubject:   "Zu Ihrer Anfrage",
 	},
 	"fr": {
 		Lang:            "fr",
@@ -283,6 +286,7 @@ var catalog = map[string]*Texts{
 		FormUnreadable: "Votre réponse n’a pas pu être lue. Veuillez la renvoyer.",
 		TryAgain:       "Un problème est survenu de notre côté. Veuillez réessayer dans un instant.",
 		TitleTryAgain:  "Veuillez réessayer",
+		ReplySubject:   "À propos de votre demande",
 	},
 	"es": {
 		Lang:            "es",
@@ -342,6 +346,7 @@ var catalog = map[string]*Texts{
 		FormUnreadable: "No pudimos leer tu respuesta. Envíala de nuevo, por favor.",
 		TryAgain:       "Algo salió mal por nuestra parte. Inténtalo de nuevo en un momento.",
 		TitleTryAgain:  "Inténtalo de nuevo",
+		ReplySubject:   "Sobre tu solicitud",
 	},
 	"pt": {
 		Lang:            "pt",
@@ -387,6 +392,7 @@ var catalog = map[string]*Texts{
 		FormUnreadable:  "Não foi possível ler a sua resposta. Envie-a novamente, por favor.",
 		TryAgain:        "Algo deu errado do nosso lado. Tente novamente em instantes.",
 		TitleTryAgain:   "Tente novamente",
+		ReplySubject:    "Sobre a sua solicitação",
 		CheckInSubject:  "Está tudo funcionando? (%s)",
 		CheckInAsk:      "Resolvemos sua solicitação há algum tempo. Está tudo funcionando?",
 		CheckInYes:      "Sim, tudo certo",
@@ -440,6 +446,7 @@ var catalog = map[string]*Texts{
 		FormUnreadable:  "Non è stato possibile leggere la tua risposta. Inviala di nuovo, per favore.",
 		TryAgain:        "Qualcosa è andato storto da parte nostra. Riprova tra un momento.",
 		TitleTryAgain:   "Riprova",
+		ReplySubject:    "A proposito della tua richiesta",
 		CheckInSubject:  "Funziona ancora tutto? (%s)",
 		CheckInAsk:      "Abbiamo risolto la tua richiesta qualche tempo fa. Funziona ancora tutto?",
 		CheckInYes:      "Sì, tutto bene",
@@ -493,6 +500,7 @@ var catalog = map[string]*Texts{
 		FormUnreadable:  "Je antwoord kon niet worden gelezen. Stuur het opnieuw.",
 		TryAgain:        "Er ging bij ons iets mis. Probeer het zo meteen opnieuw.",
 		TitleTryAgain:   "Probeer het opnieuw",
+		ReplySubject:    "Over je verzoek",
 		CheckInSubject:  "Werkt alles nog? (%s)",
 		CheckInAsk:      "We hebben je verzoek een tijdje geleden opgelost. Werkt alles nog?",
 		CheckInYes:      "Ja, alles goed",
@@ -546,6 +554,7 @@ var catalog = map[string]*Texts{
 		FormUnreadable:  "回答を読み取れませんでした。もう一度送信してください。",
 		TryAgain:        "こちらで問題が発生しました。しばらくしてからもう一度お試しください。",
 		TitleTryAgain:   "もう一度お試しください",
+		ReplySubject:    "お問い合わせについて",
 		CheckInSubject:  "その後、問題なくお使いいただけていますか？（%s）",
 		CheckInAsk:      "少し前にお問い合わせを解決しました。その後、問題なくお使いいただけていますか？",
 		CheckInYes:      "はい、問題ありません",

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -169,9 +170,10 @@ func AlertEmail(to string, a Alert, brand closeloop.Brand) (Message, error) {
 
 // ReplyEmail renders an operator's personal reply to customer to, about
 // their ticket: their own words, nothing added, with replies going to
-// replyTo.
+// replyTo. An empty subject is "About your request" in their language.
 func ReplyEmail(to, replyTo, locale, subject, message string, brand closeloop.Brand) (Message, error) {
 	t := i18n.For(locale)
+	subject = cmp.Or(subject, t.ReplySubject)
 	data := map[string]any{"T": t, "Subject": subject, "Title": subject, "Message": message, "B": brandOf(brand),
 		"Paragraphs": strings.Split(strings.ReplaceAll(strings.TrimSpace(message), "\r\n", "\n"), "\n\n")}
 	m, err := render(to, oneLine(subject, 100), "reply", data, "")

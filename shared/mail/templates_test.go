@@ -196,3 +196,15 @@ func TestLineBreaksSurviveInHTML(t *testing.T) {
 		}
 	}
 }
+
+// TestReplyWithoutASubjectSpeaksTheCustomersLanguage: an operator's reply
+// about a ticket without a subject is titled in the customer's language.
+func TestReplyWithoutASubjectSpeaksTheCustomersLanguage(t *testing.T) {
+	m, err := ReplyEmail("a@example.com", "team@acme.example", "de", "", "Hallo", closeloop.Brand{})
+	if err != nil || m.Subject != "Zu Ihrer Anfrage" {
+		t.Errorf("subject %q, %v; want Zu Ihrer Anfrage", m.Subject, err)
+	}
+	if m, _ := ReplyEmail("a@example.com", "team@acme.example", "de", "Re: Drucker", "Hallo", closeloop.Brand{}); m.Subject != "Re: Drucker" {
+		t.Errorf("subject %q, want Re: Drucker", m.Subject)
+	}
+}

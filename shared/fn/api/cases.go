@@ -178,7 +178,7 @@ func (h *Handler) reply(ctx context.Context, id, message string) (closeloop.Case
 	} else if err != nil {
 		return c, err
 	}
-	subject := "About your ticket"
+	subject := "" // "About your request", in the customer's language
 	if sv.Subject != "" {
 		subject = "Re: " + sv.Subject
 	}
