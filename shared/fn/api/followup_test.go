@@ -402,7 +402,7 @@ func TestCheckIns(t *testing.T) {
 	if w := call(t, st.Handler, "POST", "/api/cases/"+cases[0].ID+"/reply", `{"message":"We are sending a new printer."}`, st.Config.AdminToken, nil); w.Code != 200 {
 		t.Errorf("reply to the check-in's case: %d %s", w.Code, w.Body)
 	}
-	if replies := withSubject(awstest.MailTo(t, still), "About your ticket"); len(replies) != 1 || !strings.Contains(replies[0].Body.Text, "new printer") {
+	if replies := withSubject(awstest.MailTo(t, still), "About your request"); len(replies) != 1 || !strings.Contains(replies[0].Body.Text, "new printer") {
 		t.Errorf("the reply to the check-in's case reached the customer %d times", len(replies))
 	}
 	day := now.Add(closeloop.DefaultCheckInDelay + time.Minute).UTC().Format(time.DateOnly)
