@@ -874,6 +874,11 @@ func newAlarms(stack awscdk.Stack, cfg settings, fns map[string]awslambda.Functi
 	} {
 		alarm(m.name, own(m.fn, m.name, five), 1, m.desc)
 	}
+	// A few refused deliveries an hour are someone probing; more are a
+	// helpdesk whose secret does not match (each refusal's log line names
+	// the source and the reason).
+	alarm(closeloop.MetricWebhooksRejected, own("webhook", closeloop.MetricWebhooksRejected, awscdk.Duration_Hours(jsii.Number(1))), 10,
+		"Closeloop refused 10 or more webhook deliveries in an hour for their signature: a helpdesk's secret may not match its CLOSELOOP_SECRET_<SOURCE> (the webhook's log lines \"webhook refused\" name the source and why); until it does, that helpdesk's tickets get no survey")
 	var depths []awscloudwatch.IMetric
 	for i, q := range dlqs {
 		m := q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five})

@@ -336,7 +336,7 @@ func TestAlarms(t *testing.T) {
 	want := map[string]int{"Errors": len(Functions), "Throttles": len(Functions), "ApproximateNumberOfMessagesVisible": 3,
 		"Reputation.BounceRate": 1, "Reputation.ComplaintRate": 1,
 		"5xx": 1, "Latency": 1, "ApproximateAgeOfOldestMessage": 2, "ReadThrottleEvents": 1, "WriteThrottleEvents": 1,
-		"SurveysFailed": 1, "ClosingFailed": 1, "AlertsFailed": 1, "LookupsFailed": 1}
+		"SurveysFailed": 1, "ClosingFailed": 1, "AlertsFailed": 1, "LookupsFailed": 1, "WebhooksRejected": 1}
 	if d := cmp.Diff(want, metrics); d != "" {
 		t.Errorf("alarms by metric (-want +got):\n%s", d)
 	}

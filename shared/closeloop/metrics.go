@@ -12,4 +12,5 @@ const (
 	MetricClosingFailed     = "ClosingFailed"     // closing, per batch: failed "you said, we did" batches
 	MetricAlertsFailed      = "AlertsFailed"      // closing, per batch: failed detractor alerts
 	MetricResponsesRecorded = "ResponsesRecorded" // response, per first answer
+	MetricWebhooksRejected  = "WebhooksRejected"  // webhook, per delivery refused for its signature
 )

@@ -19,6 +19,7 @@ import (
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/helpdesk"
+	"github.com/closeloop/closeloop/shared/platform/logging"
 	"github.com/closeloop/closeloop/shared/platform/web"
 )
 
@@ -107,6 +108,9 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 	r.Header.Set(helpdesk.RequestURIHeader, publicURI(r))
 	if err := rc.Verify(r.Header, body, now); err != nil {
 		slog.WarnContext(r.Context(), "webhook refused", "source", source, "reason", err.Error())
+		// Alarmed: a secret mistyped, or rotated on one side only, stops
+		// every survey of that helpdesk with no error anywhere else.
+		logging.Metrics(r.Context(), "webhook", map[string]int{closeloop.MetricWebhooksRejected: 1})
 		web.Error(w, r, err)
 		return
 	}

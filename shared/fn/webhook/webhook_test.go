@@ -1,9 +1,11 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -269,5 +271,39 @@ func TestHubSpotClosedStages(t *testing.T) {
 		return map[string]string{"CLOSELOOP_SOURCE_HUBSPOT_CLOSED_STAGES": "closed stage"}[k]
 	}); err == nil || !strings.Contains(err.Error(), "CLOSELOOP_SOURCE_HUBSPOT_CLOSED_STAGES") {
 		t.Errorf("a malformed stage list: %v, want an error naming the variable", err)
+	}
+}
+
+// TestRefusedDeliveriesAreCounted: a delivery refused for its signature
+// is counted in the WebhooksRejected metric (alarmed: a secret mistyped or
+// rotated on one side only stops every survey without an error anywhere
+// else), with its source in the log line and nothing of the body.
+func TestRefusedDeliveriesAreCounted(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+	defer slog.SetDefault(prev)
+	ev := awstest.LoadEvent(t, "generic-solved.json", time.Now())
+	ev.Headers = clone(ev.Headers)
+	ev.Headers["x-closeloop-signature"] = "sha256=" + strings.Repeat("ab", 32)
+	if code, _ := invoke(t, st, ev); code != 401 {
+		t.Fatalf("a bad signature: %d", code)
+	}
+	good := awstest.LoadEvent(t, "generic-solved.json", time.Now())
+	if code, _ := invoke(t, st, good); code != 200 {
+		t.Fatalf("a good delivery: %d", code)
+	}
+	var rejected int
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"WebhooksRejected":`) {
+			rejected++
+			if !strings.Contains(line, `"WebhooksRejected":1`) {
+				t.Errorf("metric line %s", line)
+			}
+		}
+	}
+	if rejected != 1 || !strings.Contains(logs.String(), `"source":"generic"`) || strings.Contains(logs.String(), "ada@example.com") {
+		t.Errorf("%d WebhooksRejected metric lines for one refused and one good delivery, want 1 (with the source, no body):\n%s", rejected, logs.String())
 	}
 }
