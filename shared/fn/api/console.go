@@ -37,15 +37,17 @@ var consoleFS embed.FS
 // starts of the api function (the /api routes) do not pay for it.
 var consoleT = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("").Funcs(template.FuncMap{
-		"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
-		"day":     func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
-		"pct":     func(f *float64) string { return fmtMetric(f, "%.1f") },
-		"num":     func(f *float64) string { return fmtMetric(f, "%.2f") },
-		"band":    func(k closeloop.Kind, r int) string { return string(k.Band(r)) },
-		"short":   func(s string) string { return short(s, 160) },
-		"join":    strings.Join,
-		"has":     slices.Contains[[]string],
-		"query":   func(v url.Values) string { return v.Encode() },
+		"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+		"day":   func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+		"pct":   func(f *float64) string { return fmtMetric(f, "%.1f") },
+		"num":   func(f *float64) string { return fmtMetric(f, "%.2f") },
+		"band":  func(k closeloop.Kind, r int) string { return string(k.Band(r)) },
+		"short": func(s string) string { return short(s, 160) },
+		"join":  strings.Join,
+		"has":   slices.Contains[[]string],
+		// A query string built here is a URL's query, not one value of it:
+		// html/template escapes a plain string after "?" ("a%3d1%26b%3d2").
+		"query":   func(v url.Values) template.URL { return template.URL(v.Encode()) },
 		"sources": func() []string { return closeloop.Sources },
 		"add":     func(a, b int) int { return a + b },
 		"addf":    func(a, b float64) float64 { return a + b },
@@ -694,8 +696,8 @@ type improvementsData struct {
 		Nonce                     string // names the announcement: a double-clicked Send makes one
 	}
 	Audience         *audience
-	PreviewQuery     string
-	TranslationQuery string
+	PreviewQuery     template.URL // encoded here (url.Values.Encode)
+	TranslationQuery template.URL
 	Sent             string // the address a test went to
 }
 
@@ -771,9 +773,9 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 			return err
 		}
 		d.Audience = &a
-		d.PreviewQuery = url.Values{"theme": {theme}, "summary": {summary}, "message": {message}, "link": {draft.Link}}.Encode()
+		d.PreviewQuery = template.URL(url.Values{"theme": {theme}, "summary": {summary}, "message": {message}, "link": {draft.Link}}.Encode())
 		if t, ok := draft.Translations[d.Draft.TLang]; ok {
-			d.TranslationQuery = url.Values{"lang": {d.Draft.TLang}, "t_summary": {t.Summary}, "t_message": {t.Message}, "link": {draft.Link}}.Encode()
+			d.TranslationQuery = template.URL(url.Values{"lang": {d.Draft.TLang}, "t_summary": {t.Summary}, "t_message": {t.Message}, "link": {draft.Link}}.Encode())
 		}
 		if r.PostForm.Get("action") == "test" {
 			m, err := h.improvementEmail(h.owner(v.P), "", summary, message, draft.Link)

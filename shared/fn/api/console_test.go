@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -557,5 +558,67 @@ func TestLookupFailuresPage(t *testing.T) {
 	res, page := b.do("GET", "/console/lookups", nil)
 	if res.StatusCode != 200 || !strings.Contains(page, "not found (404)") || !strings.Contains(page, `href="https://acme.zendesk.com/agent/tickets/35436"`) || strings.Contains(page, "too old") {
 		t.Errorf("GET /console/lookups: %d\n%s", res.StatusCode, page)
+	}
+}
+
+var responseLinkRE = regexp.MustCompile(`/console/responses/([0-9a-f]{32})`)
+
+// TestConsoleLinksKeepTheirQuery: the inbox's "Older responses" link and
+// the improvement preview's frame carry their query as a query (html/template
+// escaped it as one value: "band%3ddetractor%26cursor%3d…"), so the next
+// page is the next page with the same filter, and the preview shows the
+// draft.
+func TestConsoleLinksKeepTheirQuery(t *testing.T) {
+	st, srv := stack(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	for i := range api.InboxPage + 3 {
+		rec := closeloop.ImportedResponse{Origin: "csv", ID: fmt.Sprint("inbox-", i), Email: awstest.Email(), Kind: closeloop.CSAT, Score: 1, At: now.Add(-time.Duration(i+1) * time.Minute), Comment: "The export is slow"}
+		if err := rec.Validate(now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Store.ImportResponse(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	_, first := b.do("GET", "/console?band=detractor", nil)
+	next := regexp.MustCompile(`<a href="(/console\?[^"]+)">Older responses</a>`).FindStringSubmatch(first)
+	if next == nil {
+		t.Fatalf("no link to older responses on a full page:\n%s", first)
+	}
+	link := html.UnescapeString(next[1])
+	u, err := url.Parse(link)
+	if err != nil || u.Query().Get("band") != "detractor" || u.Query().Get("cursor") == "" {
+		t.Fatalf("older responses link %q: want band=detractor and a cursor as query parameters", link)
+	}
+	_, second := b.do("GET", link, nil)
+	seen := map[string]bool{}
+	for _, m := range responseLinkRE.FindAllStringSubmatch(first, -1) {
+		seen[m[1]] = true
+	}
+	olders := responseLinkRE.FindAllStringSubmatch(second, -1)
+	if len(olders) == 0 {
+		t.Fatalf("the second page lists nothing")
+	}
+	for _, m := range olders {
+		if seen[m[1]] {
+			t.Errorf("response %s on both pages", m[1])
+		}
+	}
+
+	call(t, st.Handler, "POST", "/api/themes", `{"name":"exports","keywords":["export"]}`, st.Config.AdminToken, nil)
+	_, page := b.do("POST", "/console/improvements", url.Values{"csrf": {b.csrf()}, "action": {"preview"}, "theme": {"exports"}, "summary": {"Faster exports"}, "message": {"Exports take seconds now."}})
+	src := regexp.MustCompile(`<iframe[^>]* src="([^"]+)"`).FindStringSubmatch(page)
+	if src == nil {
+		t.Fatalf("no preview frame:\n%s", page)
+	}
+	pu, err := url.Parse(html.UnescapeString(src[1]))
+	if err != nil || pu.Query().Get("summary") != "Faster exports" || pu.Query().Get("message") != "Exports take seconds now." {
+		t.Fatalf("preview frame %q: want the draft's summary and message as query parameters", src[1])
+	}
+	if _, preview := b.do("GET", pu.String(), nil); !strings.Contains(preview, "Exports take seconds now.") {
+		t.Errorf("the preview does not show the draft:\n%s", preview)
 	}
 }
