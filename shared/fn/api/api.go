@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -489,9 +490,15 @@ func (h *Handler) announce(ctx context.Context, key, theme, summary, message str
 	err = h.Store.CreateImprovement(ctx, im)
 	again := errors.Is(err, closeloop.ErrDuplicate) && key != ""
 	if again {
-		if im, err = h.Store.GetImprovement(ctx, im.ID); err != nil {
-			return im, err
+		first, gerr := h.Store.GetImprovement(ctx, im.ID)
+		if gerr != nil {
+			return im, gerr
 		}
+		if !sameAnnouncement(first, im) {
+			// Returning the first would drop this one without a word.
+			return first, closeloop.Errorf(closeloop.ErrConflict, "this key announced improvement %s already (%q on %s); a new announcement needs a new key", first.ID, first.Summary, first.Theme)
+		}
+		im, err = first, nil
 	}
 	if err != nil {
 		return im, err
@@ -508,6 +515,13 @@ func (h *Handler) announce(ctx context.Context, key, theme, summary, message str
 	slog.InfoContext(ctx, "improvement announced", "improvement", im.ID, "theme", im.Theme)
 	h.audit(ctx, "improvement.announce", im.ID, im.Theme+": "+im.Summary)
 	return im, nil
+}
+
+// sameAnnouncement reports whether a and b say the same thing to the same
+// people: a repeat of one announcement, not another one.
+func sameAnnouncement(a, b closeloop.Improvement) bool {
+	return a.Theme == b.Theme && a.Summary == b.Summary && a.Message == b.Message && a.Audience == b.Audience &&
+		a.Locale == b.Locale && a.Link == b.Link && maps.Equal(a.Translations, b.Translations)
 }
 
 func (h *Handler) createImprovement(w http.ResponseWriter, r *http.Request) {

@@ -283,6 +283,20 @@ func TestAnnouncingTwiceSendsOnce(t *testing.T) {
 	if ids[0] != ids[1] {
 		t.Errorf("a retried POST with one Idempotency-Key made two improvements: %v", ids)
 	}
+	// The same key with another announcement is refused, naming the first:
+	// returning the first would drop the second without a word.
+	r := httptest.NewRequest("POST", "/api/improvements", strings.NewReader(`{"theme":"exports","summary":"Invoices fixed","message":"Done."}`))
+	r.Header.Set("Authorization", "Bearer "+st.Config.AdminToken)
+	r.Header.Set("Idempotency-Key", "retry-7")
+	w := httptest.NewRecorder()
+	st.Handler.ServeHTTP(w, r)
+	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), ids[0]) {
+		t.Errorf("one key, another announcement: %d %s; want 409 naming %s", w.Code, w.Body, ids[0])
+	}
+	form.Set("summary", "Something else")
+	if res, page := b.do("POST", "/console/improvements", form); res.StatusCode == http.StatusSeeOther || !strings.Contains(page, "already") {
+		t.Errorf("the sent form changed and sent again: %d to %q; want the page saying it went already", res.StatusCode, res.Header.Get("Location"))
+	}
 	if err := st.DrainQueue(t.Context()); err != nil {
 		t.Fatal(err)
 	}
