@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -694,11 +696,23 @@ type improvementsData struct {
 		TLang, TSummary, TMessage string
 		Link                      string
 		Nonce                     string // names the announcement: a double-clicked Send makes one
+		Reviewed                  string // reviewDigest of the draft whose audience and email the page shows
 	}
+	Review           bool // Send was pressed before the audience and the email were shown
 	Audience         *audience
 	PreviewQuery     template.URL // encoded here (url.Values.Encode)
 	TranslationQuery template.URL
 	Sent             string // the address a test went to
+}
+
+// reviewDigest names a compose form's draft: its text, link, translation
+// and audience.
+func reviewDigest(f url.Values) string {
+	h := sha256.New()
+	for _, k := range []string{"theme", "summary", "message", "link", "only_detractors", "since_days", "t_lang", "t_summary", "t_message"} {
+		fmt.Fprintf(h, "%s=%q\n", k, f.Get(k))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 func (h *Handler) improvementsData(ctx context.Context) (improvementsData, error) {
@@ -736,7 +750,12 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 	if lang := r.PostForm.Get("t_lang"); lang != "" && (r.PostForm.Get("t_summary") != "" || r.PostForm.Get("t_message") != "") {
 		extras.Translations = map[string]closeloop.Text{lang: {Summary: r.PostForm.Get("t_summary"), Message: r.PostForm.Get("t_message")}}
 	}
-	if r.PostForm.Get("action") == "send" {
+	// Send goes only from a page that showed this very draft's audience and
+	// email: one click on a fresh form would mail everyone who raised the
+	// theme, unseen.
+	reviewed := reviewDigest(r.PostForm)
+	review := r.PostForm.Get("action") == "send" && r.PostForm.Get("reviewed") != reviewed
+	if r.PostForm.Get("action") == "send" && !review {
 		im, err := h.announce(r.Context(), r.PostForm.Get("nonce"), theme, summary, message, extras)
 		if err == nil {
 			http.Redirect(w, r, "/console/improvements/"+im.ID, http.StatusSeeOther)
@@ -772,7 +791,7 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 		if err != nil {
 			return err
 		}
-		d.Audience = &a
+		d.Audience, d.Draft.Reviewed, d.Review = &a, reviewed, review
 		d.PreviewQuery = template.URL(url.Values{"theme": {theme}, "summary": {summary}, "message": {message}, "link": {draft.Link}}.Encode())
 		if t, ok := draft.Translations[d.Draft.TLang]; ok {
 			d.TranslationQuery = template.URL(url.Values{"lang": {d.Draft.TLang}, "t_summary": {t.Summary}, "t_message": {t.Message}, "link": {draft.Link}}.Encode())

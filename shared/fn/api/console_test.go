@@ -362,10 +362,24 @@ func TestConsolePagesEscapeAndWork(t *testing.T) {
 		t.Errorf("preview: audience or escaping wrong")
 	}
 	form.Set("action", "test")
-	b.do("POST", "/console/improvements", form)
+	_, page = b.do("POST", "/console/improvements", form)
 	if n := len(awstest.MailTo(t, st.Config.AdminEmail)); n != 2 { // the sign-in link and the test
 		t.Errorf("%d emails to the operator, want the sign-in link and one test", n)
 	}
+	// Send from a fresh form (no audience or email shown yet) shows them
+	// and sends nothing; from the page that showed them, it sends.
+	fresh := url.Values{"csrf": {csrf}, "theme": {"exports"}, "summary": {"Exports <b>fast</b>"}, "message": {"We rebuilt it."}, "action": {"send"}}
+	if res, p := b.do("POST", "/console/improvements", fresh); res.StatusCode != 200 || !strings.Contains(p, "data-review") || !strings.Contains(p, `data-people>1<`) {
+		t.Errorf("Send on a fresh form: %d, want the audience and the email shown first", res.StatusCode)
+	}
+	if ims, _ := st.Store.Improvements(context.Background(), 10); len(ims) != 0 {
+		t.Fatalf("Send on a fresh form announced %d improvements", len(ims))
+	}
+	reviewed := regexp.MustCompile(`name="reviewed" value="([^"]+)"`).FindStringSubmatch(page)
+	if reviewed == nil {
+		t.Fatal("the page showing the audience and the email lets nobody send")
+	}
+	form.Set("reviewed", reviewed[1])
 	form.Set("action", "send")
 	res, _ := b.do("POST", "/console/improvements", form)
 	if res.StatusCode != http.StatusSeeOther {

@@ -255,7 +255,14 @@ func TestAnnouncingTwiceSendsOnce(t *testing.T) {
 	if nonce == nil {
 		t.Fatal("the compose form has no nonce")
 	}
-	form := url.Values{"csrf": {b.csrf()}, "nonce": {nonce[1]}, "theme": {"exports"}, "summary": {"Exports are fast"}, "message": {"We rebuilt them."}, "action": {"send"}}
+	form := url.Values{"csrf": {b.csrf()}, "nonce": {nonce[1]}, "theme": {"exports"}, "summary": {"Exports are fast"}, "message": {"We rebuilt them."}, "action": {"preview"}}
+	_, page = b.do("POST", "/console/improvements", form)
+	reviewed := regexp.MustCompile(`name="reviewed" value="([^"]+)"`).FindStringSubmatch(page)
+	if reviewed == nil {
+		t.Fatal("the preview lets nobody send")
+	}
+	form.Set("reviewed", reviewed[1])
+	form.Set("action", "send")
 	var where []string
 	for i := 0; i < 2; i++ {
 		res, _ := b.do("POST", "/console/improvements", form)
@@ -294,6 +301,11 @@ func TestAnnouncingTwiceSendsOnce(t *testing.T) {
 		t.Errorf("one key, another announcement: %d %s; want 409 naming %s", w.Code, w.Body, ids[0])
 	}
 	form.Set("summary", "Something else")
+	_, page = b.do("POST", "/console/improvements", form) // shown for review first: it changed
+	if reviewed = regexp.MustCompile(`name="reviewed" value="([^"]+)"`).FindStringSubmatch(page); reviewed == nil {
+		t.Fatal("the changed draft is not shown for review")
+	}
+	form.Set("reviewed", reviewed[1])
 	if res, page := b.do("POST", "/console/improvements", form); res.StatusCode == http.StatusSeeOther || !strings.Contains(page, "already") {
 		t.Errorf("the sent form changed and sent again: %d to %q; want the page saying it went already", res.StatusCode, res.Header.Get("Location"))
 	}
