@@ -2,6 +2,17 @@ package closeloop
 
 import "time"
 
+// CheckInDue is when the check-in of a ticket solved at solved, whose solve
+// arrived at arrived, is due: delay after the solve, or after its arrival
+// when it arrived late (a retried delivery days later, old tickets), so a
+// check-in never goes before its survey.
+func CheckInDue(solved, arrived time.Time, delay time.Duration) time.Time {
+	if solved.Before(arrived) {
+		solved = arrived
+	}
+	return solved.Add(delay)
+}
+
 // CheckIn is the "is everything still working?" email a while after a
 // solve. It belongs to its ticket's conversation: the ticket's own survey
 // does not hold it back, but sending it counts as a contact in the fatigue

@@ -821,7 +821,7 @@ func (h *Handler) lookUp(ctx context.Context, t *closeloop.Ticket) (closeloop.Su
 	// keeps no contact, so the retry looks up and schedules again.
 	if _, delay := h.PerSource[t.Source].Apply(closeloop.Policy{}, h.CheckInDelay); delay > 0 {
 		ci := closeloop.CheckIn{ID: closeloop.CheckInID(t.Source, t.TicketID), Source: t.Source, TicketID: t.TicketID,
-			ContactID: cid, Locale: t.Locale, TimeZone: t.TimeZone, Subject: t.Subject, DueAt: t.StatusAt.Add(delay)}
+			ContactID: cid, Locale: t.Locale, TimeZone: t.TimeZone, Subject: t.Subject, DueAt: closeloop.CheckInDue(t.StatusAt, t.ReceivedAt, delay)}
 		if err := h.Store.ScheduleCheckIn(ctx, ci); err != nil && !errors.Is(err, closeloop.ErrDuplicate) {
 			return "", "", err
 		}

@@ -226,7 +226,7 @@ func (h *Handler) Apply(ctx context.Context, ev closeloop.TicketEvent, now time.
 			// The check-in is scheduled after the survey it follows; the sweep
 			// skips it if the ticket has reopened by then.
 			ci := closeloop.CheckIn{ID: closeloop.CheckInID(next.Source, next.TicketID), Source: next.Source, TicketID: next.TicketID,
-				ContactID: next.ContactID, Locale: next.Locale, TimeZone: next.TimeZone, Subject: next.Subject, DueAt: next.StatusAt.Add(checkInDelay)}
+				ContactID: next.ContactID, Locale: next.Locale, TimeZone: next.TimeZone, Subject: next.Subject, DueAt: closeloop.CheckInDue(next.StatusAt, now, checkInDelay)}
 			if err := h.Store.ScheduleCheckIn(ctx, ci); err != nil && !errors.Is(err, closeloop.ErrDuplicate) {
 				return "", err
 			}

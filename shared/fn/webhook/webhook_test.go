@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
+	"github.com/closeloop/closeloop/shared/fn/webhook"
 	"github.com/closeloop/closeloop/shared/helpdesk"
 	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/local/devstack"
@@ -305,5 +306,29 @@ func TestRefusedDeliveriesAreCounted(t *testing.T) {
 	}
 	if rejected != 1 || !strings.Contains(logs.String(), `"source":"generic"`) || strings.Contains(logs.String(), "ada@example.com") {
 		t.Errorf("%d WebhooksRejected metric lines for one refused and one good delivery, want 1 (with the source, no body):\n%s", rejected, logs.String())
+	}
+}
+
+// TestLateSolveGetsItsCheckInAfterItsSurvey: a solve delivered days late
+// (a retried delivery, an import of old tickets) schedules its check-in a
+// check-in delay after it arrived, never before its survey (it went at
+// once, before the survey, when the solve was over a week old).
+func TestLateSolveGetsItsCheckInAfterItsSurvey(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	cfg := awstest.Config()
+	cfg.CheckInDelay = 7 * 24 * time.Hour
+	h := webhook.New(cfg, st.Store)
+	now := time.Now()
+	ev := awstest.Solved(awstest.Name("late-"), awstest.Email())
+	ev.OccurredAt = now.Add(-10 * 24 * time.Hour)
+	if action, err := h.Apply(context.Background(), ev, now); err != nil || action != closeloop.ActionScheduled {
+		t.Fatalf("late solve: %s %v", action, err)
+	}
+	ci, err := st.Store.GetCheckIn(context.Background(), closeloop.CheckInID(ev.Source, ev.TicketID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci.DueAt.Before(now.Add(cfg.CheckInDelay - time.Minute)) {
+		t.Errorf("check-in of a solve ten days old due %s from now, want a week after it arrived", ci.DueAt.Sub(now).Round(time.Hour))
 	}
 }
