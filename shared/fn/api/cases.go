@@ -273,10 +273,17 @@ func (h *Handler) casePage(w http.ResponseWriter, r *http.Request, v view) error
 	return h.render(w, r, http.StatusOK, "case.html", v)
 }
 
+// caseUpdate saves the case form: its note, and the status and owner the
+// operator changed. The form says what it showed (was_status, was_owner):
+// what it merely sends back as it was is no change, so a page loaded
+// before another operator's change does not undo it.
 func (h *Handler) caseUpdate(w http.ResponseWriter, r *http.Request, v view) error {
-	ch := closeloop.CaseChange{Status: closeloop.CaseStatus(r.PostForm.Get("status")), Note: r.PostForm.Get("note")}
-	if r.PostForm.Has("owner") {
-		owner := r.PostForm.Get("owner")
+	f := r.PostForm
+	ch := closeloop.CaseChange{Note: f.Get("note")}
+	if status := f.Get("status"); !f.Has("was_status") || status != f.Get("was_status") {
+		ch.Status = closeloop.CaseStatus(status)
+	}
+	if owner := f.Get("owner"); f.Has("owner") && (!f.Has("was_owner") || owner != f.Get("was_owner")) {
 		ch.Owner = &owner
 	}
 	if _, err := h.changeCase(r.Context(), r.PathValue("id"), ch); err != nil {

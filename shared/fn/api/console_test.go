@@ -636,3 +636,37 @@ func TestConsoleLinksKeepTheirQuery(t *testing.T) {
 		t.Errorf("the preview does not show the draft:\n%s", preview)
 	}
 }
+
+var formFieldsRE = regexp.MustCompile(`<input type="hidden" name="(was_[a-z]+)" value="([^"]*)">`)
+
+// TestStaleCaseFormKeepsOthersChanges: a case page loaded before another
+// operator resolved and took the case, used to add a note, leaves status
+// and owner as the other set them (the form sent back the old ones and
+// reopened the case, unassigned).
+func TestStaleCaseFormKeepsOthersChanges(t *testing.T) {
+	st, srv := stack(t)
+	admin := newBrowser(t, srv)
+	signIn(t, st, admin, st.Config.AdminEmail)
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 1, "slow")
+	id := closeloop.SurveyIDOf(awstest.Token(m))
+	_, stale := admin.do("GET", "/console/cases/"+id, nil)
+	form := url.Values{"csrf": {admin.csrf()}, "status": {"open"}, "owner": {""}, "note": {"called, no answer"}}
+	for _, f := range formFieldsRE.FindAllStringSubmatch(stale, -1) {
+		form.Set(f[1], html.UnescapeString(f[2]))
+	}
+	// Meanwhile another admin resolves it and takes it.
+	if w := call(t, st.Handler, "PATCH", "/api/cases/"+id, `{"status":"resolved","owner":"`+st.Config.AdminEmail+`"}`, st.Config.AdminToken, nil); w.Code != 200 {
+		t.Fatalf("PATCH: %d %s", w.Code, w.Body)
+	}
+	if res, _ := admin.do("POST", "/console/cases/"+id, form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("note from the stale page: %d", res.StatusCode)
+	}
+	c, err := st.Store.GetCase(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != closeloop.CaseResolved || c.Owner != st.Config.AdminEmail || len(c.Notes) == 0 {
+		t.Errorf("after a note from a stale page: status %s, owner %q, %d notes; want resolved, %s, the note", c.Status, c.Owner, len(c.Notes), st.Config.AdminEmail)
+	}
+}
