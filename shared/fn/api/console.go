@@ -210,9 +210,35 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p closeloop.Prin
 	}
 }
 
+// zoned holds the console's templates by the zone they show times in.
+var zoned struct {
+	sync.Mutex
+	by map[string]*template.Template
+}
+
+// consoleIn returns the console's templates showing every time in loc, the
+// team's zone, with the zone's name, as its days are: a clone of consoleT
+// (which is never executed itself, so it can be cloned) per zone.
+func consoleIn(loc *time.Location) *template.Template {
+	zoned.Lock()
+	defer zoned.Unlock()
+	if t, ok := zoned.by[loc.String()]; ok {
+		return t
+	}
+	t := template.Must(consoleT().Clone()).Funcs(template.FuncMap{
+		"date": func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
+		"day":  func(t time.Time) string { return t.In(loc).Format(time.DateOnly) },
+	})
+	if zoned.by == nil {
+		zoned.by = map[string]*template.Template{}
+	}
+	zoned.by[loc.String()] = t
+	return t
+}
+
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, v view) error {
 	var b bytes.Buffer
-	if err := consoleT().ExecuteTemplate(&b, name, v); err != nil {
+	if err := consoleIn(cmp.Or(h.Config.TimeZone, time.UTC)).ExecuteTemplate(&b, name, v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

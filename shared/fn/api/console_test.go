@@ -670,3 +670,34 @@ func TestStaleCaseFormKeepsOthersChanges(t *testing.T) {
 		t.Errorf("after a note from a stale page: status %s, owner %q, %d notes; want resolved, %s, the note", c.Status, c.Owner, len(c.Notes), st.Config.AdminEmail)
 	}
 }
+
+// TestConsoleTimesInTheTeamsZone: the console shows times in the team's
+// zone (CLOSELOOP_TIMEZONE), named, as its days are: an answer of 06:30
+// UTC on the 20th is 22:30 on the 19th in Los Angeles (it showed UTC,
+// unlabelled, under the 19th's filter).
+func TestConsoleTimesInTheTeamsZone(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	cfg := awstest.Config()
+	cfg.BaseURL, cfg.AdminEmail, cfg.TimeZone = srv.URL, awstest.Email(), la
+	st := awstest.Stack(t, cfg)
+	srv.Config.Handler = st.Handler
+	at := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	rec := closeloop.ImportedResponse{Origin: "csv", ID: awstest.Name("zone-"), Email: awstest.Email(), Kind: closeloop.CSAT, Score: 4, At: at}
+	if err := rec.Validate(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Store.ImportResponse(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, srv)
+	signIn(t, st, b, cfg.AdminEmail)
+	if _, page := b.do("GET", "/console?from=2026-11-19&to=2026-11-19", nil); !strings.Contains(page, "2026-11-19 22:30 PST") {
+		t.Errorf("the inbox of the 19th in Los Angeles does not show the answer at 22:30 PST:\n%s", page)
+	}
+}
