@@ -93,8 +93,11 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	if dir, err := d.saveMail(); err == nil {
 		fmt.Fprintf(stdout, "The emails are also saved as HTML in %s\n", dir)
 	}
-	if link, err := lc.consoleLink(ctx); err == nil {
-		fmt.Fprintf(stdout, "console: %s  (sign-in link for %s; works once, while the stack is up: `make dev` or `closeloop demo --stay`)\n", link, lc.Config.AdminEmail)
+	// A sign-in link works only while this stack is up: with --stay.
+	if !*stay {
+		fmt.Fprintln(stdout, "console: `go run ./cmd/closeloop demo --stay` keeps the stack up and prints a sign-in link here")
+	} else if link, err := lc.consoleLink(ctx); err == nil {
+		fmt.Fprintf(stdout, "console: %s  (sign-in link for %s; works once, until Ctrl-C)\n", link, lc.Config.AdminEmail)
 	}
 	switch {
 	case *stay:
