@@ -546,6 +546,7 @@ type themesData struct {
 	Draft   closeloop.Theme    // the theme being previewed
 	Matches []closeloop.Survey // responses the draft's keywords would tag
 	Preview bool
+	Delete  *themeRow // the theme whose deletion waits for a confirmation
 }
 
 // BackfillDays is how far back a new keyword theme tags existing responses.
@@ -655,6 +656,25 @@ func (h *Handler) themeDelete(w http.ResponseWriter, r *http.Request, v view) er
 	name := r.PathValue("name")
 	if err := closeloop.ValidateThemeName(name); err != nil {
 		return err
+	}
+	if r.PostForm.Get("confirm") != name {
+		// Asked first: the theme leaves every response, and no
+		// improvement can reach the customers who raised it any more.
+		rows, err := h.themeRows(r.Context())
+		if err != nil {
+			return err
+		}
+		d := themesData{Themes: rows}
+		for i := range rows {
+			if rows[i].Name == name {
+				d.Delete = &rows[i]
+			}
+		}
+		if d.Delete == nil {
+			return closeloop.Errorf(closeloop.ErrNotFound, "no theme %q", name)
+		}
+		v.Title, v.Nav, v.Data = "Themes", "themes", d
+		return h.render(w, r, http.StatusOK, "themes.html", v)
 	}
 	if err := h.Store.DeleteTheme(r.Context(), name); err != nil {
 		return err

@@ -701,3 +701,31 @@ func TestConsoleTimesInTheTeamsZone(t *testing.T) {
 		t.Errorf("the inbox of the 19th in Los Angeles does not show the answer at 22:30 PST:\n%s", page)
 	}
 }
+
+// TestThemeDeleteAsksFirst: Delete on the themes page asks, naming how many
+// responses lose the theme, and deletes only when confirmed (one click
+// removed a theme from every response, and with it who raised it).
+func TestThemeDeleteAsksFirst(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 2, "the invoice is wrong")
+	call(t, st.Handler, "POST", "/api/themes", `{"name":"billing","keywords":["invoice"]}`, st.Config.AdminToken, nil)
+	id := closeloop.SurveyIDOf(awstest.Token(m))
+	call(t, st.Handler, "PUT", "/api/responses/"+id+"/themes", `{"themes":["billing"]}`, st.Config.AdminToken, nil)
+	csrf := b.csrf()
+	res, page := b.do("POST", "/console/themes/billing/delete", url.Values{"csrf": {csrf}})
+	if res.StatusCode != 200 || !strings.Contains(page, "data-confirm-delete") || !strings.Contains(page, "1 response") {
+		t.Errorf("Delete without confirming: %d, want a page asking, with the count", res.StatusCode)
+	}
+	if themes, _ := st.Store.Themes(context.Background()); len(themes) != 1 {
+		t.Fatalf("Delete without confirming deleted the theme")
+	}
+	if res, _ := b.do("POST", "/console/themes/billing/delete", url.Values{"csrf": {csrf}, "confirm": {"billing"}}); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("confirmed Delete: %d", res.StatusCode)
+	}
+	if themes, _ := st.Store.Themes(context.Background()); len(themes) != 0 {
+		t.Errorf("confirmed Delete left %d themes", len(themes))
+	}
+}
