@@ -23,6 +23,9 @@ type CaseView struct {
 	// TicketURL links the ticket in its helpdesk, when the source's
 	// CLOSELOOP_SOURCE_<SOURCE>_TICKET_URL is set.
 	TicketURL string `json:"ticket_url,omitempty"`
+	// RevisedRating is the answer's rating now, when the customer revised
+	// it since the case opened.
+	RevisedRating *int `json:"revised_rating,omitempty"`
 }
 
 func (h *Handler) caseView(ctx context.Context, c closeloop.Case) (CaseView, error) {
@@ -35,6 +38,9 @@ func (h *Handler) caseView(ctx context.Context, c closeloop.Case) (CaseView, err
 		return v, err
 	}
 	v.Comment, v.Subject, v.Agent = sv.Comment, sv.Subject, sv.AgentName
+	if sv.Rating != nil && *sv.Rating != c.Rating {
+		v.RevisedRating = sv.Rating
+	}
 	return v, nil
 }
 

@@ -729,3 +729,26 @@ func TestThemeDeleteAsksFirst(t *testing.T) {
 		t.Errorf("confirmed Delete left %d themes", len(themes))
 	}
 }
+
+// TestCaseShowsARevisedRating: a case whose customer revised their answer
+// shows the rating now beside the one that opened it (a red 2 stood beside
+// the revised, happy comment), on the case, in the list and in the API.
+func TestCaseShowsARevisedRating(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 2, "it did not arrive")
+	awstest.Answer(t, st, m, 5, "it arrived after all, thanks")
+	id := closeloop.SurveyIDOf(awstest.Token(m))
+	for _, path := range []string{"/console/cases/" + id, "/console/cases?status="} {
+		if _, page := b.do("GET", path, nil); !regexp.MustCompile(`revised to(</span>)? <span class="score [a-z]+">5</span>`).MatchString(page) {
+			t.Errorf("%s does not show the revised rating:\n%s", path, page)
+		}
+	}
+	var out struct{ Cases []api.CaseView }
+	call(t, st.Handler, "GET", "/api/cases", "", st.Config.AdminToken, &out)
+	if len(out.Cases) != 1 || out.Cases[0].Rating != 2 || out.Cases[0].RevisedRating == nil || *out.Cases[0].RevisedRating != 5 {
+		t.Errorf("GET /api/cases: %+v, want rating 2 revised to 5", out.Cases)
+	}
+}
