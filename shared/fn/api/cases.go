@@ -141,11 +141,17 @@ func (h *Handler) patchCase(w http.ResponseWriter, r *http.Request) {
 	web.JSON(w, http.StatusOK, c)
 }
 
+// errReplied is a reply that went already: the same form (key) again.
+var errReplied = errors.New("this reply went already")
+
 // reply emails the customer of case id the operator's own words, once per
-// distinct message (a double click sends one email), with replies going to
-// the team (CLOSELOOP_ALERT_EMAIL) or else to the operator, and marks the
-// case contacted. An unsubscribed or erased customer is not emailed.
-func (h *Handler) reply(ctx context.Context, id, message string) (closeloop.Case, error) {
+// key (the console form's nonce, an API client's Idempotency-Key; the
+// message itself without one), so a double click or a retry sends one
+// email and answers errReplied; the same words from a new form go again.
+// Replies go to the team (CLOSELOOP_ALERT_EMAIL) or else to the operator,
+// and the case is marked contacted. An unsubscribed or erased customer is
+// not emailed.
+func (h *Handler) reply(ctx context.Context, id, message, key string) (closeloop.Case, error) {
 	message = strings.TrimSpace(message)
 	switch {
 	case message == "":
@@ -178,9 +184,10 @@ func (h *Handler) reply(ctx context.Context, id, message string) (closeloop.Case
 	if contact.Suppressed != "" {
 		return c, unsubscribed
 	}
-	claim := "reply/" + c.ID + "/" + closeloop.SecretID(message)[:16]
+	claim := "reply/" + c.ID + "/" + closeloop.SecretID(cmp.Or(key, message))[:16]
 	if err := h.Store.Claim(ctx, claim, h.now()); errors.Is(err, closeloop.ErrDuplicate) {
-		return h.Store.GetCase(ctx, id) // this very reply went already
+		c, err := h.Store.GetCase(ctx, id) // this very reply went already
+		return c, cmp.Or(err, errReplied)
 	} else if err != nil {
 		return c, err
 	}
@@ -224,8 +231,8 @@ func (h *Handler) replyCase(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, err)
 		return
 	}
-	c, err := h.reply(r.Context(), r.PathValue("id"), in.Message)
-	if err != nil {
+	c, err := h.reply(r.Context(), r.PathValue("id"), in.Message, r.Header.Get("Idempotency-Key"))
+	if err != nil && !errors.Is(err, errReplied) {
 		web.Error(w, r, err)
 		return
 	}
@@ -253,7 +260,8 @@ func (h *Handler) casesPage(w http.ResponseWriter, r *http.Request, v view) erro
 type caseData struct {
 	CaseView
 	Operators []closeloop.Operator
-	Sent      bool
+	Sent      string // "1" after a reply went, "again" after the same form went already
+	Nonce     string // names the reply form: sent twice, it sends once
 }
 
 func (h *Handler) caseData(ctx context.Context, id string) (caseData, error) {
@@ -274,7 +282,7 @@ func (h *Handler) casePage(w http.ResponseWriter, r *http.Request, v view) error
 	if err != nil {
 		return err
 	}
-	d.Sent = r.URL.Query().Get("sent") == "1"
+	d.Sent, d.Nonce = r.URL.Query().Get("sent"), closeloop.NewID()
 	v.Title, v.Nav, v.Data = "Follow-up case", "cases", d
 	return h.render(w, r, http.StatusOK, "case.html", v)
 }
@@ -300,9 +308,12 @@ func (h *Handler) caseUpdate(w http.ResponseWriter, r *http.Request, v view) err
 }
 
 func (h *Handler) caseReply(w http.ResponseWriter, r *http.Request, v view) error {
-	if _, err := h.reply(r.Context(), r.PathValue("id"), r.PostForm.Get("message")); err != nil {
+	sent := "1"
+	if _, err := h.reply(r.Context(), r.PathValue("id"), r.PostForm.Get("message"), r.PostForm.Get("nonce")); errors.Is(err, errReplied) {
+		sent = "again"
+	} else if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/console/cases/"+r.PathValue("id")+"?sent=1", http.StatusSeeOther)
+	http.Redirect(w, r, "/console/cases/"+r.PathValue("id")+"?sent="+sent, http.StatusSeeOther)
 	return nil
 }

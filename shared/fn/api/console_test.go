@@ -752,3 +752,39 @@ func TestCaseShowsARevisedRating(t *testing.T) {
 		t.Errorf("GET /api/cases: %+v, want rating 2 revised to 5", out.Cases)
 	}
 }
+
+// TestSameReplyTextLaterStillGoes: a reply is sent once per form (a double
+// click sends one email, and the page says the second went already), but the
+// same words written again later, from a new page, go again (they were
+// skipped for 400 days while the page said they went).
+func TestSameReplyTextLaterStillGoes(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 1, "broken")
+	id := closeloop.SurveyIDOf(awstest.Token(m))
+	before := len(awstest.MailTo(t, email))
+	nonceRE := regexp.MustCompile(`name="nonce" value="([^"]+)"`)
+	form := func() url.Values {
+		_, page := b.do("GET", "/console/cases/"+id, nil)
+		n := nonceRE.FindStringSubmatch(page)
+		if n == nil {
+			t.Fatal("the reply form has no nonce")
+		}
+		return url.Values{"csrf": {b.csrf()}, "nonce": {n[1]}, "message": {"Did this fix it?"}}
+	}
+	first := form()
+	for range 2 { // a double click
+		b.do("POST", "/console/cases/"+id+"/reply", first)
+	}
+	res, _ := b.do("POST", "/console/cases/"+id+"/reply", first)
+	_, page := b.do("GET", res.Header.Get("Location"), nil)
+	if !strings.Contains(page, "went already") {
+		t.Errorf("the page after a repeated form does not say the reply went already")
+	}
+	b.do("POST", "/console/cases/"+id+"/reply", form()) // days later, the same words
+	if n := len(awstest.MailTo(t, email)) - before; n != 2 {
+		t.Errorf("%d replies emailed, want 2 (one per form)", n)
+	}
+}
