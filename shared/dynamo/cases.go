@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,11 +126,7 @@ func (s *Store) Cases(ctx context.Context, status closeloop.CaseStatus) ([]close
 }
 
 func sortCases(cs []closeloop.Case) {
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && cs[j].OpenedAt.After(cs[j-1].OpenedAt); j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
-		}
-	}
+	slices.SortStableFunc(cs, func(a, b closeloop.Case) int { return b.OpenedAt.Compare(a.OpenedAt) })
 }
 
 // UpdateCase applies change to case id as operator by at now: a status

@@ -84,6 +84,32 @@ func (s *Store) GetSurvey(ctx context.Context, id string) (closeloop.Survey, err
 	return it.survey(), nil
 }
 
+// GetSurveys returns the surveys of ids that exist, by id, read in batches
+// of 100 (eventually consistent: for lists, not for decisions).
+func (s *Store) GetSurveys(ctx context.Context, ids []string) (map[string]closeloop.Survey, error) {
+	out := make(map[string]closeloop.Survey, len(ids))
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			keys = append(keys, key(surveyPK(id), "SURVEY"))
+		}
+	}
+	err := s.batchGet(ctx, keys, false, func(m map[string]types.AttributeValue) error {
+		var it surveyItem
+		if err := unmarshal(m, &it); err != nil {
+			return err
+		}
+		out[it.ID] = it.survey()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get surveys: %w", err)
+	}
+	return out, nil
+}
+
 func (it surveyItem) survey() closeloop.Survey {
 	return closeloop.Survey{
 		ID: it.ID, Source: it.Source, TicketID: it.TicketID, ContactID: it.ContactKey,

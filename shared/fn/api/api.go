@@ -35,6 +35,7 @@ type Store interface {
 	LookupFailures(ctx context.Context, now time.Time, limit int) ([]closeloop.LookupFailure, error)
 	ListResponses(ctx context.Context, f closeloop.ResponseFilter) ([]closeloop.Survey, string, error)
 	GetSurvey(ctx context.Context, id string) (closeloop.Survey, error)
+	GetSurveys(ctx context.Context, ids []string) (map[string]closeloop.Survey, error)
 	GetContact(ctx context.Context, id string) (closeloop.Contact, error)
 	PutTheme(ctx context.Context, t closeloop.Theme) (closeloop.Theme, error)
 	Themes(ctx context.Context) ([]closeloop.Theme, error)

@@ -29,19 +29,25 @@ type CaseView struct {
 }
 
 func (h *Handler) caseView(ctx context.Context, c closeloop.Case) (CaseView, error) {
-	v := CaseView{Case: c, Overdue: c.Status == closeloop.CaseOpen && h.now().After(c.DueAt), TicketURL: h.Config.TicketURL(c.Source, c.TicketID)}
 	if c.SurveyID == "" {
-		return v, nil // a check-in's case: no survey to show
+		return h.caseViewOf(c, closeloop.Survey{}), nil // a check-in's case: no survey to show
 	}
 	sv, err := h.Store.GetSurvey(ctx, c.SurveyID)
 	if err != nil && !errors.Is(err, closeloop.ErrNotFound) {
-		return v, err
+		return CaseView{}, err
 	}
+	return h.caseViewOf(c, sv), nil
+}
+
+// caseViewOf is case c as the console and the API show it, with its
+// answer sv (zero for a check-in's case or an erased answer).
+func (h *Handler) caseViewOf(c closeloop.Case, sv closeloop.Survey) CaseView {
+	v := CaseView{Case: c, Overdue: c.Status == closeloop.CaseOpen && h.now().After(c.DueAt), TicketURL: h.Config.TicketURL(c.Source, c.TicketID)}
 	v.Comment, v.Subject, v.Agent = sv.Comment, sv.Subject, sv.AgentName
 	if sv.Rating != nil && *sv.Rating != c.Rating {
 		v.RevisedRating = sv.Rating
 	}
-	return v, nil
+	return v
 }
 
 func (h *Handler) cases(ctx context.Context, status string) ([]CaseView, error) {
@@ -56,13 +62,17 @@ func (h *Handler) cases(ctx context.Context, status string) ([]CaseView, error) 
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.SurveyID
+	}
+	svs, err := h.Store.GetSurveys(ctx, ids) // in batches of 100, not one read per case
+	if err != nil {
+		return nil, err
+	}
 	out := make([]CaseView, 0, len(cs))
 	for _, c := range cs {
-		v, err := h.caseView(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
+		out = append(out, h.caseViewOf(c, svs[c.SurveyID]))
 	}
 	return out, nil
 }

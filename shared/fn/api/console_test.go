@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -786,5 +787,32 @@ func TestSameReplyTextLaterStillGoes(t *testing.T) {
 	b.do("POST", "/console/cases/"+id+"/reply", form()) // days later, the same words
 	if n := len(awstest.MailTo(t, email)) - before; n != 2 {
 		t.Errorf("%d replies emailed, want 2 (one per form)", n)
+	}
+}
+
+// TestFollowUpListReadsInBatches: the follow-up list reads its cases'
+// answers in batches, not one read per case after another (a year of
+// cases was thousands of reads in a row, past API Gateway's 29 s).
+func TestFollowUpListReadsInBatches(t *testing.T) {
+	st := awstest.Stack(t, closeloop.Config{})
+	const n = 30
+	for range n {
+		_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+		awstest.Answer(t, st, m, 1, "broken")
+	}
+	var mu sync.Mutex
+	ops := map[string]int{}
+	st.Store.Capacity = func(op string, r, w float64) { mu.Lock(); ops[op]++; mu.Unlock() }
+	var out struct{ Cases []api.CaseView }
+	if w := call(t, st.Handler, "GET", "/api/cases", "", st.Config.AdminToken, &out); w.Code != 200 || len(out.Cases) != n {
+		t.Fatalf("GET /api/cases: %d, %d cases", w.Code, len(out.Cases))
+	}
+	for _, c := range out.Cases {
+		if c.Comment != "broken" {
+			t.Fatalf("case %s without its answer's comment", c.ID)
+		}
+	}
+	if ops["GetItem"] > 1 || ops["BatchGetItem"] > 1 {
+		t.Errorf("listing %d cases took %v; want their answers read in one batch", n, ops)
 	}
 }
