@@ -371,3 +371,17 @@ func TestDigestComplaintsFollowTheDetractorRule(t *testing.T) {
 		t.Errorf("complaints %v, want %v", got, want)
 	}
 }
+
+// An improvement's translation reaches a customer whose language the
+// helpdesk gave by name.
+func TestTextForALanguageByName(t *testing.T) {
+	im := Improvement{Summary: "Faster", Message: "Done.", Translations: map[string]Text{"de": {Summary: "Schneller", Message: "Erledigt."}}}
+	for _, locale := range []string{"de", "de-AT", "Deutsch", "German"} {
+		if tx, lang := im.TextFor(locale); lang != "de" || tx.Summary != "Schneller" {
+			t.Errorf("TextFor(%q) = %q in %s, want the German text", locale, tx.Summary, lang)
+		}
+	}
+	if _, lang := im.TextFor("Svenska"); lang != "en" {
+		t.Errorf("TextFor(Svenska) in %s, want the improvement's own en", lang)
+	}
+}

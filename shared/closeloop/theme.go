@@ -87,14 +87,34 @@ func (a Audience) Includes(sv Survey, now time.Time) bool {
 	return a.SinceDays <= 0 || !sv.RespondedAt.Before(now.AddDate(0, 0, -a.SinceDays))
 }
 
+// PrimaryLanguage is the lower-case language code of locale: "de" for
+// "de", "de-AT", "DE_at", and for a language's name in English or in itself
+// ("German", "Deutsch", "Portuguese (Brazil)"), as some helpdesks'
+// placeholders give it, for the languages Closeloop speaks.
+func PrimaryLanguage(locale string) string {
+	l := strings.ToLower(strings.TrimSpace(locale))
+	if i := strings.IndexAny(l, "-_ ("); i >= 0 {
+		l = l[:i]
+	}
+	if code, ok := languageNames[l]; ok {
+		return code
+	}
+	return l
+}
+
+// languageNames are the languages Closeloop speaks by their names, in
+// English and in themselves, lower-case.
+var languageNames = map[string]string{
+	"english": "en", "german": "de", "deutsch": "de", "french": "fr", "français": "fr", "francais": "fr",
+	"spanish": "es", "español": "es", "espanol": "es", "portuguese": "pt", "português": "pt", "portugues": "pt",
+	"italian": "it", "italiano": "it", "dutch": "nl", "nederlands": "nl", "japanese": "ja", "日本語": "ja",
+}
+
 // TextFor returns the text and the language to write to a customer of
 // locale: their language's translation when there is one, else the
 // improvement's own language.
 func (im Improvement) TextFor(locale string) (Text, string) {
-	lang := strings.ToLower(locale)
-	if i := strings.IndexAny(lang, "-_"); i > 0 {
-		lang = lang[:i]
-	}
+	lang := PrimaryLanguage(locale)
 	if t, ok := im.Translations[lang]; ok && lang != "" {
 		return t, lang
 	}

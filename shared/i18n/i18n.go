@@ -69,14 +69,12 @@ type Texts struct {
 	CheckInThanks  string
 }
 
-// For returns the texts for locale (e.g. "de", "de-AT", "pt_BR"), falling
-// back to English for a language Closeloop does not speak yet.
+// For returns the texts for locale (e.g. "de", "de-AT", "pt_BR", or a
+// language's name in English or in itself, "German", "Deutsch",
+// "Portuguese (Brazil)", as some helpdesks' placeholders give it),
+// falling back to English for a language Closeloop does not speak yet.
 func For(locale string) *Texts {
-	l := strings.ToLower(locale)
-	if i := strings.IndexAny(l, "-_"); i >= 0 {
-		l = l[:i]
-	}
-	if t, ok := catalog[l]; ok {
+	if t, ok := catalog[closeloop.PrimaryLanguage(locale)]; ok {
 		return t
 	}
 	return catalog["en"]

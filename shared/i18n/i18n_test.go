@@ -47,3 +47,19 @@ func TestCatalogIsComplete(t *testing.T) {
 func verbs(s string) int {
 	return strings.Count(s, "%s") + strings.Count(s, "%[1]s") + strings.Count(s, "%[2]s")
 }
+
+// TestForTakesLanguageNames: helpdesks' placeholders give a language's
+// name, not its code (Zendesk's {{ticket.requester.language}} is
+// "Deutsch" or "German"): named, in English or in itself, it is that
+// language, not English.
+func TestForTakesLanguageNames(t *testing.T) {
+	for name, want := range map[string]string{
+		"Deutsch": "de", "German": "de", "french": "fr", "Français": "fr", "Español": "es", "Spanish (Latin America)": "es",
+		"Portuguese (Brazil)": "pt", "Português": "pt", "Italiano": "it", "Dutch": "nl", "Nederlands": "nl", "日本語": "ja", "Japanese": "ja",
+		"English": "en", "Klingon": "en", "de-AT": "de", "pt_BR": "pt",
+	} {
+		if got := For(name).Lang; got != want {
+			t.Errorf("For(%q) = %s, want %s", name, got, want)
+		}
+	}
+}
