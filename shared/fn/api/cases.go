@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,10 +108,12 @@ func (h *Handler) changeCase(ctx context.Context, id string, ch closeloop.CaseCh
 		if err != nil {
 			return closeloop.Case{}, closeloop.Errorf(closeloop.ErrInvalid, "owner: %v", err)
 		}
-		if _, err := h.Store.GetOperator(ctx, addr); errors.Is(err, closeloop.ErrNotFound) {
+		if op, err := h.Store.GetOperator(ctx, addr); errors.Is(err, closeloop.ErrNotFound) {
 			return closeloop.Case{}, closeloop.Errorf(closeloop.ErrInvalid, "owner %s is not an operator", addr)
 		} else if err != nil {
 			return closeloop.Case{}, err
+		} else if !op.Role.Allows(closeloop.RoleEditor) {
+			return closeloop.Case{}, closeloop.Errorf(closeloop.ErrInvalid, "owner %s is a viewer, who can neither reply nor change the case: make them an editor first", addr)
 		}
 		ch.Owner = &addr
 	}
@@ -284,6 +287,8 @@ func (h *Handler) caseData(ctx context.Context, id string) (caseData, error) {
 		return caseData{}, err
 	}
 	ops, err := h.Store.Operators(ctx)
+	// Owners can act on the case: editors and admins.
+	ops = slices.DeleteFunc(ops, func(op closeloop.Operator) bool { return !op.Role.Allows(closeloop.RoleEditor) })
 	return caseData{CaseView: cv, Operators: ops}, err
 }
 

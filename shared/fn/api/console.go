@@ -690,6 +690,7 @@ func (h *Handler) themeDelete(w http.ResponseWriter, r *http.Request, v view) er
 type audience struct {
 	People     int
 	Suppressed int
+	Mailed     int // People less Suppressed: who gets the email
 	Languages  map[string]int
 }
 
@@ -729,6 +730,7 @@ func (h *Handler) audienceOf(ctx context.Context, im closeloop.Improvement) (aud
 		a.Languages[lang]++
 		return nil
 	})
+	a.Mailed = a.People - a.Suppressed
 	return a, err
 }
 

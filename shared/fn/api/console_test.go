@@ -816,3 +816,52 @@ func TestFollowUpListReadsInBatches(t *testing.T) {
 		t.Errorf("listing %d cases took %v; want their answers read in one batch", n, ops)
 	}
 }
+
+// TestCaseOwnersCanAct: a case goes only to an operator who can act on it
+// (an editor or admin): a viewer cannot reply or change it, so the case
+// would sit with nobody.
+func TestCaseOwnersCanAct(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	call(t, st.Handler, "POST", "/api/operators", `{"email":"vic@example.com","role":"viewer"}`, st.Config.AdminToken, nil)
+	call(t, st.Handler, "POST", "/api/operators", `{"email":"eda@example.com","role":"editor"}`, st.Config.AdminToken, nil)
+	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 1, "broken")
+	id := closeloop.SurveyIDOf(awstest.Token(m))
+	if w := call(t, st.Handler, "PATCH", "/api/cases/"+id, `{"owner":"vic@example.com"}`, st.Config.AdminToken, nil); w.Code != 400 || !strings.Contains(w.Body.String(), "viewer") {
+		t.Errorf("a viewer as owner: %d %s, want 400 saying a viewer cannot act on it", w.Code, w.Body)
+	}
+	if w := call(t, st.Handler, "PATCH", "/api/cases/"+id, `{"owner":"eda@example.com"}`, st.Config.AdminToken, nil); w.Code != 200 {
+		t.Errorf("an editor as owner: %d %s", w.Code, w.Body)
+	}
+	if _, page := b.do("GET", "/console/cases/"+id, nil); strings.Contains(page, `<option value="vic@example.com"`) || !strings.Contains(page, `<option value="eda@example.com"`) {
+		t.Errorf("the owner list offers a viewer, or not the editor")
+	}
+}
+
+// TestSendButtonCountsWhoIsMailed: the compose page's Send button counts the
+// customers who will get the email, not those who unsubscribed.
+func TestSendButtonCountsWhoIsMailed(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	call(t, st.Handler, "POST", "/api/themes", `{"name":"exports","keywords":["export"]}`, st.Config.AdminToken, nil)
+	var gone string
+	for i, comment := range []string{"export slow", "export broken"} {
+		e, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+		awstest.Answer(t, st, m, 2, comment)
+		call(t, st.Handler, "PUT", "/api/responses/"+closeloop.SurveyIDOf(awstest.Token(m))+"/themes", `{"themes":["exports"]}`, st.Config.AdminToken, nil)
+		if i == 0 {
+			gone = e
+		}
+	}
+	cid, _ := st.Store.ContactID(gone)
+	if err := st.Store.SuppressContact(context.Background(), cid, gone, "unsubscribed"); err != nil {
+		t.Fatal(err)
+	}
+	_, page := b.do("POST", "/console/improvements", url.Values{"csrf": {b.csrf()}, "action": {"preview"}, "theme": {"exports"}, "summary": {"Fast"}, "message": {"Done."}})
+	if !strings.Contains(page, "Send to 1 customers") && !strings.Contains(page, "Send to 1 customer<") {
+		t.Errorf("the Send button does not count the one customer who will be mailed:\n%s", regexp.MustCompile(`<button[^>]*value="send"[^>]*>[^<]*`).FindString(page))
+	}
+}
