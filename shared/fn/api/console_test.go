@@ -123,6 +123,19 @@ func signIn(t testing.TB, st *devstack.Stack, b *browser, email string) {
 	}
 }
 
+// consoleWithAnswer is a stack with a browser signed in as its first admin
+// and one customer who answered rating with comment: their address and
+// survey email.
+func consoleWithAnswer(t *testing.T, rating int, comment string) (*devstack.Stack, *browser, string, awstest.Mail) {
+	t.Helper()
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, rating, comment)
+	return st, b, email, m
+}
+
 func TestSignIn(t *testing.T) {
 	st, srv := stack(t)
 	b := newBrowser(t, srv)
@@ -329,11 +342,7 @@ func TestOperatorsAndTokensAPI(t *testing.T) {
 }
 
 func TestConsolePagesEscapeAndWork(t *testing.T) {
-	st, srv := stack(t)
-	b := newBrowser(t, srv)
-	signIn(t, st, b, st.Config.AdminEmail)
-	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
-	awstest.Answer(t, st, m, 1, `<script>alert(1)</script> the export hangs`)
+	st, b, _, _ := consoleWithAnswer(t, 1, `<script>alert(1)</script> the export hangs`)
 	_, m2 := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
 	awstest.Answer(t, st, m2, 5, "all good")
 	_, page := b.do("GET", "/console?band=detractor", nil)
@@ -707,11 +716,7 @@ func TestConsoleTimesInTheTeamsZone(t *testing.T) {
 // responses lose the theme, and deletes only when confirmed (one click
 // removed a theme from every response, and with it who raised it).
 func TestThemeDeleteAsksFirst(t *testing.T) {
-	st, srv := stack(t)
-	b := newBrowser(t, srv)
-	signIn(t, st, b, st.Config.AdminEmail)
-	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
-	awstest.Answer(t, st, m, 2, "the invoice is wrong")
+	st, b, _, m := consoleWithAnswer(t, 2, "the invoice is wrong")
 	call(t, st.Handler, "POST", "/api/themes", `{"name":"billing","keywords":["invoice"]}`, st.Config.AdminToken, nil)
 	id := closeloop.SurveyIDOf(awstest.Token(m))
 	call(t, st.Handler, "PUT", "/api/responses/"+id+"/themes", `{"themes":["billing"]}`, st.Config.AdminToken, nil)
@@ -735,11 +740,7 @@ func TestThemeDeleteAsksFirst(t *testing.T) {
 // shows the rating now beside the one that opened it (a red 2 stood beside
 // the revised, happy comment), on the case, in the list and in the API.
 func TestCaseShowsARevisedRating(t *testing.T) {
-	st, srv := stack(t)
-	b := newBrowser(t, srv)
-	signIn(t, st, b, st.Config.AdminEmail)
-	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
-	awstest.Answer(t, st, m, 2, "it did not arrive")
+	st, b, _, m := consoleWithAnswer(t, 2, "it did not arrive")
 	awstest.Answer(t, st, m, 5, "it arrived after all, thanks")
 	id := closeloop.SurveyIDOf(awstest.Token(m))
 	for _, path := range []string{"/console/cases/" + id, "/console/cases?status="} {
@@ -759,11 +760,7 @@ func TestCaseShowsARevisedRating(t *testing.T) {
 // same words written again later, from a new page, go again (they were
 // skipped for 400 days while the page said they went).
 func TestSameReplyTextLaterStillGoes(t *testing.T) {
-	st, srv := stack(t)
-	b := newBrowser(t, srv)
-	signIn(t, st, b, st.Config.AdminEmail)
-	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
-	awstest.Answer(t, st, m, 1, "broken")
+	_, b, email, m := consoleWithAnswer(t, 1, "broken")
 	id := closeloop.SurveyIDOf(awstest.Token(m))
 	before := len(awstest.MailTo(t, email))
 	nonceRE := regexp.MustCompile(`name="nonce" value="([^"]+)"`)
@@ -821,13 +818,9 @@ func TestFollowUpListReadsInBatches(t *testing.T) {
 // (an editor or admin): a viewer cannot reply or change it, so the case
 // would sit with nobody.
 func TestCaseOwnersCanAct(t *testing.T) {
-	st, srv := stack(t)
-	b := newBrowser(t, srv)
-	signIn(t, st, b, st.Config.AdminEmail)
+	st, b, _, m := consoleWithAnswer(t, 1, "broken")
 	call(t, st.Handler, "POST", "/api/operators", `{"email":"vic@example.com","role":"viewer"}`, st.Config.AdminToken, nil)
 	call(t, st.Handler, "POST", "/api/operators", `{"email":"eda@example.com","role":"editor"}`, st.Config.AdminToken, nil)
-	_, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
-	awstest.Answer(t, st, m, 1, "broken")
 	id := closeloop.SurveyIDOf(awstest.Token(m))
 	if w := call(t, st.Handler, "PATCH", "/api/cases/"+id, `{"owner":"vic@example.com"}`, st.Config.AdminToken, nil); w.Code != 400 || !strings.Contains(w.Body.String(), "viewer") {
 		t.Errorf("a viewer as owner: %d %s, want 400 saying a viewer cannot act on it", w.Code, w.Body)

@@ -235,11 +235,7 @@ func TestPreviewTakesOnlyAnHTTPSLink(t *testing.T) {
 // improvement, so every customer gets one email; another key is another
 // improvement.
 func TestAnnouncingTwiceSendsOnce(t *testing.T) {
-	st, srv := stack(t)
-	b := newBrowser(t, srv)
-	signIn(t, st, b, st.Config.AdminEmail)
-	e, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
-	awstest.Answer(t, st, m, 1, "the export hangs")
+	st, b, e, m := consoleWithAnswer(t, 1, "the export hangs")
 	if _, err := st.Store.PutTheme(t.Context(), closeloop.Theme{Name: "exports", Keywords: []string{"export"}}); err != nil {
 		t.Fatal(err)
 	}
