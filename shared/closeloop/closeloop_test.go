@@ -385,3 +385,18 @@ func TestTextForALanguageByName(t *testing.T) {
 		t.Errorf("TextFor(Svenska) in %s, want the improvement's own en", lang)
 	}
 }
+
+// The responses' agent filter takes the agent's name or address: reports
+// name agents by address where the helpdesk gives one.
+func TestAgentFilterTakesNameOrAddress(t *testing.T) {
+	four := 4
+	sv := Survey{AgentName: "Sam Agent", AgentEmail: "sam@acme.example", Kind: CSAT, Rating: &four}
+	for _, agent := range []string{"Sam Agent", "sam agent", "sam@acme.example", "SAM@acme.example"} {
+		if !(ResponseFilter{Agent: agent}).Match(sv) {
+			t.Errorf("agent=%q does not match %+v", agent, sv)
+		}
+	}
+	if (ResponseFilter{Agent: "bo@acme.example"}).Match(sv) {
+		t.Error("another agent matches")
+	}
+}

@@ -102,7 +102,7 @@ type ResponseFilter struct {
 	Source     string    // only responses from this helpdesk
 	Kind       Kind      // only this survey kind
 	Band       Band      // only detractors, passives or promoters
-	Agent      string    // only tickets solved by this agent (name, any case)
+	Agent      string    // only tickets solved by this agent (name or address, any case)
 	Locale     string    // only this language (prefix of the locale, e.g. "de")
 	HasComment bool      // only responses with a comment
 	Query      string    // only comments containing this text (any case)
@@ -125,7 +125,7 @@ func (f ResponseFilter) Match(sv Survey) bool {
 		return false
 	case f.Band != "" && sv.Kind.Band(*sv.Rating) != f.Band:
 		return false
-	case f.Agent != "" && !strings.EqualFold(sv.AgentName, f.Agent):
+	case f.Agent != "" && !strings.EqualFold(sv.AgentName, f.Agent) && !strings.EqualFold(sv.AgentEmail, f.Agent):
 		return false
 	case f.Locale != "" && !strings.HasPrefix(strings.ToLower(sv.Locale), strings.ToLower(f.Locale)):
 		return false
