@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -528,5 +529,59 @@ func TestReplyWhileTheCustomerUnsubscribes(t *testing.T) {
 	}
 	if replies := withSubject(awstest.MailTo(t, email), "Re: Printer"); len(replies) != 0 {
 		t.Errorf("%d replies reached a customer who unsubscribed while it waited", len(replies))
+	}
+}
+
+// TestDetractorsCheckInAfterTheirCase: an unhappy customer's check-in
+// follows their follow-up case: not while the team is working on it, but a
+// check-in delay after the case is resolved (it asked "is everything still
+// working?" while their case was open).
+func TestDetractorsCheckInAfterTheirCase(t *testing.T) {
+	st, _ := followUpStack(t, 0)
+	ctx := context.Background()
+	now := time.Now()
+	email, open := awstest.Email(), awstest.Email() // open: a case nobody resolves
+	for i, e := range []string{email, open} {
+		ev := awstest.Solved(fmt.Sprint("dc-", i), e)
+		ev.OccurredAt, ev.Subject = now, "Printer"
+		if _, err := webhookApply(st, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, _ := st.Sweeper.Run(ctx); res.Sent != 2 {
+		t.Fatalf("surveys: %+v", res)
+	}
+	m := awstest.MailTo(t, email)[0]
+	awstest.Answer(t, st, m, 1, "still broken")
+	awstest.Answer(t, st, awstest.MailTo(t, open)[0], 1, "still broken")
+	id := closeloop.SurveyIDOf(awstest.Token(m))
+	st.Sweeper.ReminderDelay = 0
+	week := closeloop.DefaultCheckInDelay
+	at := func(d time.Duration) { st.Sweeper.Now = func() time.Time { return now.Add(d) } }
+	checkIns := func() int { return len(withSubject(awstest.MailTo(t, email), "still working")) }
+
+	at(week + time.Minute) // the case is open: no check-in
+	st.Sweeper.Run(ctx)
+	if n := checkIns(); n != 0 {
+		t.Fatalf("%d check-ins while the case is open", n)
+	}
+	resolvedAt := now.Add(week + 2*24*time.Hour)
+	st.Store.UpdateCase(ctx, id, closeloop.CaseChange{Status: closeloop.CaseResolved}, "lead@example.com", resolvedAt)
+	at(week + 3*24*time.Hour) // resolved a day ago
+	st.Sweeper.Run(ctx)
+	if n := checkIns(); n != 0 {
+		t.Fatalf("%d check-ins a day after the case was resolved, want none before a week", n)
+	}
+	at(week + 2*24*time.Hour + week + time.Hour) // a week after the resolution
+	st.Sweeper.Run(ctx)
+	st.Sweeper.Run(ctx)
+	if n := checkIns(); n != 1 {
+		t.Errorf("%d check-ins a week after the case was resolved, want 1", n)
+	}
+	// A case open for over a month: its check-in goes without, skipped.
+	at(31 * 24 * time.Hour)
+	res, _ := st.Sweeper.Run(ctx)
+	if n := len(withSubject(awstest.MailTo(t, open), "still working")); n != 0 || res.CheckInsSkipped != 1 {
+		t.Errorf("a case open a month: %d check-ins, %+v; want it skipped", n, res)
 	}
 }

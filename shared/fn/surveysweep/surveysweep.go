@@ -31,6 +31,7 @@ import (
 type Store interface {
 	DueTickets(ctx context.Context, now time.Time, limit int) ([]closeloop.TicketRef, error)
 	GetTicket(ctx context.Context, source, id string) (*closeloop.Ticket, error)
+	GetCase(ctx context.Context, id string) (closeloop.Case, error)
 	SaveTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
 	ClaimTicket(ctx context.Context, t *closeloop.Ticket, prev int64) error
 	EraseTicket(ctx context.Context, source, ticketID string) error
@@ -646,6 +647,36 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 		}
 		return deferred, nil
 	}
+	caseOpen := false
+	if terr == nil && t.SurveyID != "" {
+		// An unhappy answer's check-in follows its follow-up case: not
+		// while the team works on it, but a check-in delay after the case
+		// is resolved; a case open for a month goes without one.
+		c, err := h.Store.GetCase(ctx, t.SurveyID)
+		if err != nil && !errors.Is(err, closeloop.ErrNotFound) {
+			return "", err
+		}
+		_, delay := h.PerSource[ci.Source].Apply(closeloop.Policy{}, h.CheckInDelay)
+		var later time.Time
+		switch {
+		case err != nil || c.Reason != "": // no case, or a check-in's own
+		case c.Status != closeloop.CaseResolved && now.Sub(c.OpenedAt) > caseCheckInWait:
+			// Still open after a month: skipped below with the reason.
+		case c.Status != closeloop.CaseResolved:
+			later = now.Add(24 * time.Hour) // looked at again tomorrow
+		case c.ResolvedAt.Add(delay).After(now):
+			later = c.ResolvedAt.Add(delay)
+		}
+		if !later.IsZero() {
+			next := ci
+			next.DueAt = later
+			if err := h.Store.SaveCheckIn(ctx, next); err != nil && !errors.Is(err, closeloop.ErrConflict) {
+				return "", err
+			}
+			return deferred, nil
+		}
+		caseOpen = err == nil && c.Reason == "" && c.Status != closeloop.CaseResolved
+	}
 	why := ""
 	err = terr
 	switch {
@@ -657,6 +688,8 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 		why = "reopened"
 	case t.ContactID == "" || ci.ContactID == "":
 		why = closeloop.SuppressedErased
+	case caseOpen:
+		why = "follow-up case still open after a month"
 	}
 	var c closeloop.Contact
 	read := time.Now()
@@ -732,6 +765,10 @@ func (h *Handler) checkIn(ctx context.Context, id string, now time.Time) (closel
 	slog.InfoContext(ctx, "check-in sent", "source", ci.Source, "ticket", ci.TicketID)
 	return checkedIn, nil
 }
+
+// caseCheckInWait is how long an unhappy answer's check-in waits for its
+// follow-up case to be resolved before it goes without.
+const caseCheckInWait = 30 * 24 * time.Hour
 
 // retry puts a claimed ticket back on the schedule after a failure that sent
 // nothing, with a growing back-off, and fails it after maxAttempts.
