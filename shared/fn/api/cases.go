@@ -197,7 +197,13 @@ func (h *Handler) reply(ctx context.Context, id, message, key string) (closeloop
 	if contact.Suppressed != "" {
 		return c, unsubscribed
 	}
-	claim := "reply/" + c.ID + "/" + closeloop.SecretID(cmp.Or(key, message))[:16]
+	// A key names one reply of one operator: its words are part of it, so
+	// the same key with other words is another reply, never one lost.
+	name := message
+	if key != "" {
+		name = principalOf(ctx).Email + "\x00" + key + "\x00" + message
+	}
+	claim := "reply/" + c.ID + "/" + closeloop.SecretID(name)[:16]
 	if err := h.Store.Claim(ctx, claim, h.now()); errors.Is(err, closeloop.ErrDuplicate) {
 		c, err := h.Store.GetCase(ctx, id) // this very reply went already
 		return c, cmp.Or(err, errReplied)
@@ -245,7 +251,15 @@ func (h *Handler) replyCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := h.reply(r.Context(), r.PathValue("id"), in.Message, r.Header.Get("Idempotency-Key"))
-	if err != nil && !errors.Is(err, errReplied) {
+	if errors.Is(err, errReplied) {
+		// A repeat: 200, saying so.
+		web.JSON(w, http.StatusOK, struct {
+			closeloop.Case
+			RepliedAlready bool `json:"replied_already"`
+		}{c, true})
+		return
+	}
+	if err != nil {
 		web.Error(w, r, err)
 		return
 	}
@@ -287,8 +301,9 @@ func (h *Handler) caseData(ctx context.Context, id string) (caseData, error) {
 		return caseData{}, err
 	}
 	ops, err := h.Store.Operators(ctx)
-	// Owners can act on the case: editors and admins.
-	ops = slices.DeleteFunc(ops, func(op closeloop.Operator) bool { return !op.Role.Allows(closeloop.RoleEditor) })
+	// Owners can act on the case: editors and admins, and the owner it has
+	// (shown selected, so saving the page keeps them).
+	ops = slices.DeleteFunc(ops, func(op closeloop.Operator) bool { return !op.Role.Allows(closeloop.RoleEditor) && op.Email != cv.Owner })
 	return caseData{CaseView: cv, Operators: ops}, err
 }
 

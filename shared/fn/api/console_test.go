@@ -19,6 +19,7 @@ import (
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/fn/api"
+	"github.com/closeloop/closeloop/shared/fn/webhook"
 	"github.com/closeloop/closeloop/shared/local/awstest"
 	"github.com/closeloop/closeloop/shared/local/devstack"
 )
@@ -858,3 +859,74 @@ func TestSendButtonCountsWhoIsMailed(t *testing.T) {
 		t.Errorf("the Send button does not count the one customer who will be mailed:\n%s", regexp.MustCompile(`<button[^>]*value="send"[^>]*>[^<]*`).FindString(page))
 	}
 }
+
+// TestReplyKeysNameOneReply: an Idempotency-Key names one reply of one
+// operator: the same key with other words is another reply and goes (it
+// answered 200 and sent nothing), and a repeat says it went already.
+func TestReplyKeysNameOneReply(t *testing.T) {
+	st, _, email, m := consoleWithAnswer(t, 1, "broken")
+	id := closeloop.SurveyIDOf(awstest.Token(m))
+	before := len(awstest.MailTo(t, email))
+	send := func(message string) map[string]any {
+		r := httptest.NewRequest("POST", "/api/cases/"+id+"/reply", strings.NewReader(`{"message":"`+message+`"}`))
+		r.Header.Set("Authorization", "Bearer "+st.Config.AdminToken)
+		r.Header.Set("Idempotency-Key", "reply-1")
+		w := httptest.NewRecorder()
+		st.Handler.ServeHTTP(w, r)
+		var out map[string]any
+		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &out) != nil {
+			t.Fatalf("reply %q: %d %s", message, w.Code, w.Body)
+		}
+		return out
+	}
+	send("First words")
+	if again := send("First words"); again["replied_already"] != true {
+		t.Errorf("a repeated reply does not say it went already: %v", again)
+	}
+	send("Entirely different follow-up")
+	if n := len(awstest.MailTo(t, email)) - before; n != 2 {
+		t.Errorf("%d replies emailed, want 2 (the first once, then the other words)", n)
+	}
+}
+
+// TestViewerAgentOwnsNoCase: a ticket's agent who is a viewer does not
+// become its case's owner (they cannot act on it), and a case page saved
+// for a note keeps an owner it does not list (it unassigned them).
+func TestViewerAgentOwnsNoCase(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	call(t, st.Handler, "POST", "/api/operators", `{"email":"agent@example.com","role":"viewer"}`, st.Config.AdminToken, nil)
+	email := awstest.Email()
+	ev := awstest.Solved(awstest.Name("va-"), email)
+	ev.Agent = closeloop.Person{Name: "Agent", Email: "agent@example.com"}
+	if _, err := webhook.New(st.Config, st.Store).Apply(context.Background(), ev, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	st.Sweeper.Run(context.Background())
+	m := awstest.MailTo(t, email)[0]
+	awstest.Answer(t, st, m, 1, "broken")
+	id := closeloop.SurveyIDOf(awstest.Token(m))
+	c, err := st.Store.GetCase(context.Background(), id)
+	if err != nil || c.Owner != "" {
+		t.Fatalf("case of a viewer agent's ticket: owner %q, %v; want unassigned", c.Owner, err)
+	}
+	// An owner the list does not offer (made viewer since) stays on a save.
+	st.Store.UpdateCase(context.Background(), id, closeloop.CaseChange{Owner: ptr("agent@example.com")}, "test", time.Now())
+	_, page := b.do("GET", "/console/cases/"+id, nil)
+	form := url.Values{"csrf": {b.csrf()}, "note": {"called"}, "status": {"open"}}
+	for _, f := range formFieldsRE.FindAllStringSubmatch(page, -1) {
+		form.Set(f[1], html.UnescapeString(f[2]))
+	}
+	if sel := regexp.MustCompile(`<option value="([^"]*)" selected>`).FindAllStringSubmatch(page, -1); len(sel) > 1 {
+		form.Set("owner", html.UnescapeString(sel[1][1]))
+	} else {
+		form.Set("owner", "")
+	}
+	b.do("POST", "/console/cases/"+id, form)
+	if c, _ := st.Store.GetCase(context.Background(), id); c.Owner != "agent@example.com" {
+		t.Errorf("a note saved from the page changed the owner to %q", c.Owner)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

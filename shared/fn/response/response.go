@@ -312,7 +312,8 @@ func (h *Handler) serveCheckIn(w http.ResponseWriter, r *http.Request, id string
 func (h *Handler) openCase(ctx context.Context, sv closeloop.Survey, now time.Time) {
 	owner := ""
 	if sv.AgentEmail != "" {
-		if _, err := h.Store.GetOperator(ctx, sv.AgentEmail); err == nil {
+		// The ticket's agent owns the case when they can act on it.
+		if op, err := h.Store.GetOperator(ctx, sv.AgentEmail); err == nil && op.Role.Allows(closeloop.RoleEditor) {
 			owner = sv.AgentEmail
 		}
 	}
