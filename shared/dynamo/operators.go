@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -315,27 +316,53 @@ func (s *Store) AddAudit(ctx context.Context, e closeloop.AuditEntry) error {
 }
 
 // Audit returns up to limit entries of the audit log, newest first, from
-// the last 13 months (one partition a month).
-func (s *Store) Audit(ctx context.Context, now time.Time, limit int) ([]closeloop.AuditEntry, error) {
+// the last 13 months (one partition a month), after cursor (a next cursor
+// it gave; empty for the newest), and the cursor of the page after it,
+// empty when no entry is left.
+func (s *Store) Audit(ctx context.Context, now time.Time, cursor string, limit int) ([]closeloop.AuditEntry, string, error) {
+	var after string // the sort key of the last entry of the page before
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(b) < len("2006-01") {
+			return nil, "", closeloop.Errorf(closeloop.ErrInvalid, "cursor is not one this API gave")
+		}
+		after = string(b)
+	}
 	var out []closeloop.AuditEntry
+	var keys []string
 	month := time.Date(now.UTC().Year(), now.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
-	for i := 0; i < auditMonths && len(out) < limit; i++ {
+	if after != "" {
+		if at, err := time.Parse("2006-01", after[:7]); err == nil && at.Before(month) {
+			month = at
+		}
+	}
+	// One more than the page: the cursor is given only when entries follow.
+	for i := 0; i < auditMonths && len(out) <= limit; i++ {
 		m := month.AddDate(0, -i, 0)
-		err := s.query(ctx, &dynamodb.QueryInput{
+		in := &dynamodb.QueryInput{
 			KeyConditionExpression:    aws.String("pk = :p"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(auditPrefix + m.Format("2006-01"))},
 			ScanIndexForward:          aws.Bool(false),
-		}, limit-len(out), func(item map[string]types.AttributeValue) error {
+		}
+		if after != "" {
+			in.KeyConditionExpression = aws.String("pk = :p AND sk < :after")
+			in.ExpressionAttributeValues[":after"] = str(after)
+		}
+		err := s.query(ctx, in, limit+1-len(out), func(item map[string]types.AttributeValue) error {
 			var it auditItem
 			if err := unmarshal(item, &it); err != nil {
 				return err
 			}
 			out = append(out, closeloop.AuditEntry{At: parseTS(it.At), Actor: it.Actor, Action: it.Action, Target: it.Target, Detail: it.Detail})
+			keys = append(keys, it.SK)
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("read audit log: %w", err)
+			return nil, "", fmt.Errorf("read audit log: %w", err)
 		}
 	}
-	return out, nil
+	if len(out) <= limit {
+		return out, "", nil
+	}
+	return out[:limit], base64.RawURLEncoding.EncodeToString([]byte(keys[limit-1])), nil
 }

@@ -74,7 +74,7 @@ type Store interface {
 	UpdateCase(ctx context.Context, id string, change closeloop.CaseChange, by string, now time.Time) (closeloop.Case, error)
 	Claim(ctx context.Context, name string, now time.Time) error
 	Release(ctx context.Context, name string) error
-	Audit(ctx context.Context, now time.Time, limit int) ([]closeloop.AuditEntry, error)
+	Audit(ctx context.Context, now time.Time, cursor string, limit int) ([]closeloop.AuditEntry, string, error)
 	MigrateContactIDs(ctx context.Context, cursor string, limit int) (closeloop.Migration, error)
 	ImportResponse(ctx context.Context, r closeloop.ImportedResponse) (bool, error)
 	CustomerEvent(ctx context.Context, ev closeloop.CustomerEvent) (string, error)

@@ -1045,10 +1045,17 @@ func (h *Handler) lookupsPage(w http.ResponseWriter, r *http.Request, v view) er
 }
 
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v view) error {
-	es, err := h.Store.Audit(r.Context(), h.now(), DefaultAuditLimit)
+	es, next, err := h.Store.Audit(r.Context(), h.now(), r.URL.Query().Get("cursor"), DefaultAuditLimit)
 	if err != nil {
 		return err
 	}
-	v.Title, v.Nav, v.Data = "Audit log", "audit", es
+	d := struct {
+		Entries []closeloop.AuditEntry
+		Next    url.Values
+	}{Entries: es}
+	if next != "" {
+		d.Next = url.Values{"cursor": {next}}
+	}
+	v.Title, v.Nav, v.Data = "Audit log", "audit", d
 	return h.render(w, r, http.StatusOK, "audit.html", v)
 }

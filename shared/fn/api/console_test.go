@@ -930,3 +930,55 @@ func TestViewerAgentOwnsNoCase(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestAuditLogPages: the audit log pages back through every entry, in the
+// API (next_cursor) and in the console (Older entries), instead of showing
+// the newest 200 and nothing before them.
+func TestAuditLogPages(t *testing.T) {
+	st, srv := stack(t)
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	const n = api.DefaultAuditLimit + 5
+	for i := range n {
+		if err := st.Store.AddAudit(ctx, closeloop.AuditEntry{At: start.Add(time.Duration(i) * time.Second), Actor: "test", Action: "test.entry", Target: fmt.Sprint("e", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen, cursor := map[string]bool{}, ""
+	for pages := 0; ; pages++ {
+		if pages > n {
+			t.Fatal("the cursor never ends")
+		}
+		var page struct {
+			Audit      []closeloop.AuditEntry `json:"audit"`
+			NextCursor string                 `json:"next_cursor"`
+		}
+		if w := call(t, st.Handler, "GET", "/api/audit?limit=50&cursor="+url.QueryEscape(cursor), "", st.Config.AdminToken, &page); w.Code != 200 {
+			t.Fatalf("GET /api/audit: %d %s", w.Code, w.Body)
+		}
+		for _, e := range page.Audit {
+			if e.Action == "test.entry" {
+				if seen[e.Target] {
+					t.Fatalf("entry %s on two pages", e.Target)
+				}
+				seen[e.Target] = true
+			}
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("the pages held %d of %d entries", len(seen), n)
+	}
+	_, first := b.do("GET", "/console/audit", nil)
+	older := regexp.MustCompile(`<a href="(/console/audit\?[^"]+)">Older entries</a>`).FindStringSubmatch(first)
+	if older == nil {
+		t.Fatal("the audit page has no link to older entries")
+	}
+	if _, second := b.do("GET", html.UnescapeString(older[1]), nil); !strings.Contains(second, ">e0<") {
+		t.Errorf("the second page does not hold the oldest entry")
+	}
+}

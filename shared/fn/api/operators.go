@@ -223,7 +223,7 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	es, err := h.Store.Audit(r.Context(), h.now(), limit)
+	es, next, err := h.Store.Audit(r.Context(), h.now(), r.URL.Query().Get("cursor"), limit)
 	if err != nil {
 		web.Error(w, r, err)
 		return
@@ -231,7 +231,7 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) {
 	if es == nil {
 		es = []closeloop.AuditEntry{}
 	}
-	web.JSON(w, http.StatusOK, map[string]any{"audit": es})
+	web.JSON(w, http.StatusOK, map[string]any{"audit": es, "next_cursor": next})
 }
 
 func (h *Handler) listImprovements(w http.ResponseWriter, r *http.Request) {
