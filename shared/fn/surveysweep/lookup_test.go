@@ -143,7 +143,7 @@ func TestLookupFailures(t *testing.T) {
 	if fs, err := st.Store.LookupFailures(context.Background(), time.Now(), 10); err != nil || len(fs) != 1 || fs[0].TicketID != "35436" || !strings.Contains(fs[0].Reason, "not found (404)") {
 		t.Errorf("failed look-ups listed: %+v %v", fs, err)
 	}
-	audit, _ := st.Store.Audit(context.Background(), time.Now(), 10)
+	audit, _, _ := st.Store.Audit(context.Background(), time.Now(), "", 10)
 	if len(audit) == 0 || audit[0].Action != "survey.lookup-failed" || !strings.Contains(audit[0].Detail, "zendesk user 422008837373: not found (404)") {
 		t.Errorf("audit %+v", audit)
 	}
