@@ -88,12 +88,8 @@ func ForRequest(locale, acceptLanguage string) *Texts {
 		return For(locale)
 	}
 	for _, part := range strings.Split(acceptLanguage, ",") {
-		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		l := strings.ToLower(tag)
-		if i := strings.IndexAny(l, "-_"); i >= 0 {
-			l = l[:i]
-		}
-		if t, ok := catalog[l]; ok {
+		tag, _, _ := strings.Cut(part, ";")
+		if t, ok := catalog[closeloop.PrimaryLanguage(tag)]; ok {
 			return t
 		}
 	}

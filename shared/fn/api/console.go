@@ -194,14 +194,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p closeloop.Prin
 	if err == nil {
 		return
 	}
-	code := web.Status(err)
-	if code == http.StatusUnauthorized {
+	if web.Status(err) == http.StatusUnauthorized {
 		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 		return
 	}
-	msg := err.Error()
+	code, msg := web.Failed(w, r, err), err.Error()
 	if code >= 500 {
-		slog.ErrorContext(r.Context(), "console", "route", r.Pattern, "err", err)
 		msg = "Something went wrong on our side. Try again in a moment."
 	}
 	if err := h.render(w, r, code, "error.html", view{Title: http.StatusText(code), P: p, Error: msg}); err != nil {

@@ -139,12 +139,7 @@ func TestFailingSlackIsRetriedThenDeadLettered(t *testing.T) {
 // customer once (a double submit sends one email), replies go to the team,
 // and the case is contacted; the loop figures count it.
 func TestPersonalReplyOnceAndContacted(t *testing.T) {
-	st, _ := followUpStack(t, 0)
-	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
-	awstest.Answer(t, st, m, 2, "Slow")
-	st.DrainQueue(context.Background())
-	cases, _ := st.Store.Cases(context.Background(), "")
-	id := cases[0].ID
+	st, email, id := detractorCase(t)
 	tok := st.Config.AdminToken
 	for i := 0; i < 2; i++ {
 		if w := call(t, st.Handler, "POST", "/api/cases/"+id+"/reply", `{"message":"Sorry about that. We fixed the export today."}`, tok, nil); w.Code != 200 {
@@ -310,6 +305,21 @@ func TestAnnouncementsReadWell(t *testing.T) {
 
 func webhookApply(st *devstack.Stack, ev closeloop.TicketEvent) (closeloop.Action, error) {
 	return webhook.New(st.Config, st.Store).Apply(context.Background(), ev, time.Now())
+}
+
+// detractorCase is a follow-up stack with one unhappy customer whose case
+// is open and alerted: the stack, their address and the case's id.
+func detractorCase(t *testing.T) (*devstack.Stack, string, string) {
+	t.Helper()
+	st, _ := followUpStack(t, 0)
+	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
+	awstest.Answer(t, st, m, 2, "Slow")
+	st.DrainQueue(context.Background())
+	cases, err := st.Store.Cases(context.Background(), "")
+	if err != nil || len(cases) != 1 {
+		t.Fatalf("cases of one unhappy answer: %d, %v", len(cases), err)
+	}
+	return st, email, cases[0].ID
 }
 
 // withSubject keeps the emails whose subject contains s.
@@ -514,17 +524,13 @@ func TestPerSourceSettings(t *testing.T) {
 // the operator's reply waits for the sending rate gets no reply; the
 // operator is told why (409) and the reply can go again later.
 func TestReplyWhileTheCustomerUnsubscribes(t *testing.T) {
-	st, _ := followUpStack(t, 0)
-	email, m := awstest.Surveyed(t, st, "generic", "", closeloop.CSAT)
-	awstest.Answer(t, st, m, 2, "Slow")
-	st.DrainQueue(context.Background())
-	cases, _ := st.Store.Cases(context.Background(), "")
+	st, email, id := detractorCase(t)
 	st.API.Mailer = mail.NewSender(awstest.SES(), "Acme <support@acme.test>", "", &awstest.SlowTurn{During: func() {
 		if err := st.Store.Suppress(context.Background(), email, "unsubscribed"); err != nil {
 			t.Error(err)
 		}
 	}})
-	if w := call(t, st.Handler, "POST", "/api/cases/"+cases[0].ID+"/reply", `{"message":"Sorry about that."}`, st.Config.AdminToken, nil); w.Code != 409 {
+	if w := call(t, st.Handler, "POST", "/api/cases/"+id+"/reply", `{"message":"Sorry about that."}`, st.Config.AdminToken, nil); w.Code != 409 {
 		t.Errorf("reply to a customer who unsubscribed while it waited: %d %s, want 409", w.Code, w.Body)
 	}
 	if replies := withSubject(awstest.MailTo(t, email), "Re: Printer"); len(replies) != 0 {

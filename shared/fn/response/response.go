@@ -350,13 +350,7 @@ func withError(p page, msg string) page { p.Error = msg; return p }
 // their language (t; nil for their browser's) asking to try again, with
 // the status and log line web.Error would give.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, t *i18n.Texts, err error) {
-	code := web.Status(err)
-	if code >= 500 {
-		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
-	}
-	if code == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5")
-	}
+	code := web.Failed(w, r, err)
 	if t == nil {
 		t = i18n.ForRequest("", r.Header.Get("Accept-Language"))
 	}

@@ -99,6 +99,12 @@ type throttles struct {
 	until map[string]time.Time
 }
 
+// throttle keeps source's API uncalled for the wait its 429 th asked for
+// (a minute at least).
+func (h *Handler) throttle(source string, th *helpdesk.Throttled) {
+	h.throttled.set(source, h.now().Add(max(th.After, time.Minute)))
+}
+
 func (t *throttles) set(source string, until time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -778,7 +784,7 @@ func (h *Handler) retry(ctx context.Context, t *closeloop.Ticket, cause error) (
 	if wait {
 		// The helpdesk asked to wait: no call to it before then, from this
 		// survey or any other, and no try used up, for a day at most.
-		h.throttled.set(t.Source, h.now().Add(max(throttled.After, time.Minute)))
+		h.throttle(t.Source, throttled)
 		if !t.ThrottledAt.IsZero() && h.now().Sub(t.ThrottledAt) > maxThrottled {
 			_, err := h.finish(ctx, t, t.Version, closeloop.SurveyFailed, fmt.Sprintf("%v (throttled for over %s)", cause, maxThrottled))
 			return closeloop.SurveyFailed, errors.Join(cause, err)
@@ -884,7 +890,7 @@ func (h *Handler) enrich(ctx context.Context, t *closeloop.Ticket) {
 	p, err := l.Person(ctx, id)
 	if err != nil {
 		if th := (*helpdesk.Throttled)(nil); errors.As(err, &th) {
-			h.throttled.set(t.Source, h.now().Add(max(th.After, time.Minute)))
+			h.throttle(t.Source, th)
 		}
 		slog.WarnContext(ctx, "customer details not looked up", "source", t.Source, "ticket", t.TicketID, "err", logging.Redact(err.Error()))
 		return

@@ -66,17 +66,29 @@ func throttled(err error) bool {
 // Error answers err as JSON {"error": "..."}. A 5xx hides the error's text
 // from the caller and logs it; a 4xx shows its reason.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
-	code := Status(err)
+	code := Failed(w, r, err)
 	msg := err.Error()
+	switch {
+	case code == http.StatusServiceUnavailable:
+		msg = "busy: try again shortly"
+	case code >= 500:
+		msg = "internal error"
+	}
+	JSON(w, code, map[string]string{"error": msg})
+}
+
+// Failed is the status answering err, for JSON and pages alike: a server
+// error is logged (its details never reach the client), and a busy one
+// (503) asks to come back in 5 s.
+func Failed(w http.ResponseWriter, r *http.Request, err error) int {
+	code := Status(err)
 	if code >= 500 {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
-		msg = "internal error"
 	}
 	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
-		msg = "busy: try again shortly"
 	}
-	JSON(w, code, map[string]string{"error": msg})
+	return code
 }
 
 // JSON writes v as a JSON reply with status code.
