@@ -70,8 +70,13 @@ func Start(ctx context.Context, o Options) (*Servers, error) {
 		return nil, fmt.Errorf("local servers are not installed in %s: run `npm ci` (or `make deps`) in the project root", filepath.Join(root, "node_modules"))
 	}
 	if s.DynamoDB == "" {
+		guard, err := abortGuard()
+		if err != nil {
+			return nil, err
+		}
 		url, err := s.startOnFreePort(ctx, o.Log, "", func(port string) []string {
-			return []string{filepath.Join(bin, "dynalite"), "--host", "127.0.0.1", "--port", port, "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"}
+			return []string{"node", "--require", guard, filepath.Join(root, "node_modules", "dynalite", "cli.js"),
+				"--host", "127.0.0.1", "--port", port, "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"}
 		})
 		if err != nil {
 			s.Stop()
@@ -149,8 +154,41 @@ func (s *Servers) startOnFreePort(ctx context.Context, log *os.File, path string
 	return "", err
 }
 
+// abortGuardJS keeps dynalite running when a client gives up halfway
+// through a request (a cancelled context, a test's cleanup): dynalite
+// throws the request's "aborted" error, which ended the server and failed
+// every later user of it. Any other uncaught error still ends it.
+const abortGuardJS = `process.on('uncaughtException', function (err) {
+  if (err && (err.code === 'ECONNRESET' || err.message === 'aborted')) return
+  console.error(err)
+  process.exit(1)
+})
+`
+
+// abortGuard writes abortGuardJS where node can --require it.
+func abortGuard() (string, error) {
+	path := filepath.Join(os.TempDir(), "closeloop-dynalite-abort-guard.js")
+	if b, err := os.ReadFile(path); err == nil && string(b) == abortGuardJS {
+		return path, nil
+	}
+	tmp, err := os.CreateTemp(os.TempDir(), "closeloop-guard-*.js")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(abortGuardJS); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	return path, os.Rename(tmp.Name(), path) // whole, for servers started at once
+}
+
 // proc is a started server and a channel closed when it exits.
 type proc struct {
+	name  string // the server's: its command, or the package of the script node runs
 	cmd   *exec.Cmd
 	done  chan struct{}
 	state string // how it ended, once done is closed
@@ -168,7 +206,12 @@ func (s *Servers) start(log *os.File, name string, args ...string) (*proc, error
 	// this process: Go may end threads, which killed a test binary's
 	// DynamoDB server halfway through its tests. The server is started and
 	// waited for on a thread kept for it, as chromedp does for Chrome.
-	p := &proc{cmd: cmd, done: make(chan struct{})}
+	p := &proc{name: filepath.Base(name), cmd: cmd, done: make(chan struct{})}
+	for _, a := range args {
+		if strings.HasSuffix(a, "cli.js") {
+			p.name = filepath.Base(filepath.Dir(a)) // node_modules/dynalite/cli.js: dynalite
+		}
+	}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -200,7 +243,7 @@ func (s *Servers) Died() []string {
 	for _, p := range s.procs {
 		select {
 		case <-p.done:
-			out = append(out, fmt.Sprintf("%s (pid %d): %s", filepath.Base(p.cmd.Path), p.cmd.Process.Pid, p.state))
+			out = append(out, fmt.Sprintf("%s (pid %d): %s", p.name, p.cmd.Process.Pid, p.state))
 		default:
 		}
 	}
