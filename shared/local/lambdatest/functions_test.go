@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -199,6 +200,34 @@ func TestLambdasLinkNoLocalCode(t *testing.T) {
 			if d == f || strings.HasPrefix(d, f) && strings.HasSuffix(f, "/") {
 				t.Errorf("a Lambda links %s", d)
 			}
+		}
+	}
+}
+
+// TestLambdasBuildNoSchemaTables keeps the AWS SDK's service modules at the
+// releases that serialize with generated code. From the release that turned
+// on schema-based serialization for a service (dynamodb v1.69.0, sesv2
+// v1.75.0, sqs v1.49.0, secretsmanager v1.50.0, dynamodbstreams v1.42.0),
+// its schemas package builds every shape of the service at start, used or
+// not: about 1.2 MB more per bootstrap and twice the packages' init (make
+// bench). Upgrade past them once the SDK builds its schemas lazily, and weigh
+// it with make bench first.
+func TestLambdasBuildNoSchemaTables(t *testing.T) {
+	root, _ := localaws.FindRoot()
+	cmd := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "./functions/...")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/aws/aws-sdk-go-v2/service/dynamodb") {
+		t.Fatalf("the DynamoDB client is not among the %d packages listed", len(deps))
+	}
+	for _, d := range deps {
+		if strings.HasPrefix(d, "github.com/aws/aws-sdk-go-v2/") && strings.HasSuffix(d, "/schemas") {
+			t.Errorf("a Lambda links %s: that service module is at a release with schema-based serialization (see this test's comment)", d)
 		}
 	}
 }
