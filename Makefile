@@ -54,7 +54,8 @@ lint-quick:
 	$(GO) vet ./...
 
 test-go: deps
-	$(GO) test -race -count=1 ./...
+	@echo "every test with text/template as the bootstraps build it (shared/local/lambdabuild)"
+	$(GO) test -overlay $$($(GO) run ./cmd/lambdabuild -overlay build/overlay) -race -count=1 ./...
 	@echo "every benchmark once, so they keep compiling and passing (make bench measures)"
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./shared/...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
@@ -67,8 +68,8 @@ contract: deps ## walk the local contract from outside (../shared/contract/smoke
 
 build: $(BOOTSTRAPS) ## build every function to build/<fn>/bootstrap (linux/arm64)
 
-build/%/bootstrap: .go-mod-downloaded $(shell find functions shared -name '*.go' -o -name '*.html' -o -name '*.txt' 2>/dev/null) go.mod go.sum
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $@ ./functions/$*
+build/%/bootstrap: .go-mod-downloaded $(shell find functions shared -name '*.go' -o -name '*.html' -o -name '*.txt' 2>/dev/null) cmd/lambdabuild/main.go go.mod go.sum
+	$(GO) run ./cmd/lambdabuild -o $@ ./functions/$*
 
 bench: deps build ## measure speed, size and cost (writes build/bench/results.md; ARGS=-only=quota,fanout runs some sections)
 	$(GO) run ./bench $(ARGS)

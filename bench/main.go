@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/closeloop/closeloop/shared/local/lambdabuild"
 	"github.com/closeloop/closeloop/shared/local/localaws"
 )
 
@@ -138,60 +139,32 @@ func machine() string {
 	return fmt.Sprintf("%d cores, %s, %s/%s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH)
 }
 
-// build compiles every function and the hello-world baseline with the
-// deployment's flags, for this machine (to run) and for arm64 (to weigh).
+// build compiles every function and the hello-world baseline as the
+// deployment does (shared/local/lambdabuild), for this machine (to run)
+// and for arm64 (to weigh); and twice more for arm64, to tell what a size
+// is made of: with its symbol table, and with text/template's method lookup
+// left in.
 func build(root string) (string, error) {
 	dir, err := os.MkdirTemp("", "closeloop-bench-bin-")
 	if err != nil {
 		return "", err
 	}
-	for _, arch := range []string{runtime.GOARCH, "arm64", "arm64-symbols", "arm64-noreflect"} {
-		out := filepath.Join(dir, arch) + "/"
-		args := []string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out}
-		switch arch {
-		case "arm64-symbols": // the same, with its symbol table, to tell what the size is made of
-			args[4] = "-ldflags="
-		case "arm64-noreflect": // the same, without text/template's method calls, to weigh what they cost
-			overlay, err := noReflectOverlay(dir)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "bench: no build without text/template's method calls: %v\n", err)
-				continue
-			}
-			args = append(args, "-overlay", overlay)
-		}
-		cmd := exec.Command("go", append(args, "./functions/...", "./bench/hello")...)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+strings.Fields(strings.ReplaceAll(arch, "-", " "))[0])
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return dir, fmt.Errorf("build %s: %v\n%s", arch, err, b)
+	overlay, err := lambdabuild.Overlay(filepath.Join(dir, "overlay"))
+	if err != nil {
+		return dir, err
+	}
+	for _, b := range []lambdabuild.Build{
+		{Arch: runtime.GOARCH, Out: runtime.GOARCH, Overlay: overlay},
+		{Arch: "arm64", Out: "arm64", Overlay: overlay},
+		{Arch: "arm64", Out: "arm64-symbols", Overlay: overlay, Symbols: true},
+		{Arch: "arm64", Out: "arm64-methods"},
+	} {
+		b.Dir, b.Out, b.Packages = root, filepath.Join(dir, b.Out)+"/", []string{"./functions/...", "./bench/hello"}
+		if err := b.Run(); err != nil {
+			return dir, err
 		}
 	}
 	return dir, nil
-}
-
-// noReflectOverlay writes a go build overlay (into dir) in which
-// text/template looks up no method by name, for a measurement only: such a
-// call anywhere in a program makes the linker keep every exported method
-// of every type ever stored in an interface. The templates of the
-// functions call no method (mail and the pages render fine without), but
-// the build is weighed only, never run.
-func noReflectOverlay(dir string) (string, error) {
-	src := filepath.Join(runtime.GOROOT(), "src", "text", "template", "exec.go")
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return "", err
-	}
-	const call = "ptr.MethodByName(fieldName)"
-	if bytes.Count(b, []byte(call)) != 1 {
-		return "", fmt.Errorf("%s: %q is not there once (another Go release)", src, call)
-	}
-	patched := filepath.Join(dir, "exec.go")
-	if err := os.WriteFile(patched, bytes.Replace(b, []byte(call), []byte("(reflect.Value{})"), 1), 0o644); err != nil {
-		return "", err
-	}
-	overlay := filepath.Join(dir, "overlay.json")
-	j, _ := json.Marshal(map[string]map[string]string{"Replace": {src: patched}})
-	return overlay, os.WriteFile(overlay, j, 0o644)
 }
 
 // functionNames lists the built functions, without the baseline.
@@ -222,11 +195,11 @@ func sizes(rep *Report, bins string) {
 		f := Figure{Section: "size", Name: fn + " bootstrap (arm64)", Value: fmt.Sprintf("%s, %.2f× hello", mb(s), float64(s)/float64(hello)),
 			Target: "≤ 10 MB", Holds: holds(s <= 10<<20)}
 		if share, clients, err := sdkShare(filepath.Join(bins, "arm64-symbols", fn)); err == nil && s > 10<<20 {
-			f.Note = fmt.Sprintf("%.2f MB over; the AWS SDK's code and data are %.0f%% of the binary's (about %.1f MB of it), for the services %s, whose schema packages hold and build at start every shape of the service, used or not",
+			f.Note = fmt.Sprintf("%.2f MB over; the AWS SDK's code and data are %.0f%% of the binary's (about %.1f MB of it), for the services %s",
 				float64(s-10<<20)/(1<<20), 100*share, share*float64(s)/(1<<20), strings.Join(clients, ", "))
-			if nr := size(filepath.Join("..", "arm64-noreflect", fn)); nr > 0 && nr < s {
-				f.Note += fmt.Sprintf("; %.2f MB of it is exported methods the linker keeps because text/template calls methods by name (the same build without that call weighs %s)", float64(s-nr)/(1<<20), mb(nr))
-			}
+		}
+		if m := size(filepath.Join("..", "arm64-methods", fn)); m > s {
+			f.Note = strings.TrimPrefix(f.Note+"; ", "; ") + fmt.Sprintf("built with text/template's method lookup by name, which keeps every exported method, it would weigh %s, %.2f MB more", mb(m), float64(m-s)/(1<<20))
 		}
 		rep.add(f)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/dynamo"
 	"github.com/closeloop/closeloop/shared/local/awstest"
+	"github.com/closeloop/closeloop/shared/local/lambdabuild"
 	"github.com/closeloop/closeloop/shared/local/lambdatest"
 	"github.com/closeloop/closeloop/shared/local/localaws"
 )
@@ -25,7 +27,7 @@ import (
 func TestMain(m *testing.M) { awstest.Main(m) }
 
 // TestBootstraps builds every function's real bootstrap (for this machine,
-// with the tags the deployment uses), runs it against the Runtime API and
+// as the deployment builds it), runs it against the Runtime API and
 // the local AWS servers, and invokes it with a sample event: the wiring in
 // each main.go works, configuration comes from the environment, and the
 // function reaches the real table.
@@ -52,11 +54,13 @@ func TestBootstraps(t *testing.T) {
 	if len(dirs) != len(samples) {
 		t.Errorf("%d function folders, %d with a test here: add the new function", len(dirs), len(samples))
 	}
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin+"/", "./functions/...")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, b)
+	overlay, err := lambdabuild.Overlay(filepath.Join(bin, "overlay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := lambdabuild.Build{Dir: root, Arch: runtime.GOARCH, Out: bin + "/", Overlay: overlay, Packages: []string{"./functions/..."}}
+	if err := build.Run(); err != nil {
+		t.Fatal(err)
 	}
 	for _, d := range dirs {
 		fn := d.Name()
