@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/closeloop/closeloop/shared/local/lambdabuild"
 )
@@ -53,8 +54,12 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	dir := strings.HasSuffix(*out, "/") // go build writes one file a package into a folder
 	if *out, err = filepath.Abs(*out); err != nil {
 		return err
+	}
+	if dir {
+		*out += "/"
 	}
 	return lambdabuild.Build{Dir: root, Arch: *arch, Out: *out, Overlay: overlay, Packages: fs.Args()}.Run()
 }

@@ -46,6 +46,8 @@ var consoleT = sync.OnceValue(func() *template.Template {
 		"band":  func(k closeloop.Kind, r int) string { return string(k.Band(r)) },
 		"short": func(s string) string { return short(s, 160) },
 		"join":  strings.Join,
+		"param": func(v url.Values, k string) string { return v.Get(k) },
+		"set":   func(t time.Time) bool { return !t.IsZero() },
 		"has":   slices.Contains[[]string],
 		// A query string built here is a URL's query, not one value of it:
 		// html/template escapes a plain string after "?" ("a%3d1%26b%3d2").
@@ -109,13 +111,13 @@ type view struct {
 	// Refresh, when set, reloads the page after that many seconds (the
 	// progress of an improvement being sent; no script needed).
 	Refresh int
-}
 
-func (v view) CSRF() string       { return v.P.CSRF }
-func (v view) Admin() bool        { return v.P.Role.Allows(closeloop.RoleAdmin) }
-func (v view) Editor() bool       { return v.P.Role.Allows(closeloop.RoleEditor) }
-func (v view) SignedIn() bool     { return v.P.Email != "" }
-func (v view) Is(nav string) bool { return v.Nav == nav }
+	// Filled from P by render: the templates read fields and call no
+	// method, since the bootstraps are built without text/template's
+	// method lookup (shared/local/lambdabuild).
+	CSRF                    string
+	Admin, Editor, SignedIn bool
+}
 
 func (h *Handler) consoleRoutes(m *http.ServeMux) {
 	viewer, editor, admin := closeloop.RoleViewer, closeloop.RoleEditor, closeloop.RoleAdmin
@@ -235,6 +237,8 @@ func consoleIn(loc *time.Location) *template.Template {
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, v view) error {
+	v.CSRF, v.SignedIn = v.P.CSRF, v.P.Email != ""
+	v.Admin, v.Editor = v.P.Role.Allows(closeloop.RoleAdmin), v.P.Role.Allows(closeloop.RoleEditor)
 	var b bytes.Buffer
 	if err := consoleIn(cmp.Or(h.Config.TimeZone, time.UTC)).ExecuteTemplate(&b, name, v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
@@ -477,6 +481,7 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request, v view) error {
 type responseData struct {
 	TicketURL string // the ticket in its helpdesk, when configured
 	Survey    closeloop.Survey
+	Erased    bool // Survey.Erased(), for the template, which calls no method
 	Contact   closeloop.Contact
 	Earlier   []closeloop.Survey
 	Themes    []closeloop.Theme
@@ -492,7 +497,7 @@ func (h *Handler) responsePage(w http.ResponseWriter, r *http.Request, v view) e
 	if err != nil {
 		return err
 	}
-	d := responseData{Survey: sv, TicketURL: h.Config.TicketURL(sv.Source, sv.TicketID)}
+	d := responseData{Survey: sv, Erased: sv.Erased(), TicketURL: h.Config.TicketURL(sv.Source, sv.TicketID)}
 	if !sv.Erased() {
 		if d.Contact, err = h.Store.GetContact(r.Context(), sv.ContactID); err != nil && !errors.Is(err, closeloop.ErrNotFound) {
 			return err

@@ -982,3 +982,40 @@ func TestAuditLogPages(t *testing.T) {
 		t.Errorf("the second page does not hold the oldest entry")
 	}
 }
+
+// TestResponsePageNamesTheCustomerOrTheirErasure: a response's page shows
+// who answered, and after erasure says so instead, with no address left.
+// (The page asked the survey whether it was erased with a method call,
+// which the bootstraps' text/template does not make: a 500 for every
+// response page in AWS.)
+func TestResponsePageNamesTheCustomerOrTheirErasure(t *testing.T) {
+	st, srv := stack(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	email := awstest.Email()
+	rec := closeloop.ImportedResponse{Origin: "csv", ID: "erasable", Email: email, Kind: closeloop.CSAT, Score: 2, At: now.Add(-time.Hour), Comment: "The export is slow"}
+	if err := rec.Validate(now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Store.ImportResponse(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, srv)
+	signIn(t, st, b, st.Config.AdminEmail)
+	_, inbox := b.do("GET", "/console", nil)
+	m := responseLinkRE.FindStringSubmatch(inbox)
+	if m == nil {
+		t.Fatalf("no response in the inbox:\n%s", inbox)
+	}
+	res, page := b.do("GET", m[0], nil)
+	if res.StatusCode != 200 || !strings.Contains(page, email) || strings.Contains(page, "was erased") {
+		t.Fatalf("GET %s: %d, want the customer's address\n%s", m[0], res.StatusCode, page)
+	}
+	if _, err := st.Store.Erase(ctx, email); err != nil {
+		t.Fatal(err)
+	}
+	res, page = b.do("GET", m[0], nil)
+	if res.StatusCode != 200 || strings.Contains(page, email) || !strings.Contains(page, "This customer was erased.") {
+		t.Errorf("GET %s after erasure: %d, want the erasure said and no address\n%s", m[0], res.StatusCode, page)
+	}
+}

@@ -32,6 +32,8 @@ const methodCall = "ptr.MethodByName(fieldName)"
 // overlay.json for go build's and go test's -overlay flag. It fails when the
 // toolchain's text/template does not hold the call exactly once (a Go release
 // that changed it): the build must then be looked at, not silently grow.
+// A dir inside the module must start with "_" or ".", or ./... would take
+// the copied exec.go for a package of the module.
 func Overlay(dir string) (string, error) {
 	out, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
