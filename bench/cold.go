@@ -24,7 +24,7 @@ import (
 
 // coldRuns is how many times each binary starts; runs of the functions and
 // of the baseline alternate, so machine noise hits both alike.
-const coldRuns = 15
+const coldRuns = 51
 
 var samples = map[string]string{
 	"webhook": "generic-solved.json", "api": "api-metrics.json", "response": "response-get.json",

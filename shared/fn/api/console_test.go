@@ -586,6 +586,18 @@ func TestLookupFailuresPage(t *testing.T) {
 	}
 }
 
+// importResponse stores rec as an imported answer, as POST /api/import
+// would, for a test that needs responses in the inbox.
+func importResponse(t *testing.T, st *devstack.Stack, rec closeloop.ImportedResponse) {
+	t.Helper()
+	if err := rec.Validate(time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Store.ImportResponse(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+}
+
 var responseLinkRE = regexp.MustCompile(`/console/responses/([0-9a-f]{32})`)
 
 // TestConsoleLinksKeepTheirQuery: the inbox's "Older responses" link and
@@ -595,16 +607,9 @@ var responseLinkRE = regexp.MustCompile(`/console/responses/([0-9a-f]{32})`)
 // draft.
 func TestConsoleLinksKeepTheirQuery(t *testing.T) {
 	st, srv := stack(t)
-	ctx := context.Background()
 	now := time.Now().UTC()
 	for i := range api.InboxPage + 3 {
-		rec := closeloop.ImportedResponse{Origin: "csv", ID: fmt.Sprint("inbox-", i), Email: awstest.Email(), Kind: closeloop.CSAT, Score: 1, At: now.Add(-time.Duration(i+1) * time.Minute), Comment: "The export is slow"}
-		if err := rec.Validate(now); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Store.ImportResponse(ctx, rec); err != nil {
-			t.Fatal(err)
-		}
+		importResponse(t, st, closeloop.ImportedResponse{Origin: "csv", ID: fmt.Sprint("inbox-", i), Email: awstest.Email(), Kind: closeloop.CSAT, Score: 1, At: now.Add(-time.Duration(i+1) * time.Minute), Comment: "The export is slow"})
 	}
 	b := newBrowser(t, srv)
 	signIn(t, st, b, st.Config.AdminEmail)
@@ -993,13 +998,7 @@ func TestResponsePageNamesTheCustomerOrTheirErasure(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	email := awstest.Email()
-	rec := closeloop.ImportedResponse{Origin: "csv", ID: "erasable", Email: email, Kind: closeloop.CSAT, Score: 2, At: now.Add(-time.Hour), Comment: "The export is slow"}
-	if err := rec.Validate(now); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Store.ImportResponse(ctx, rec); err != nil {
-		t.Fatal(err)
-	}
+	importResponse(t, st, closeloop.ImportedResponse{Origin: "csv", ID: "erasable", Email: email, Kind: closeloop.CSAT, Score: 2, At: now.Add(-time.Hour), Comment: "The export is slow"})
 	b := newBrowser(t, srv)
 	signIn(t, st, b, st.Config.AdminEmail)
 	_, inbox := b.do("GET", "/console", nil)
