@@ -197,12 +197,29 @@ func sizes(rep *Report, bins string) {
 		if share, clients, err := sdkShare(filepath.Join(bins, "arm64-symbols", fn)); err == nil && s > 10<<20 {
 			f.Note = fmt.Sprintf("%.2f MB over; the AWS SDK's code and data are %.0f%% of the binary's (about %.1f MB of it), for the services %s",
 				float64(s-10<<20)/(1<<20), 100*share, share*float64(s)/(1<<20), strings.Join(clients, ", "))
+			if tz := tzdataSize(); tz > 0 {
+				f.Note += fmt.Sprintf("; every function also carries the time zone database (%.2f MB), since the send windows and reports need exact zones and Lambda's image is not relied on to have them", float64(tz)/(1<<20))
+			}
 		}
 		if m := size(filepath.Join("..", "arm64-methods", fn)); m > s {
 			f.Note = strings.TrimPrefix(f.Note+"; ", "; ") + fmt.Sprintf("built with text/template's method lookup by name, which keeps every exported method, it would weigh %s, %.2f MB more", mb(m), float64(m-s)/(1<<20))
 		}
 		rep.add(f)
 	}
+}
+
+// tzdataSize is the size of the zone database that time/tzdata embeds:
+// the toolchain's lib/time/zoneinfo.zip, 0 if it cannot be read.
+func tzdataSize() int64 {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return 0
+	}
+	fi, err := os.Stat(filepath.Join(strings.TrimSpace(string(out)), "lib", "time", "zoneinfo.zip"))
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // sdkShare reads the symbol table of an unstripped binary: the share of
