@@ -14,7 +14,7 @@ CDK_ARGS  ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
-.PHONY: help deps demo demo-stop dev test test-go test-infra contract build bench bench-record fuzz load synth deploy lint clean
+.PHONY: help deps demo demo-stop dev test test-go overlay test-infra contract build bench bench-record fuzz load synth deploy lint clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,11 +53,18 @@ lint-quick:
 	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
 
-test-go: deps
-	@echo "every test with text/template as the bootstraps build it (shared/local/lambdabuild)"
-	$(GO) test -overlay $$($(GO) run ./cmd/lambdabuild -overlay build/_overlay) -race -count=1 ./...
+# OVERLAY is text/template as the bootstraps build it (shared/local/lambdabuild):
+# every test, benchmark and fuzzer runs with it, so a template that calls a
+# method fails here, not in AWS.
+OVERLAY := build/_overlay/overlay.json
+
+overlay: .go-mod-downloaded
+	@GO=$(GO) $(GO) run ./cmd/lambdabuild -overlay build/_overlay >/dev/null
+
+test-go: deps overlay
+	$(GO) test -overlay $(OVERLAY) -race -count=1 ./...
 	@echo "every benchmark once, so they keep compiling and passing (make bench measures)"
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./shared/...
+	$(GO) test -overlay $(OVERLAY) -count=1 -run '^$$' -bench . -benchtime 1x ./shared/...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 test-infra: deps
@@ -69,7 +76,7 @@ contract: deps ## walk the local contract from outside (../shared/contract/smoke
 build: $(BOOTSTRAPS) ## build every function to build/<fn>/bootstrap (linux/arm64)
 
 build/%/bootstrap: .go-mod-downloaded $(shell find functions shared -name '*.go' -o -name '*.html' -o -name '*.txt' 2>/dev/null) cmd/lambdabuild/main.go go.mod go.sum
-	$(GO) run ./cmd/lambdabuild -o $@ ./functions/$*
+	GO=$(GO) $(GO) run ./cmd/lambdabuild -o $@ ./functions/$*
 
 bench: deps build ## measure speed, size and cost (writes build/bench/results.md; ARGS=-only=quota,fanout runs some sections)
 	$(GO) run ./bench $(ARGS)
@@ -104,9 +111,9 @@ FUZZERS  := ./shared/helpdesk:FuzzParse ./shared/helpdesk:FuzzNormalizeEmail ./s
             ./shared/closeloop:FuzzParseCSV ./shared/closeloop:FuzzParseDelighted
 FUZZTIME ?= 60s
 
-fuzz: deps ## run every fuzzer for FUZZTIME each (default 60s; make test runs them for 3s)
+fuzz: deps overlay ## run every fuzzer for FUZZTIME each (default 60s; make test runs them for 3s)
 	@for f in $(FUZZERS); do pkg=$${f%%:*}; name=$${f##*:}; echo "fuzz $$name ($(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+	  $(GO) test -overlay $(OVERLAY) -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
 
 load: deps ## the full-size load test: 5,000 deliveries for 3,000 tickets with faults (make test runs 500)
 	CLOSELOOP_LOAD=full $(GO) test -count=1 -run '^TestLoad$$' -v ./shared/local/loadtest | grep -v '^20'

@@ -5,13 +5,17 @@
 //
 // That lookup (reflect.Value.MethodByName with a name known only when a
 // template runs) makes the linker keep every exported method of every type
-// stored in an interface anywhere in the program, used or not: 1.6 to 1.8 MB
-// of each bootstrap that renders a page or an email (make bench). Closeloop's
+// stored in an interface anywhere in the program, used or not: 1.25 to 1.5
+// MB of each bootstrap that renders a page or an email (make bench). Closeloop's
 // templates call no method, so the build replaces that one call in the
 // toolchain's own text/template source, whichever Go release builds it, with
 // "no such method". A template that calls a method then fails with
 // text/template's "can't evaluate field" error; make test runs every test
 // with the same overlay, so such a template fails there first.
+//
+// The go command is $GO when set (the Makefile's GO), else go: the overlay
+// must come from the toolchain that builds with it, or go build and go test
+// would ignore it without a word.
 package lambdabuild
 
 import (
@@ -35,7 +39,7 @@ const methodCall = "ptr.MethodByName(fieldName)"
 // A dir inside the module must start with "_" or ".", or ./... would take
 // the copied exec.go for a package of the module.
 func Overlay(dir string) (string, error) {
-	out, err := exec.Command("go", "env", "GOROOT").Output()
+	out, err := exec.Command(goTool(), "env", "GOROOT").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOROOT: %v", err)
 	}
@@ -66,6 +70,7 @@ func Overlay(dir string) (string, error) {
 // ending in a slash) for linux/goarch, with the overlay from Overlay.
 type Build struct {
 	Dir      string   // the module's root, where go build runs
+	OS       string   // GOOS: linux as deployed when empty, or this machine's to run it here
 	Arch     string   // GOARCH: arm64 as deployed, or this machine's to run it here
 	Out      string   // go build's -o
 	Overlay  string   // the path Overlay returned; empty builds text/template unchanged
@@ -83,10 +88,22 @@ func (b Build) Command() *exec.Cmd {
 	if b.Overlay != "" {
 		args = append(args, "-overlay", b.Overlay)
 	}
-	cmd := exec.Command("go", append(args, b.Packages...)...)
+	cmd := exec.Command(goTool(), append(args, b.Packages...)...)
 	cmd.Dir = b.Dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+b.Arch)
+	goos := b.OS
+	if goos == "" {
+		goos = "linux"
+	}
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+b.Arch)
 	return cmd
+}
+
+// goTool is the go command: $GO, or go.
+func goTool() string {
+	if g := os.Getenv("GO"); g != "" {
+		return g
+	}
+	return "go"
 }
 
 // Run runs the build, with go build's output in the error.

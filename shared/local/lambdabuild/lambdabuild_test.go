@@ -28,7 +28,7 @@ func TestOverlayDropsMethodLookup(t *testing.T) {
 	}
 	run := func(name, overlay string) (string, int64) {
 		out := filepath.Join(dir, name)
-		b := lambdabuild.Build{Dir: root, Arch: runtime.GOARCH, Out: out, Overlay: overlay, Packages: []string{"./shared/local/lambdabuild/testdata/methodcall"}}
+		b := lambdabuild.Build{Dir: root, OS: runtime.GOOS, Arch: runtime.GOARCH, Out: out, Overlay: overlay, Packages: []string{"./shared/local/lambdabuild/testdata/methodcall"}}
 		if err := b.Run(); err != nil {
 			t.Fatal(err)
 		}

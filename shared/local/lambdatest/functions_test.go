@@ -58,7 +58,7 @@ func TestBootstraps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := lambdabuild.Build{Dir: root, Arch: runtime.GOARCH, Out: bin + "/", Overlay: overlay, Packages: []string{"./functions/..."}}
+	build := lambdabuild.Build{Dir: root, OS: runtime.GOOS, Arch: runtime.GOARCH, Out: bin + "/", Overlay: overlay, Packages: []string{"./functions/..."}}
 	if err := build.Run(); err != nil {
 		t.Fatal(err)
 	}
