@@ -3,6 +3,7 @@ package closeloop
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // CaseStatus is where a detractor's follow-up is.
@@ -29,8 +30,19 @@ func ParseCaseStatus(s string) (CaseStatus, error) {
 // reached them.
 const FollowUpDue = 24 * time.Hour
 
-// MaxNote is the longest note or personal reply accepted, in bytes.
+// MaxNote is the longest note or personal reply accepted, in characters
+// (as a customer's comment, MaxComment), whatever the language.
 const MaxNote = 5000
+
+// ValidOperatorText checks what an operator writes on a case or to a
+// customer (a note, a reply): at most MaxNote characters. what names the
+// text in the error.
+func ValidOperatorText(what, text string) error {
+	if utf8.RuneCountInString(text) > MaxNote {
+		return Errorf(ErrInvalid, "%s is longer than %d characters", what, MaxNote)
+	}
+	return nil
+}
 
 // Case is the follow-up of one unhappy answer. Its id is the survey's: one
 // answer, however often revised or posted, opens one case. It holds ids, a
@@ -100,8 +112,8 @@ func (c CaseChange) Validate() error {
 			return Errorf(ErrInvalid, "owner: %v", err)
 		}
 	}
-	if len(c.Note) > MaxNote {
-		return Errorf(ErrInvalid, "note is longer than %d bytes", MaxNote)
+	if err := ValidOperatorText("note", c.Note); err != nil {
+		return err
 	}
 	if c.Status == "" && c.Owner == nil && strings.TrimSpace(c.Note) == "" {
 		return Errorf(ErrInvalid, "nothing to change: give status, owner or note")

@@ -1,6 +1,8 @@
 package closeloop
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,4 +78,32 @@ func deref(f *float64) any {
 		return nil
 	}
 	return *f
+}
+
+// TestOperatorTextsCountCharacters: what operators write to customers is
+// limited in characters, as the customers' own comments are, not in bytes:
+// a Japanese team's summary of 150 characters (450 bytes) and a note or
+// message of 3,000 characters (9,000 bytes) are accepted; one character
+// more than the limit is refused, naming characters.
+func TestOperatorTextsCountCharacters(t *testing.T) {
+	ja := func(n int) string { return strings.Repeat("改", n) }
+	if _, err := NewImprovement("exports", ja(150), ja(3000), time.Now()); err != nil {
+		t.Errorf("a 150-character summary and a 3,000-character message: %v", err)
+	}
+	if err := (CaseChange{Note: ja(3000)}).Validate(); err != nil {
+		t.Errorf("a 3,000-character note: %v", err)
+	}
+	if err := ValidOperatorText("message", ja(MaxNote)); err != nil {
+		t.Errorf("a %d-character message: %v", MaxNote, err)
+	}
+	for what, err := range map[string]error{
+		"summary": func() error { _, err := NewImprovement("exports", ja(201), "m", time.Now()); return err }(),
+		"message": func() error { _, err := NewImprovement("exports", "s", ja(5001), time.Now()); return err }(),
+		"note":    CaseChange{Note: ja(MaxNote + 1)}.Validate(),
+		"reply":   ValidOperatorText("message", ja(MaxNote+1)),
+	} {
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "characters") {
+			t.Errorf("%s one character too long: %v, want ErrInvalid naming characters", what, err)
+		}
+	}
 }

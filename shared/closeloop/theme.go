@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Theme is a named group of feedback, with keywords that tag new comments.
@@ -73,6 +74,20 @@ type Text struct {
 	Message string `json:"message"`
 }
 
+// Preview is one language's text of a draft improvement, with its link, as
+// the console's preview frame shows it. The console keeps it for a day under
+// a random id (PreviewFor), so that the frame's address stays short: API
+// Gateway refuses a request whose request line and headers pass 10,240
+// bytes, and a message may be 5,000 characters.
+type Preview struct {
+	Text
+	Locale string // the translation's language; empty for the draft's own
+	Link   string
+}
+
+// PreviewFor is how long a stored preview can be shown.
+const PreviewFor = 24 * time.Hour
+
 // Audience limits who hears about an improvement.
 type Audience struct {
 	OnlyDetractors bool `json:"only_detractors,omitempty"` // only those whose answer was unhappy
@@ -126,15 +141,17 @@ func validText(t Text) error {
 	switch {
 	case t.Summary == "":
 		return Errorf(ErrInvalid, "summary is required")
-	case len(t.Summary) > 200:
-		return Errorf(ErrInvalid, "summary is longer than 200 bytes")
+	case utf8.RuneCountInString(t.Summary) > MaxSummary:
+		return Errorf(ErrInvalid, "summary is longer than %d characters", MaxSummary)
 	case t.Message == "":
 		return Errorf(ErrInvalid, "message is required")
-	case len(t.Message) > 5000:
-		return Errorf(ErrInvalid, "message is longer than 5000 bytes")
 	}
-	return nil
+	return ValidOperatorText("message", t.Message)
 }
+
+// MaxSummary is the longest summary of an improvement, in characters (the
+// console's field allows as many).
+const MaxSummary = 200
 
 // WithLink returns im with link to read more: an absolute https URL (http
 // only for local hosts), or empty.

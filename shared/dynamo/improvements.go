@@ -382,3 +382,40 @@ func (s *Store) PutBatchProgress(ctx context.Context, impID, batch string, p clo
 	}
 	return nil
 }
+
+const previewPrefix = "PREVIEW#"
+
+type previewItem struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	Summary    string `dynamodbav:"summary"`
+	Message    string `dynamodbav:"message"`
+	Locale     string `dynamodbav:"locale,omitempty"`
+	Link       string `dynamodbav:"link,omitempty"`
+	ExpiresAt  string `dynamodbav:"expires_at"`
+	ExpiresTTL int64  `dynamodbav:"expires_ttl"`
+}
+
+// PutPreview keeps the preview p of a draft improvement under id (random,
+// closeloop.NewID) until expires.
+func (s *Store) PutPreview(ctx context.Context, id string, p closeloop.Preview, expires time.Time) error {
+	it := previewItem{PK: previewPrefix + id, SK: "PREVIEW", Summary: p.Summary, Message: p.Message, Locale: p.Locale, Link: p.Link,
+		ExpiresAt: ts(expires), ExpiresTTL: expires.Add(24 * time.Hour).Unix()}
+	if err := s.put(ctx, it, "", nil, nil); err != nil {
+		return fmt.Errorf("put preview: %w", err)
+	}
+	return nil
+}
+
+// GetPreview returns preview id, or an error wrapping closeloop.ErrNotFound
+// (unknown, or past its expiry).
+func (s *Store) GetPreview(ctx context.Context, id string, now time.Time) (closeloop.Preview, error) {
+	var it previewItem
+	if err := s.get(ctx, previewPrefix+id, "PREVIEW", &it); err != nil {
+		return closeloop.Preview{}, fmt.Errorf("get preview: %w", err)
+	}
+	if now.After(parseTS(it.ExpiresAt)) {
+		return closeloop.Preview{}, closeloop.Errorf(closeloop.ErrNotFound, "this preview has expired: preview the draft again")
+	}
+	return closeloop.Preview{Text: closeloop.Text{Summary: it.Summary, Message: it.Message}, Locale: it.Locale, Link: it.Link}, nil
+}

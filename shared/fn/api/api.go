@@ -46,6 +46,8 @@ type Store interface {
 	SetThemes(ctx context.Context, id string, themes []string) (closeloop.Survey, error)
 	CreateImprovement(ctx context.Context, im closeloop.Improvement) error
 	GetImprovement(ctx context.Context, id string) (closeloop.Improvement, error)
+	PutPreview(ctx context.Context, id string, p closeloop.Preview, expires time.Time) error
+	GetPreview(ctx context.Context, id string, now time.Time) (closeloop.Preview, error)
 	Improvements(ctx context.Context, limit int) ([]closeloop.Improvement, error)
 	CountersBetween(ctx context.Context, from, to time.Time) ([]closeloop.DayCounters, error)
 	BreakdownCountersBetween(ctx context.Context, from, to time.Time, name, value string) ([]closeloop.DayCounters, error)

@@ -169,8 +169,9 @@ func (h *Handler) reply(ctx context.Context, id, message, key string) (closeloop
 	switch {
 	case message == "":
 		return closeloop.Case{}, closeloop.Errorf(closeloop.ErrInvalid, "message is required")
-	case len(message) > closeloop.MaxNote:
-		return closeloop.Case{}, closeloop.Errorf(closeloop.ErrInvalid, "message is longer than %d bytes", closeloop.MaxNote)
+	}
+	if err := closeloop.ValidOperatorText("message", message); err != nil {
+		return closeloop.Case{}, err
 	}
 	c, err := h.Store.GetCase(ctx, id)
 	if err != nil {

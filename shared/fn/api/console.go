@@ -186,7 +186,7 @@ func (h *Handler) form(need closeloop.Role, f pageFunc) http.HandlerFunc {
 }
 
 // MaxConsoleForm is the largest console form body accepted.
-const MaxConsoleForm = 64 << 10
+const MaxConsoleForm = 256 << 10
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p closeloop.Principal, err error, f pageFunc) {
 	if err == nil {
@@ -843,9 +843,13 @@ func (h *Handler) improvementPost(w http.ResponseWriter, r *http.Request, v view
 			return err
 		}
 		d.Audience, d.Draft.Reviewed, d.Review = &a, reviewed, review
-		d.PreviewQuery = template.URL(url.Values{"theme": {theme}, "summary": {summary}, "message": {message}, "link": {draft.Link}}.Encode())
+		if d.PreviewQuery, err = h.keepPreview(r.Context(), closeloop.Preview{Text: closeloop.Text{Summary: summary, Message: message}, Link: draft.Link}); err != nil {
+			return err
+		}
 		if t, ok := draft.Translations[d.Draft.TLang]; ok {
-			d.TranslationQuery = template.URL(url.Values{"lang": {d.Draft.TLang}, "t_summary": {t.Summary}, "t_message": {t.Message}, "link": {draft.Link}}.Encode())
+			if d.TranslationQuery, err = h.keepPreview(r.Context(), closeloop.Preview{Text: t, Locale: d.Draft.TLang, Link: draft.Link}); err != nil {
+				return err
+			}
 		}
 		if r.PostForm.Get("action") == "test" {
 			m, err := h.improvementEmail(h.owner(v.P), "", summary, message, draft.Link)
@@ -880,16 +884,25 @@ func (h *Handler) improvementEmail(to, locale, summary, message, link string) (m
 	})
 }
 
+// keepPreview stores p for the compose page's preview frame and returns
+// the frame's query: the preview's id, not its text (closeloop.Preview).
+func (h *Handler) keepPreview(ctx context.Context, p closeloop.Preview) (template.URL, error) {
+	id := closeloop.NewID()
+	if err := h.Store.PutPreview(ctx, id, p, h.now().Add(closeloop.PreviewFor)); err != nil {
+		return "", err
+	}
+	return template.URL(url.Values{"id": {id}}.Encode()), nil
+}
+
 // improvementPreview is the rendered email, shown in the compose page's
 // frame. Email HTML needs inline styles, so this one response allows them
 // (and nothing else); it can only be framed by the console itself.
 func (h *Handler) improvementPreview(w http.ResponseWriter, r *http.Request, v view) error {
-	q := r.URL.Query()
-	summary, message, lang := q.Get("summary"), q.Get("message"), ""
-	if q.Get("lang") != "" {
-		summary, message, lang = q.Get("t_summary"), q.Get("t_message"), q.Get("lang")
+	p, err := h.Store.GetPreview(r.Context(), r.URL.Query().Get("id"), h.now())
+	if err != nil {
+		return err
 	}
-	m, err := h.improvementEmail("preview@closeloop.localhost", lang, summary, message, q.Get("link"))
+	m, err := h.improvementEmail("preview@closeloop.localhost", p.Locale, p.Summary, p.Message, p.Link)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -210,22 +211,41 @@ func TestSignInAnswersTakeTheSameTime(t *testing.T) {
 	}
 }
 
-// TestPreviewTakesOnlyAnHTTPSLink: the improvement preview, opened from a
-// crafted address, shows no button to a link an announcement could not
-// carry.
+// TestPreviewTakesOnlyAnHTTPSLink: the improvement preview shows a draft
+// the console stored, whose link an announcement could carry; a draft with
+// another link is refused, and a crafted address shows nothing.
 func TestPreviewTakesOnlyAnHTTPSLink(t *testing.T) {
-	st, srv := stack(t)
-	b := newBrowser(t, srv)
-	signIn(t, st, b, st.Config.AdminEmail)
-	q := url.Values{"summary": {"Exports are fast"}, "message": {"We rebuilt exports."}}
+	st, b, _, _ := consoleWithAnswer(t, 1, "the export hangs")
+	if _, err := st.Store.PutTheme(t.Context(), closeloop.Theme{Name: "exports", Keywords: []string{"export"}}); err != nil {
+		t.Fatal(err)
+	}
+	csrf := b.csrf()
+	frameRE := regexp.MustCompile(`<iframe[^>]* src="([^"]+)"`)
 	for link, want := range map[string]int{"https://status.example.com/exports": 200, "http://evil.example/login": 400, "javascript:alert(1)": 400} {
-		q.Set("link", link)
-		res, page := b.do("GET", "/console/improvements/preview?"+q.Encode(), nil)
+		form := url.Values{"csrf": {csrf}, "theme": {"exports"}, "summary": {"Exports are fast"}, "message": {"We rebuilt exports."}, "link": {link}, "action": {"preview"}}
+		res, page := b.do("POST", "/console/improvements", form)
 		if res.StatusCode != want {
 			t.Errorf("preview with link %q: %d, want %d", link, res.StatusCode, want)
 		}
-		if want != 200 && strings.Contains(page, link) {
-			t.Errorf("preview with link %q shows it", link)
+		frame := frameRE.FindStringSubmatch(page)
+		if want != 200 {
+			if frame != nil {
+				t.Errorf("preview with link %q has a frame", link)
+			}
+			continue
+		}
+		if frame == nil {
+			t.Fatalf("preview with link %q: no frame", link)
+		}
+		if res, preview := b.do("GET", html.UnescapeString(frame[1]), nil); res.StatusCode != 200 || !strings.Contains(preview, link) {
+			t.Errorf("preview frame with link %q: %d, want the email with its link", link, res.StatusCode)
+		}
+	}
+	// The frame shows only what the console stored: an id it did not
+	// give, or a query with the text, shows nothing.
+	for _, q := range []string{"id=0123456789abcdef0123456789abcdef", "summary=Hi&message=Crafted&link=https://evil.example"} {
+		if res, page := b.do("GET", "/console/improvements/preview?"+q, nil); res.StatusCode != 404 || strings.Contains(page, "Crafted") {
+			t.Errorf("preview ?%s: %d, want 404", q, res.StatusCode)
 		}
 	}
 }
@@ -334,5 +354,40 @@ func TestBootstrapTokenMakesNoDeadToken(t *testing.T) {
 	}
 	if w := call(t, st.Handler, "POST", "/api/tokens", `{"name":"ci"}`, st.Config.AdminToken, nil); w.Code != http.StatusConflict {
 		t.Errorf("a token for a removed first admin: %d %s, want 409", w.Code, w.Body)
+	}
+}
+
+// TestLongAnnouncementPreviews: a Japanese team's announcement at the
+// longest (a 200-character summary, a 5,000-character message) and its
+// English translation preview in the console: the form is taken (it was
+// refused over 64 KB), and each preview frame's address stays short, since
+// API Gateway refuses a request line and headers over 10,240 bytes (the
+// frames carried the whole text in their query, so a long message showed
+// an error in AWS). Each frame shows its own text.
+func TestLongAnnouncementPreviews(t *testing.T) {
+	st, b, _, _ := consoleWithAnswer(t, 1, "the export hangs")
+	if _, err := st.Store.PutTheme(t.Context(), closeloop.Theme{Name: "exports", Keywords: []string{"export"}}); err != nil {
+		t.Fatal(err)
+	}
+	summary, message := strings.Repeat("速", closeloop.MaxSummary), "書き出しを作り直しました。"+strings.Repeat("速", closeloop.MaxNote-13)
+	form := url.Values{"csrf": {b.csrf()}, "theme": {"exports"}, "summary": {summary}, "message": {message}, "link": {"https://status.example.com/exports"},
+		"t_lang": {"en"}, "t_summary": {"Exports are fast"}, "t_message": {"We rebuilt exports. " + strings.Repeat("Faster. ", 600)}, "action": {"preview"}}
+	res, page := b.do("POST", "/console/improvements", form)
+	if res.StatusCode != 200 || strings.Contains(page, `class="error"`) {
+		t.Fatalf("POST a long announcement for preview: %d\n%.2000s", res.StatusCode, page)
+	}
+	frames := regexp.MustCompile(`<iframe[^>]* src="([^"]+)"`).FindAllStringSubmatch(page, -1)
+	if len(frames) != 2 {
+		t.Fatalf("%d preview frames, want the announcement's and its translation's", len(frames))
+	}
+	for i, want := range []string{"書き出しを作り直しました。", "We rebuilt exports."} {
+		src := html.UnescapeString(frames[i][1])
+		if len(src) > 1024 {
+			t.Errorf("preview frame %d: an address of %d bytes", i, len(src))
+		}
+		res, preview := b.do("GET", src, nil)
+		if res.StatusCode != 200 || !strings.Contains(preview, want) {
+			t.Errorf("preview frame %d: %d, want the email with %q", i, res.StatusCode, want)
+		}
 	}
 }
