@@ -111,7 +111,14 @@ func ClosingEmail(to string, c Closing) (Message, error) {
 	return render(to, subject, "closing", data, c.UnsubscribeURL)
 }
 
+// renderCheck, set by the package's tests only, sees every email before it
+// is rendered (shared/local/tmplcheck walks all its branches).
+var renderCheck func(name string, data map[string]any)
+
 func render(to, subject, name string, data map[string]any, unsubscribe string) (Message, error) {
+	if renderCheck != nil {
+		renderCheck(name, data)
+	}
 	var h, x bytes.Buffer
 	if err := htmlT().ExecuteTemplate(&h, name+".html", data); err != nil {
 		return Message{}, fmt.Errorf("render %s email: %w", name, err)

@@ -236,11 +236,19 @@ func consoleIn(loc *time.Location) *template.Template {
 	return t
 }
 
+// renderCheck, set by the package's tests only, sees every page before it
+// is rendered (shared/local/tmplcheck walks all its branches).
+var renderCheck func(set *template.Template, name string, data any)
+
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, v view) error {
 	v.CSRF, v.SignedIn = v.P.CSRF, v.P.Email != ""
 	v.Admin, v.Editor = v.P.Role.Allows(closeloop.RoleAdmin), v.P.Role.Allows(closeloop.RoleEditor)
+	set := consoleIn(cmp.Or(h.Config.TimeZone, time.UTC))
+	if renderCheck != nil {
+		renderCheck(set, name, v)
+	}
 	var b bytes.Buffer
-	if err := consoleIn(cmp.Or(h.Config.TimeZone, time.UTC)).ExecuteTemplate(&b, name, v); err != nil {
+	if err := set.ExecuteTemplate(&b, name, v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -478,6 +478,10 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "message.html", page{T: t, Message: t.UnsubDone, Title: t.TitleUnsub})
 }
 
+// renderCheck, set by the package's tests only, sees every page before it
+// is rendered (shared/local/tmplcheck walks all its branches).
+var renderCheck func(name string, p page)
+
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -488,6 +492,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name 
 	p.Brand = h.Brand
 	if p.Brand.Color == "" {
 		p.Brand.Color = closeloop.DefaultBrandColor
+	}
+	if renderCheck != nil {
+		renderCheck(name, p)
 	}
 	if err := pages().ExecuteTemplate(w, name, p); err != nil {
 		slog.ErrorContext(r.Context(), "render page", "page", name, "err", err)

@@ -1,0 +1,272 @@
+// Package tmplcheck walks every branch of a template with the types of the
+// data it is given and reports each field chain that names a method, or
+// nothing at all. The bootstraps are built without text/template's method
+// lookup (shared/local/lambdabuild), so a method call in a template fails
+// at run time in AWS; a test that renders a page once checks only the
+// branches that page took, and this checks the others.
+//
+// Types come from the data's values where there are some (an interface
+// field holding a struct, a map's entries, a slice's first element) and
+// from the static types otherwise; where neither tells (a nil interface, a
+// function's result) the walk does not go deeper, so it reports no false
+// alarm but may miss a call behind such a value.
+package tmplcheck
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"text/template/parse"
+)
+
+// Lookup returns the parse tree of a template of the set by name, nil if
+// there is none: for html/template, func(n string) *parse.Tree { if t :=
+// set.Lookup(n); t != nil { return t.Tree }; return nil }.
+type Lookup func(name string) *parse.Tree
+
+// Problems walks template name of the set with data as dot, and returns
+// what it found, sorted, each naming the template, the type and the name.
+func Problems(lookup Lookup, name string, data any) []string {
+	w := &walker{lookup: lookup, seen: map[string]bool{}, found: map[string]bool{}}
+	w.template(name, of(reflect.ValueOf(data)))
+	out := make([]string, 0, len(w.found))
+	for p := range w.found {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// val is a value's type and, when known, the value; a nil t is unknown.
+type val struct {
+	t reflect.Type
+	v reflect.Value
+}
+
+func of(v reflect.Value) val {
+	for v.IsValid() && v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return val{}
+		}
+		v = v.Elem()
+	}
+	if !v.IsValid() {
+		return val{}
+	}
+	return val{t: v.Type(), v: v}
+}
+
+type walker struct {
+	lookup Lookup
+	seen   map[string]bool // template and dot type walked already
+	found  map[string]bool
+}
+
+func (w *walker) template(name string, dot val) {
+	key := fmt.Sprintf("%s|%v", name, dot.t)
+	if w.seen[key] {
+		return
+	}
+	w.seen[key] = true
+	tree := w.lookup(name)
+	if tree == nil || tree.Root == nil {
+		return
+	}
+	w.list(name, tree.Root, dot, map[string]val{"$": dot})
+}
+
+func (w *walker) list(name string, l *parse.ListNode, dot val, vars map[string]val) {
+	if l == nil {
+		return
+	}
+	for _, n := range l.Nodes {
+		switch n := n.(type) {
+		case *parse.ActionNode:
+			w.pipe(name, n.Pipe, dot, vars)
+		case *parse.IfNode:
+			w.pipe(name, n.Pipe, dot, vars)
+			w.list(name, n.List, dot, vars)
+			w.list(name, n.ElseList, dot, vars)
+		case *parse.WithNode:
+			x := w.pipe(name, n.Pipe, dot, vars)
+			w.list(name, n.List, x, vars)
+			w.list(name, n.ElseList, dot, vars)
+		case *parse.RangeNode:
+			x := w.pipe(name, n.Pipe, dot, vars)
+			k, e := elements(x)
+			switch len(n.Pipe.Decl) {
+			case 1:
+				vars[n.Pipe.Decl[0].Ident[0]] = e
+			case 2:
+				vars[n.Pipe.Decl[0].Ident[0]], vars[n.Pipe.Decl[1].Ident[0]] = k, e
+			}
+			w.list(name, n.List, e, vars)
+			w.list(name, n.ElseList, dot, vars)
+		case *parse.TemplateNode:
+			var arg val
+			if n.Pipe != nil {
+				arg = w.pipe(name, n.Pipe, dot, vars)
+			}
+			w.template(n.Name, arg)
+		case *parse.ListNode:
+			w.list(name, n, dot, vars)
+		}
+	}
+}
+
+// pipe checks a pipeline and returns its result: its last command's.
+func (w *walker) pipe(name string, p *parse.PipeNode, dot val, vars map[string]val) val {
+	if p == nil {
+		return val{}
+	}
+	var out val
+	for _, c := range p.Cmds {
+		out = w.command(name, c, dot, vars)
+	}
+	if len(p.Decl) == 1 && !p.IsAssign {
+		vars[p.Decl[0].Ident[0]] = out
+	}
+	return out
+}
+
+func (w *walker) command(name string, c *parse.CommandNode, dot val, vars map[string]val) val {
+	if len(c.Args) == 0 {
+		return val{}
+	}
+	if _, fn := c.Args[0].(*parse.IdentifierNode); fn {
+		for _, a := range c.Args[1:] {
+			w.arg(name, a, dot, vars)
+		}
+		return val{} // a function's result: not followed
+	}
+	return w.arg(name, c.Args[0], dot, vars)
+}
+
+func (w *walker) arg(name string, n parse.Node, dot val, vars map[string]val) val {
+	switch n := n.(type) {
+	case *parse.DotNode:
+		return dot
+	case *parse.FieldNode:
+		return w.fields(name, dot, n.Ident)
+	case *parse.VariableNode:
+		return w.fields(name, vars[n.Ident[0]], n.Ident[1:])
+	case *parse.ChainNode:
+		return w.fields(name, w.arg(name, n.Node, dot, vars), n.Field)
+	case *parse.PipeNode:
+		return w.pipe(name, n, dot, vars)
+	}
+	return val{}
+}
+
+// fields follows a chain of names from x, as text/template would without
+// its method lookup: struct fields and map keys.
+func (w *walker) fields(name string, x val, idents []string) val {
+	for _, id := range idents {
+		x = w.field(name, x, id)
+	}
+	return x
+}
+
+func (w *walker) field(name string, x val, id string) val {
+	if x.t == nil {
+		return val{}
+	}
+	t, v := x.t, x.v
+	if _, ok := reflect.PointerTo(t).MethodByName(id); ok && t.Kind() != reflect.Interface {
+		w.found[fmt.Sprintf("%s: .%s is a method of %v: the bootstraps' text/template calls no method", name, id, t)] = true
+		return val{}
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+		if v.IsValid() && !v.IsNil() {
+			v = v.Elem()
+		} else {
+			v = reflect.Value{}
+		}
+		if _, ok := reflect.PointerTo(t).MethodByName(id); ok {
+			w.found[fmt.Sprintf("%s: .%s is a method of %v: the bootstraps' text/template calls no method", name, id, t)] = true
+			return val{}
+		}
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		f, ok := t.FieldByName(id)
+		if !ok || !f.IsExported() {
+			w.found[fmt.Sprintf("%s: %v has no field %s", name, t, id)] = true
+			return val{}
+		}
+		if v.IsValid() {
+			if fv, err := v.FieldByIndexErr(f.Index); err == nil {
+				if r := of(fv); r.t != nil || f.Type.Kind() == reflect.Interface {
+					return r
+				}
+			}
+		}
+		if f.Type.Kind() == reflect.Interface {
+			return val{}
+		}
+		return val{t: f.Type}
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			return val{}
+		}
+		if v.IsValid() {
+			if mv := v.MapIndex(reflect.ValueOf(id).Convert(t.Key())); mv.IsValid() {
+				return of(mv)
+			}
+		}
+		if t.Elem().Kind() == reflect.Interface {
+			return val{}
+		}
+		return val{t: t.Elem()}
+	case reflect.Interface:
+		return val{}
+	}
+	w.found[fmt.Sprintf("%s: %v has no field %s", name, t, id)] = true
+	return val{}
+}
+
+// elements returns the key and element a range over x sees.
+func elements(x val) (val, val) {
+	if x.t == nil {
+		return val{}, val{}
+	}
+	t, v := x.t, x.v
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+		if v.IsValid() && !v.IsNil() {
+			v = v.Elem()
+		} else {
+			v = reflect.Value{}
+		}
+	}
+	static := func(et reflect.Type) val {
+		if et.Kind() == reflect.Interface {
+			return val{}
+		}
+		return val{t: et}
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		e := static(t.Elem())
+		if v.IsValid() && v.Len() > 0 {
+			if r := of(v.Index(0)); r.t != nil {
+				e = r
+			}
+		}
+		return val{t: reflect.TypeFor[int]()}, e
+	case reflect.Map:
+		k, e := static(t.Key()), static(t.Elem())
+		if v.IsValid() && v.Len() > 0 {
+			it := v.MapRange()
+			it.Next()
+			if r := of(it.Value()); r.t != nil {
+				e = r
+			}
+		}
+		return k, e
+	case reflect.Int:
+		return val{t: t}, val{t: t}
+	}
+	return val{}, val{}
+}

@@ -1,0 +1,66 @@
+package tmplcheck_test
+
+import (
+	"html/template"
+	"net/url"
+	"strings"
+	"testing"
+	"text/template/parse"
+	"time"
+
+	"github.com/closeloop/closeloop/shared/local/tmplcheck"
+)
+
+type item struct{ Title string }
+
+func (item) Upper() string { return "" }
+
+type page struct {
+	Name  string
+	When  time.Time
+	Query url.Values
+	Items []item
+	Data  any
+	M     map[string]any
+}
+
+func (page) Admin() bool { return false }
+
+// TestProblemsFindsMethodsInEveryBranch: method calls and missing fields
+// are found in branches the data does not take (a false if, an empty
+// range, a template called only there), through interfaces and maps that
+// hold values; fields, map keys and functions pass.
+func TestProblemsFindsMethodsInEveryBranch(t *testing.T) {
+	set := template.Must(template.New("page").Funcs(template.FuncMap{"up": strings.ToUpper}).Parse(`{{.Name}} {{up .Name}}
+{{if .Admin}}admin{{end}}
+{{if false}}{{.When.IsZero}}{{end}}
+{{range .Items}}{{.Title}} {{.Upper}}{{end}}
+{{with .Data}}{{.Title}}{{.Nope}}{{end}}
+{{.M.list}}{{range $i, $x := .M.list}}{{$x.Title}}{{end}}
+{{.Query.Get "q"}}
+{{template "part" .Items}}
+{{define "part"}}{{range .}}{{.Missing}}{{end}}{{end}}`))
+	lookup := func(n string) *parse.Tree {
+		if t := set.Lookup(n); t != nil {
+			return t.Tree
+		}
+		return nil
+	}
+	got := tmplcheck.Problems(lookup, "page", page{Data: item{}, M: map[string]any{"list": []item{{}}}})
+	want := []string{
+		"page: .Admin is a method of tmplcheck_test.page",
+		"page: .Get is a method of url.Values",
+		"page: .IsZero is a method of time.Time",
+		"page: .Upper is a method of tmplcheck_test.item",
+		"page: tmplcheck_test.item has no field Nope",
+		"part: tmplcheck_test.item has no field Missing",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("problem %d: %q, want %q…", i, got[i], want[i])
+		}
+	}
+}
