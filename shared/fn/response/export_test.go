@@ -1,51 +1,16 @@
 package response
 
-import (
-	"sort"
-	"sync"
-	"text/template/parse"
+import "github.com/closeloop/closeloop/shared/local/tmplcheck"
 
-	"github.com/closeloop/closeloop/shared/local/tmplcheck"
-)
-
-var (
-	checkedMu sync.Mutex
-	checked   = map[string]bool{} // pages rendered by the tests
-	problems  = map[string]bool{} // what tmplcheck found in them
-)
+var rendered tmplcheck.Recorder // every page the package's tests render
 
 func init() {
-	renderCheck = func(name string, p page) {
-		found := tmplcheck.Problems(func(n string) *parse.Tree {
-			if t := pages().Lookup(n); t != nil {
-				return t.Tree
-			}
-			return nil
-		}, name, p)
-		checkedMu.Lock()
-		defer checkedMu.Unlock()
-		checked[name] = true
-		for _, f := range found {
-			problems[f] = true
-		}
-	}
+	renderCheck = func(name string, p page) { rendered.Check(tmplcheck.HTML(pages()), name, p) }
 }
 
-// TemplateProblems returns what the package's tests rendered so far and
-// what tmplcheck found in any branch of it.
-func TemplateProblems() (names, found []string) {
-	checkedMu.Lock()
-	defer checkedMu.Unlock()
-	for n := range checked {
-		names = append(names, n)
-	}
-	for p := range problems {
-		found = append(found, p)
-	}
-	sort.Strings(names)
-	sort.Strings(found)
-	return names, found
-}
+// TemplateProblems returns the pages the package's tests rendered so far
+// and what tmplcheck found in any branch of them.
+func TemplateProblems() (names, found []string) { return rendered.Results() }
 
 // AllPageProblems walks every template of the pages' set with a zero page
 // (every page gets the one page type), so a page no test renders is
@@ -53,12 +18,7 @@ func TemplateProblems() (names, found []string) {
 func AllPageProblems() []string {
 	var out []string
 	for _, t := range pages().Templates() {
-		out = append(out, tmplcheck.Problems(func(n string) *parse.Tree {
-			if t := pages().Lookup(n); t != nil {
-				return t.Tree
-			}
-			return nil
-		}, t.Name(), page{})...)
+		out = append(out, tmplcheck.Problems(tmplcheck.HTML(pages()), t.Name(), page{})...)
 	}
 	return out
 }

@@ -14,8 +14,11 @@ package tmplcheck
 
 import (
 	"fmt"
+	htmltemplate "html/template"
 	"reflect"
 	"sort"
+	"sync"
+	texttemplate "text/template"
 	"text/template/parse"
 )
 
@@ -171,22 +174,10 @@ func (w *walker) field(name string, x val, id string) val {
 	if x.t == nil {
 		return val{}
 	}
-	t, v := x.t, x.v
+	t, v := deref(x)
 	if _, ok := reflect.PointerTo(t).MethodByName(id); ok && t.Kind() != reflect.Interface {
 		w.found[fmt.Sprintf("%s: .%s is a method of %v: the bootstraps' text/template calls no method", name, id, t)] = true
 		return val{}
-	}
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-		if v.IsValid() && !v.IsNil() {
-			v = v.Elem()
-		} else {
-			v = reflect.Value{}
-		}
-		if _, ok := reflect.PointerTo(t).MethodByName(id); ok {
-			w.found[fmt.Sprintf("%s: .%s is a method of %v: the bootstraps' text/template calls no method", name, id, t)] = true
-			return val{}
-		}
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -231,15 +222,7 @@ func elements(x val) (val, val) {
 	if x.t == nil {
 		return val{}, val{}
 	}
-	t, v := x.t, x.v
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-		if v.IsValid() && !v.IsNil() {
-			v = v.Elem()
-		} else {
-			v = reflect.Value{}
-		}
-	}
+	t, v := deref(x)
 	static := func(et reflect.Type) val {
 		if et.Kind() == reflect.Interface {
 			return val{}
@@ -269,4 +252,76 @@ func elements(x val) (val, val) {
 		return val{t: t}, val{t: t}
 	}
 	return val{}, val{}
+}
+
+// deref is x's type and value through one pointer, as text/template
+// follows them (a method of *T is one of T's for this check).
+func deref(x val) (reflect.Type, reflect.Value) {
+	t, v := x.t, x.v
+	if t.Kind() != reflect.Pointer {
+		return t, v
+	}
+	if v.IsValid() && !v.IsNil() {
+		return t.Elem(), v.Elem()
+	}
+	return t.Elem(), reflect.Value{}
+}
+
+// HTML is the Lookup of an html/template set.
+func HTML(set *htmltemplate.Template) Lookup {
+	return func(n string) *parse.Tree {
+		if t := set.Lookup(n); t != nil {
+			return t.Tree
+		}
+		return nil
+	}
+}
+
+// Text is the Lookup of a text/template set.
+func Text(set *texttemplate.Template) Lookup {
+	return func(n string) *parse.Tree {
+		if t := set.Lookup(n); t != nil {
+			return t.Tree
+		}
+		return nil
+	}
+}
+
+// Recorder gathers what Problems finds in every template a package's
+// tests render, for one test to report at the end: a package sets its
+// render hook to Check in a test file.
+type Recorder struct {
+	mu       sync.Mutex
+	rendered map[string]bool
+	found    map[string]bool
+}
+
+// Check walks template name of set with data and keeps what it finds.
+func (r *Recorder) Check(set Lookup, name string, data any) {
+	found := Problems(set, name, data)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rendered == nil {
+		r.rendered, r.found = map[string]bool{}, map[string]bool{}
+	}
+	r.rendered[name] = true
+	for _, p := range found {
+		r.found[p] = true
+	}
+}
+
+// Results returns the templates checked so far and what was found in
+// them, each sorted.
+func (r *Recorder) Results() (rendered, found []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for n := range r.rendered {
+		rendered = append(rendered, n)
+	}
+	for p := range r.found {
+		found = append(found, p)
+	}
+	sort.Strings(rendered)
+	sort.Strings(found)
+	return rendered, found
 }

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"text/template/parse"
 	"time"
 
 	"github.com/closeloop/closeloop/shared/local/tmplcheck"
@@ -40,13 +39,7 @@ func TestProblemsFindsMethodsInEveryBranch(t *testing.T) {
 {{.Query.Get "q"}}
 {{template "part" .Items}}
 {{define "part"}}{{range .}}{{.Missing}}{{end}}{{end}}`))
-	lookup := func(n string) *parse.Tree {
-		if t := set.Lookup(n); t != nil {
-			return t.Tree
-		}
-		return nil
-	}
-	got := tmplcheck.Problems(lookup, "page", page{Data: item{}, M: map[string]any{"list": []item{{}}}})
+	got := tmplcheck.Problems(tmplcheck.HTML(set), "page", page{Data: item{}, M: map[string]any{"list": []item{{}}}})
 	want := []string{
 		"page: .Admin is a method of tmplcheck_test.page",
 		"page: .Get is a method of url.Values",
