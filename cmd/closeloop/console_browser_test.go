@@ -211,6 +211,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	run("dashboard", chromedp.Navigate(s.URL+"/console/dashboard?from="+today+"&to="+today), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)))
 	checkA11y(t, ctx, axe, "dashboard")
 	shot(t, ctx, "console-dashboard.png")
+	// The charts' labels stay readable on a phone: an SVG scaled to the
+	// screen shrank its 13-unit labels to about 7 pixels.
+	for _, width := range []int64{390, 1280} {
+		run("dashboard width", chromedp.EmulateViewport(width, 900))
+		small, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`Math.min(...[...document.querySelectorAll("svg.chart text.label")].map(e => e.getBoundingClientRect().height))`))
+		if err != nil || small < 11 {
+			t.Errorf("at %dpx the smallest chart label is %.1f pixels high (%v), want 11 or more", width, small, err)
+		}
+		overflow, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll("svg.chart text.label")].some(e => { const l = e.getBoundingClientRect(), s = e.closest("svg").getBoundingClientRect(); return l.right > s.right + 1 || l.left < s.left - 1 })`))
+		if overflow {
+			t.Errorf("at %dpx a chart label runs out of its chart", width)
+		}
+	}
 	var m map[string]any
 	s.call(t, "GET", "/api/metrics?from="+today+"&to="+today, nil, &m)
 	for name, format := range map[string]string{"surveys_sent": "%.0f", "responses": "%.0f", "response_rate": "%.2f", "csat": "%.1f", "closing_sent": "%.0f"} {
