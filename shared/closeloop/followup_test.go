@@ -2,6 +2,7 @@ package closeloop
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,29 @@ func TestOperatorTextsCountCharacters(t *testing.T) {
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "characters") {
 			t.Errorf("%s one character too long: %v, want ErrInvalid naming characters", what, err)
 		}
+	}
+}
+
+// TestImprovementTextsFitOneItem: an improvement and its translations are
+// one DynamoDB item (400 KB at most), so their texts together are limited
+// in bytes too: twenty translations at the longest in 4-byte characters
+// (about 437 KB) are refused, naming the limit; three in Japanese are not.
+func TestImprovementTextsFitOneItem(t *testing.T) {
+	im, err := NewImprovement("exports", "s", "m", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := func(ch string, n int) map[string]Text {
+		out := map[string]Text{}
+		for i := range n {
+			out[fmt.Sprintf("x%c", 'a'+i)] = Text{Summary: strings.Repeat(ch, MaxSummary), Message: strings.Repeat(ch, MaxNote)}
+		}
+		return out
+	}
+	if _, err := im.WithTexts("en", long("改", 3), Audience{}); err != nil {
+		t.Errorf("three Japanese translations at the longest: %v", err)
+	}
+	if _, err := im.WithTexts("en", long("😀", 20), Audience{}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "KB") {
+		t.Errorf("twenty translations of 4-byte characters at the longest: %v, want ErrInvalid naming the size", err)
 	}
 }

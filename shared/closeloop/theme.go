@@ -150,8 +150,15 @@ func validText(t Text) error {
 }
 
 // MaxSummary is the longest summary of an improvement, in characters (the
-// console's field allows as many).
+// console's field allows as many, counting a character outside the Basic
+// Multilingual Plane, such as an emoji, twice).
 const MaxSummary = 200
+
+// MaxImprovementText is the most an improvement's summaries and messages,
+// its translations included, may take together, in bytes: it is one
+// DynamoDB item, of 400 KB at most, and a message of 5,000 characters may
+// take 20 KB.
+const MaxImprovementText = 256 << 10
 
 // WithLink returns im with link to read more: an absolute https URL (http
 // only for local hosts), or empty.
@@ -189,6 +196,13 @@ func (im Improvement) WithTexts(locale string, translations map[string]Text, a A
 			return im, Errorf(ErrInvalid, "translation %s: %v", lang, err)
 		}
 		im.Translations[lang] = t
+	}
+	size := len(im.Summary) + len(im.Message)
+	for _, t := range im.Translations {
+		size += len(t.Summary) + len(t.Message)
+	}
+	if size > MaxImprovementText {
+		return im, Errorf(ErrInvalid, "the summary and message with their translations take %d KB, more than the %d KB one improvement holds: shorten them or send fewer translations", (size+1023)>>10, MaxImprovementText>>10)
 	}
 	if a.SinceDays < 0 || a.SinceDays > 3660 {
 		return im, Errorf(ErrInvalid, "since_days must be from 0 to 3660")

@@ -48,7 +48,8 @@ func CheckToken(s string) error {
 	return nil
 }
 
-// NewID returns a random 128-bit id in hex, for items whose id is not secret.
+// NewID returns a random 128-bit id in hex from crypto/rand: unguessable,
+// though not treated as a secret (it may appear in logs and addresses).
 func NewID() string {
 	b := make([]byte, 16)
 	rand.Read(b)

@@ -171,6 +171,9 @@ func (s *Store) UpdateCase(ctx context.Context, id string, change closeloop.Case
 	if conditionFailed(err) {
 		return closeloop.Case{}, closeloop.Errorf(closeloop.ErrNotFound, "no case %s", id)
 	}
+	if tooLarge(err) {
+		return closeloop.Case{}, closeloop.Errorf(closeloop.ErrInvalid, "case %s holds as many notes and replies as it can (400 KB): nothing was added; write a shorter one, or keep the conversation in the helpdesk ticket", id)
+	}
 	if err != nil {
 		return closeloop.Case{}, fmt.Errorf("update case %s: %w", id, err)
 	}

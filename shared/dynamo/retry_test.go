@@ -3,7 +3,9 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/closeloop/closeloop/shared/closeloop"
 	"github.com/closeloop/closeloop/shared/local/awstest"
@@ -27,5 +29,34 @@ func TestDynamoDBThrottlingRetriedFourTimes(t *testing.T) {
 	}
 	if got := f.Injected()["dynamodb.GetItem throttle"]; got != 3 {
 		t.Errorf("%d throttled answers injected, want 3", got)
+	}
+}
+
+// TestCaseFullOfNotesRefusesMore: a case keeps its notes and replies in its
+// one item (400 KB at most); once another would not fit, adding one is
+// refused as invalid, saying so, and the case keeps what it had (it was a
+// server error). With notes of 5,000 characters that is about the
+// eightieth; in 4-byte characters, about the twentieth.
+func TestCaseFullOfNotesRefusesMore(t *testing.T) {
+	ctx := context.Background()
+	s := awstest.Store(t)
+	now := time.Now().UTC()
+	if err := s.OpenCase(ctx, closeloop.Case{ID: "full", ContactID: "c", Source: "generic", TicketID: "F1", Kind: closeloop.CSAT, Status: closeloop.CaseOpen, OpenedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	note := strings.Repeat("x", closeloop.MaxNote)
+	var err error
+	added := 0
+	for ; added < 200; added++ {
+		if _, err = s.UpdateCase(ctx, "full", closeloop.CaseChange{Note: note}, "ops@example.com", now); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, closeloop.ErrInvalid) || !strings.Contains(err.Error(), "notes") {
+		t.Fatalf("note %d: %v, want ErrInvalid saying the case's notes are full", added+1, err)
+	}
+	c, gerr := s.GetCase(ctx, "full")
+	if gerr != nil || len(c.Notes) != added {
+		t.Errorf("the case has %d notes (%v), want the %d added before", len(c.Notes), gerr, added)
 	}
 }

@@ -906,7 +906,24 @@ func (h *Handler) keepPreview(ctx context.Context, p closeloop.Preview) (templat
 // frame. Email HTML needs inline styles, so this one response allows them
 // (and nothing else); it can only be framed by the console itself.
 func (h *Handler) improvementPreview(w http.ResponseWriter, r *http.Request, v view) error {
-	p, err := h.Store.GetPreview(r.Context(), r.URL.Query().Get("id"), h.now())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox")
+	// Its errors are written here, not as the console's error page, which
+	// may not be framed: the frame would stay blank.
+	id := r.URL.Query().Get("id")
+	var p closeloop.Preview
+	err := closeloop.Errorf(closeloop.ErrNotFound, "no preview %q", id)
+	if isNewID(id) {
+		p, err = h.Store.GetPreview(r.Context(), id, h.now())
+	}
+	if errors.Is(err, closeloop.ErrNotFound) {
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`<!doctype html><html lang="en"><title>Preview</title><p style="font-family:sans-serif">This preview has expired or is unknown. Preview the draft again.</p>`))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -914,11 +931,22 @@ func (h *Handler) improvementPreview(w http.ResponseWriter, r *http.Request, v v
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; base-uri 'none'")
 	w.Write([]byte(m.HTML))
 	return nil
+}
+
+// isNewID reports whether id is what closeloop.NewID gives (32 lowercase
+// hex digits), the only ids a preview has.
+func isNewID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *Handler) improvementPage(w http.ResponseWriter, r *http.Request, v view) error {

@@ -237,15 +237,23 @@ func TestPreviewTakesOnlyAnHTTPSLink(t *testing.T) {
 		if frame == nil {
 			t.Fatalf("preview with link %q: no frame", link)
 		}
-		if res, preview := b.do("GET", html.UnescapeString(frame[1]), nil); res.StatusCode != 200 || !strings.Contains(preview, link) {
+		res, preview := b.do("GET", html.UnescapeString(frame[1]), nil)
+		if res.StatusCode != 200 || !strings.Contains(preview, link) {
 			t.Errorf("preview frame with link %q: %d, want the email with its link", link, res.StatusCode)
+		}
+		if h := res.Header; h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || !strings.Contains(h.Get("Content-Security-Policy"), "sandbox") {
+			t.Errorf("preview frame headers: %v", h)
 		}
 	}
 	// The frame shows only what the console stored: an id it did not
-	// give, or a query with the text, shows nothing.
-	for _, q := range []string{"id=0123456789abcdef0123456789abcdef", "summary=Hi&message=Crafted&link=https://evil.example"} {
-		if res, page := b.do("GET", "/console/improvements/preview?"+q, nil); res.StatusCode != 404 || strings.Contains(page, "Crafted") {
-			t.Errorf("preview ?%s: %d, want 404", q, res.StatusCode)
+	// give, a malformed one, or a query with the text, shows a short
+	// message the frame can show (the console's own error page may not be
+	// framed at all), not the text.
+	for _, q := range []string{"id=0123456789abcdef0123456789abcdef", "id=" + strings.Repeat("a", 3000), "summary=Hi&message=Crafted&link=https://evil.example"} {
+		res, page := b.do("GET", "/console/improvements/preview?"+q, nil)
+		if res.StatusCode != 404 || strings.Contains(page, "Crafted") || !strings.Contains(page, "Preview the draft again") ||
+			res.Header.Get("X-Frame-Options") == "DENY" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'self'") {
+			t.Errorf("preview ?%.60s: %d %v, want 404 with a message the frame shows\n%s", q, res.StatusCode, res.Header, page)
 		}
 	}
 }
