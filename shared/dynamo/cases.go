@@ -47,7 +47,8 @@ type caseItem struct {
 	DueAt       string     `dynamodbav:"due_at_case"`
 	ContactedAt string     `dynamodbav:"contacted_at,omitempty"`
 	ResolvedAt  string     `dynamodbav:"resolved_at,omitempty"`
-	Nonce       string     `dynamodbav:"nonce,omitempty"` // the opener's: a case whose answer was lost is known as its own (putClaim)
+	Nonce       string     `dynamodbav:"nonce,omitempty"`              // the opener's: a case whose answer was lost is known as its own (putClaim)
+	NoteIDs     []string   `dynamodbav:"note_ids,stringset,omitempty"` // one a note, so that a retried append adds it once
 }
 
 func (it caseItem) toCase() closeloop.Case {
@@ -160,15 +161,34 @@ func (s *Store) UpdateCase(ctx context.Context, id string, change closeloop.Case
 		vals[":n"] = note
 		vals[":empty"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
 	}
+	cond := "attribute_exists(pk)"
+	noteID := ""
+	if change.Note != "" {
+		// Appending is not idempotent: each note carries an id, and an
+		// update whose note is there already (the SDK sending it again
+		// after its answer was lost) changes nothing.
+		noteID = closeloop.NewID()
+		expr += " ADD note_ids :nid"
+		cond += " AND NOT contains(note_ids, :nids)"
+		vals[":nid"] = &types.AttributeValueMemberSS{Value: []string{noteID}}
+		vals[":nids"] = str(noteID)
+	}
 	in := &dynamodb.UpdateItemInput{
 		Key: key(casesPK, caseSK+id), UpdateExpression: &expr, ExpressionAttributeValues: vals,
-		ConditionExpression: aws.String("attribute_exists(pk)"), ReturnValues: types.ReturnValueAllNew,
+		ConditionExpression: &cond, ReturnValues: types.ReturnValueAllNew,
 	}
 	if len(names) > 0 {
 		in.ExpressionAttributeNames = names
 	}
 	res, err := s.update(ctx, in)
 	if conditionFailed(err) {
+		var it caseItem
+		if noteID != "" && s.get(ctx, casesPK, caseSK+id, &it) == nil && slices.Contains(it.NoteIDs, noteID) {
+			if err := s.countContact(ctx, it, now); err != nil {
+				return closeloop.Case{}, err
+			}
+			return it.toCase(), nil
+		}
 		return closeloop.Case{}, closeloop.Errorf(closeloop.ErrNotFound, "no case %s", id)
 	}
 	if tooLarge(err) {
