@@ -17,12 +17,7 @@ import (
 // module held before schema-based serialization (go.mod) makes 3 unless
 // boot sets it.
 func TestDynamoDBThrottlingRetriedFourTimes(t *testing.T) {
-	f := &awstest.Faults{Rule: func(op string, n int) awstest.Fault {
-		if op == "dynamodb.GetItem" && n < 3 {
-			return awstest.Throttle
-		}
-		return awstest.Pass
-	}}
+	f := &awstest.Faults{Rule: awstest.FirstCalls("dynamodb.GetItem", 3, awstest.Throttle)}
 	st := awstest.FaultyStack(t, awstest.Config(), f)
 	if _, err := st.Store.GetContact(context.Background(), "nobody"); !errors.Is(err, closeloop.ErrNotFound) {
 		t.Fatalf("GetContact after 3 throttled answers: %v, want ErrNotFound (the fourth attempt answered)", err)

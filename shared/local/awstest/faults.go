@@ -176,6 +176,17 @@ func FaultyStack(t testing.TB, cfg closeloop.Config, faults *Faults) *devstack.S
 	return s
 }
 
+// FirstCalls is a Faults.Rule that does fault to the first n calls of op
+// and passes every other call.
+func FirstCalls(op string, n int, fault Fault) func(string, int) Fault {
+	return func(o string, i int) Fault {
+		if o == op && i < n {
+			return fault
+		}
+		return Pass
+	}
+}
+
 // LoseFirst is a Faults.BodyRule that loses the answer to the first request
 // of op whose body holds each of parts (LoseResponse: the server did it),
 // and passes every other: it aims at one item, such as a claim.
