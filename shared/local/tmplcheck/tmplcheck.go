@@ -15,6 +15,7 @@ package tmplcheck
 import (
 	"fmt"
 	htmltemplate "html/template"
+	"maps"
 	"reflect"
 	"sort"
 	"sync"
@@ -86,25 +87,29 @@ func (w *walker) list(name string, l *parse.ListNode, dot val, vars map[string]v
 		switch n := n.(type) {
 		case *parse.ActionNode:
 			w.pipe(name, n.Pipe, dot, vars)
+		// A block's variables end with it (maps.Clone: a scope of its own).
 		case *parse.IfNode:
-			w.pipe(name, n.Pipe, dot, vars)
-			w.list(name, n.List, dot, vars)
-			w.list(name, n.ElseList, dot, vars)
+			scope := maps.Clone(vars)
+			w.pipe(name, n.Pipe, dot, scope)
+			w.list(name, n.List, dot, scope)
+			w.list(name, n.ElseList, dot, maps.Clone(vars))
 		case *parse.WithNode:
-			x := w.pipe(name, n.Pipe, dot, vars)
-			w.list(name, n.List, x, vars)
-			w.list(name, n.ElseList, dot, vars)
+			scope := maps.Clone(vars)
+			x := w.pipe(name, n.Pipe, dot, scope)
+			w.list(name, n.List, x, scope)
+			w.list(name, n.ElseList, dot, maps.Clone(vars))
 		case *parse.RangeNode:
-			x := w.pipe(name, n.Pipe, dot, vars)
+			scope := maps.Clone(vars)
+			x := w.pipe(name, n.Pipe, dot, scope)
 			k, e := elements(x)
 			switch len(n.Pipe.Decl) {
 			case 1:
-				vars[n.Pipe.Decl[0].Ident[0]] = e
+				scope[n.Pipe.Decl[0].Ident[0]] = e
 			case 2:
-				vars[n.Pipe.Decl[0].Ident[0]], vars[n.Pipe.Decl[1].Ident[0]] = k, e
+				scope[n.Pipe.Decl[0].Ident[0]], scope[n.Pipe.Decl[1].Ident[0]] = k, e
 			}
-			w.list(name, n.List, e, vars)
-			w.list(name, n.ElseList, dot, vars)
+			w.list(name, n.List, e, scope)
+			w.list(name, n.ElseList, dot, maps.Clone(vars))
 		case *parse.TemplateNode:
 			var arg val
 			if n.Pipe != nil {
@@ -126,7 +131,7 @@ func (w *walker) pipe(name string, p *parse.PipeNode, dot val, vars map[string]v
 	for _, c := range p.Cmds {
 		out = w.command(name, c, dot, vars)
 	}
-	if len(p.Decl) == 1 && !p.IsAssign {
+	if len(p.Decl) == 1 { // $x := … declares, $x = … assigns: either way $x now holds out
 		vars[p.Decl[0].Ident[0]] = out
 	}
 	return out

@@ -57,3 +57,14 @@ func TestProblemsFindsMethodsInEveryBranch(t *testing.T) {
 		}
 	}
 }
+
+// TestProblemsScopesVariables: a variable declared inside a block ends with
+// it, as in text/template, so the outer one keeps its type: here the
+// second range is over the items again, whose Upper is a method.
+func TestProblemsScopesVariables(t *testing.T) {
+	set := template.Must(template.New("page").Parse(`{{$v := .Items}}{{range $v}}{{$v := .}}{{$v.Title}}{{end}}{{range $v}}{{.Upper}}{{end}}`))
+	got := tmplcheck.Problems(tmplcheck.HTML(set), "page", page{})
+	if len(got) != 1 || !strings.HasPrefix(got[0], "page: .Upper is a method of tmplcheck_test.item") {
+		t.Errorf("got %q, want the method call in the second range", got)
+	}
+}
