@@ -38,7 +38,13 @@ var consoleFS embed.FS
 // consoleT is parsed on first render, not at start: webhooks-only cold
 // starts of the api function (the /api routes) do not pay for it.
 var consoleT = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("").Funcs(template.FuncMap{
+	return template.Must(template.New("").Funcs(consoleFuncs()).ParseFS(consoleFS, "templates/*.html"))
+})
+
+// consoleFuncs are the console templates' functions (pure: the tests call
+// them to walk what they return, shared/local/tmplcheck).
+func consoleFuncs() template.FuncMap {
+	return template.FuncMap{
 		"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 		"day":   func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
 		"pct":   func(f *float64) string { return fmtMetric(f, "%.1f") },
@@ -79,8 +85,8 @@ var consoleT = sync.OnceValue(func() *template.Template {
 				B any
 			}{a, b}
 		},
-	}).ParseFS(consoleFS, "templates/*.html"))
-})
+	}
+}
 
 func fmtMetric(f *float64, format string) string {
 	if f == nil {

@@ -15,7 +15,9 @@ var MetricsOf = metricsOf
 var rendered tmplcheck.Recorder // every console page the package's tests render
 
 func init() {
-	renderCheck = func(set *template.Template, name string, data any) { rendered.Check(tmplcheck.HTML(set), name, data) }
+	renderCheck = func(set *template.Template, name string, data any) {
+		rendered.Check(tmplcheck.HTML(set), name, data, consoleFuncs())
+	}
 }
 
 // TemplateProblems returns the console pages the tests rendered so far and

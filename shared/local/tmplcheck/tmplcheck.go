@@ -30,8 +30,13 @@ type Lookup func(name string) *parse.Tree
 
 // Problems walks template name of the set with data as dot, and returns
 // what it found, sorted, each naming the template, the type and the name.
-func Problems(lookup Lookup, name string, data any) []string {
-	w := &walker{lookup: lookup, seen: map[string]bool{}, found: map[string]bool{}}
+// Given the set's functions (its FuncMap), a call whose arguments are all
+// known is made and its result walked too: the functions must be pure.
+func Problems(lookup Lookup, name string, data any, funcs ...map[string]any) []string {
+	w := &walker{lookup: lookup, seen: map[string]bool{}, found: map[string]bool{}, funcs: map[string]any{}}
+	for _, f := range funcs {
+		maps.Copy(w.funcs, f)
+	}
 	w.template(name, of(reflect.ValueOf(data)))
 	out := make([]string, 0, len(w.found))
 	for p := range w.found {
@@ -64,6 +69,7 @@ type walker struct {
 	lookup Lookup
 	seen   map[string]bool // template and dot type walked already
 	found  map[string]bool
+	funcs  map[string]any
 }
 
 func (w *walker) template(name string, dot val) {
@@ -128,8 +134,8 @@ func (w *walker) pipe(name string, p *parse.PipeNode, dot val, vars map[string]v
 		return val{}
 	}
 	var out val
-	for _, c := range p.Cmds {
-		out = w.command(name, c, dot, vars)
+	for i, c := range p.Cmds {
+		out = w.command(name, c, dot, vars, out, i > 0)
 	}
 	if len(p.Decl) == 1 { // $x := … declares, $x = … assigns: either way $x now holds out
 		vars[p.Decl[0].Ident[0]] = out
@@ -137,17 +143,53 @@ func (w *walker) pipe(name string, p *parse.PipeNode, dot val, vars map[string]v
 	return out
 }
 
-func (w *walker) command(name string, c *parse.CommandNode, dot val, vars map[string]val) val {
+// command checks one command of a pipeline; prev is the result of the one
+// before it, passed as a function's last argument when piped.
+func (w *walker) command(name string, c *parse.CommandNode, dot val, vars map[string]val, prev val, piped bool) val {
 	if len(c.Args) == 0 {
 		return val{}
 	}
-	if _, fn := c.Args[0].(*parse.IdentifierNode); fn {
+	if id, fn := c.Args[0].(*parse.IdentifierNode); fn {
+		args := make([]val, 0, len(c.Args))
 		for _, a := range c.Args[1:] {
-			w.arg(name, a, dot, vars)
+			args = append(args, w.arg(name, a, dot, vars))
 		}
-		return val{} // a function's result: not followed
+		if piped {
+			args = append(args, prev)
+		}
+		return call(w.funcs[id.Ident], args)
 	}
 	return w.arg(name, c.Args[0], dot, vars)
+}
+
+// call makes fn(args...) when fn is known and every argument's value is,
+// and returns its first result; else unknown. A panic is unknown too.
+func call(fn any, args []val) (out val) {
+	f := reflect.ValueOf(fn)
+	if !f.IsValid() || f.Kind() != reflect.Func || f.Type().NumOut() == 0 {
+		return val{}
+	}
+	ft := f.Type()
+	if ft.IsVariadic() && len(args) < ft.NumIn()-1 || !ft.IsVariadic() && len(args) != ft.NumIn() {
+		return val{}
+	}
+	in := make([]reflect.Value, len(args))
+	for i, a := range args {
+		want := ft.In(min(i, ft.NumIn()-1))
+		if ft.IsVariadic() && i >= ft.NumIn()-1 {
+			want = want.Elem()
+		}
+		if !a.v.IsValid() || !a.v.Type().ConvertibleTo(want) {
+			return val{}
+		}
+		in[i] = a.v.Convert(want)
+	}
+	defer func() {
+		if recover() != nil {
+			out = val{}
+		}
+	}()
+	return of(f.Call(in)[0])
 }
 
 func (w *walker) arg(name string, n parse.Node, dot val, vars map[string]val) val {
@@ -162,6 +204,17 @@ func (w *walker) arg(name string, n parse.Node, dot val, vars map[string]val) va
 		return w.fields(name, w.arg(name, n.Node, dot, vars), n.Field)
 	case *parse.PipeNode:
 		return w.pipe(name, n, dot, vars)
+	case *parse.StringNode:
+		return of(reflect.ValueOf(n.Text))
+	case *parse.BoolNode:
+		return of(reflect.ValueOf(n.True))
+	case *parse.NumberNode:
+		switch {
+		case n.IsInt:
+			return of(reflect.ValueOf(int(n.Int64)))
+		case n.IsFloat:
+			return of(reflect.ValueOf(n.Float64))
+		}
 	}
 	return val{}
 }
@@ -301,9 +354,10 @@ type Recorder struct {
 	found    map[string]bool
 }
 
-// Check walks template name of set with data and keeps what it finds.
-func (r *Recorder) Check(set Lookup, name string, data any) {
-	found := Problems(set, name, data)
+// Check walks template name of set with data (and the set's functions)
+// and keeps what it finds.
+func (r *Recorder) Check(set Lookup, name string, data any, funcs ...map[string]any) {
+	found := Problems(set, name, data, funcs...)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.rendered == nil {

@@ -68,3 +68,25 @@ func TestProblemsScopesVariables(t *testing.T) {
 		t.Errorf("got %q, want the method call in the second range", got)
 	}
 }
+
+// TestProblemsFollowsFunctionResults: given the set's functions, a call
+// whose arguments are all known (constants, fields of the data) is made,
+// and its result walked like data: here a pair holding the items, whose
+// Upper is a method.
+func TestProblemsFollowsFunctionResults(t *testing.T) {
+	pair := func(a string, b any) struct {
+		A string
+		B any
+	} {
+		return struct {
+			A string
+			B any
+		}{a, b}
+	}
+	funcs := template.FuncMap{"pair": pair}
+	set := template.Must(template.New("page").Funcs(funcs).Parse(`{{template "part" (pair "Items" .Items)}}{{define "part"}}{{.A}}{{range .B}}{{.Upper}}{{end}}{{end}}`))
+	got := tmplcheck.Problems(tmplcheck.HTML(set), "page", page{Items: []item{{}}}, funcs)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "part: .Upper is a method of tmplcheck_test.item") {
+		t.Errorf("got %q, want the method call behind pair", got)
+	}
+}
