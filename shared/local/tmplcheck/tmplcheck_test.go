@@ -74,16 +74,11 @@ func TestProblemsScopesVariables(t *testing.T) {
 // and its result walked like data: here a pair holding the items, whose
 // Upper is a method.
 func TestProblemsFollowsFunctionResults(t *testing.T) {
-	pair := func(a string, b any) struct {
+	type pairOf struct {
 		A string
 		B any
-	} {
-		return struct {
-			A string
-			B any
-		}{a, b}
 	}
-	funcs := template.FuncMap{"pair": pair}
+	funcs := template.FuncMap{"pair": func(a string, b any) pairOf { return pairOf{a, b} }}
 	set := template.Must(template.New("page").Funcs(funcs).Parse(`{{template "part" (pair "Items" .Items)}}{{define "part"}}{{.A}}{{range .B}}{{.Upper}}{{end}}{{end}}`))
 	got := tmplcheck.Problems(tmplcheck.HTML(set), "page", page{Items: []item{{}}}, funcs)
 	if len(got) != 1 || !strings.HasPrefix(got[0], "part: .Upper is a method of tmplcheck_test.item") {
