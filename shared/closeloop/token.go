@@ -92,7 +92,7 @@ func (k ContactKey) UnsubscribeToken(contactID string, expires time.Time) (strin
 	if err != nil {
 		return "", err
 	}
-	if !isHexID(contactID) {
+	if !IsHexID(contactID) {
 		return "", Errorf(ErrInvalid, "contact id %q is not an id", contactID)
 	}
 	exp := strconv.FormatInt(expires.Unix(), 36)
@@ -107,7 +107,7 @@ func UnsubscribeContact(pub ed25519.PublicKey, token string, now time.Time) (str
 	id, rest, ok := strings.Cut(token, ".")
 	exp, sig64, ok2 := strings.Cut(rest, ".")
 	sig, err := base64.RawURLEncoding.DecodeString(sig64)
-	if !ok || !ok2 || !isHexID(id) || err != nil || len(sig) != ed25519.SignatureSize || len(pub) != ed25519.PublicKeySize {
+	if !ok || !ok2 || !IsHexID(id) || err != nil || len(sig) != ed25519.SignatureSize || len(pub) != ed25519.PublicKeySize {
 		return "", Errorf(ErrNotFound, "malformed unsubscribe token")
 	}
 	if !ed25519.Verify(pub, linkMessage(id, exp), sig) {
@@ -173,9 +173,9 @@ func (s *LinkSigner) Link(ctx context.Context, contactID, email string, now time
 	return s.Key.UnsubscribeToken(contactID, now.Add(UnsubscribeLinkTTL))
 }
 
-// isHexID reports whether s is an id as ContactKey.ID and NewID make
+// IsHexID reports whether s is an id as ContactKey.ID and NewID make
 // them: 32 lower-case hex digits.
-func isHexID(s string) bool {
+func IsHexID(s string) bool {
 	if len(s) != 32 {
 		return false
 	}

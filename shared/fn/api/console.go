@@ -921,8 +921,8 @@ func (h *Handler) improvementPreview(w http.ResponseWriter, r *http.Request, v v
 	// may not be framed: the frame would stay blank.
 	id := r.URL.Query().Get("id")
 	var p closeloop.Preview
-	err := closeloop.Errorf(closeloop.ErrNotFound, "no preview %q", id)
-	if isNewID(id) {
+	err := error(closeloop.ErrNotFound) // an id NewID cannot have made
+	if closeloop.IsHexID(id) {
 		p, err = h.Store.GetPreview(r.Context(), id, h.now())
 	}
 	if errors.Is(err, closeloop.ErrNotFound) {
@@ -939,20 +939,6 @@ func (h *Handler) improvementPreview(w http.ResponseWriter, r *http.Request, v v
 	}
 	w.Write([]byte(m.HTML))
 	return nil
-}
-
-// isNewID reports whether id is what closeloop.NewID gives (32 lowercase
-// hex digits), the only ids a preview has.
-func isNewID(id string) bool {
-	if len(id) != 32 {
-		return false
-	}
-	for _, c := range []byte(id) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 func (h *Handler) improvementPage(w http.ResponseWriter, r *http.Request, v view) error {
