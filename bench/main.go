@@ -211,11 +211,11 @@ func sizes(rep *Report, bins string) {
 // tzdataSize is the size of the zone database that time/tzdata embeds:
 // the toolchain's lib/time/zoneinfo.zip, 0 if it cannot be read.
 func tzdataSize() int64 {
-	out, err := exec.Command("go", "env", "GOROOT").Output()
+	root, err := lambdabuild.GOROOT()
 	if err != nil {
 		return 0
 	}
-	fi, err := os.Stat(filepath.Join(strings.TrimSpace(string(out)), "lib", "time", "zoneinfo.zip"))
+	fi, err := os.Stat(filepath.Join(root, "lib", "time", "zoneinfo.zip"))
 	if err != nil {
 		return 0
 	}

@@ -39,11 +39,11 @@ const methodCall = "ptr.MethodByName(fieldName)"
 // A dir inside the module must start with "_" or ".", or ./... would take
 // the copied exec.go for a package of the module.
 func Overlay(dir string) (string, error) {
-	out, err := exec.Command(goTool(), "env", "GOROOT").Output()
+	root, err := GOROOT()
 	if err != nil {
-		return "", fmt.Errorf("go env GOROOT: %v", err)
+		return "", err
 	}
-	src := filepath.Join(strings.TrimSpace(string(out)), "src", "text", "template", "exec.go")
+	src := filepath.Join(root, "src", "text", "template", "exec.go")
 	b, err := os.ReadFile(src)
 	if err != nil {
 		return "", err
@@ -96,6 +96,15 @@ func (b Build) Command() *exec.Cmd {
 	}
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+b.Arch)
 	return cmd
+}
+
+// GOROOT is the root of the toolchain that builds: go env GOROOT of goTool.
+func GOROOT() (string, error) {
+	out, err := exec.Command(goTool(), "env", "GOROOT").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOROOT: %v", err)
+	}
+	return strings.TrimSpace(string(out)), nil
 }
 
 // goTool is the go command: $GO, or go.
