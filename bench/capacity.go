@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -50,6 +51,7 @@ func capacity(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 	type units struct{ r, w, ix float64 }
 	perStep := map[string]*units{}
 	var order []string
+	var ledger []ledgerEntry
 	env := devstack.Env(cfg, srv.DynamoDB, srv.SES)
 	env.AWS.HTTPClient = &http.Client{Transport: &indexWrites{next: http.DefaultTransport, db: env.DynamoDB(), table: cfg.Table, add: func(u float64) {
 		mu.Lock()
@@ -58,6 +60,10 @@ func capacity(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 			perStep[step] = &units{}
 		}
 		perStep[step].ix += u
+	}, note: func(op, kind string, r, w, ix float64) {
+		mu.Lock()
+		defer mu.Unlock()
+		ledger = append(ledger, ledgerEntry{step: step, op: op, kind: kind, r: r, w: w, ix: ix})
 	}}}
 	st, err := devstack.AssembleEnv(ctx, env, 14)
 	if err != nil {
@@ -195,6 +201,9 @@ func capacity(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 	b := *perStep[batch]
 	mu.Unlock()
 
+	inLoop := func(name string) bool {
+		return name != "" && !strings.HasPrefix(name, "(") && !strings.HasPrefix(name, "metrics")
+	}
 	var loopR, loopW, loopIx float64
 	for _, name := range order {
 		u := perStep[name]
@@ -202,7 +211,7 @@ func capacity(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 			u = &units{}
 		}
 		rep.add(Figure{Section: "capacity", Name: name, Value: fmt.Sprintf("%.1f RCU, %.1f WCU (%.0f table, %.0f index)", u.r, u.w+u.ix, u.w, u.ix)})
-		if !strings.HasPrefix(name, "(") && !strings.HasPrefix(name, "metrics") {
+		if inLoop(name) {
 			loopR += u.r
 			loopW += u.w
 			loopIx += u.ix
@@ -216,6 +225,20 @@ func capacity(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 		Note:  "the same loop for " + fmt.Sprint(n) + " customers: their solves, one sweep run, their answers posted (no page opened first) and themed by the keyword (no operator tagging), one improvement telling all of them; what goes per run, per batch of the fan-out or per improvement is shared, as in a team's week. The targets are judged on the lone loop above, the dearer case"})
 	rep.add(Figure{Section: "capacity", Name: "full loop: read capacity units", Value: fmt.Sprintf("%.1f RCU", loopR), Target: "≤ 6", Holds: holds(loopR <= 6),
 		Note: fmt.Sprintf("%.0f over the target, %.1f× it; ", loopR-6, loopR/6) + "strongly consistent reads of each item before a conditional write dominate: the sweep reads the ticket and the person before claiming, the page and the answer read the survey, and the closing function reads again what it sends (the detractor alert and the comment's acknowledgement each read the survey, the case or the person; the fan-out reads the improvement, its theme's members and, for each batch, the improvement, responses, people and claims at once), since erasure or an unsubscribe may have come in between"})
+	// The same units by item, each with what it is for: the ledger sums to
+	// the loop's figures above, or the run fails.
+	mu.Lock()
+	figs := ledgerFigures(ledger, inLoop)
+	var lr, lw float64
+	for _, e := range ledger {
+		if inLoop(e.step) {
+			lr, lw = lr+e.r, lw+e.w+e.ix
+		}
+	}
+	mu.Unlock()
+	if math.Abs(lr-loopR) > 0.01 || math.Abs(lw-loopW) > 0.01 {
+		return fmt.Errorf("capacity ledger: %.1f RCU, %.1f WCU by item, but %.1f RCU, %.1f WCU by step", lr, lw, loopR, loopW)
+	}
 	// Seven invocations a loop (webhook, sweep share, page, answer, tag, announce, closing), ~100 ms at 256 MB each.
 	lambda := 7*priceLambdaRq + 7*0.1*0.25*priceLambdaGB
 	dynamo := 1000 * (loopW*priceWRU + loopR*priceRRU)
@@ -225,6 +248,9 @@ func capacity(ctx context.Context, rep *Report, srv *localaws.Servers) error {
 		Note: fmt.Sprintf("DynamoDB $%.4f (%.0f%%), SES $%.4f (%.0f%%), Lambda $%.4f (%.0f%%); at the capacity targets DynamoDB would cost $%.4f, saving $%.4f per 1,000 loops (%.0f%% of the total)",
 			dynamo, 100*dynamo/per1000, 1000*2*priceEmail, 100*1000*2*priceEmail/per1000, 1000*lambda, 100*1000*lambda/per1000, atTarget, dynamo-atTarget, 100*(dynamo-atTarget)/per1000)})
 	rep.add(Figure{Section: "capacity", Name: "against a SaaS plan's price per 1,000 responses (estimate)", Value: fmt.Sprintf("$%.0f, %.0f× Closeloop's cost", saasPer1000, saasPer1000/per1000)})
+	for _, f := range figs {
+		rep.add(f)
+	}
 	return nil
 }
 

@@ -24,17 +24,20 @@ import (
 // and DeleteItem and applies each index's rules. An item entering or
 // leaving an index is one write, a changed index key two (delete and put),
 // and a change to a projected attribute one; each write is one unit per
-// KB of the projected item.
+// KB of the projected item. Every call to the table, reads too, is also
+// passed to note with the kind of item it names and the units its answer
+// reports, for the ledger.
 type indexWrites struct {
 	next  http.RoundTripper
 	db    *dynamodb.Client // reads around each write, outside the count
 	table string
 	add   func(units float64)
+	note  func(op, kind string, r, w, ix float64) // nil for no ledger
 }
 
 func (x *indexWrites) RoundTrip(r *http.Request) (*http.Response, error) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
-	if op != "PutItem" && op != "UpdateItem" && op != "DeleteItem" || r.Body == nil {
+	if op == "" || r.Body == nil {
 		return x.next.RoundTrip(r)
 	}
 	body, err := io.ReadAll(r.Body)
@@ -43,12 +46,14 @@ func (x *indexWrites) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var in struct {
-		TableName string
-		Key, Item map[string]map[string]any
+		TableName    string
+		Key, Item    map[string]map[string]any
+		RequestItems map[string]json.RawMessage
 	}
-	if err := json.Unmarshal(body, &in); err != nil || in.TableName != x.table {
+	if err := json.Unmarshal(body, &in); err != nil || in.TableName != x.table && in.RequestItems[x.table] == nil {
 		return x.next.RoundTrip(r)
 	}
+	write := op == "PutItem" || op == "UpdateItem" || op == "DeleteItem"
 	k := in.Key
 	if k == nil {
 		k = in.Item
@@ -56,16 +61,32 @@ func (x *indexWrites) RoundTrip(r *http.Request) (*http.Response, error) {
 	pk, _ := k["pk"]["S"].(string)
 	sk, _ := k["sk"]["S"].(string)
 	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}}
-	before := x.item(r.Context(), key)
+	var before map[string]types.AttributeValue
+	if write {
+		before = x.item(r.Context(), key)
+	}
 	res, err := x.next.RoundTrip(r)
 	if err != nil || res.StatusCode != http.StatusOK {
 		return res, err
 	}
-	u := indexUnits(before, x.item(r.Context(), key))
-	if os.Getenv("BENCH_CAPACITY_TRACE") != "" {
-		fmt.Fprintf(os.Stderr, "    %-10s %-40.40s %-30.30s index %.1f WCU\n", op, pk, sk, u)
+	var u float64
+	if write {
+		u = indexUnits(before, x.item(r.Context(), key))
+		if os.Getenv("BENCH_CAPACITY_TRACE") != "" {
+			fmt.Fprintf(os.Stderr, "    %-10s %-40.40s %-30.30s index %.1f WCU\n", op, pk, sk, u)
+		}
+		x.add(u)
 	}
-	x.add(u)
+	if x.note != nil && res.Header.Get("Content-Encoding") == "" {
+		out, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		res.Body = io.NopCloser(bytes.NewReader(out))
+		cr, cw := consumedUnits(op, out)
+		x.note(op, requestKind(op, body), cr, cw, u)
+	}
 	return res, nil
 }
 

@@ -118,7 +118,11 @@ func run() error {
 		return fmt.Errorf("page: %w", err)
 	}
 	rep.Seconds = time.Since(start).Round(time.Second).Seconds()
-	return write(filepath.Join(root, *out), rep)
+	dir := *out
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(root, dir)
+	}
+	return write(dir, rep)
 }
 
 // when runs f if on.
@@ -317,6 +321,7 @@ var titles = map[string]string{
 	"cold":     "Cold start, against a hello-world built the same way",
 	"hot":      "Hot path (go test -bench, allocations per operation)",
 	"capacity": "DynamoDB capacity per step of one full loop, and cost",
+	"ledger":   "The full loop's capacity by item: what each write and read is for",
 	"scale":    "Reports as data grows",
 	"fanout":   "Fan-out of \"you said, we did\" to many recipients",
 	"quota":    "Every sender at once against the account's SES quota",
