@@ -83,11 +83,20 @@ func (s *Store) OpenCase(ctx context.Context, c closeloop.Case) error {
 // countContact counts the first contact of case it (its contacted time was
 // set to now by the write that returned it) on the day it opened.
 func (s *Store) countContact(ctx context.Context, it caseItem, now time.Time) error {
+	c, opened := contactCounts(it, now)
+	return s.AddCounters(ctx, opened, c)
+}
+
+// contactCounts is what the first contact of case it adds to the
+// counters, and a time on the day it counts on (the case's opening); zero
+// counters when the write that returned it was not the first contact, or
+// the case is no detractor's.
+func contactCounts(it caseItem, now time.Time) (closeloop.Counters, time.Time) {
 	if it.ContactedAt != ts(now) || it.Reason != "" {
-		return nil
+		return closeloop.Counters{}, time.Time{}
 	}
 	opened := parseTS(it.OpenedAt)
-	return s.AddCounters(ctx, opened, closeloop.Counters{Loops: closeloop.LoopCounters{DetractorsContacted: 1, ContactHours: closeloop.HistOf(now.Sub(opened))}})
+	return closeloop.Counters{Loops: closeloop.LoopCounters{DetractorsContacted: 1, ContactHours: closeloop.HistOf(now.Sub(opened))}}, opened
 }
 
 // GetCase returns case id, or an error wrapping closeloop.ErrNotFound.
@@ -214,8 +223,11 @@ func marshalNote(n noteItem) (types.AttributeValue, error) {
 }
 
 // MarkContacted records that the customer of case id was reached at now
-// (a "you said, we did" email), if the case exists and was still open.
-func (s *Store) MarkContacted(ctx context.Context, id string, now time.Time) error {
+// (a "you said, we did" email), if the case exists and was still open. It
+// writes no counters: it returns what the first contact adds to them, and
+// a time on the day they count on, for the caller to add with its own in
+// one write (zero when the case was not open, or not a detractor's).
+func (s *Store) MarkContacted(ctx context.Context, id string, now time.Time) (closeloop.Counters, time.Time, error) {
 	res, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                       key(casesPK, caseSK+id),
 		UpdateExpression:          aws.String("SET case_status = :c, contacted_at = if_not_exists(contacted_at, :now)"),
@@ -224,16 +236,17 @@ func (s *Store) MarkContacted(ctx context.Context, id string, now time.Time) err
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if conditionFailed(err) {
-		return nil
+		return closeloop.Counters{}, time.Time{}, nil
 	}
 	if err != nil {
-		return fmt.Errorf("mark case %s contacted: %w", id, err)
+		return closeloop.Counters{}, time.Time{}, fmt.Errorf("mark case %s contacted: %w", id, err)
 	}
 	var it caseItem
 	if err := unmarshal(res.Attributes, &it); err != nil {
-		return err
+		return closeloop.Counters{}, time.Time{}, err
 	}
-	return s.countContact(ctx, it, now)
+	c, day := contactCounts(it, now)
+	return c, day, nil
 }
 
 // CaseStatuses returns the follow-up status of the cases of the given

@@ -48,7 +48,7 @@ type Store interface {
 	CreateUnsubscribeLink(ctx context.Context, id, contactID string, now time.Time) error // contacts not yet under their keyed id
 	PublishLinkKey(ctx context.Context, pub ed25519.PublicKey) error
 	GetCase(ctx context.Context, id string) (closeloop.Case, error)
-	MarkContacted(ctx context.Context, id string, now time.Time) error
+	MarkContacted(ctx context.Context, id string, now time.Time) (closeloop.Counters, time.Time, error)
 	Claim(ctx context.Context, name string, now time.Time) error
 	Release(ctx context.Context, name string) error
 }
@@ -359,8 +359,9 @@ func (h *Handler) send(ctx context.Context, id string, rs []Recipient) error {
 	}
 	// The counters count this attempt's own emails: a lost write leaves the
 	// day's figures short by them (logged), never counted twice. One write
-	// a day: today's emails, and the loops closed on the days their
-	// responses came (today's in the same write).
+	// a day: today's emails, the loops closed on the days their responses
+	// came, and the cases contacted on the days they opened (today's in the
+	// same write).
 	if t.sent > 0 {
 		t.addDay(h.day(now), now, closeloop.Counters{ClosingSent: t.sent})
 	}
@@ -521,8 +522,14 @@ func (h *Handler) tell(ctx context.Context, b closeloop.ClosingBatch, reread fun
 	// (opened for detractor answers only, and kept when the answer was
 	// revised upward) is contacted.
 	if sv.WasDetractor() {
-		if err := h.Store.MarkContacted(ctx, sv.ID, now); err != nil {
+		c, opened, err := h.Store.MarkContacted(ctx, sv.ID, now)
+		if err != nil {
 			slog.ErrorContext(ctx, "mark case contacted", "survey", sv.ID, "err", err)
+		} else if c != (closeloop.Counters{}) {
+			// Counted with the batch's own, in its one write a day.
+			t.mu.Lock()
+			t.addDay(h.day(opened), opened, c)
+			t.mu.Unlock()
 		}
 	}
 	return nil

@@ -514,3 +514,49 @@ func TestRecordedOutcomeStandsWithoutItsClaim(t *testing.T) {
 		t.Errorf("%d emails, want 1", n)
 	}
 }
+
+// TestToldDetractorCountsInOneWrite: the email that tells a detractor what
+// changed closes their loop and contacts their case, and the day's
+// counters take both in the batch's one write a day, not one write each.
+func TestToldDetractorCountsInOneWrite(t *testing.T) {
+	var closingRuns atomic.Bool
+	var dayWrites atomic.Int32
+	faults := &awstest.Faults{BodyRule: func(op, body string) awstest.Fault {
+		if closingRuns.Load() && op == "dynamodb.UpdateItem" && strings.Contains(body, `"DAY#`) {
+			dayWrites.Add(1)
+		}
+		return awstest.Pass
+	}}
+	st := awstest.FaultyStack(t, closeloop.Config{}, faults)
+	ctx := context.Background()
+	e := awstest.Email()
+	sv := answeredWith(t, st, e, "Exports are slow", 1, "exports")
+	opened := time.Now()
+	if err := st.Store.OpenCase(ctx, closeloop.NewCase(sv, "", opened)); err != nil {
+		t.Fatal(err)
+	}
+	im := announce(t, st, "exports")
+	closingRuns.Store(true)
+	if res, err := st.Closing.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: batchOf(im, sv)}}}); err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("batch: %+v, %v", res, err)
+	}
+	closingRuns.Store(false)
+	if n := len(awstest.MailTo(t, e)); n != 1 {
+		t.Fatalf("%d emails, want 1", n)
+	}
+	if c, err := st.Store.GetCase(ctx, sv.ID); err != nil || c.Status != closeloop.CaseContacted {
+		t.Errorf("case %s, %v; want contacted", c.Status, err)
+	}
+	days, err := st.Store.CountersBetween(ctx, opened, opened)
+	if err != nil || len(days) != 1 {
+		t.Fatalf("counters: %v, %v", days, err)
+	}
+	got := days[0].Counters
+	if got.ClosingSent != 1 || got.Loops.ThemeRaisersTold != 1 || got.Loops.DetractorsContacted != 1 || got.Loops.ContactHours[0] != 1 {
+		t.Errorf("counters: closing sent %d, raisers told %d, detractors contacted %d, contacted within the hour %d; want 1 each",
+			got.ClosingSent, got.Loops.ThemeRaisersTold, got.Loops.DetractorsContacted, got.Loops.ContactHours[0])
+	}
+	if n := dayWrites.Load(); n != 1 {
+		t.Errorf("closing wrote the day's counters %d times, want once", n)
+	}
+}
