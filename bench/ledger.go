@@ -135,7 +135,7 @@ var whyItem = map[string]string{
 	"contact":                     "the person: address and name at the solve, their repeat-contact solve, the fatigue slot the sweep takes (conditional, so nobody is surveyed twice in the window), their last answer (the score change after being told)",
 	"check-in":                    "the check-in a week after the solve, scheduled with it (due and by_contact indexes)",
 	"survey":                      "the survey (created conditionally, so one email per survey), its answer (enters by_day, projected whole for listing and export), and the closing email's outcome on it (once per improvement)",
-	"day counters":                "the day's totals behind every report: solves, surveys sent, answers, detractors, loops closed; one atomic ADD per event (and one per case opened or contacted), so reports read one item per day",
+	"day counters":                "the day's totals behind every report: solves, surveys sent, answers, detractors, loops closed; one atomic ADD per event (and one per case opened: the case is opened after the answer is stored, and imported answers open none), so reports read one item per day; the closing batch adds its emails, loops closed and cases contacted in one write a day",
 	"breakdown counters (source)": "the same counters per helpdesk, for ?source= and breakdown=source: one more ADD per event",
 	"breakdown counters (kind)":   "the same counters per survey kind, for breakdown=kind",
 	"breakdown counters (agent)":  "the same counters per agent, for breakdown=agent",
