@@ -204,6 +204,9 @@ func sizes(rep *Report, bins string) {
 			if tz := tzdataSize(); tz > 0 {
 				f.Note += fmt.Sprintf("; every function also carries the time zone database (%.2f MB), since the send windows and reports need exact zones and Lambda's image is not relied on to have them", float64(tz)/(1<<20))
 			}
+			if fn == "api" {
+				f.Note += "; what would take the rest off each trades something away: the console in a function of its own (two functions to deploy and keep warm, and html/template stays in both), or the Secrets Manager client replaced by a hand-signed request that no local server can check"
+			}
 		}
 		if m := size(filepath.Join("..", "arm64-methods", fn)); m > s {
 			f.Note = strings.TrimPrefix(f.Note+"; ", "; ") + fmt.Sprintf("built with text/template's method lookup by name, which keeps every exported method, it would weigh %s, %.2f MB more", mb(m), float64(m-s)/(1<<20))
