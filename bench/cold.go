@@ -114,35 +114,34 @@ type initTrace struct{ total, sdk, endpoints float64 }
 // figures take their medians from.
 const traceRuns = 9
 
-// parseInitTraces is parseInitTrace of several runs' traces, with each
-// package's median time.
+// parseInitTraces sums the package inits of several runs' traces, each
+// package at its median time over the runs.
 func parseInitTraces(traces []string) initTrace {
 	per := map[string][]time.Duration{}
 	for _, tr := range traces {
-		for _, line := range strings.Split(tr, "\n") {
-			f := strings.Fields(line)
-			if len(f) < 7 || f[0] != "init" || f[6] != "clock," {
-				continue
-			}
-			ms, err := strconv.ParseFloat(f[4], 64)
-			if err != nil {
-				continue
-			}
-			per[f[1]] = append(per[f[1]], time.Duration(ms*float64(time.Millisecond)))
+		for pkg, d := range packageInits(tr) {
+			per[pkg] = append(per[pkg], d)
 		}
 	}
-	var lines []string
+	var t initTrace
 	for pkg, ds := range per {
-		lines = append(lines, fmt.Sprintf("init %s @0 ms, %f ms clock, 0 bytes, 0 allocs", pkg, float64(median(ds))/float64(time.Millisecond)))
+		ms := float64(median(ds)) / float64(time.Millisecond)
+		t.total += ms
+		if strings.Contains(pkg, "github.com/aws/aws-sdk-go-v2") || strings.Contains(pkg, "github.com/aws/smithy-go") {
+			t.sdk += ms
+			if strings.HasSuffix(pkg, "/schemas") || strings.HasSuffix(pkg, "/internal/endpoints") {
+				t.endpoints += ms
+			}
+		}
 	}
-	return parseInitTrace(strings.Join(lines, "\n"))
+	return t
 }
 
-// parseInitTrace reads GODEBUG=inittrace=1 lines:
-// "init <package> @<start> ms, <clock> ms clock, <bytes> bytes, <n> allocs".
-func parseInitTrace(s string) initTrace {
-	var t initTrace
-	for _, line := range strings.Split(s, "\n") {
+// packageInits reads GODEBUG=inittrace=1 lines, "init <package> @<start>
+// ms, <clock> ms clock, <bytes> bytes, <n> allocs": each package's init.
+func packageInits(trace string) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, line := range strings.Split(trace, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 7 || f[0] != "init" || f[6] != "clock," {
 			continue
@@ -151,15 +150,9 @@ func parseInitTrace(s string) initTrace {
 		if err != nil {
 			continue
 		}
-		t.total += ms
-		if strings.Contains(f[1], "github.com/aws/aws-sdk-go-v2") || strings.Contains(f[1], "github.com/aws/smithy-go") {
-			t.sdk += ms
-			if strings.HasSuffix(f[1], "/schemas") || strings.HasSuffix(f[1], "/internal/endpoints") {
-				t.endpoints += ms
-			}
-		}
+		out[f[1]] += time.Duration(ms * float64(time.Millisecond))
 	}
-	return t
+	return out
 }
 
 // coldStart starts the binary, waits for its first /invocation/next (the
