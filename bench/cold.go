@@ -94,7 +94,7 @@ func coldStarts(ctx context.Context, rep *Report, root, bins string, srv *locala
 			extra := float64(median(initTimes[fn])-hi) / float64(time.Millisecond)
 			f.Note = fmt.Sprintf("%.0f%% over; of its %.2f ms more than hello's init, %.2f ms is its packages' init (%.2f ms against hello's %.2f ms), and %.2f ms of that the AWS SDK's, %.2f ms of it the service clients' endpoint tables (each client's package compiles its regions' regular expressions at start); the rest is its own start: configuration, secrets, clients",
 				100*(ri-1.3)/1.3, extra, t.total-pkgInit["hello"].total, t.total, pkgInit["hello"].total, t.sdk, t.endpoints) +
-				"; the endpoint tables belong to the SDK's older endpoint resolver, which no client here calls, but run because their packages are imported, and go build refuses an overlay of a file in the module cache, so only a fork of each service module would make them lazy"
+				"; the endpoint tables belong to the SDK's older endpoint resolver, which no client here calls, but run because their packages are imported, and go build refuses an overlay of a file in the module cache, so making them lazy takes a patched copy of each of the four service modules (a fork, through replace or vendoring), to keep up with every SDK release"
 			if fn == "api" {
 				f.Note += ", and the routes of the API and the console (net/http's ServeMux looks up the caller's file and line of each route it registers: 0.2 to 0.3 ms measured)"
 			}

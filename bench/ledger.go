@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -70,11 +71,9 @@ func requestKind(op string, body []byte) string {
 			return "index " + in.IndexName
 		}
 		// The partition is the value compared with pk.
-		for name, v := range in.ExpressionAttributeValues {
-			if strings.Contains(in.KeyConditionExpression, "pk = "+name) {
-				pk, _ := v["S"].(string)
-				return itemKind(pk, "")
-			}
+		if m := pkCondition.FindStringSubmatch(in.KeyConditionExpression); m != nil {
+			pk, _ := in.ExpressionAttributeValues[m[1]]["S"].(string)
+			return itemKind(pk, "")
 		}
 		return "query"
 	case "BatchGetItem":
@@ -96,6 +95,15 @@ func requestKind(op string, body []byte) string {
 	return itemKind(s(k, "pk"), s(k, "sk"))
 }
 
+// pkCondition finds the value a key condition compares the table's pk
+// with (not day_pk's or due_pk's).
+var pkCondition = regexp.MustCompile(`(?:^|[\s(])pk = (:\w+)`)
+
+// isRead tells the read operations from the writes.
+func isRead(op string) bool {
+	return op == "GetItem" || op == "Query" || op == "Scan" || op == "BatchGetItem"
+}
+
 // consumedUnits reads the capacity a DynamoDB answer reports (one
 // ConsumedCapacity, or a list for batches): reads for read operations,
 // writes for the others.
@@ -113,7 +121,7 @@ func consumedUnits(op string, body []byte) (r, w float64) {
 		}
 		list = []cc{c}
 	}
-	read := op == "GetItem" || op == "Query" || op == "Scan" || op == "BatchGetItem"
+	read := isRead(op)
 	for _, c := range list {
 		switch {
 		case c.ReadCapacityUnits != 0 || c.WriteCapacityUnits != 0:
@@ -131,16 +139,16 @@ func consumedUnits(op string, body []byte) (r, w float64) {
 // whyItem says what each kind of item is for in one loop, and what
 // writing it less would cost: the ledger's notes.
 var whyItem = map[string]string{
-	"ticket":                      "the ticket's schedule: stored at the solve, claimed by the sweep and given its outcome (versioned, so a reopen or a second sweep instance never sends twice); each write moves it in the due index (2 index writes)",
+	"ticket":                      "the ticket's schedule: stored at the solve (entering the due and by_contact indexes), claimed by the sweep and given its outcome (versioned, so a reopen or a second sweep instance never sends twice); the claim moves it in the due index to its lease's end, the outcome to its reminder's time (2 index writes each)",
 	"contact":                     "the person: address and name at the solve, their repeat-contact solve, the fatigue slot the sweep takes (conditional, so nobody is surveyed twice in the window), their last answer (the score change after being told)",
 	"check-in":                    "the check-in a week after the solve, scheduled with it (due and by_contact indexes)",
-	"survey":                      "the survey (created conditionally, so one email per survey), its answer (enters by_day, projected whole for listing and export), and the closing email's outcome on it (once per improvement)",
+	"survey":                      "the survey (created conditionally, so one email per survey), its answer (enters by_day, projected whole for listing and export), the themes the operator sets on it, and the closing email's outcome on it (once per improvement)",
 	"day counters":                "the day's totals behind every report: solves, surveys sent, answers, detractors, loops closed; one atomic ADD per event (and one per case opened: the case is opened after the answer is stored, and imported answers open none), so reports read one item per day; the closing batch adds its emails, loops closed and cases contacted in one write a day",
-	"breakdown counters (source)": "the same counters per helpdesk, for ?source= and breakdown=source: one more ADD per event",
+	"breakdown counters (source)": "the same counters per helpdesk, for ?source= and breakdown=source: one more ADD for the solve, the survey sent and the answer (the case's and the closing batch's counts have no breakdown)",
 	"breakdown counters (kind)":   "the same counters per survey kind, for breakdown=kind",
 	"breakdown counters (agent)":  "the same counters per agent, for breakdown=agent",
 	"breakdown counters (theme)":  "the answer's scores per theme it raises, for breakdown=theme",
-	"sending rate":                "the account-wide sending limiter: one atomic ADD per second's permission, shared by every sender",
+	"sending rate":                "the account-wide sending limiter, shared by every sender: each ADD takes a fortieth of a second's quota, which at the bench's 14 a second is one email",
 	"cohort counts":               "retention by cohort: the person's first answer counted in their month's band",
 	"theme link":                  "the response's membership of its theme (the fan-out's audience), written when the keyword matches and again when the operator sets the theme",
 	"follow-up case":              "the follow-up case of the detractor answer (one per answer, conditional), marked contacted by the closing email",
@@ -153,7 +161,7 @@ var whyItem = map[string]string{
 	"index due":                   "the sweep's query for due tickets (four shards, one read each)",
 	"index by_day":                "the day's responses",
 	"batch read: closing claim, contact, improvement, survey": "the fan-out batch's one read of every response, person and claim it needs",
-	"themes": "the themes and their keywords, read to tag an answer",
+	"themes": "the themes: read (eventually consistent) to tag an answer by keyword, and by the operator's setting of a theme and announcement, which check the theme exists",
 }
 
 // ledgerFigures sums the entries of the loop's steps by kind of item,
@@ -176,7 +184,7 @@ func ledgerFigures(entries []ledgerEntry, inLoop func(step string) bool) []Figur
 			by[e.kind] = s
 			kinds = append(kinds, e.kind)
 		}
-		if e.r > 0 || e.w+e.ix == 0 {
+		if isRead(e.op) {
 			s.reads++
 		} else {
 			s.writes++
@@ -188,7 +196,7 @@ func ledgerFigures(entries []ledgerEntry, inLoop func(step string) bool) []Figur
 		}
 	}
 	slices.SortStableFunc(kinds, func(a, b string) int {
-		ua, ub := by[a].w+by[a].ix+by[a].r/4, by[b].w+by[b].ix+by[b].r/4 // a read unit costs a fifth of a write's
+		ua, ub := by[a].w+by[a].ix+by[a].r*priceRRU/priceWRU, by[b].w+by[b].ix+by[b].r*priceRRU/priceWRU // a read unit costs a fifth of a write's
 		switch {
 		case ua > ub:
 			return -1
