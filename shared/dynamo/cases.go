@@ -109,7 +109,9 @@ func (s *Store) GetCase(ctx context.Context, id string) (closeloop.Case, error) 
 }
 
 // Cases returns the cases with status (every case when empty), newest
-// first, up to caseLimit.
+// first. It reads the whole CASES partition, in key order (by survey id,
+// not by time), until caseLimit cases match: past that many, the list is
+// the first caseLimit by survey id, sorted, not the newest ones.
 func (s *Store) Cases(ctx context.Context, status closeloop.CaseStatus) ([]closeloop.Case, error) {
 	in := &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :c)"),
