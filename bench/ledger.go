@@ -159,7 +159,6 @@ var whyItem = map[string]string{
 	"fan-out batch progress":      "the batch's tally, the improvement's progress in the console",
 	"one-time claim (ack)":        "the claim that sends the comment's acknowledgement once",
 	"index due":                   "the sweep's query for due tickets (four shards, one read each)",
-	"index by_day":                "the day's responses",
 	"batch read: closing claim, contact, improvement, survey": "the fan-out batch's one read of every response, person and claim it needs",
 	"themes": "the themes: read (eventually consistent) to tag an answer by keyword, and by the operator's setting of a theme and announcement, which check the theme exists",
 }
